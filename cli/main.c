@@ -1,2 +1,156 @@
+/*
+ * cli/main.c - `assay <command> [options]`: the command table, dispatch, --help and
+ * --version, and the one place where an error becomes an exit status.
+ */
 #include <stdio.h>
-int main(void) { return 0; }
+#include <stdlib.h>
+#include <string.h>
+
+#include "assay_version.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
+
+static const struct cli_opt no_opts[] = {{NULL, 0, 0, NULL, NULL, NULL}};
+
+static int cmd_help(struct cli_ctx *ctx, const struct cli_args *a);
+static int cmd_version(struct cli_ctx *ctx, const struct cli_args *a);
+
+const struct cli_cmd cli_commands[] = {
+    {"runs", "list stored runs, or show one with its configuration and metrics",
+     "[show ID] [options]",
+     "Without arguments, lists the runs in the database, newest first. 'show ID' prints one\n"
+     "run: model, fingerprint, status, configuration and its hash, and its metrics.",
+     cmd_runs_opts, 0, 2, cmd_runs},
+    {"help", "show help for assay or for one command", "[COMMAND]", NULL, no_opts, 0, 1,
+     cmd_help},
+    {"version", "show the version and git revision", "", NULL, no_opts, 0, 0, cmd_version},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
+};
+
+const struct cli_cmd *cli_find_command(const char *name)
+{
+    for (const struct cli_cmd *c = cli_commands; c->name; c++)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+static void print_main_help(FILE *f)
+{
+    fprintf(f, "usage: assay <command> [options]\n\n"
+               "Evaluate language-model checkpoints for capability, robustness and safety;\n"
+               "every result is stored in an SQLite database (default ./assay.db).\n\n"
+               "Commands:\n");
+    for (const struct cli_cmd *c = cli_commands; c->name; c++)
+        fprintf(f, "  %-12s %s\n", c->name, c->summary);
+    fprintf(f, "\nRun 'assay help COMMAND' or 'assay COMMAND --help' for a command's options.\n"
+               "Options: --version shows the version, --help this text.\n"
+               "Exit status: 0 success, 1 the work failed, 2 usage error, 3 bad input.\n");
+}
+
+static int cmd_help(struct cli_ctx *ctx, const struct cli_args *a)
+{
+    if (a->n_pos == 0) {
+        print_main_help(stdout);
+        return 0;
+    }
+    const struct cli_cmd *c = cli_find_command(a->pos[0]);
+    if (!c)
+        return err_set(&ctx->err, ASSAY_EUSAGE, "unknown command '%s' (see 'assay --help')",
+                       a->pos[0]);
+    cli_print_help(stdout, c);
+    return 0;
+}
+
+static int cmd_version(struct cli_ctx *ctx, const struct cli_args *a)
+{
+    if (ctx->json)
+        printf("{\"version\": \"%s\", \"git\": \"%s\"}\n", ASSAY_VERSION, ASSAY_GIT_REV);
+    else
+        printf("assay %s (git %s)\n", ASSAY_VERSION, ASSAY_GIT_REV);
+    return 0;
+}
+
+/* Edit distance, for "did you mean". */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 31 || lb > 31)
+        return 99;
+    size_t d[32][32];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+            d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+    return d[la][lb];
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_main_help(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        print_main_help(stdout);
+        return 0;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0)
+        name = "version";
+    const struct cli_cmd *cmd = cli_find_command(name);
+    if (!cmd) {
+        const char *best = NULL;
+        size_t best_d = 3;
+        for (const struct cli_cmd *c = cli_commands; c->name; c++) {
+            size_t d = distance(name, c->name);
+            if (d < best_d) {
+                best_d = d;
+                best = c->name;
+            }
+        }
+        if (best) {
+            fprintf(stderr, "assay: unknown command '%s'; did you mean '%s'?\n", name, best);
+            return 2;
+        }
+        fprintf(stderr, "assay: unknown command '%s' (see 'assay --help')\n", name);
+        return 2;
+    }
+
+    struct cli_ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    err_clear(&ctx.err);
+    struct cli_args args;
+    int rc = cli_parse(&args, cmd, argc - 2, argv + 2, &ctx.err);
+    if (rc) {
+        cli_print_error(&ctx.err);
+        fprintf(stderr, "assay: see 'assay %s --help'\n", cmd->name);
+        return err_exit_status(rc);
+    }
+    if (cli_flag(&args, "help")) {
+        cli_print_help(stdout, cmd);
+        return 0;
+    }
+    ctx.json = cli_flag(&args, "json");
+    ctx.quiet = cli_flag(&args, "quiet");
+    cli_progress_init(&ctx);
+    rc = cmd->run(&ctx, &args);
+    cli_progress_done(&ctx);
+    if (fflush(stdout) != 0 && rc == 0) {
+        err_set(&ctx.err, ASSAY_EIO, "cannot write to standard output");
+        rc = ASSAY_EIO;
+    }
+    if (rc) {
+        if (ctx.err.code == 0)
+            err_set(&ctx.err, rc, "%s", err_code_name(rc));
+        cli_print_error(&ctx.err);
+        return err_exit_status(rc);
+    }
+    return 0;
+}

@@ -1,0 +1,13 @@
+/*
+ * cli/commands.h - the handlers and option tables of the sub-commands, one file each
+ * (cli/cmd_<name>.c); the table that lists them is in cli/main.c.
+ */
+#ifndef ASSAY_CLI_COMMANDS_H
+#define ASSAY_CLI_COMMANDS_H
+
+#include "cli/cli.h"
+
+extern const struct cli_opt cmd_runs_opts[];
+int cmd_runs(struct cli_ctx *ctx, const struct cli_args *a);
+
+#endif
