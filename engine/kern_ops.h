@@ -1,0 +1,110 @@
+/*
+ * engine/kern_ops.h - the element-wise and attention kernels of a transformer block:
+ * RMSNorm, NeoX-style RoPE, softmax, tanh-GELU (GeGLU), soft-capping and causal
+ * (optionally sliding-window) attention over a float32 KV cache.
+ *
+ * Every kernel has a plain scalar reference (kern_*_ref) beside the version used by the
+ * forward pass; tests compare the two. The fast versions unroll with several independent
+ * accumulators (which the compiler turns into SIMD) and spread rows / heads over OpenMP
+ * threads. Each output value is always computed by one thread in one fixed order, so
+ * results do not depend on the thread count (bit-identical for 1, 2 or N threads).
+ * Kernels never allocate: scratch is the caller's.
+ *
+ * Conventions: row-major, shapes in comments as (rows, cols). In-place use is allowed
+ * where a parameter says so. Formulas follow google/gemma_pytorch (commit 014acb7),
+ * gemma/model.py, which the reference fixtures were made with.
+ */
+#ifndef ASSAY_ENGINE_KERN_OPS_H
+#define ASSAY_ENGINE_KERN_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * RMSNorm of n_rows rows of n values: y = x / sqrt(mean(x^2) + eps) * w.
+ * w (n) is the weight AS STORED IN GGUF, which for Gemma already holds (1 + w_official):
+ * the converter adds the 1 (gemma_pytorch RMSNorm(add_unit_offset=True)). The mean of
+ * squares is accumulated in double. y may equal x.
+ */
+void kern_rmsnorm(float *y, const float *x, const float *w, int64_t n, int64_t n_rows, float eps,
+                  int n_threads);
+void kern_rmsnorm_ref(float *y, const float *x, const float *w, int64_t n, int64_t n_rows,
+                      float eps);
+
+/*
+ * Inverse frequencies of rotary embedding for one layer kind:
+ * inv_freq[i] = 1 / base^(2i/head_dim) * freq_scale, i < head_dim/2, computed in float32 as
+ * gemma_pytorch precompute_freqs_cis does (freq_scale = 1/rope_scaling_factor, linear).
+ */
+void kern_rope_freqs(float *inv_freq, int head_dim, float base, float freq_scale);
+
+/*
+ * NeoX-style RoPE in place on x (n_tok, row_stride), where each row holds n_head heads of
+ * head_dim values starting at column 0. Dimension i is paired with i + head_dim/2 and the
+ * pair is rotated by angle pos[t] * inv_freq[i] (the angle is rounded to float32 like the
+ * reference's torch.outer of float32 tensors; cos/sin in double, then float).
+ */
+void kern_rope_neox(float *x, int64_t n_tok, int64_t row_stride, int n_head, int head_dim,
+                    const int32_t *pos, const float *inv_freq, int n_threads);
+void kern_rope_neox_ref(float *x, int64_t n_tok, int64_t row_stride, int n_head, int head_dim,
+                        const int32_t *pos, const float *inv_freq);
+
+/* Softmax of n values in place (max subtracted; the sum is accumulated in double). */
+void kern_softmax(float *x, int64_t n);
+void kern_softmax_ref(float *x, int64_t n);
+
+/* Soft-capping in place: x = cap * tanh(x / cap). cap <= 0 leaves x unchanged. */
+void kern_softcap(float *x, int64_t n, float cap, int n_threads);
+
+/* tanh-approximated GELU (torch gelu(approximate="tanh")) of one value. */
+float kern_gelu_tanh(float x);
+
+/* GeGLU in place: gate[i] = gelu_tanh(gate[i]) * up[i] for n values. */
+void kern_geglu(float *gate, const float *up, int64_t n, int n_threads);
+void kern_geglu_ref(float *gate, const float *up, int64_t n);
+
+/* y += x for n values (the residual connection). */
+void kern_add(float *y, const float *x, int64_t n, int n_threads);
+
+/* Dot product of n floats in a fixed order (8 interleaved partial sums, then a fixed
+ * pairwise combination); kern_dot_ref is the plain left-to-right loop. */
+float kern_dot(const float *a, const float *b, int64_t n);
+float kern_dot_ref(const float *a, const float *b, int64_t n);
+
+/*
+ * Causal attention for a batch of query tokens, each reading the KV cache of its own
+ * sequence.
+ *
+ *   q     (n_tok, n_head*head_dim)   queries (RoPE already applied)
+ *   out   (n_tok, n_head*head_dim)   results (head h in columns h*head_dim ...)
+ *   k[t]  (>= pos[t]+1, n_head_kv*head_dim)  keys of token t's sequence for this layer,
+ *   v[t]  (>= pos[t]+1, n_head_kv*head_dim)  values; row j holds position j
+ *   pos   (n_tok)                    position of each query
+ *
+ * Query head h reads KV head h / (n_head / n_head_kv) (grouped-query attention).
+ * Token t attends to positions j with lo <= j <= pos[t], lo = max(0, pos[t] - window + 1)
+ * when window > 0 (sliding window of `window` keys including itself), else 0.
+ * score = softcap(scale * q . k), softmax over the visible keys, out = sum p_j v_j. The
+ * query is multiplied by scale before the dot product, as gemma_pytorch does.
+ *
+ * scratch: n_threads * scratch_stride floats, scratch_stride >= max(pos)+1.
+ */
+struct kern_attn_params {
+    int n_head;
+    int n_head_kv;
+    int head_dim;
+    float scale;   /* multiplies q */
+    float softcap; /* <= 0: none */
+    int32_t window; /* <= 0: global */
+};
+
+void kern_attention(float *out, const float *q, const float *const *k, const float *const *v,
+                    const int32_t *pos, int64_t n_tok, const struct kern_attn_params *p,
+                    float *scratch, int64_t scratch_stride, int n_threads);
+/* The scalar reference: one query and head at a time, plain loops; scratch as above for
+ * one thread (scratch_stride floats). */
+void kern_attention_ref(float *out, const float *q, const float *const *k,
+                        const float *const *v, const int32_t *pos, int64_t n_tok,
+                        const struct kern_attn_params *p, float *scratch);
+
+#endif
