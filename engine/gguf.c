@@ -355,8 +355,8 @@ static int rd_str(struct rd *r, const uint8_t **p, size_t *len, const char *what
 static int rd_name(struct rd *r, char **out, const char *what)
 {
     size_t at = r->pos;
-    const uint8_t *p;
-    size_t len;
+    const uint8_t *p = NULL;
+    size_t len = 0;
     int rc = rd_str(r, &p, &len, what);
     if (rc)
         return rc;
@@ -696,9 +696,9 @@ static int parse_tensors(struct gguf *g, struct rd *r, uint64_t n_tensors)
             char shown[NAME_SHOW_MAX + 8];
             show_name(shown, sizeof(shown), (const uint8_t *)t->name, strlen(t->name));
             rc = err_set_off(r->err, ASSAY_EINVAL, r->path, (int64_t)t->info_offset,
-                             "tensor '%s': data at offset %" PRIu64 "+%zu (%zu bytes) past end "
-                             "of file (%zu bytes)",
-                             shown, rel[i], g->data_offset, t->n_bytes, r->size);
+                             "tensor '%s': data at relative offset %" PRIu64 " + %zu bytes past "
+                             "end of file (data section at %zu, file %zu bytes)",
+                             shown, rel[i], t->n_bytes, g->data_offset, r->size);
             goto out;
         }
         t->offset = g->data_offset + (size_t)rel[i];
@@ -980,8 +980,8 @@ int gguf_kv_u32(const struct gguf *g, const struct gguf_kv *kv, uint32_t *out,
     int rc = scalar_kv(g, kv, want, err);
     if (rc)
         return rc;
-    uint64_t u;
-    int64_t s;
+    uint64_t u = 0;
+    int64_t s = 0;
     rc = int_in_range(g, kv, kv->type, kv->data, false, 0, 0, UINT32_MAX, &s, &u, want, err);
     if (!rc)
         *out = (uint32_t)u;
@@ -995,8 +995,8 @@ int gguf_kv_u64(const struct gguf *g, const struct gguf_kv *kv, uint64_t *out,
     int rc = scalar_kv(g, kv, want, err);
     if (rc)
         return rc;
-    uint64_t u;
-    int64_t s;
+    uint64_t u = 0;
+    int64_t s = 0;
     rc = int_in_range(g, kv, kv->type, kv->data, false, 0, 0, UINT64_MAX, &s, &u, want, err);
     if (!rc)
         *out = u;
@@ -1010,8 +1010,8 @@ int gguf_kv_i64(const struct gguf *g, const struct gguf_kv *kv, int64_t *out,
     int rc = scalar_kv(g, kv, want, err);
     if (rc)
         return rc;
-    uint64_t u;
-    int64_t s;
+    uint64_t u = 0;
+    int64_t s = 0;
     rc = int_in_range(g, kv, kv->type, kv->data, true, INT64_MIN, INT64_MAX, 0, &s, &u, want,
                       err);
     if (!rc)
@@ -1053,8 +1053,8 @@ int gguf_get_i32(const struct gguf *g, const char *key, int32_t *out, struct ass
     int rc = scalar_kv(g, kv, want, err);
     if (rc)
         return rc;
-    uint64_t u;
-    int64_t s;
+    uint64_t u = 0;
+    int64_t s = 0;
     rc = int_in_range(g, kv, kv->type, kv->data, true, INT32_MIN, INT32_MAX, 0, &s, &u, want,
                       err);
     if (!rc)
@@ -1085,7 +1085,7 @@ int gguf_get_f32(const struct gguf *g, const char *key, float *out, struct assay
     const struct gguf_kv *kv = gguf_find_kv(g, key);
     if (!kv)
         return not_found(g, key, err);
-    double d;
+    double d = 0;
     int rc = gguf_kv_f64(g, kv, &d, err);
     if (rc)
         return rc;
@@ -1283,8 +1283,8 @@ void gguf_kv_describe(const struct gguf *g, const struct gguf_kv *kv, char *buf,
     for (uint64_t i = 0; i < show; i++) {
         put_text(buf, n, &j, i == 0 ? " " : ", ");
         if (kv->elem_type == GGUF_TYPE_STRING) {
-            const char *p;
-            size_t len;
+            const char *p = NULL;
+            size_t len = 0;
             if (gguf_arr_str(g, kv, i, &p, &len, NULL) == 0)
                 put_quoted(buf, n, &j, (const uint8_t *)p, len, 24);
         } else {
