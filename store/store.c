@@ -91,6 +91,14 @@ static const char *const migrations[] = {
     "  stderr REAL,"
     "  n INTEGER NOT NULL,"
     "  UNIQUE (run_id, task, name)"
+    ");"
+    /* fingerprints are costly (every byte hashed): remembered per file version */
+    "CREATE TABLE model_files ("
+    "  path TEXT PRIMARY KEY,"
+    "  size INTEGER NOT NULL,"
+    "  mtime_ns INTEGER NOT NULL,"
+    "  inode INTEGER NOT NULL,"
+    "  fingerprint TEXT NOT NULL"
     ");",
 };
 
@@ -404,6 +412,54 @@ void store_model_release(struct store_model *m)
     free(m->quantization);
     free(m->info_json);
     memset(m, 0, sizeof(*m));
+}
+
+int store_lookup_fingerprint(struct store *s, const struct store_file_key *k, char *out, size_t n,
+                             bool *found, struct assay_error *err)
+{
+    *found = false;
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st,
+                     "SELECT fingerprint FROM model_files WHERE path = ?1 AND size = ?2"
+                     " AND mtime_ns = ?3 AND inode = ?4",
+                     err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, k->path);
+    sqlite3_bind_int64(st, 2, k->size);
+    sqlite3_bind_int64(st, 3, k->mtime_ns);
+    sqlite3_bind_int64(st, 4, k->inode);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+        *found = true;
+    } else if (step != SQLITE_DONE) {
+        rc = db_error(s, err, step, "cannot look up fingerprint");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_put_fingerprint(struct store *s, const struct store_file_key *k, const char *fingerprint,
+                          struct assay_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st,
+                     "INSERT OR REPLACE INTO model_files (path, size, mtime_ns, inode, fingerprint)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5)",
+                     err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, k->path);
+    sqlite3_bind_int64(st, 2, k->size);
+    sqlite3_bind_int64(st, 3, k->mtime_ns);
+    sqlite3_bind_int64(st, 4, k->inode);
+    bind_text(st, 5, fingerprint);
+    int step = sqlite3_step(st);
+    if (step != SQLITE_DONE)
+        rc = db_error(s, err, step, "cannot store fingerprint");
+    sqlite3_finalize(st);
+    return rc;
 }
 
 /* ---- runs ---------------------------------------------------------------------------- */

@@ -65,6 +65,20 @@ int store_put_model(struct store *s, const struct store_model *m, int64_t *id_ou
 int store_get_model(struct store *s, int64_t id, struct store_model *out, struct assay_error *err);
 void store_model_release(struct store_model *m);
 
+/* A file version: the fingerprint of a checkpoint is remembered for it, so that a model
+ * is hashed once, not at every run. Any change of size, mtime or inode is a new version. */
+struct store_file_key {
+    const char *path; /* absolute */
+    int64_t size;
+    int64_t mtime_ns;
+    int64_t inode;
+};
+
+int store_lookup_fingerprint(struct store *s, const struct store_file_key *k, char *out, size_t n,
+                             bool *found, struct assay_error *err);
+int store_put_fingerprint(struct store *s, const struct store_file_key *k, const char *fingerprint,
+                          struct assay_error *err);
+
 /* ---- runs -------------------------------------------------------------------------- */
 
 enum store_run_status {

@@ -255,6 +255,25 @@ static void test_sigkill_keeps_committed_samples(void **state)
     store_close(s);
 }
 
+static void test_fingerprint_cache(void **state)
+{
+    struct store *s = NULL;
+    assert_int_equal(store_open(&s, db_path, 0, NULL), 0);
+    struct store_file_key k = {.path = "/m/a.gguf", .size = 10, .mtime_ns = 5, .inode = 7};
+    char fp[80];
+    bool found = true;
+    assert_int_equal(store_lookup_fingerprint(s, &k, fp, sizeof(fp), &found, NULL), 0);
+    assert_false(found);
+    assert_int_equal(store_put_fingerprint(s, &k, "sha256:00ff", NULL), 0);
+    assert_int_equal(store_lookup_fingerprint(s, &k, fp, sizeof(fp), &found, NULL), 0);
+    assert_true(found);
+    assert_string_equal(fp, "sha256:00ff");
+    k.mtime_ns = 6; /* the file changed: a new version, not found */
+    assert_int_equal(store_lookup_fingerprint(s, &k, fp, sizeof(fp), &found, NULL), 0);
+    assert_false(found);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_not_a_database),
         cmocka_unit_test(test_truncated_database),
         cmocka_unit_test(test_sigkill_keeps_committed_samples),
+        cmocka_unit_test(test_fingerprint_cache),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
