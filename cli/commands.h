@@ -10,4 +10,7 @@
 extern const struct cli_opt cmd_runs_opts[];
 int cmd_runs(struct cli_ctx *ctx, const struct cli_args *a);
 
+extern const struct cli_opt cmd_models_opts[];
+int cmd_models(struct cli_ctx *ctx, const struct cli_args *a);
+
 #endif

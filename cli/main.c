@@ -21,6 +21,12 @@ const struct cli_cmd cli_commands[] = {
      "Without arguments, lists the runs in the database, newest first. 'show ID' prints one\n"
      "run: model, fingerprint, status, configuration and its hash, and its metrics.",
      cmd_runs_opts, 0, 2, cmd_runs},
+    {"models", "describe a checkpoint: architecture, size, quantization, fingerprint",
+     "info MODEL [options]",
+     "'info' reads a GGUF file and prints its architecture, parameter count, quantization\n"
+     "(llama.cpp's file-type names), tensor types, context length, hyper-parameters and\n"
+     "content fingerprint (sha256 of the file).",
+     cmd_models_opts, 1, 2, cmd_models},
     {"help", "show help for assay or for one command", "[COMMAND]", NULL, no_opts, 0, 1,
      cmd_help},
     {"version", "show the version and git revision", "", NULL, no_opts, 0, 0, cmd_version},
