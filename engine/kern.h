@@ -14,17 +14,53 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * How activations meet quantized weights (F32/F16/BF16 weights always use float32):
+ *  KERN_ACT_DEFAULT (0): the int8 path when scratch is big enough, else float.
+ *  KERN_ACT_Q8: the same, stated explicitly. Activations are rounded per 32 values to
+ *    int8 with a float scale (like llama.cpp's Q8_0 / Q8_K, a little finer) and dotted
+ *    with integer instructions. Relative error of one product ~1e-3; on the gemma-tiny
+ *    fixtures this is the regime of the README's "rounds activations like llama.cpp"
+ *    tolerances (Q8_0: max 1 / RMS 0.1 logits), not the float32 1e-3.
+ *  KERN_ACT_F32: dequantize weights in registers, float32 activations and FMA; matches
+ *    kern_matmul_ref to ~1e-6 relative (use for strict fixture checks).
+ */
+enum kern_act {
+    KERN_ACT_DEFAULT = 0,
+    KERN_ACT_Q8 = 1,
+    KERN_ACT_F32 = 2,
+};
+
+/* Which instruction set kern_matmul may use (tests and benchmarks force lower ones). */
+enum kern_isa_level {
+    KERN_ISA_BEST = 0, /* the best the CPU has, found at run time */
+    KERN_ISA_SCALAR = 1,
+    KERN_ISA_AVX2 = 2, /* at most AVX2+FMA (x86 only; elsewhere same as BEST) */
+};
+
 struct kern_ctx {
     int n_threads;       /* OpenMP threads for the kernels (>= 1) */
     void *scratch;       /* per-call scratch (e.g. activations quantized to Q8), owned by caller */
     size_t scratch_bytes;
+    enum kern_act act;       /* zero-initialised: KERN_ACT_DEFAULT */
+    enum kern_isa_level isa; /* zero-initialised: KERN_ISA_BEST */
 };
 
-/* Bytes of scratch kern_matmul needs for x of shape (n_tok, n_cols) against weight type. */
+/* Name of the instruction set kern_matmul uses under kc ("avx512", "avx2", "neon",
+ * "scalar"); a static string. */
+const char *kern_isa_name(const struct kern_ctx *kc);
+
+/* Bytes of scratch kern_matmul needs for x of shape (n_tok, n_cols) against weight type
+ * (0 for float weight types; the int8 path uses 40 bytes per 32 activations plus 64 for
+ * alignment). With less scratch, kern_matmul silently uses the float path. */
 size_t kern_matmul_scratch_bytes(int weight_type, int64_t n_cols, int64_t n_tok);
 
 /* y (n_tok, n_rows) = x (n_tok, n_cols) . w^T, where w (n_rows, n_cols) is stored row by row
- * in weight_type (each row quant_row_bytes(weight_type, n_cols) bytes). */
+ * in weight_type (each row quant_row_bytes(weight_type, n_cols) bytes). kc may be NULL
+ * (one thread, float path). Never allocates. Each y value is computed by one thread in a
+ * fixed order, so results are identical for any n_threads. An unsupported type or a
+ * n_cols that is not a multiple of the block size gives y = 0 (callers validate first
+ * with quant_row_bytes). */
 void kern_matmul(float *y, const void *w, int weight_type, const float *x, int64_t n_rows,
                  int64_t n_cols, int64_t n_tok, const struct kern_ctx *kc);
 /* The scalar reference: dequantize each row to float32 and accumulate in float32. */

@@ -1,0 +1,246 @@
+/*
+ * engine/kern.c - matrix multiply over any weight type: the scalar reference, the
+ * run-time choice of SIMD kernels (AVX-512 VNNI, AVX2+FMA, NEON, scalar), and the
+ * OpenMP split of the output rows.
+ *
+ * Two arithmetic paths (enum kern_act in kern.h):
+ *  - float: each weight block is dequantized in registers and multiplied with float32
+ *    activations by FMA. Error against kern_matmul_ref ~1e-6 relative.
+ *  - int8: for quantized weights the activations are first quantized once per call to
+ *    blocks of 32 int8 with a float scale (struct blk_a8, in kc->scratch), and each
+ *    weight block meets them in an integer dot product (VNNI vpdpbusd / AVX2 maddubs),
+ *    as llama.cpp does with Q8_0 / Q8_K. Faster, with activation rounding of relative
+ *    size ~1/254 per block (see kern.h).
+ * The SIMD files (kern_avx2.c, kern_avx512.c, kern_neon.c) compute a range of rows for
+ * every token; this file splits rows between threads so that every output value is
+ * computed by one thread in a fixed order: results do not depend on the thread count.
+ *
+ * Not here: element-wise kernels and attention (engine/kern_ops.c), block layouts
+ * (engine/kern_int.h), type table (engine/quant.c).
+ */
+#include "engine/kern.h"
+#include "engine/kern_int.h"
+#include "base/mem.h"
+#include "engine/quant.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <omp.h>
+
+/* Elements dequantized at a time by the scalar paths (a multiple of every block size
+ * that divides it; types with 256-element blocks use exactly one block). */
+#define PIECE 256
+
+static int64_t piece_elems(const struct quant_traits *t, int64_t n_cols, int64_t k0)
+{
+    int64_t p = (PIECE / t->block_elems) * t->block_elems;
+    if (p < t->block_elems)
+        p = t->block_elems;
+    return n_cols - k0 < p ? n_cols - k0 : p;
+}
+
+void kern_matmul_ref(float *y, const void *w, int weight_type, const float *x, int64_t n_rows,
+                     int64_t n_cols, int64_t n_tok)
+{
+    const struct quant_traits *t = quant_traits_of(weight_type);
+    size_t row_bytes;
+    if (!t || !t->dequantize || !quant_row_bytes(weight_type, n_cols, &row_bytes)) {
+        memset(y, 0, (size_t)(n_rows * n_tok) * sizeof(float));
+        return;
+    }
+    size_t piece_bytes = (size_t)(PIECE / t->block_elems) * t->block_bytes;
+    float buf[PIECE];
+    for (int64_t tok = 0; tok < n_tok; tok++) {
+        const float *xt = x + tok * n_cols;
+        for (int64_t r = 0; r < n_rows; r++) {
+            const uint8_t *row = (const uint8_t *)w + (size_t)r * row_bytes;
+            float acc = 0.0f;
+            int64_t k0 = 0;
+            for (size_t off = 0; k0 < n_cols; off += piece_bytes) {
+                int64_t np = piece_elems(t, n_cols, k0);
+                t->dequantize(row + off, buf, np);
+                for (int64_t k = 0; k < np; k++)
+                    acc += buf[k] * xt[k0 + k];
+                k0 += np;
+            }
+            y[tok * n_rows + r] = acc;
+        }
+    }
+}
+
+/* Scalar rows [r0, r1) for every token: the fallback when no SIMD kernel handles a type.
+ * Same arithmetic as kern_matmul_ref (float accumulation in k order), so identical. */
+static void rows_scalar(float *y, const void *w, const struct quant_traits *t,
+                        size_t row_bytes, const float *x, int64_t n_rows, int64_t n_cols,
+                        int64_t n_tok, int64_t r0, int64_t r1)
+{
+    size_t piece_bytes = (size_t)(PIECE / t->block_elems) * t->block_bytes;
+    float buf[PIECE];
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *row = (const uint8_t *)w + (size_t)r * row_bytes;
+        for (int64_t tok = 0; tok < n_tok; tok++)
+            y[tok * n_rows + r] = 0.0f;
+        int64_t k0 = 0;
+        for (size_t off = 0; k0 < n_cols; off += piece_bytes) {
+            int64_t np = piece_elems(t, n_cols, k0);
+            t->dequantize(row + off, buf, np);
+            for (int64_t tok = 0; tok < n_tok; tok++) {
+                const float *xt = x + tok * n_cols + k0;
+                float acc = y[tok * n_rows + r];
+                for (int64_t k = 0; k < np; k++)
+                    acc += buf[k] * xt[k];
+                y[tok * n_rows + r] = acc;
+            }
+            k0 += np;
+        }
+    }
+}
+
+static bool type_is_quantized(int type)
+{
+    return type != QUANT_TYPE_F32 && type != QUANT_TYPE_F16 && type != QUANT_TYPE_BF16;
+}
+
+/* Types the integer path handles (their blocks split into 32-element groups). */
+static bool type_has_int_path(int type)
+{
+    switch (type) {
+    case QUANT_TYPE_Q4_0:
+    case QUANT_TYPE_Q4_1:
+    case QUANT_TYPE_Q5_0:
+    case QUANT_TYPE_Q5_1:
+    case QUANT_TYPE_Q8_0:
+    case QUANT_TYPE_Q4_K:
+    case QUANT_TYPE_Q5_K:
+    case QUANT_TYPE_Q6_K:
+        return true;
+    default:
+        return false;
+    }
+}
+
+size_t kern_matmul_scratch_bytes(int weight_type, int64_t n_cols, int64_t n_tok)
+{
+    if (!type_has_int_path(weight_type) || n_cols <= 0 || n_tok <= 0 || n_cols % 32 != 0)
+        return 0;
+    size_t n_blk, bytes;
+    if (!ck_mul(&n_blk, (size_t)(n_cols / 32), (size_t)n_tok) ||
+        !ck_mul(&bytes, n_blk, sizeof(struct blk_a8)))
+        return SIZE_MAX;
+    return bytes + 64; /* room to align to 64 bytes */
+}
+
+struct kern_isa {
+    kern_rows_fn rows;
+    kern_quant_a8_fn quant_a8;
+    const char *name;
+};
+
+static struct kern_isa pick_isa(void)
+{
+    struct kern_isa isa = {NULL, kern_quantize_a8_ref, "scalar"};
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        isa.rows = kern_rows_avx2;
+        isa.quant_a8 = kern_quant_a8_avx2;
+        isa.name = "avx2";
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni")) {
+            isa.rows = kern_rows_avx512;
+            isa.name = "avx512";
+        }
+    }
+#elif defined(__aarch64__)
+    isa.rows = kern_rows_neon;
+    isa.name = "neon";
+#endif
+    return isa;
+}
+
+static struct kern_isa isa_for(enum kern_isa_level level)
+{
+    struct kern_isa best = pick_isa();
+    struct kern_isa scalar = {NULL, kern_quantize_a8_ref, "scalar"};
+    switch (level) {
+    case KERN_ISA_SCALAR:
+        return scalar;
+#if defined(__x86_64__) || defined(__i386__)
+    case KERN_ISA_AVX2:
+        if (best.rows == kern_rows_avx2 || best.rows == kern_rows_avx512) {
+            best.rows = kern_rows_avx2;
+            best.name = "avx2";
+        }
+        return best;
+#endif
+    default:
+        return best;
+    }
+}
+
+const char *kern_isa_name(const struct kern_ctx *kc)
+{
+    return isa_for(kc ? kc->isa : KERN_ISA_BEST).name;
+}
+
+void kern_matmul(float *y, const void *w, int weight_type, const float *x, int64_t n_rows,
+                 int64_t n_cols, int64_t n_tok, const struct kern_ctx *kc)
+{
+    const struct quant_traits *t = quant_traits_of(weight_type);
+    size_t row_bytes;
+    if (n_rows <= 0 || n_tok <= 0)
+        return;
+    if (!t || !t->dequantize || !quant_row_bytes(weight_type, n_cols, &row_bytes)) {
+        memset(y, 0, (size_t)(n_rows * n_tok) * sizeof(float));
+        return;
+    }
+    int n_threads = kc && kc->n_threads > 0 ? kc->n_threads : 1;
+    struct kern_isa isa = isa_for(kc ? kc->isa : KERN_ISA_BEST);
+
+    /* the integer path needs its scratch; without it we fall back to float */
+    struct blk_a8 *act = NULL;
+    bool want_int = type_is_quantized(weight_type) && type_has_int_path(weight_type) &&
+                    (!kc || kc->act != KERN_ACT_F32) && isa.rows != NULL;
+    if (want_int && kc && kc->scratch) {
+        size_t need = kern_matmul_scratch_bytes(weight_type, n_cols, n_tok);
+        if (need != 0 && need != SIZE_MAX && kc->scratch_bytes >= need) {
+            uintptr_t p = ((uintptr_t)kc->scratch + 63) & ~(uintptr_t)63;
+            act = (struct blk_a8 *)p;
+        }
+    }
+    int64_t nb = n_cols / 32;
+    if (act) {
+        if (n_tok * nb >= 4096 && n_threads > 1) {
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+            for (int64_t tok = 0; tok < n_tok; tok++)
+                isa.quant_a8(x + tok * n_cols, act + tok * nb, n_cols);
+        } else {
+            for (int64_t tok = 0; tok < n_tok; tok++)
+                isa.quant_a8(x + tok * n_cols, act + tok * nb, n_cols);
+        }
+    }
+
+    /* Rows in runs of 16, shared out evenly: a thread's rows are contiguous. Work per
+     * call below ~64k weight-token products is not worth waking threads for. */
+    int64_t n_units = (n_rows + 15) / 16;
+    int nt = n_threads;
+    if ((int64_t)nt > n_units)
+        nt = (int)n_units;
+    if (n_rows * n_cols * n_tok < 65536)
+        nt = 1;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int ith = omp_get_thread_num(), nth = omp_get_num_threads();
+        int64_t u0 = n_units * ith / nth, u1 = n_units * (ith + 1) / nth;
+        int64_t r0 = u0 * 16, r1 = u1 * 16 < n_rows ? u1 * 16 : n_rows;
+        if (r0 < r1) {
+            int rc = -1;
+            if (isa.rows)
+                rc = isa.rows(y, w, weight_type, x, act, n_rows, n_cols, n_tok, r0, r1);
+            if (rc != 0)
+                rows_scalar(y, w, t, row_bytes, x, n_rows, n_cols, n_tok, r0, r1);
+        }
+    }
+}

@@ -1,0 +1,141 @@
+/*
+ * engine/kern_int.h - internal to engine/quant.c and engine/kern*.c: the on-disk block
+ * layouts of the quantized types (byte-exact to ggml's src/ggml-common.h, checked by
+ * _Static_assert in quant.c), the activation format of the integer dot-product path,
+ * and the per-ISA kernel entry points that kern.c dispatches to.
+ *
+ * No other room includes this file.
+ */
+#ifndef ASSAY_ENGINE_KERN_INT_H
+#define ASSAY_ENGINE_KERN_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "engine/kern.h"
+#include "engine/quant.h"
+
+#define QK4_0 32
+#define QK4_1 32
+#define QK5_0 32
+#define QK5_1 32
+#define QK8_0 32
+#define QK_K  256
+#define K_SCALE_SIZE 12
+
+/* Q4_0: value = (q - 8) * d; qs[j] low nibble = element j, high nibble = element j+16. */
+struct blk_q4_0 {
+    uint16_t d;
+    uint8_t qs[QK4_0 / 2];
+};
+/* Q4_1: value = q * d + m. */
+struct blk_q4_1 {
+    uint16_t d, m;
+    uint8_t qs[QK4_1 / 2];
+};
+/* Q5_0: value = (q - 16) * d; bit j of qh (little-endian u32) is bit 4 of element j. */
+struct blk_q5_0 {
+    uint16_t d;
+    uint8_t qh[4];
+    uint8_t qs[QK5_0 / 2];
+};
+/* Q5_1: value = q * d + m. */
+struct blk_q5_1 {
+    uint16_t d, m;
+    uint8_t qh[4];
+    uint8_t qs[QK5_1 / 2];
+};
+/* Q8_0: value = q * d. */
+struct blk_q8_0 {
+    uint16_t d;
+    int8_t qs[QK8_0];
+};
+/* Q4_K: 8 sub-blocks of 32 with 6-bit scales and mins packed in scales[12];
+ * value = d * sc * q - dmin * m. qs: per 64 elements, 32 bytes: low nibbles are
+ * elements 0..31 of the chunk, high nibbles 32..63. */
+struct blk_q4_k {
+    uint16_t d, dmin;
+    uint8_t scales[K_SCALE_SIZE];
+    uint8_t qs[QK_K / 2];
+};
+/* Q5_K: as Q4_K plus a fifth bit per element in qh (bit 2j / 2j+1 of qh[l] for the low /
+ * high half of 64-element chunk j). */
+struct blk_q5_k {
+    uint16_t d, dmin;
+    uint8_t scales[K_SCALE_SIZE];
+    uint8_t qh[QK_K / 8];
+    uint8_t qs[QK_K / 2];
+};
+/* Q6_K: 16 sub-blocks of 16 with int8 scales; value = d * sc * (q - 32). */
+struct blk_q6_k {
+    uint8_t ql[QK_K / 2];
+    uint8_t qh[QK_K / 4];
+    int8_t scales[QK_K / 16];
+    uint16_t d;
+};
+/* Q8_K (activations in ggml): value = q * d; bsums = sums of each 16 q. */
+struct blk_q8_k {
+    float d;
+    int8_t qs[QK_K];
+    int16_t bsums[QK_K / 16];
+};
+
+/*
+ * Activations of the integer path (our own format, never on disk): one block per 32
+ * values, q in [-127, 127], value = q * d. `s` is d * sum(q), used for weight types
+ * with an offset (Q4_1, Q5_1, Q4_K, Q5_K). Scales are float, not f16 as in ggml's
+ * Q8_0/Q8_1, so the rounding of activations is a little finer than llama.cpp's.
+ */
+struct blk_a8 {
+    float d;
+    float s;
+    int8_t qs[32];
+};
+
+/* The integer path quantizes each token's row of n_cols values to n_cols/32 blk_a8. */
+void kern_quantize_a8_ref(const float *x, struct blk_a8 *y, int64_t n);
+
+/* 6-bit scale j and min j of a Q4_K / Q5_K block (ggml's get_scale_min_k4 layout). */
+static inline void kq_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m)
+{
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+static inline float kq_f16(uint16_t h)
+{
+    return quant_f16_to_f32(h);
+}
+
+/*
+ * The per-ISA matmul. Each computes rows [r0, r1) of y for all n_tok tokens.
+ * `act` is the activation block array (n_tok * n_cols/32 blk_a8) for the integer path,
+ * NULL for the float path. Return 0, or -1 if the type is not handled (caller falls back).
+ */
+typedef int (*kern_rows_fn)(float *y, const void *w, int type, const float *x,
+                            const struct blk_a8 *act, int64_t n_rows, int64_t n_cols,
+                            int64_t n_tok, int64_t r0, int64_t r1);
+
+/* Activation quantizer per ISA (same numbers as kern_quantize_a8_ref, bit-exact). */
+typedef void (*kern_quant_a8_fn)(const float *x, struct blk_a8 *y, int64_t n);
+
+#if defined(__x86_64__) || defined(__i386__)
+int kern_rows_avx2(float *y, const void *w, int type, const float *x, const struct blk_a8 *act,
+                   int64_t n_rows, int64_t n_cols, int64_t n_tok, int64_t r0, int64_t r1);
+int kern_rows_avx512(float *y, const void *w, int type, const float *x,
+                     const struct blk_a8 *act, int64_t n_rows, int64_t n_cols, int64_t n_tok,
+                     int64_t r0, int64_t r1);
+void kern_quant_a8_avx2(const float *x, struct blk_a8 *y, int64_t n);
+#endif
+#if defined(__aarch64__)
+int kern_rows_neon(float *y, const void *w, int type, const float *x, const struct blk_a8 *act,
+                   int64_t n_rows, int64_t n_cols, int64_t n_tok, int64_t r0, int64_t r1);
+#endif
+
+#endif
