@@ -318,7 +318,14 @@ void kern_attention(float *out, const float *q, const float *const *k, const flo
         kern_attention_ref(out, q, k, v, pos, n_tok, p, scratch);
         return;
     }
-    int nt = n_threads < 1 ? 1 : n_threads;
+    /* Work ~ multiply-adds over every (token, head, visible key); small decode steps stay
+     * on one thread, where a parallel region would cost more than it saves. */
+    int64_t max_keys = 0;
+    for (int64_t t = 0; t < n_tok; t++)
+        max_keys = pos[t] + 1 > max_keys ? pos[t] + 1 : max_keys;
+    if (p->window > 0 && max_keys > p->window)
+        max_keys = p->window;
+    int nt = threads_for(n_work * max_keys * hd / 8, n_threads);
     if (n_work < 2)
         nt = 1;
 #pragma omp parallel num_threads(nt) if (nt > 1)
