@@ -342,6 +342,7 @@ void model_ctx_params_default(struct model_ctx_params *p)
     p->n_logits_max = 0;
     p->n_threads = 1;
     p->matmul_ref = false;
+    p->act = KERN_ACT_DEFAULT;
 }
 
 const struct model_ctx_params *model_ctx_params(const struct model_ctx *c)
@@ -475,6 +476,7 @@ int model_ctx_new(struct model_ctx **out, const struct model *m, const struct mo
         }
     }
     c->kc.n_threads = q.n_threads;
+    c->kc.act = q.act;
     c->kc.scratch = c->mm_scratch;
     c->kc.scratch_bytes = mm;
     *out = c;

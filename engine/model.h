@@ -36,6 +36,7 @@
 
 #include "base/error.h"
 #include "engine/arch.h"
+#include "engine/kern.h"
 
 struct gguf;
 struct model;
@@ -64,9 +65,13 @@ struct model_ctx_params {
     int n_threads;        /* OpenMP threads inside the kernels, >= 1 */
     bool matmul_ref;      /* use the scalar float32 kern_matmul_ref (dequantized weights,
                            * float32 activations) instead of kern_matmul */
+    enum kern_act act;    /* how kern_matmul meets quantized weights (engine/kern.h):
+                           * KERN_ACT_DEFAULT (int8 activations, llama.cpp-like rounding)
+                           * or KERN_ACT_F32 (float32 activations, ~1e-6 of the reference) */
 };
 
-/* n_ctx 0, one sequence, batches of 512 tokens, 1 thread, kern_matmul. */
+/* n_ctx 0, one sequence, batches of 512 tokens, 1 thread, kern_matmul with its default
+ * activation path. */
 void model_ctx_params_default(struct model_ctx_params *p);
 
 /* Allocate the KV cache (n_seq_max x n_layer x n_ctx x kv_dim x 2 floats) and the

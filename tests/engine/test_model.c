@@ -104,7 +104,10 @@ static struct model *open_model(const char *model, const char *type)
     return m;
 }
 
-static struct model_ctx *new_ctx(const struct model *m, int n_seq, int n_threads, bool ref)
+enum mode { MODE_REF, MODE_F32, MODE_DEFAULT };
+static const char *const mode_name[] = {"ref", "f32", "int8"};
+
+static struct model_ctx *new_ctx(const struct model *m, int n_seq, int n_threads, enum mode mode)
 {
     struct model_ctx_params p;
     model_ctx_params_default(&p);
@@ -112,7 +115,8 @@ static struct model_ctx *new_ctx(const struct model *m, int n_seq, int n_threads
     p.n_seq_max = n_seq;
     p.n_batch_max = MAX_TOK;
     p.n_threads = n_threads;
-    p.matmul_ref = ref;
+    p.matmul_ref = mode == MODE_REF;
+    p.act = mode == MODE_F32 ? KERN_ACT_F32 : KERN_ACT_DEFAULT;
     struct assay_error e;
     err_clear(&e);
     struct model_ctx *c = NULL;
@@ -215,13 +219,13 @@ struct check {
     int greedy_steps;     /* greedy steps compared */
 };
 
-static void check_file(const struct fx_file *f, bool ref_mm, double tol, struct check *ck)
+static void check_file(const struct fx_file *f, enum mode mode, double tol, struct check *ck)
 {
     memset(ck, 0, sizeof(*ck));
     struct model *m = open_model(f->model, f->type);
     assert_non_null(m);
     const int64_t V = model_hparams(m)->n_vocab;
-    struct model_ctx *c = new_ctx(m, 1, 2, ref_mm);
+    struct model_ctx *c = new_ctx(m, 1, 2, mode);
     json_t *ref = NULL;
     struct assay_error e;
     err_clear(&e);
@@ -375,24 +379,24 @@ static void check_file(const struct fx_file *f, bool ref_mm, double tol, struct 
     model_free(m);
 }
 
-static void run_fixture_checks(bool ref_mm)
+static void run_fixture_checks(enum mode mode)
 {
     int n_run = 0, n_fail = 0;
     fprintf(stderr, "%-12s %-5s %-6s %10s %10s %8s %6s %s\n", "model", "type",
-            ref_mm ? "f32mm" : "kern", "max|d|", "rms", "ll/tol", "greedy", "result");
+            "mode", "max|d|", "rms", "ll/tol", "greedy", "result");
     for (size_t i = 0; i < N_FX; i++) {
         const struct fx_file *f = &fx_files[i];
         if (!fx_path(f->model, gguf_name(f)) || !fx_path(f->model, f->ref)) {
             fprintf(stderr, "skipped: %s/%s not present\n", f->model, gguf_name(f));
             continue;
         }
-        double tol_max = ref_mm ? STRICT_TOL : f->fast_max;
-        double tol_rms = ref_mm ? STRICT_TOL : f->fast_rms;
+        double tol_max = mode != MODE_DEFAULT ? STRICT_TOL : f->fast_max;
+        double tol_rms = mode != MODE_DEFAULT ? STRICT_TOL : f->fast_rms;
         struct check ck;
-        check_file(f, ref_mm, tol_max, &ck);
+        check_file(f, mode, tol_max, &ck);
         bool ok = ck.n_fail == 0 && ck.logit.max <= tol_max && rms(&ck.logit) <= tol_rms;
         fprintf(stderr, "%-12s %-5s %-6s %10.3g %10.3g %8.3f %6d %s\n", f->model, f->type,
-                ref_mm ? "f32mm" : "kern", ck.logit.max, rms(&ck.logit), ck.ll_max,
+                mode_name[mode], ck.logit.max, rms(&ck.logit), ck.ll_max,
                 ck.greedy_steps, ok ? "ok" : "FAIL");
         n_run++;
         n_fail += !ok;
@@ -404,16 +408,23 @@ static void run_fixture_checks(bool ref_mm)
     assert_int_equal(n_fail, 0);
 }
 
-/* Strict: float32 arithmetic throughout, 1e-3 for every file type. */
-static void test_fixtures_f32_matmul(void **state)
+/* Strict: the scalar float32 reference matmul, 1e-3 for every file type. */
+static void test_fixtures_ref_matmul(void **state)
 {
-    run_fixture_checks(true);
+    run_fixture_checks(MODE_REF);
 }
 
-/* The default kernels, with the README's activation-rounding tolerances. */
-static void test_fixtures_kern_matmul(void **state)
+/* Strict: kern_matmul with float32 activations (SIMD), 1e-3 for every file type. */
+static void test_fixtures_f32_act(void **state)
 {
-    run_fixture_checks(false);
+    run_fixture_checks(MODE_F32);
+}
+
+/* The default kernels (int8 activations for quantized weights), with the README's
+ * activation-rounding tolerances. */
+static void test_fixtures_default(void **state)
+{
+    run_fixture_checks(MODE_DEFAULT);
 }
 
 /* ---- execution model ------------------------------------------------------------------ */
@@ -470,7 +481,7 @@ static void exec_model_checks(const char *model, const char *type)
     int n = s.n[0];
 
     /* Threads. */
-    struct model_ctx *c1 = new_ctx(m, 3, 1, false), *c2 = new_ctx(m, 3, 2, false);
+    struct model_ctx *c1 = new_ctx(m, 3, 1, MODE_DEFAULT), *c2 = new_ctx(m, 3, 2, MODE_DEFAULT);
     prefill(c1, 0, ids, n, a, V);
     prefill(c2, 0, ids, n, b, V);
     double d_threads = max_diff(a, b, (int64_t)n * V);
@@ -705,7 +716,7 @@ static void test_batch_errors(void **state)
         fprintf(stderr, "skipped: gemma3-tiny not present\n");
         skip();
     }
-    struct model_ctx *c = new_ctx(m, 2, 1, false);
+    struct model_ctx *c = new_ctx(m, 2, 1, MODE_DEFAULT);
     struct assay_error e;
     int32_t tok[3] = {2, 100, 200}, pos[3] = {0, 1, 2}, sid[3] = {0, 0, 0};
     struct model_batch b = {3, tok, pos, sid, NULL};
@@ -781,8 +792,9 @@ int main(void)
         cmocka_unit_test(test_hparams),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_batch_errors),
-        cmocka_unit_test(test_fixtures_f32_matmul),
-        cmocka_unit_test(test_fixtures_kern_matmul),
+        cmocka_unit_test(test_fixtures_ref_matmul),
+        cmocka_unit_test(test_fixtures_f32_act),
+        cmocka_unit_test(test_fixtures_default),
         cmocka_unit_test(test_exec_gemma3_f32),
         cmocka_unit_test(test_exec_gemma2_q8_0),
         cmocka_unit_test(test_exec_gemma_q4_k),
