@@ -1,22 +1,534 @@
-/* engine/kern_avx2.c - placeholder, replaced by the AVX2 kernels. */
+/*
+ * engine/kern_avx2.c - x86 matmul kernels: rows [r0, r1) of y (n_tok, n_rows) for
+ * every token, for every weight type, with AVX2+FMA+F16C. engine/kern_avx512.c
+ * includes this file again with KX_LEVEL 512 to get the same kernels with the
+ * AVX512-VNNI integer dot product (vpdpbusd on 256-bit vectors; on Zen 4 512-bit
+ * vectors run as two halves anyway, and 32 bytes is exactly one 32-value block).
+ *
+ * Everything here is compiled for the target named by the pragma below, not with a
+ * global -march, so the program still runs on any x86-64; kern.c calls in only after
+ * __builtin_cpu_supports says yes.
+ *
+ * Structure. A weight row is walked in groups of 32 values (one Q4_0/Q8_0... block, an
+ * eighth of a K-quant super-block). `unpack` turns one group into 32 int8 levels q plus
+ * two scales (values 0-15 and 16-31; Q6_K has a scale per 16) and, for types with an
+ * offset, a min m: value = s * q + m. A tile of R rows x T tokens unpacks each row's
+ * group once and meets it with T tokens, so prompt processing reuses unpacked weights
+ * (blocked matrix-matrix) while decode (T = 1) streams the weights once.
+ *  - integer path (act != NULL): dot(q, a.q) in int32 lanes (maddubs+madd, or vpdpbusd),
+ *    lanes scaled by s * a.d in float and accumulated; m * a.s adds the offset term.
+ *    Signed levels use |q| and sign(a.q, q) so the unsigned x signed instruction applies.
+ *  - float path: the 32 values are formed in float (s * q, then + m, in the same order as
+ *    the scalar dequantizer, so they are exact) and FMA'd with float activations.
+ * Every output has its own accumulator and the same sequence of operations whatever the
+ * tile shape, so results do not depend on how rows are split between threads.
+ */
 #include "engine/kern_int.h"
 
 #if defined(__x86_64__) || defined(__i386__)
-int kern_rows_avx2(float *y, const void *w, int type, const float *x, const struct blk_a8 *act,
-                   int64_t n_rows, int64_t n_cols, int64_t n_tok, int64_t r0, int64_t r1)
+
+#ifndef KX_LEVEL
+#define KX_LEVEL 2
+#endif
+
+#if KX_LEVEL == 512
+#define KX(name)  name##_avx512
+#define KX_TT     4 /* tokens per tile: 32 vector registers */
+#else
+#define KX(name)  name##_avx2
+#define KX_TT     2 /* 16 vector registers */
+#endif
+#define KX_RT 4   /* rows per tile */
+#define KX_TC 32  /* tokens per chunk: their activations stay in L2 while rows stream */
+
+/* pragmas do not expand macros: one literal line per level */
+#if defined(__clang__) && KX_LEVEL == 512
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni"))), apply_to = function)
+#elif defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+#elif KX_LEVEL == 512
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+#endif
+
+#include <immintrin.h>
+
+#define KX_INLINE static inline __attribute__((always_inline))
+
+/* One group of 32 weights: value = s[k/16] * q[k] + m. */
+struct kb {
+    __m256i q;  /* levels: signed types q in [-128, 127], others in [0, 63] */
+    float s0, s1;
+    float m;
+};
+
+KX_INLINE float f16s(uint16_t h)
 {
-    return -1;
+    return _cvtsh_ss(h);
 }
 
-int kern_rows_avx512(float *y, const void *w, int type, const float *x,
-                     const struct blk_a8 *act, int64_t n_rows, int64_t n_cols, int64_t n_tok,
-                     int64_t r0, int64_t r1)
+KX_INLINE bool type_signed(int type)
 {
-    return -1;
+    return type == QUANT_TYPE_Q4_0 || type == QUANT_TYPE_Q5_0 || type == QUANT_TYPE_Q8_0 ||
+           type == QUANT_TYPE_Q6_K;
 }
 
+/* 32 bits -> 32 bytes: byte i is 0x10 if bit i is set, else 0. */
+KX_INLINE __m256i bits_to_0x10(uint32_t bits)
+{
+    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2,
+                                          2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bm = _mm256_set1_epi64x(0x8040201008040201ll);
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), shuf);
+    v = _mm256_cmpeq_epi8(_mm256_and_si256(v, bm), bm);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
+}
+
+/* 16 bytes of nibbles -> 32 levels: low nibbles are values 0-15, high 16-31. */
+KX_INLINE __m256i nibbles_split(const uint8_t *qs)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)qs);
+    __m128i m = _mm_set1_epi8(0x0F);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m));
+}
+
+/* Group j (values 32j .. 32j+31) of a weight row. */
+KX_INLINE struct kb unpack(const int type, const uint8_t *row, int64_t j)
+{
+    struct kb o = {_mm256_setzero_si256(), 0, 0, 0};
+    switch (type) {
+    case QUANT_TYPE_Q4_0: {
+        const struct blk_q4_0 *b = (const struct blk_q4_0 *)row + j;
+        o.q = _mm256_sub_epi8(nibbles_split(b->qs), _mm256_set1_epi8(8));
+        o.s0 = o.s1 = f16s(b->d);
+        break;
+    }
+    case QUANT_TYPE_Q4_1: {
+        const struct blk_q4_1 *b = (const struct blk_q4_1 *)row + j;
+        o.q = nibbles_split(b->qs);
+        o.s0 = o.s1 = f16s(b->d);
+        o.m = f16s(b->m);
+        break;
+    }
+    case QUANT_TYPE_Q5_0: {
+        const struct blk_q5_0 *b = (const struct blk_q5_0 *)row + j;
+        uint32_t qh;
+        memcpy(&qh, b->qh, 4);
+        o.q = _mm256_or_si256(nibbles_split(b->qs), bits_to_0x10(qh));
+        o.q = _mm256_sub_epi8(o.q, _mm256_set1_epi8(16));
+        o.s0 = o.s1 = f16s(b->d);
+        break;
+    }
+    case QUANT_TYPE_Q5_1: {
+        const struct blk_q5_1 *b = (const struct blk_q5_1 *)row + j;
+        uint32_t qh;
+        memcpy(&qh, b->qh, 4);
+        o.q = _mm256_or_si256(nibbles_split(b->qs), bits_to_0x10(qh));
+        o.s0 = o.s1 = f16s(b->d);
+        o.m = f16s(b->m);
+        break;
+    }
+    case QUANT_TYPE_Q8_0: {
+        const struct blk_q8_0 *b = (const struct blk_q8_0 *)row + j;
+        o.q = _mm256_loadu_si256((const __m256i *)b->qs);
+        o.s0 = o.s1 = f16s(b->d);
+        break;
+    }
+    case QUANT_TYPE_Q4_K:
+    case QUANT_TYPE_Q5_K: {
+        /* the two types share the header layout up to qh */
+        int g = (int)(j & 7);
+        const uint8_t *blk;
+        const uint8_t *qs;
+        if (type == QUANT_TYPE_Q4_K) {
+            const struct blk_q4_k *b = (const struct blk_q4_k *)row + (j >> 3);
+            blk = (const uint8_t *)b;
+            qs = b->qs;
+        } else {
+            const struct blk_q5_k *b = (const struct blk_q5_k *)row + (j >> 3);
+            blk = (const uint8_t *)b;
+            qs = b->qs;
+        }
+        uint16_t dh, dmh;
+        memcpy(&dh, blk, 2);
+        memcpy(&dmh, blk + 2, 2);
+        __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * (g >> 1)));
+        if (g & 1)
+            v = _mm256_srli_epi16(v, 4);
+        o.q = _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
+        if (type == QUANT_TYPE_Q5_K) {
+            const struct blk_q5_k *b = (const struct blk_q5_k *)row + (j >> 3);
+            __m256i h = _mm256_loadu_si256((const __m256i *)b->qh);
+            h = _mm256_and_si256(_mm256_srl_epi16(h, _mm_cvtsi32_si128(g)),
+                                 _mm256_set1_epi8(1));
+            o.q = _mm256_or_si256(o.q, _mm256_slli_epi16(h, 4));
+        }
+        uint8_t sc, m;
+        kq_scale_min(g, blk + 4, &sc, &m);
+        o.s0 = o.s1 = f16s(dh) * (float)sc;
+        o.m = -(f16s(dmh) * (float)m);
+        break;
+    }
+    case QUANT_TYPE_Q6_K: {
+        const struct blk_q6_k *b = (const struct blk_q6_k *)row + (j >> 3);
+        int g = (int)(j & 7), n = g >> 2, p = g & 3;
+        __m256i l = _mm256_loadu_si256((const __m256i *)(b->ql + 64 * n + 32 * (p & 1)));
+        if (p >= 2)
+            l = _mm256_srli_epi16(l, 4);
+        l = _mm256_and_si256(l, _mm256_set1_epi8(0x0F));
+        __m256i h = _mm256_loadu_si256((const __m256i *)(b->qh + 32 * n));
+        h = _mm256_and_si256(_mm256_srl_epi16(h, _mm_cvtsi32_si128(2 * p)),
+                             _mm256_set1_epi8(3));
+        o.q = _mm256_or_si256(l, _mm256_slli_epi16(h, 4));
+        o.q = _mm256_sub_epi8(o.q, _mm256_set1_epi8(32));
+        float d = f16s(b->d);
+        o.s0 = d * (float)b->scales[8 * n + 2 * p];
+        o.s1 = d * (float)b->scales[8 * n + 2 * p + 1];
+        break;
+    }
+    default:
+        break;
+    }
+    return o;
+}
+
+KX_INLINE float hsum(__m256 v)
+{
+    __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    a = _mm_add_ps(a, _mm_movehl_ps(a, a));
+    a = _mm_add_ss(a, _mm_movehdup_ps(a));
+    return _mm_cvtss_f32(a);
+}
+
+/* int32 lanes of sum(u * s) over each 4 bytes; u unsigned, s signed. */
+KX_INLINE __m256i idot(__m256i u, __m256i s)
+{
+#if KX_LEVEL == 512
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+#else
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+#endif
+}
+
+/* ---- integer path ------------------------------------------------------------------ */
+
+/* y[t..t+T) x rows [r, r+R): R <= KX_RT, T <= KX_TT, compile-time after inlining. */
+KX_INLINE void tile_int(const int type, const int R, const int T, float *y, const uint8_t *w,
+                        size_t row_bytes, const struct blk_a8 *act, int64_t nb, int64_t n_rows,
+                        int64_t r, int64_t t)
+{
+    const bool sgn = type_signed(type);
+    __m256 acc[KX_RT][KX_TT];
+    float bias[KX_RT][KX_TT];
+    for (int i = 0; i < R; i++)
+        for (int u = 0; u < T; u++) {
+            acc[i][u] = _mm256_setzero_ps();
+            bias[i][u] = 0.0f;
+        }
+    for (int64_t j = 0; j < nb; j++) {
+        __m256i qu[KX_RT], qs[KX_RT];
+        __m256 sv[KX_RT];
+        float mv[KX_RT];
+        for (int i = 0; i < R; i++) {
+            struct kb b = unpack(type, w + (size_t)(r + i) * row_bytes, j);
+            qs[i] = b.q;
+            qu[i] = sgn ? _mm256_sign_epi8(b.q, b.q) : b.q;
+            sv[i] = _mm256_set_m128(_mm_set1_ps(b.s1), _mm_set1_ps(b.s0));
+            mv[i] = b.m;
+        }
+        for (int u = 0; u < T; u++) {
+            const struct blk_a8 *a = act + (t + u) * nb + j;
+            __m256i xq = _mm256_loadu_si256((const __m256i *)a->qs);
+            __m256 dx = _mm256_broadcast_ss(&a->d);
+            for (int i = 0; i < R; i++) {
+                __m256i xs = sgn ? _mm256_sign_epi8(xq, qs[i]) : xq;
+                __m256i dot = idot(qu[i], xs);
+                acc[i][u] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(sv[i], dx),
+                                            acc[i][u]);
+                if (!sgn)
+                    bias[i][u] += mv[i] * a->s;
+            }
+        }
+    }
+    for (int i = 0; i < R; i++)
+        for (int u = 0; u < T; u++)
+            y[(t + u) * n_rows + r + i] = hsum(acc[i][u]) + bias[i][u];
+}
+
+KX_INLINE void rows_int(const int type, float *y, const uint8_t *w, size_t row_bytes,
+                        const struct blk_a8 *act, int64_t n_rows, int64_t n_cols,
+                        int64_t n_tok, int64_t r0, int64_t r1)
+{
+    int64_t nb = n_cols / 32;
+    for (int64_t tc = 0; tc < n_tok; tc += KX_TC) {
+        int64_t te = tc + KX_TC < n_tok ? tc + KX_TC : n_tok;
+        int64_t r = r0;
+        for (; r + KX_RT <= r1; r += KX_RT) {
+            int64_t t = tc;
+            for (; t + KX_TT <= te; t += KX_TT)
+                tile_int(type, KX_RT, KX_TT, y, w, row_bytes, act, nb, n_rows, r, t);
+            for (; t < te; t++)
+                tile_int(type, KX_RT, 1, y, w, row_bytes, act, nb, n_rows, r, t);
+        }
+        for (; r < r1; r++) {
+            int64_t t = tc;
+            for (; t + KX_TT <= te; t += KX_TT)
+                tile_int(type, 1, KX_TT, y, w, row_bytes, act, nb, n_rows, r, t);
+            for (; t < te; t++)
+                tile_int(type, 1, 1, y, w, row_bytes, act, nb, n_rows, r, t);
+        }
+    }
+}
+
+/* ---- float path ------------------------------------------------------------------------ */
+
+/* Group j of a row as 4 x 8 floats, exactly the scalar dequantizer's values. */
+KX_INLINE void unpack_f(const int type, const uint8_t *row, int64_t j, __m256 v[4])
+{
+    switch (type) {
+    case QUANT_TYPE_F32: {
+        const float *p = (const float *)row + 32 * j;
+        for (int c = 0; c < 4; c++)
+            v[c] = _mm256_loadu_ps(p + 8 * c);
+        return;
+    }
+    case QUANT_TYPE_F16: {
+        const uint16_t *p = (const uint16_t *)row + 32 * j;
+        for (int c = 0; c < 4; c++)
+            v[c] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 8 * c)));
+        return;
+    }
+    case QUANT_TYPE_BF16: {
+        const uint16_t *p = (const uint16_t *)row + 32 * j;
+        for (int c = 0; c < 4; c++) {
+            __m256i e = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(p + 8 * c)));
+            v[c] = _mm256_castsi256_ps(_mm256_slli_epi32(e, 16));
+        }
+        return;
+    }
+    default: {
+        struct kb b = unpack(type, row, j);
+        __m128i lo = _mm256_castsi256_si128(b.q), hi = _mm256_extracti128_si256(b.q, 1);
+        __m256 s0 = _mm256_set1_ps(b.s0), s1 = _mm256_set1_ps(b.s1), m = _mm256_set1_ps(b.m);
+        v[0] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo)), s0);
+        v[1] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8))),
+                             s0);
+        v[2] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi)), s1);
+        v[3] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))),
+                             s1);
+        if (!type_signed(type))
+            for (int c = 0; c < 4; c++)
+                v[c] = _mm256_add_ps(v[c], m);
+        return;
+    }
+    }
+}
+
+KX_INLINE float elem_f(const int type, const uint8_t *row, int64_t k)
+{
+    uint16_t h;
+    switch (type) {
+    case QUANT_TYPE_F32: {
+        float f;
+        memcpy(&f, row + 4 * k, 4);
+        return f;
+    }
+    case QUANT_TYPE_F16:
+        memcpy(&h, row + 2 * k, 2);
+        return f16s(h);
+    default:
+        memcpy(&h, row + 2 * k, 2);
+        return quant_bf16_to_f32(h);
+    }
+}
+
+KX_INLINE void tile_f(const int type, const int R, const int T, float *y, const uint8_t *w,
+                      size_t row_bytes, const float *x, int64_t n_cols, int64_t n_rows,
+                      int64_t r, int64_t t)
+{
+    int64_t nb = n_cols / 32;
+    __m256 acc[KX_RT][KX_TT];
+    for (int i = 0; i < R; i++)
+        for (int u = 0; u < T; u++)
+            acc[i][u] = _mm256_setzero_ps();
+    for (int64_t j = 0; j < nb; j++) {
+        __m256 wv[KX_RT][4];
+        for (int i = 0; i < R; i++)
+            unpack_f(type, w + (size_t)(r + i) * row_bytes, j, wv[i]);
+        for (int u = 0; u < T; u++) {
+            const float *xp = x + (t + u) * n_cols + 32 * j;
+            __m256 x0 = _mm256_loadu_ps(xp), x1 = _mm256_loadu_ps(xp + 8);
+            __m256 x2 = _mm256_loadu_ps(xp + 16), x3 = _mm256_loadu_ps(xp + 24);
+            for (int i = 0; i < R; i++) {
+                __m256 a = _mm256_fmadd_ps(wv[i][0], x0, acc[i][u]);
+                a = _mm256_fmadd_ps(wv[i][1], x1, a);
+                a = _mm256_fmadd_ps(wv[i][2], x2, a);
+                acc[i][u] = _mm256_fmadd_ps(wv[i][3], x3, a);
+            }
+        }
+    }
+    for (int i = 0; i < R; i++)
+        for (int u = 0; u < T; u++) {
+            float s = hsum(acc[i][u]);
+            /* F32/F16/BF16 rows may end in a partial group */
+            const uint8_t *row = w + (size_t)(r + i) * row_bytes;
+            const float *xt = x + (t + u) * n_cols;
+            for (int64_t k = nb * 32; k < n_cols; k++)
+                s += elem_f(type, row, k) * xt[k];
+            y[(t + u) * n_rows + r + i] = s;
+        }
+}
+
+KX_INLINE void rows_f(const int type, float *y, const uint8_t *w, size_t row_bytes,
+                      const float *x, int64_t n_rows, int64_t n_cols, int64_t n_tok, int64_t r0,
+                      int64_t r1)
+{
+    for (int64_t tc = 0; tc < n_tok; tc += KX_TC) {
+        int64_t te = tc + KX_TC < n_tok ? tc + KX_TC : n_tok;
+        int64_t r = r0;
+        for (; r + KX_RT <= r1; r += KX_RT) {
+            int64_t t = tc;
+            for (; t + KX_TT <= te; t += KX_TT)
+                tile_f(type, KX_RT, KX_TT, y, w, row_bytes, x, n_cols, n_rows, r, t);
+            for (; t < te; t++)
+                tile_f(type, KX_RT, 1, y, w, row_bytes, x, n_cols, n_rows, r, t);
+        }
+        for (; r < r1; r++) {
+            int64_t t = tc;
+            for (; t + KX_TT <= te; t += KX_TT)
+                tile_f(type, 1, KX_TT, y, w, row_bytes, x, n_cols, n_rows, r, t);
+            for (; t < te; t++)
+                tile_f(type, 1, 1, y, w, row_bytes, x, n_cols, n_rows, r, t);
+        }
+    }
+}
+
+/* ---- one instance per type -------------------------------------------------------------- */
+
+#define KX_ARGS_DECL                                                                           \
+    float *y, const uint8_t *w, size_t row_bytes, const float *x, const struct blk_a8 *act,    \
+        int64_t n_rows, int64_t n_cols, int64_t n_tok, int64_t r0, int64_t r1
+
+#define KX_INST_INT(NAME, TYPE)                                                                \
+    static void KX(NAME##_int)(KX_ARGS_DECL)                                                   \
+    {                                                                                          \
+        rows_int(TYPE, y, w, row_bytes, act, n_rows, n_cols, n_tok, r0, r1);                   \
+    }
+#define KX_INST_F(NAME, TYPE)                                                                  \
+    static void KX(NAME##_f)(KX_ARGS_DECL)                                                     \
+    {                                                                                          \
+        rows_f(TYPE, y, w, row_bytes, x, n_rows, n_cols, n_tok, r0, r1);                       \
+    }
+
+KX_INST_INT(q4_0, QUANT_TYPE_Q4_0)
+KX_INST_INT(q4_1, QUANT_TYPE_Q4_1)
+KX_INST_INT(q5_0, QUANT_TYPE_Q5_0)
+KX_INST_INT(q5_1, QUANT_TYPE_Q5_1)
+KX_INST_INT(q8_0, QUANT_TYPE_Q8_0)
+KX_INST_INT(q4_k, QUANT_TYPE_Q4_K)
+KX_INST_INT(q5_k, QUANT_TYPE_Q5_K)
+KX_INST_INT(q6_k, QUANT_TYPE_Q6_K)
+KX_INST_F(f32, QUANT_TYPE_F32)
+KX_INST_F(f16, QUANT_TYPE_F16)
+KX_INST_F(bf16, QUANT_TYPE_BF16)
+KX_INST_F(q4_0, QUANT_TYPE_Q4_0)
+KX_INST_F(q4_1, QUANT_TYPE_Q4_1)
+KX_INST_F(q5_0, QUANT_TYPE_Q5_0)
+KX_INST_F(q5_1, QUANT_TYPE_Q5_1)
+KX_INST_F(q8_0, QUANT_TYPE_Q8_0)
+KX_INST_F(q4_k, QUANT_TYPE_Q4_K)
+KX_INST_F(q5_k, QUANT_TYPE_Q5_K)
+KX_INST_F(q6_k, QUANT_TYPE_Q6_K)
+
+int KX(kern_rows)(float *y, const void *w, int type, const float *x, const struct blk_a8 *act,
+                  int64_t n_rows, int64_t n_cols, int64_t n_tok, int64_t r0, int64_t r1)
+{
+    size_t rb;
+    if (!quant_row_bytes(type, n_cols, &rb))
+        return -1;
+    const uint8_t *wb = w;
+    void (*fn)(KX_ARGS_DECL) = NULL;
+    if (act) {
+        switch (type) {
+        case QUANT_TYPE_Q4_0: fn = KX(q4_0_int); break;
+        case QUANT_TYPE_Q4_1: fn = KX(q4_1_int); break;
+        case QUANT_TYPE_Q5_0: fn = KX(q5_0_int); break;
+        case QUANT_TYPE_Q5_1: fn = KX(q5_1_int); break;
+        case QUANT_TYPE_Q8_0: fn = KX(q8_0_int); break;
+        case QUANT_TYPE_Q4_K: fn = KX(q4_k_int); break;
+        case QUANT_TYPE_Q5_K: fn = KX(q5_k_int); break;
+        case QUANT_TYPE_Q6_K: fn = KX(q6_k_int); break;
+        default: break;
+        }
+    }
+    if (!fn) {
+        switch (type) {
+        case QUANT_TYPE_F32: fn = KX(f32_f); break;
+        case QUANT_TYPE_F16: fn = KX(f16_f); break;
+        case QUANT_TYPE_BF16: fn = KX(bf16_f); break;
+        case QUANT_TYPE_Q4_0: fn = KX(q4_0_f); break;
+        case QUANT_TYPE_Q4_1: fn = KX(q4_1_f); break;
+        case QUANT_TYPE_Q5_0: fn = KX(q5_0_f); break;
+        case QUANT_TYPE_Q5_1: fn = KX(q5_1_f); break;
+        case QUANT_TYPE_Q8_0: fn = KX(q8_0_f); break;
+        case QUANT_TYPE_Q4_K: fn = KX(q4_k_f); break;
+        case QUANT_TYPE_Q5_K: fn = KX(q5_k_f); break;
+        case QUANT_TYPE_Q6_K: fn = KX(q6_k_f); break;
+        default: return -1;
+        }
+    }
+    fn(y, wb, rb, x, act, n_rows, n_cols, n_tok, r0, r1);
+    return 0;
+}
+
+#if KX_LEVEL != 512
+/* Same numbers as kern_quantize_a8_ref: amax, d = amax/127, q = nearest-even(x * 127/amax)
+ * (cvtps rounds to nearest even under the default MXCSR, as lrintf does). */
 void kern_quant_a8_avx2(const float *x, struct blk_a8 *y, int64_t n)
 {
-    kern_quantize_a8_ref(x, y, n);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t i = 0; i < n / 32; i++, x += 32) {
+        __m256 v[4];
+        __m256 mx = _mm256_setzero_ps();
+        for (int c = 0; c < 4; c++) {
+            v[c] = _mm256_loadu_ps(x + 8 * c);
+            mx = _mm256_max_ps(mx, _mm256_andnot_ps(sign, v[c]));
+        }
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        float amax = _mm_cvtss_f32(m4);
+        float d = amax / 127.0f;
+        float id = d != 0.0f ? 127.0f / amax : 0.0f;
+        __m256 vid = _mm256_set1_ps(id);
+        __m256i q[4];
+        __m256i sum = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            q[c] = _mm256_cvtps_epi32(_mm256_mul_ps(v[c], vid));
+            sum = _mm256_add_epi32(sum, q[c]);
+        }
+        /* int32 x 32 -> int8 x 32 in order: packs interleave 128-bit lanes, undo it */
+        __m256i p01 = _mm256_packs_epi32(q[0], q[1]);
+        __m256i p23 = _mm256_packs_epi32(q[2], q[3]);
+        __m256i p = _mm256_packs_epi16(p01, p23);
+        p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)y[i].qs, p);
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+        s4 = _mm_add_epi32(s4, _mm_srli_si128(s4, 8));
+        s4 = _mm_add_epi32(s4, _mm_srli_si128(s4, 4));
+        y[i].d = d;
+        y[i].s = d * (float)_mm_cvtsi128_si32(s4);
+    }
 }
 #endif
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+#endif /* x86 */
