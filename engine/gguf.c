@@ -465,15 +465,18 @@ static int parse_value(struct rd *r, struct gguf_kv *kv)
             return err_set(r->err, ASSAY_ENOMEM, "out of memory");
         }
         offs[i] = r->pos;
-        const uint8_t *p;
-        size_t len;
-        char what[48];
-        snprintf(what, sizeof(what), "string %" PRIu64, i);
-        rc = rd_str(r, &p, &len, what);
-        if (rc) {
+        /* inline rd_str: a vocabulary has 256k of these, and the message is rarely needed */
+        uint64_t len = rd_left(r) >= 8 ? rd_le64(r->base + r->pos) : 0;
+        if (rd_left(r) < 8 || len > rd_left(r) - 8) {
+            char what[48];
+            snprintf(what, sizeof(what), "string %" PRIu64, i);
+            const uint8_t *p;
+            size_t n;
+            rc = rd_str(r, &p, &n, what); /* fails, with the message */
             free(offs);
-            return rc;
+            return rc ? rc : err_set(r->err, ASSAY_EFAIL, "internal error");
         }
+        r->pos += 8 + (size_t)len;
     }
     kv->str_off = offs;
     kv->len = r->pos - start;
