@@ -632,6 +632,151 @@ static void test_hparams(void **state)
     model_free(m);
 }
 
+/* ---- the architecture table on synthetic metadata ------------------------------------ */
+
+struct kv_u32 {
+    const char *key;
+    uint32_t v;
+};
+struct kv_f32 {
+    const char *key;
+    float v;
+};
+
+/* A GGUF holding only metadata and a token_embd of (n_vocab 16, n_embd); arch_hparams
+ * needs nothing else. */
+static int synth_hparams(struct arch_hparams *hp, const char *arch, const struct kv_u32 *u,
+                         size_t n_u, const struct kv_f32 *f, size_t n_f, const char *scaling,
+                         char *msg, size_t n_msg)
+{
+    struct assay_error e;
+    err_clear(&e);
+    struct gguf_writer *w = NULL;
+    struct gguf *g = NULL;
+    void *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(gguf_writer_new(&w, &e), 0);
+    assert_int_equal(gguf_writer_add_str(w, "general.architecture", arch, strlen(arch), &e), 0);
+    int64_t n_embd = 0;
+    for (size_t i = 0; i < n_u; i++) {
+        char key[128];
+        snprintf(key, sizeof(key), "%s.%s", arch, u[i].key);
+        assert_int_equal(gguf_writer_add_u32(w, key, u[i].v, &e), 0);
+        if (strcmp(u[i].key, "embedding_length") == 0)
+            n_embd = u[i].v;
+    }
+    for (size_t i = 0; i < n_f; i++) {
+        char key[128];
+        snprintf(key, sizeof(key), "%s.%s", arch, f[i].key);
+        assert_int_equal(gguf_writer_add_f32(w, key, f[i].v, &e), 0);
+    }
+    if (scaling) {
+        char key[128];
+        snprintf(key, sizeof(key), "%s.rope.scaling.type", arch);
+        assert_int_equal(gguf_writer_add_str(w, key, scaling, strlen(scaling), &e), 0);
+    }
+    float *emb = calloc((size_t)n_embd * 16, sizeof(float));
+    assert_non_null(emb);
+    int64_t ne[2] = {n_embd, 16};
+    assert_int_equal(gguf_writer_add_tensor(w, "token_embd.weight", 0, 2, ne, emb, &e), 0);
+    assert_int_equal(gguf_writer_write_mem(w, &buf, &len, &e), 0);
+    assert_int_equal(gguf_open_mem(&g, buf, len, "synthetic.gguf", &e), 0);
+    int rc = arch_hparams_from_gguf(hp, g, &e);
+    err_format(&e, msg, n_msg);
+    gguf_close(g);
+    free(buf);
+    free(emb);
+    gguf_writer_free(w);
+    return rc;
+}
+
+static void test_arch_table(void **state)
+{
+    struct arch_hparams *hp = malloc(sizeof(*hp));
+    assert_non_null(hp);
+    char msg[512];
+    /* Gemma 3 27B-like: 62 layers, query_pre_attn_scalar = n_embd / n_head = 168,
+     * linear rope scaling 8 on global layers only, window 1024. */
+    const struct kv_u32 g3[] = {
+        {"context_length", 131072}, {"embedding_length", 5376}, {"block_count", 62},
+        {"feed_forward_length", 21504}, {"attention.head_count", 32},
+        {"attention.head_count_kv", 16}, {"attention.key_length", 128},
+        {"attention.value_length", 128}, {"attention.sliding_window", 1024},
+    };
+    const struct kv_f32 g3f[] = {
+        {"attention.layer_norm_rms_epsilon", 1e-6f}, {"rope.freq_base", 1e6f},
+        {"rope.scaling.factor", 8.0f},
+    };
+    assert_int_equal(synth_hparams(hp, "gemma3", g3, 9, g3f, 3, "linear", msg, sizeof(msg)), 0);
+    assert_true(hp->query_scale == (float)(1.0 / sqrt(168.0)));
+    assert_int_equal(hp->n_vocab, 16);
+    for (int il = 0; il < 62; il++) {
+        bool global = il % 6 == 5;
+        assert_int_equal(hp->layer[il].is_local, !global);
+        assert_int_equal(hp->layer[il].window, global ? 0 : 1024);
+        assert_true(hp->layer[il].rope_base == (global ? 1e6f : 10000.0f));
+        assert_true(hp->layer[il].rope_freq_scale == (global ? 0.125f : 1.0f));
+    }
+    /* The same with 34 layers (Gemma 3 4B-like): query scale 1/sqrt(head_dim). */
+    struct kv_u32 g3b[9];
+    memcpy(g3b, g3, sizeof(g3b));
+    g3b[2].v = 34;
+    assert_int_equal(synth_hparams(hp, "gemma3", g3b, 9, g3f, 3, "linear", msg, sizeof(msg)), 0);
+    assert_true(hp->query_scale == (float)(1.0 / sqrt(128.0)));
+    /* Unsupported rope scaling names the type. */
+    assert_int_equal(synth_hparams(hp, "gemma3", g3, 9, g3f, 3, "yarn", msg, sizeof(msg)),
+                     ASSAY_EUNSUPPORTED);
+    assert_non_null(strstr(msg, "'yarn'"));
+    /* Gemma 3 without its window: a required key. */
+    assert_int_equal(synth_hparams(hp, "gemma3", g3, 8, g3f, 2, NULL, msg, sizeof(msg)),
+                     ASSAY_EINVAL);
+    assert_non_null(strstr(msg, "gemma3.attention.sliding_window"));
+
+    /* Gemma 2 27B-like: 46 layers -> 1/sqrt(4608/32); soft-cap defaults; window default. */
+    const struct kv_u32 g2[] = {
+        {"context_length", 8192}, {"embedding_length", 4608}, {"block_count", 46},
+        {"feed_forward_length", 36864}, {"attention.head_count", 32},
+        {"attention.head_count_kv", 16}, {"attention.key_length", 128},
+    };
+    const struct kv_f32 g2f[] = {{"attention.layer_norm_rms_epsilon", 1e-6f}};
+    assert_int_equal(synth_hparams(hp, "gemma2", g2, 7, g2f, 1, NULL, msg, sizeof(msg)), 0);
+    assert_true(hp->query_scale == (float)(1.0 / sqrt(144.0)));
+    assert_true(hp->attn_softcap == 50.0f && hp->final_softcap == 30.0f);
+    assert_int_equal(hp->head_dim_v, 128);
+    assert_int_equal(hp->layer[0].window, 4096);
+    assert_int_equal(hp->layer[1].window, 0);
+    /* A sliding_window_pattern key overrides the period (every 3rd layer global). */
+    struct kv_u32 g2p[8];
+    memcpy(g2p, g2, sizeof(g2));
+    g2p[7] = (struct kv_u32){"attention.sliding_window_pattern", 3};
+    assert_int_equal(synth_hparams(hp, "gemma2", g2p, 8, g2f, 1, NULL, msg, sizeof(msg)), 0);
+    for (int il = 0; il < 46; il++)
+        assert_int_equal(hp->layer[il].is_local, il % 3 != 2);
+
+    /* Gemma 1 without key_length / head_count_kv: derived (MHA, n_embd / n_head). */
+    const struct kv_u32 g1[] = {
+        {"context_length", 8192}, {"embedding_length", 2048}, {"block_count", 18},
+        {"feed_forward_length", 16384}, {"attention.head_count", 8},
+    };
+    assert_int_equal(synth_hparams(hp, "gemma", g1, 5, g2f, 1, NULL, msg, sizeof(msg)), 0);
+    assert_int_equal(hp->n_head_kv, 8);
+    assert_int_equal(hp->head_dim, 256);
+    assert_true(hp->layer[17].rope_base == 10000.0f && !hp->layer[17].is_local);
+    assert_true(hp->attn_softcap == 0.0f && hp->final_softcap == 0.0f);
+    /* Inconsistent heads. */
+    struct kv_u32 g1b[6];
+    memcpy(g1b, g1, sizeof(g1));
+    g1b[5] = (struct kv_u32){"attention.head_count_kv", 3};
+    assert_int_equal(synth_hparams(hp, "gemma", g1b, 6, g2f, 1, NULL, msg, sizeof(msg)),
+                     ASSAY_EINVAL);
+    assert_non_null(strstr(msg, "head_count_kv"));
+    /* Unknown architecture. */
+    assert_int_equal(synth_hparams(hp, "llama", g1, 5, g2f, 1, NULL, msg, sizeof(msg)),
+                     ASSAY_EUNSUPPORTED);
+    assert_non_null(strstr(msg, "'llama'"));
+    free(hp);
+}
+
 /* ---- errors -------------------------------------------------------------------------- */
 
 enum mutate { MUT_ARCH, MUT_DROP_TENSOR, MUT_SHAPE, MUT_DROP_KEY };
@@ -790,6 +935,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hparams),
+        cmocka_unit_test(test_arch_table),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_batch_errors),
         cmocka_unit_test(test_fixtures_ref_matmul),
