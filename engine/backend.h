@@ -83,6 +83,10 @@ struct bk_gen_req {
     struct smp_params sampling;
     uint64_t seed;
     bool stop_at_eos; /* usually true; memorization decodes a fixed number of tokens */
+    /* Optional streaming: called with each piece of final text as soon as it can no longer
+     * be part of a stop string (so the pieces concatenate to exactly the result's text). */
+    void (*on_text)(void *user, const char *text, size_t len);
+    void *on_text_user;
 };
 
 enum bk_finish {
