@@ -229,8 +229,11 @@ static void test_sigkill_keeps_committed_samples(void **state)
     int status;
     waitpid(pid, &status, 0);
     assert_true(WIFSIGNALED(status));
+    assert_true(acked >= 150);
+    /* the writer ran ahead of our reads: its last acknowledgement is still in the pipe */
+    while (read(fds[0], &v, sizeof(v)) == sizeof(v))
+        acked = v;
     close(fds[0]);
-    assert_int_equal(acked, 150);
 
     struct store *s = NULL;
     struct assay_error e;
