@@ -13,4 +13,7 @@ int cmd_runs(struct cli_ctx *ctx, const struct cli_args *a);
 extern const struct cli_opt cmd_models_opts[];
 int cmd_models(struct cli_ctx *ctx, const struct cli_args *a);
 
+extern const struct cli_opt cmd_quantize_opts[];
+int cmd_quantize(struct cli_ctx *ctx, const struct cli_args *a);
+
 #endif

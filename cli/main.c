@@ -27,6 +27,12 @@ const struct cli_cmd cli_commands[] = {
      "(llama.cpp's file-type names), tensor types, context length, hyper-parameters and\n"
      "content fingerprint (sha256 of the file).",
      cmd_models_opts, 1, 2, cmd_models},
+    {"quantize", "write a GGUF checkpoint in another tensor type (llama.cpp's recipes)",
+     "IN.gguf OUT.gguf --type T",
+     "2-D weights are converted; norms stay F32. Mixed recipes follow llama.cpp: the output\n"
+     "(or tied embedding) gets Q6_K, Q4_K_M/Q5_K_M give attn_v and ffn_down of some layers\n"
+     "Q6_K, and K-quants fall back to Q5_0/Q5_1/Q8_0 when rows are not multiples of 256.",
+     cmd_quantize_opts, 2, 2, cmd_quantize},
     {"help", "show help for assay or for one command", "[COMMAND]", NULL, no_opts, 0, 1,
      cmd_help},
     {"version", "show the version and git revision", "", NULL, no_opts, 0, 0, cmd_version},

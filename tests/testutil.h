@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Path of a file under ../shared (ASSAY_SHARED_DIR), or NULL if it does not exist. */
+/* Path of a file under ../shared (ASSAY_SHARED_DIR), or NULL if it does not exist.
+ * The result lives in one of 4 static buffers reused in turn: copy it if you keep it
+ * across more calls. */
 static inline const char *tu_shared(const char *rel)
 {
     static char buf[4][1024];
