@@ -440,8 +440,10 @@ static int build_header(struct gguf_writer *w, struct buf *hdr, size_t *total,
         if (!rc && (!ck_add(&end, off, t->n_bytes) || !ck_add(&off, end, pad_to(end, w->alignment))))
             rc = ASSAY_ELIMIT;
     }
-    /* pad the descriptions to the alignment, in chunks (the alignment may exceed zeros) */
-    size_t pad = pad_to(hdr->len, w->alignment);
+    /* pad the descriptions to the alignment, in chunks (the alignment may exceed zeros);
+     * without tensors there is no data section to align (and an alignment of 2^31 would
+     * otherwise make a 2 GiB file of nothing) */
+    size_t pad = w->n_t ? pad_to(hdr->len, w->alignment) : 0;
     while (!rc && pad > 0) {
         size_t k = pad < sizeof(zeros) ? pad : sizeof(zeros);
         rc = buf_add(hdr, zeros, k);

@@ -580,6 +580,34 @@ static void test_roundtrip(void **state)
     gguf_writer_free(NULL);
 }
 
+/* Found by fuzz_gguf: a huge alignment and no tensors made the writer pad the header to
+ * 1 GiB. Without tensors there is nothing to align, and nothing is padded. */
+static void test_huge_alignment_without_tensors(void **state)
+{
+    struct rb b = {0};
+    rb_hdr(&b, 3, 0, 2);
+    rb_kv_u32(&b, GGUF_KEY_ALIGNMENT, 1u << 30);
+    rb_kv_u32(&b, "u4", 64);
+    struct gguf *g = NULL;
+    struct assay_error err;
+    err_clear(&err);
+    assert_int_equal(gguf_open_mem(&g, b.p, b.len, "fuzz-oom.gguf", &err), 0);
+    assert_int_equal(gguf_alignment(g), 1u << 30);
+    struct gguf_writer *w = NULL;
+    assert_int_equal(gguf_writer_new(&w, &err), 0);
+    for (size_t i = 0; i < gguf_n_kv(g); i++)
+        assert_int_equal(gguf_writer_copy_kv(w, g, gguf_kv_at(g, i), &err), 0);
+    void *mem;
+    size_t len;
+    assert_int_equal(gguf_writer_write_mem(w, &mem, &len, &err), 0);
+    assert_int_equal(len, b.len);
+    assert_memory_equal(mem, b.p, len);
+    free(mem);
+    gguf_writer_free(w);
+    gguf_close(g);
+    free(b.p);
+}
+
 static void test_writer_rejects(void **state)
 {
     struct gguf_writer *w = NULL;
@@ -1111,6 +1139,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixtures_match_manifest),
         cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_huge_alignment_without_tensors),
         cmocka_unit_test(test_writer_rejects),
         cmocka_unit_test(test_corrupt_header),
         cmocka_unit_test(test_corrupt_kv),

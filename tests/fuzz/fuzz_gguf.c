@@ -1,7 +1,8 @@
 /*
  * tests/fuzz/fuzz_gguf.c - libFuzzer target for the GGUF reader: parse the input with
  * gguf_open_mem and, when it opens, touch everything a caller could reach (every pair
- * through every getter and accessor, every tensor's first and last byte, both indexes).
+ * through every getter and accessor, every tensor's first and last byte, both indexes), and
+ * check that the writer reproduces it.
  * Crashes become cases in tests/engine/test_gguf.c.
  */
 #include <stddef.h>
@@ -61,6 +62,58 @@ static void touch_kv(const struct gguf *g, const struct gguf_kv *kv)
     }
 }
 
+/* Whatever the reader accepts, the writer must reproduce: copy every pair and tensor into a
+ * writer, write it to memory, read it back and compare. */
+static void roundtrip(const struct gguf *g)
+{
+    if (gguf_n_kv(g) + gguf_n_tensors(g) > 512)
+        return; /* the writer's duplicate checks are linear; keep the fuzzer fast */
+    struct gguf_writer *w = NULL;
+    struct assay_error err;
+    err_clear(&err);
+    if (gguf_writer_new(&w, &err))
+        abort();
+    for (size_t i = 0; i < gguf_n_kv(g); i++) {
+        if (gguf_writer_copy_kv(w, g, gguf_kv_at(g, i), &err))
+            abort();
+    }
+    for (size_t i = 0; i < gguf_n_tensors(g); i++) {
+        const struct gguf_tensor *t = gguf_tensor_at(g, i);
+        if (gguf_writer_add_tensor(w, t->name, t->type, t->n_dims, t->ne, t->data, &err))
+            abort();
+    }
+    void *mem = NULL;
+    size_t len = 0;
+    if (gguf_writer_write_mem(w, &mem, &len, &err))
+        abort();
+    gguf_writer_free(w);
+    struct gguf *h = NULL;
+    if (gguf_open_mem(&h, mem, len, "roundtrip.gguf", &err))
+        abort();
+    if (gguf_n_kv(h) != gguf_n_kv(g) || gguf_n_tensors(h) != gguf_n_tensors(g) ||
+        gguf_alignment(h) != gguf_alignment(g))
+        abort();
+    for (size_t i = 0; i < gguf_n_kv(g); i++) {
+        const struct gguf_kv *a = gguf_kv_at(g, i), *b = gguf_kv_at(h, i);
+        if (strcmp(a->key, b->key) != 0)
+            abort();
+        if (strcmp(a->key, GGUF_KEY_ALIGNMENT) == 0)
+            continue; /* rewritten as UINT32 */
+        if (a->type != b->type || a->elem_type != b->elem_type || a->n != b->n ||
+            a->len != b->len || (a->len && memcmp(a->data, b->data, a->len) != 0))
+            abort();
+    }
+    for (size_t i = 0; i < gguf_n_tensors(g); i++) {
+        const struct gguf_tensor *a = gguf_tensor_at(g, i), *b = gguf_tensor_at(h, i);
+        if (strcmp(a->name, b->name) != 0 || a->type != b->type || a->n_dims != b->n_dims ||
+            memcmp(a->ne, b->ne, sizeof(a->ne)) != 0 || a->n_bytes != b->n_bytes ||
+            memcmp(a->data, b->data, a->n_bytes) != 0 || b->offset % gguf_alignment(h) != 0)
+            abort();
+    }
+    gguf_close(h);
+    free(mem);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* an exact-size copy, so that ASan sees a read one byte past the input */
@@ -93,6 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         (void)gguf_find_kv(g, "general.architecture");
         (void)gguf_find_tensor(g, "token_embd.weight");
+        roundtrip(g);
         gguf_close(g);
     } else if (err.msg[0] == '\0' || err.code != rc) {
         abort(); /* every failure must say why */
