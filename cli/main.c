@@ -27,6 +27,12 @@ const struct cli_cmd cli_commands[] = {
      "(llama.cpp's file-type names), tensor types, context length, hyper-parameters and\n"
      "content fingerprint (sha256 of the file).",
      cmd_models_opts, 1, 2, cmd_models},
+    {"bench", "measure prompt-processing and generation speed against the hardware's limits",
+     "--model M [options]",
+     "pp: one batch of -p random tokens into an empty cache; tg: -n single-token steps.\n"
+     "Memory bandwidth and the f32 FMA peak are measured in the same run; generation is\n"
+     "reported against the bandwidth ceiling (weights read per token / bandwidth).",
+     cmd_bench_opts, 0, 0, cmd_bench},
     {"quantize", "write a GGUF checkpoint in another tensor type (llama.cpp's recipes)",
      "IN.gguf OUT.gguf --type T",
      "2-D weights are converted; norms stay F32. Mixed recipes follow llama.cpp: the output\n"

@@ -67,4 +67,11 @@ void kern_matmul(float *y, const void *w, int weight_type, const float *x, int64
 void kern_matmul_ref(float *y, const void *w, int weight_type, const float *x, int64_t n_rows,
                      int64_t n_cols, int64_t n_tok);
 
+/* Memory read bandwidth in bytes/s: n_threads stream `bytes` of buf (32-byte aligned, much
+ * larger than the caches), best of reps passes (kern_membw.c). */
+double kern_read_bandwidth(const void *buf, size_t bytes, int n_threads, int reps);
+/* Float32 FMA peak in FLOP/s with the widest vector unit (AVX-512 or AVX2), measured with
+ * independent FMA chains on n_threads threads; 0 where neither exists. */
+double kern_fma_peak_flops(int n_threads);
+
 #endif

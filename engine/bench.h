@@ -1,0 +1,46 @@
+/*
+ * engine/bench.h - `assay bench`: prompt-processing and generation speed of the local
+ * engine on a checkpoint, as llama-bench measures them (random tokens; pp = one batch of
+ * n_prompt tokens into an empty cache; tg = n_gen single-token steps from an empty cache),
+ * with the machine's memory bandwidth and FMA peak measured in the same run so the figures
+ * read as fractions of what the hardware allows.
+ */
+#ifndef ASSAY_ENGINE_BENCH_H
+#define ASSAY_ENGINE_BENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "base/progress.h"
+
+struct bench_params {
+    int32_t n_prompt; /* 0: skip pp */
+    int32_t n_gen;    /* 0: skip tg */
+    int n_threads;
+    int reps;
+    bool matmul_ref;
+    bool no_hw;       /* skip the bandwidth and FMA measurements */
+};
+
+struct bench_stat {
+    double median, min, max; /* tokens/s over reps */
+};
+
+struct bench_result {
+    double load_s;               /* opening and binding the checkpoint */
+    struct bench_stat pp, tg;
+    double bandwidth_bytes_s;    /* memory read bandwidth, all threads */
+    double fma_peak_flops;       /* float32 FMA peak, all threads */
+    double weight_bytes_per_token; /* bytes of weights a generated token reads */
+    double tg_fraction_of_ceiling; /* tg median x bytes per token / bandwidth */
+    double pp_flops_per_token;   /* matrix-multiply FLOPs per prompt token (weights only) */
+    double pp_fraction_of_peak;  /* pp median x flops per token / FMA peak */
+    int64_t peak_rss_bytes;
+    int64_t kv_bytes;
+};
+
+int bench_run(const char *path, const struct bench_params *p, struct bench_result *out,
+              const struct progress *prog, struct assay_error *err);
+
+#endif
