@@ -219,6 +219,49 @@ struct check {
     int greedy_steps;     /* greedy steps compared */
 };
 
+/* Greedy continuation, teacher-forced with the reference ids through the KV cache one
+ * token at a time (sequence 0 holds the prompt; first = logits of its last position);
+ * ids compared up to the first near-tie. With llg, its first n_tokens steps also give
+ * loglikelihood_of_greedy. */
+static void check_greedy(struct model_ctx *c, const struct fx_file *f, const char *name,
+                         const float *first, int64_t V, const json_t *gid, const json_t *gm,
+                         const json_t *llg, double tol, struct check *ck)
+{
+    float *cur = malloc(sizeof(float) * V);
+    assert_non_null(cur);
+    memcpy(cur, first, sizeof(float) * V);
+    bool tied = false;
+    double lgsum = 0;
+    int n_llg = llg ? (int)jsn_int(llg, "n_tokens", 0) : 0;
+    assert_true(json_array_size(gid) > 0);
+    for (size_t k = 0; k < json_array_size(gid); k++) {
+        int32_t want = (int32_t)json_integer_value(json_array_get(gid, k));
+        tied = tied || json_number_value(json_array_get(gm, k)) < 2 * tol;
+        if (!tied) {
+            ck->greedy_steps++;
+            if (argmax(cur, V) != want) {
+                fprintf(stderr, "%s %s %s: greedy step %zu: %d, reference %d\n", f->model,
+                        f->type, name, k, argmax(cur, V), want);
+                ck->n_fail++;
+                tied = true;
+            }
+        }
+        if ((int)k < n_llg)
+            lgsum += log_softmax_at(cur, V, want);
+        memcpy(cur, step(c, 0, want), sizeof(float) * V);
+    }
+    free(cur);
+    if (!llg)
+        return;
+    double d = fabs(lgsum - jsn_num(llg, "sum_logprob", NAN)) / (2.0 * n_llg * tol);
+    ck->ll_max = d > ck->ll_max ? d : ck->ll_max;
+    if (!(d <= 1.0)) {
+        fprintf(stderr, "%s %s %s: loglikelihood_of_greedy %f, reference %f\n", f->model,
+                f->type, name, lgsum, jsn_num(llg, "sum_logprob", NAN));
+        ck->n_fail++;
+    }
+}
+
 static void check_file(const struct fx_file *f, enum mode mode, double tol, struct check *ck)
 {
     memset(ck, 0, sizeof(*ck));
@@ -315,43 +358,22 @@ static void check_file(const struct fx_file *f, enum mode mode, double tol, stru
             ck->n_fail++;
         }
 
-        /* Greedy continuation, teacher-forced with the reference ids through the KV cache
-         * one token at a time; compared up to the first near-tie. The first 8 steps also
-         * give loglikelihood_of_greedy. */
         const json_t *g = json_object_get(s, "greedy");
-        const json_t *gid = json_object_get(g, "ids"), *gm = json_object_get(g, "margins");
-        const float *cur = lg + (int64_t)(n - 1) * V;
-        float *cur_copy = malloc(sizeof(float) * V);
-        memcpy(cur_copy, cur, sizeof(float) * V);
-        cur = cur_copy;
-        bool tied = false;
-        double lgsum = 0;
-        const json_t *llg = json_object_get(s, "loglikelihood_of_greedy");
-        int n_llg = (int)jsn_int(llg, "n_tokens", 0);
-        for (size_t k = 0; k < json_array_size(gid); k++) {
-            int32_t want = (int32_t)json_integer_value(json_array_get(gid, k));
-            tied = tied || json_number_value(json_array_get(gm, k)) < 2 * tol;
-            if (!tied) {
-                ck->greedy_steps++;
-                if (argmax(cur, V) != want) {
-                    fprintf(stderr, "%s %s %s: greedy step %zu: %d, reference %d\n", f->model,
-                            f->type, name, k, argmax(cur, V), want);
-                    ck->n_fail++;
-                    tied = true;
-                }
-            }
-            if ((int)k < n_llg)
-                lgsum += log_softmax_at(cur, V, want);
-            memcpy(cur_copy, step(c, 0, want), sizeof(float) * V);
-        }
-        free(cur_copy);
-        d = fabs(lgsum - jsn_num(llg, "sum_logprob", NAN)) / (2.0 * n_llg * tol);
-        ck->ll_max = d > ck->ll_max ? d : ck->ll_max;
-        if (!(d <= 1.0)) {
-            fprintf(stderr, "%s %s %s: loglikelihood_of_greedy %f, reference %f\n", f->model,
-                    f->type, name, lgsum, jsn_num(llg, "sum_logprob", NAN));
-            ck->n_fail++;
-        }
+        check_greedy(c, f, name, lg + (int64_t)(n - 1) * V, V, json_object_get(g, "ids"),
+                     json_object_get(g, "margins"), json_object_get(s, "loglikelihood_of_greedy"),
+                     tol, ck);
+    }
+
+    /* text_tests: greedy continuation of an encoded text. */
+    const json_t *tt = json_object_get(ref, "text_tests");
+    for (size_t i = 0; i < json_array_size(tt); i++) {
+        const json_t *r = json_array_get(tt, i);
+        int32_t ids[MAX_TOK];
+        int n = json_ids(json_object_get(r, "ids"), ids);
+        prefill(c, 0, ids, n, lg, V);
+        check_greedy(c, f, jsn_str(r, "text", "?"), lg + (int64_t)(n - 1) * V, V,
+                     json_object_get(r, "greedy_ids"), json_object_get(r, "greedy_margins"), NULL,
+                     tol, ck);
     }
 
     /* loglikelihood_text: context ids + continuation ids. */
