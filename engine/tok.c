@@ -98,6 +98,7 @@ struct tok {
     uint32_t *off;      /* (n_vocab) offset of piece i in pool */
     uint32_t *len;      /* (n_vocab) bytes */
     float *score;       /* (n_vocab) */
+    uint32_t *score_key; /* (n_vocab) score_key(score): the heap's order */
     uint8_t *type;      /* (n_vocab) enum tok_piece_type */
     int32_t *final_id;  /* (n_vocab) PieceToId(piece i): differs from i only for a string
                          * that is both a reserved and a mergeable piece */
@@ -107,6 +108,8 @@ struct tok {
     int32_t byte_id[256];   /* id of <0xXX>, -1 without byte fallback */
     int32_t ascii_id[128];  /* PieceToId of the one-byte string, -1 none */
     int32_t *pair_id;       /* (ASCII_CODES, ASCII_CODES) merge id of two codes, -1 none */
+    uint8_t *pair_cut;      /* (ASCII_CODES, ASCII_CODES) 1: the two never stand side by side
+                             * in a mergeable piece, so no merge joins them */
     uint32_t max_merge_len; /* longest mergeable piece, bytes */
     int32_t unk_id, bos_id, eos_id, pad_id;
     bool add_bos, add_eos;
@@ -127,8 +130,8 @@ struct tok_sym {
 };
 
 struct tok_pair {
-    float score;
-    int32_t left, right;
+    uint64_t key; /* score_key(score) << 32 | (UINT32_MAX - left): larger pops first */
+    int32_t right;
     int32_t id; /* the merged piece */
 };
 
@@ -146,6 +149,7 @@ struct tok_scratch {
     size_t rev_cap;
     int32_t *rev_touched;  /* ids whose rev entry is set */
     size_t rev_touched_n, rev_touched_cap;
+    bool saw_unused;       /* an UNUSED piece was pushed during this call */
 };
 
 /* ---- small helpers ---------------------------------------------------------------- */
@@ -280,6 +284,27 @@ static int parse_byte_piece(const char *s, size_t n)
     return v;
 }
 
+/* An order-preserving u32 for a float score (see struct tok_pair). */
+static inline uint32_t score_key(float f)
+{
+    uint32_t b;
+    if (f == 0.0f)
+        f = 0.0f; /* -0 compares equal to +0 as a float: give it the same key */
+    memcpy(&b, &f, sizeof(b));
+    return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+}
+
+/* Code of a one-character symbol for the ASCII_CODES tables: the ASCII byte, 128 for
+ * "▁", -1 otherwise. */
+static inline int16_t symbol_code(const char *p, size_t len)
+{
+    if (len == 1)
+        return (uint8_t)p[0] < 0x80 ? (int16_t)(uint8_t)p[0] : -1;
+    if (len == SPACE_SYM_LEN && memcmp(p, SPACE_SYM, SPACE_SYM_LEN) == 0)
+        return 128;
+    return -1;
+}
+
 /* ---- trie ------------------------------------------------------------------------- */
 
 static void trie_init(struct tok_trie *tr)
@@ -388,6 +413,8 @@ void tok_free(struct tok *t)
     free(t->off);
     free(t->len);
     free(t->score);
+    free(t->score_key);
+    free(t->pair_cut);
     free(t->type);
     free(t->final_id);
     free(t->merge.slots);
@@ -488,10 +515,13 @@ int tok_new_from_vocab(struct tok **out, const struct tok_vocab_desc *d, struct 
     t->off = mem_alloc_array(n, sizeof(*t->off));
     t->len = mem_alloc_array(n, sizeof(*t->len));
     t->score = mem_alloc_array(n, sizeof(*t->score));
+    t->score_key = mem_alloc_array(n, sizeof(*t->score_key));
     t->type = mem_alloc_array(n, sizeof(*t->type));
     t->final_id = mem_alloc_array(n, sizeof(*t->final_id));
     t->pair_id = mem_alloc_array((size_t)ASCII_CODES * ASCII_CODES, sizeof(*t->pair_id));
-    if (!t->pool || !t->off || !t->len || !t->score || !t->type || !t->final_id || !t->pair_id) {
+    t->pair_cut = malloc((size_t)ASCII_CODES * ASCII_CODES);
+    if (!t->pool || !t->off || !t->len || !t->score || !t->score_key || !t->type ||
+        !t->final_id || !t->pair_id || !t->pair_cut) {
         rc = err_set(err, ASSAY_ENOMEM, "%s: out of memory", name);
         goto out;
     }
@@ -506,6 +536,7 @@ int tok_new_from_vocab(struct tok **out, const struct tok_vocab_desc *d, struct 
         t->len[i] = (uint32_t)len;
         o += len + 1;
         t->score[i] = d->scores ? d->scores[i] : 0.0f;
+        t->score_key[i] = score_key(t->score[i]);
         int ty = d->types ? d->types[i] : TOK_PIECE_NORMAL;
         if (ty == 0) /* llama.cpp's UNDEFINED: treat as a normal piece */
             ty = TOK_PIECE_NORMAL;
@@ -616,6 +647,25 @@ int tok_new_from_vocab(struct tok **out, const struct tok_vocab_desc *d, struct 
     for (int c = 0; c < 128; c++) {
         char ch = (char)c;
         t->ascii_id[c] = piece_to_id(t, &ch, 1);
+    }
+    /* Which one-character neighbours can ever be merged (see bpe_encode_chunked). */
+    memset(t->pair_cut, 1, (size_t)ASCII_CODES * ASCII_CODES);
+    for (size_t i = 0; i < n; i++) {
+        if (!is_mergeable(t->type[i]))
+            continue;
+        const char *p = piece_at(t, (int32_t)i);
+        size_t len = t->len[i];
+        int prev = -1;
+        for (size_t j = 0; j < len;) {
+            size_t cl = one_char_len((uint8_t)p[j]);
+            if (cl > len - j)
+                cl = len - j;
+            int code = symbol_code(p + j, cl);
+            if (prev >= 0 && code >= 0)
+                t->pair_cut[prev * ASCII_CODES + code] = 0;
+            prev = code;
+            j += cl;
+        }
     }
     /* Merges between the most common one-character symbols. */
     for (int a = 0; a < ASCII_CODES; a++) {
@@ -885,13 +935,13 @@ static size_t normalize(const struct tok *t, const struct tok_trie *trie, const 
 
 /* ---- BPE -------------------------------------------------------------------------- */
 
-/* Heap order: higher score first, then the leftmost pair (bpe_model.cc's comparator). */
-static inline bool pair_before(const struct tok_pair *a, const struct tok_pair *b)
-{
-    return a->score > b->score || (a->score == b->score && a->left < b->left);
-}
-
-static int heap_push(struct tok_scratch *s, float score, int32_t left, int32_t right, int32_t id)
+/*
+ * Heap order: higher score first, then the leftmost pair (bpe_model.cc's comparator),
+ * packed into one integer: the score mapped to an order-preserving u32 in the high half,
+ * UINT32_MAX - left in the low half, so the heap compares one u64.
+ */
+static int heap_push(struct tok_scratch *s, uint32_t skey, int32_t left, int32_t right,
+                     int32_t id)
 {
     if (s->heap_n == s->heap_cap) {
         size_t cap = s->heap_cap ? s->heap_cap * 2 : 256;
@@ -901,11 +951,11 @@ static int heap_push(struct tok_scratch *s, float score, int32_t left, int32_t r
         s->heap = nh;
         s->heap_cap = cap;
     }
-    struct tok_pair x = {score, left, right, id};
+    struct tok_pair x = {((uint64_t)skey << 32) | (UINT32_MAX - (uint32_t)left), right, id};
     size_t i = s->heap_n++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!pair_before(&x, &s->heap[parent]))
+        if (x.key <= s->heap[parent].key)
             break;
         s->heap[i] = s->heap[parent];
         i = parent;
@@ -923,9 +973,9 @@ static struct tok_pair heap_pop(struct tok_scratch *s)
         size_t c = 2 * i + 1;
         if (c >= n)
             break;
-        if (c + 1 < n && pair_before(&s->heap[c + 1], &s->heap[c]))
+        if (c + 1 < n && s->heap[c + 1].key > s->heap[c].key)
             c++;
-        if (!pair_before(&s->heap[c], &x))
+        if (s->heap[c].key <= x.key)
             break;
         s->heap[i] = s->heap[c];
         i = c;
@@ -933,6 +983,11 @@ static struct tok_pair heap_pop(struct tok_scratch *s)
     if (n > 0)
         s->heap[i] = x;
     return top;
+}
+
+static inline int32_t pair_left(const struct tok_pair *p)
+{
+    return (int32_t)(UINT32_MAX - (uint32_t)p->key);
 }
 
 /* Record the split of an UNUSED piece for resegmentation (bpe_model.cc's rev_merge:
@@ -956,11 +1011,11 @@ static int rev_note(struct tok_scratch *s, int32_t id, uint32_t left_len)
 
 /* MaybeAddNewSymbolPair. */
 static inline int maybe_add_pair(const struct tok *t, struct tok_scratch *s, const char *nb,
-                                 int32_t l, int32_t r)
+                                 struct tok_sym *sym, int32_t l, int32_t r)
 {
     if (l < 0 || r < 0)
         return 0;
-    const struct tok_sym *a = &s->sym[l], *b = &s->sym[r];
+    const struct tok_sym *a = &sym[l], *b = &sym[r];
     if (a->freeze || b->freeze)
         return 0;
     int32_t id;
@@ -975,11 +1030,42 @@ static inline int maybe_add_pair(const struct tok *t, struct tok_scratch *s, con
     if (id < 0)
         return 0;
     if (t->type[id] == TOK_PIECE_UNUSED) {
+        s->saw_unused = true;
         int rc = rev_note(s, id, a->len);
         if (rc)
             return rc;
     }
-    return heap_push(s, t->score[id], l, r, id);
+    return heap_push(s, t->score_key[id], l, r, id);
+}
+
+/* The merge loop of bpe_model.cc over sym[0..n_sym), a linked list from 0. */
+static int bpe_merge(const struct tok *t, struct tok_scratch *s, const char *nb,
+                     struct tok_sym *sym, size_t n_sym)
+{
+    int rc;
+    s->heap_n = 0;
+    for (size_t i = 1; i < n_sym; i++) {
+        if ((rc = maybe_add_pair(t, s, nb, sym, (int32_t)i - 1, (int32_t)i)))
+            return rc;
+    }
+    while (s->heap_n > 0) {
+        struct tok_pair top = heap_pop(s);
+        int32_t left = pair_left(&top);
+        struct tok_sym *a = &sym[left], *b = &sym[top.right];
+        if (a->len == 0 || b->len == 0 || a->len + b->len != t->len[top.id])
+            continue; /* stale: one side has changed since the pair was pushed */
+        a->len += b->len;
+        a->id = top.id;
+        a->code = -1;
+        a->next = b->next;
+        if (b->next >= 0)
+            sym[b->next].prev = left;
+        b->len = 0;
+        if ((rc = maybe_add_pair(t, s, nb, sym, a->prev, left)) ||
+            (rc = maybe_add_pair(t, s, nb, sym, left, a->next)))
+            return rc;
+    }
+    return 0;
 }
 
 /* Append the ids of one output piece: byte pieces for an unknown piece with byte
@@ -1011,23 +1097,37 @@ static void resegment(const struct tok *t, struct tok_scratch *s, const char *w,
     resegment(t, s, w + left, n - left);
 }
 
-static inline int16_t symbol_code(const char *p, size_t len)
+/* The final id of one symbol (PieceToId, unknown as -1). */
+static inline int32_t symbol_id(const struct tok *t, const struct tok_sym *y, const char *w)
 {
-    if (len == 1)
-        return (uint8_t)p[0];
-    if (len == SPACE_SYM_LEN && memcmp(p, SPACE_SYM, SPACE_SYM_LEN) == 0)
-        return 128;
-    return -1;
+    if (y->id >= 0)
+        return t->final_id[y->id];
+    if (y->len == 1 && (uint8_t)w[0] < 0x80)
+        return t->ascii_id[(uint8_t)w[0]];
+    return piece_to_id(t, w, y->len);
 }
 
-static int bpe_encode(const struct tok *t, struct tok_scratch *s, const struct tok_trie *trie,
-                      const char *nb, size_t nn)
+/* Emit the symbols of a merged list starting at sym[0]. */
+static void emit_symbols(const struct tok *t, struct tok_scratch *s, const char *nb,
+                         const struct tok_sym *sym)
 {
-    int rc;
-    size_t n_sym = 0;
-    struct tok_sym *sym = s->sym;
+    for (int32_t i = 0; i != -1; i = sym[i].next) {
+        const struct tok_sym *y = &sym[i];
+        const char *w = nb + y->start;
+        int32_t id = symbol_id(t, y, w);
+        if (id >= 0 && t->type[id] == TOK_PIECE_UNUSED)
+            resegment(t, s, w, y->len);
+        else
+            emit(t, s, id, w, y->len);
+    }
+}
 
-    /* Split into characters and user-defined pieces. */
+/* Split nb[0..nn) into symbols: at each position the longest user-defined piece (frozen)
+ * or one character. */
+static size_t split_symbols(const struct tok_trie *trie, const char *nb, size_t nn,
+                            struct tok_sym *sym)
+{
+    size_t n_sym = 0;
     for (size_t pos = 0; pos < nn;) {
         uint8_t c = (uint8_t)nb[pos];
         size_t len = 0;
@@ -1054,49 +1154,115 @@ static int bpe_encode(const struct tok *t, struct tok_scratch *s, const struct t
         n_sym++;
         pos += len;
     }
+    if (n_sym)
+        sym[n_sym - 1].next = -1;
+    return n_sym;
+}
+
+/* Exactly bpe_model.cc: the whole text as one symbol list. */
+static int bpe_encode_whole(const struct tok *t, struct tok_scratch *s,
+                            const struct tok_trie *trie, const char *nb, size_t nn)
+{
+    size_t n_sym = split_symbols(trie, nb, nn, s->sym);
     if (n_sym == 0)
         return 0;
-    sym[n_sym - 1].next = -1;
+    int rc = bpe_merge(t, s, nb, s->sym, n_sym);
+    if (rc)
+        return rc;
+    emit_symbols(t, s, nb, s->sym);
+    return 0;
+}
 
-    s->heap_n = 0;
-    for (size_t i = 1; i < n_sym; i++) {
-        if ((rc = maybe_add_pair(t, s, nb, (int32_t)i - 1, (int32_t)i)))
+/*
+ * The same result, chunk by chunk. A merge can only join characters that are adjacent
+ * inside some mergeable piece, so between two characters that are never adjacent in any
+ * piece (pair_cut, e.g. "x" then "▁" when no piece has a space after a letter) no merge
+ * ever happens, nor next to a frozen piece: the pieces on each side evolve
+ * independently, in the same relative order as in one big list. Chunks are about a word
+ * long, so the heap stays tiny. The one global state is bpe_model.cc's rev_merge for
+ * UNUSED pieces (the last pair pushed anywhere wins); when an UNUSED piece is pushed,
+ * *retry is set and the caller redoes the text as one list.
+ */
+static int bpe_encode_chunked(const struct tok *t, struct tok_scratch *s,
+                              const struct tok_trie *trie, const char *nb, size_t nn,
+                              bool *retry)
+{
+    struct tok_sym *sym = s->sym;
+    size_t pos = 0;
+    size_t m_len = 0; /* a user-defined match found at pos while ending a chunk */
+    int32_t m_id = -1;
+    int rc;
+
+    *retry = false;
+    s->saw_unused = false;
+    if (pos < nn && trie->root[(uint8_t)nb[0]] >= 0)
+        m_len = trie_longest(trie, nb, nn, &m_id);
+    while (pos < nn) {
+        if (m_len) { /* a frozen piece is its own chunk */
+            emit(t, s, t->final_id[m_id], nb + pos, m_len);
+            pos += m_len;
+            m_len = 0;
+            if (pos < nn && trie->root[(uint8_t)nb[pos]] >= 0)
+                m_len = trie_longest(trie, nb + pos, nn - pos, &m_id);
+            continue;
+        }
+        size_t n_sym = 0;
+        for (;;) {
+            size_t len = one_char_len((uint8_t)nb[pos]);
+            if (len > nn - pos)
+                len = nn - pos;
+            struct tok_sym *y = &sym[n_sym];
+            y->start = (uint32_t)pos;
+            y->len = (uint32_t)len;
+            y->prev = (int32_t)n_sym - 1;
+            y->next = (int32_t)n_sym + 1;
+            y->id = -1;
+            y->freeze = false;
+            y->code = symbol_code(nb + pos, len);
+            n_sym++;
+            pos += len;
+            if (pos >= nn)
+                break;
+            uint8_t c = (uint8_t)nb[pos];
+            if (trie->root[c] >= 0) {
+                m_len = trie_longest(trie, nb + pos, nn - pos, &m_id);
+                if (m_len)
+                    break;
+            }
+            if (y->code >= 0) {
+                int16_t nc = c < 0x80 ? (int16_t)c : symbol_code(nb + pos, one_char_len(c) <= nn - pos ? one_char_len(c) : nn - pos);
+                if (nc >= 0 && t->pair_cut[y->code * ASCII_CODES + nc])
+                    break;
+            }
+        }
+        sym[n_sym - 1].next = -1;
+        if (n_sym == 1) {
+            emit(t, s, symbol_id(t, &sym[0], nb + sym[0].start), nb + sym[0].start, sym[0].len);
+            continue;
+        }
+        if ((rc = bpe_merge(t, s, nb, sym, n_sym)))
             return rc;
-    }
-
-    while (s->heap_n > 0) {
-        struct tok_pair top = heap_pop(s);
-        struct tok_sym *a = &sym[top.left], *b = &sym[top.right];
-        if (a->len == 0 || b->len == 0 || a->len + b->len != t->len[top.id])
-            continue; /* stale: one side has changed since the pair was pushed */
-        a->len += b->len;
-        a->id = top.id;
-        a->code = -1;
-        a->next = b->next;
-        if (b->next >= 0)
-            sym[b->next].prev = top.left;
-        b->len = 0;
-        if ((rc = maybe_add_pair(t, s, nb, a->prev, top.left)) ||
-            (rc = maybe_add_pair(t, s, nb, top.left, a->next)))
-            return rc;
-    }
-
-    for (int32_t i = 0; i != -1; i = sym[i].next) {
-        const struct tok_sym *y = &sym[i];
-        const char *w = nb + y->start;
-        int32_t id;
-        if (y->id >= 0)
-            id = t->final_id[y->id];
-        else if (y->len == 1 && (uint8_t)w[0] < 0x80)
-            id = t->ascii_id[(uint8_t)w[0]];
-        else
-            id = piece_to_id(t, w, y->len);
-        if (id >= 0 && t->type[id] == TOK_PIECE_UNUSED)
-            resegment(t, s, w, y->len);
-        else
-            emit(t, s, id, w, y->len);
+        if (s->saw_unused) {
+            *retry = true;
+            return 0;
+        }
+        emit_symbols(t, s, nb, sym);
     }
     return 0;
+}
+
+static int bpe_encode(const struct tok *t, struct tok_scratch *s, const struct tok_trie *trie,
+                      const char *nb, size_t nn, bool one_list)
+{
+    size_t ids_start = s->ids_n;
+    bool retry = false;
+    if (one_list)
+        return bpe_encode_whole(t, s, trie, nb, nn);
+    int rc = bpe_encode_chunked(t, s, trie, nb, nn, &retry);
+    if (rc || !retry)
+        return rc;
+    s->ids_n = ids_start;
+    return bpe_encode_whole(t, s, trie, nb, nn);
 }
 
 int tok_encode_scratch(const struct tok *t, struct tok_scratch *s, const char *text, size_t len,
@@ -1140,7 +1306,7 @@ int tok_encode_scratch(const struct tok *t, struct tok_scratch *s, const char *t
     s->ids_n = 0;
     if (flags & TOK_ENCODE_BOS)
         s->ids[s->ids_n++] = t->bos_id;
-    rc = bpe_encode(t, s, trie, s->norm, nn);
+    rc = bpe_encode(t, s, trie, s->norm, nn, (flags & TOK_ENCODE_ONE_LIST) != 0);
     for (size_t i = 0; i < s->rev_touched_n; i++)
         s->rev[s->rev_touched[i]] = -1;
     s->rev_touched_n = 0;

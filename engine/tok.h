@@ -64,6 +64,9 @@ enum tok_encode_flags {
     TOK_ENCODE_SPECIAL = 1 << 2, /* match CONTROL pieces in the text, e.g. "<start_of_turn>"
                                   * or "<eos>" as one id (sentencepiece never does; chat
                                   * templates need it). Without it they are plain text. */
+    TOK_ENCODE_ONE_LIST = 1 << 3, /* merge over the whole text as one list, literally as
+                                   * bpe_model.cc does, instead of word-sized chunks; the
+                                   * result is the same, only slower (tests compare both) */
 };
 
 enum tok_decode_flags {

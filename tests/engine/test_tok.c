@@ -165,6 +165,15 @@ static size_t run_goldens(const struct tok *t, const struct golden_set *gs, cons
         err_clear(&err);
         int rc = tok_encode_scratch(t, sc, g->text, g->text_len, 0, &ids, &n, &err);
         bool ok = rc == 0 && n == g->n_ids && memcmp(ids, g->ids, n * sizeof(*ids)) == 0;
+        if (ok) { /* the literal one-list merge loop agrees */
+            const int32_t *ids1;
+            size_t n1;
+            rc = tok_encode_scratch(t, sc, g->text, g->text_len, TOK_ENCODE_ONE_LIST, &ids1, &n1,
+                                    &err);
+            ok = rc == 0 && n1 == g->n_ids && memcmp(ids1, g->ids, n1 * sizeof(*ids1)) == 0;
+            if (ok)
+                rc = tok_encode_scratch(t, sc, g->text, g->text_len, 0, &ids, &n, &err);
+        }
         if (ok) {
             for (size_t j = 0; j < n; j++) {
                 size_t pl;
@@ -756,6 +765,82 @@ static void test_gguf_path(void **state)
 
 /* ---- throughput (reported, not asserted) ------------------------------------------------ */
 
+/* Random texts from nasty fragments: the chunked encoder equals the literal one-list
+ * merge loop, and decode(encode(x)) == x for valid UTF-8 without a literal U+2581
+ * (byte fallback makes the round trip lossless for these models). */
+static void test_random_equivalence(void **state)
+{
+    static const char *const frag[] = {
+        "the", " the", "  ", "    ", "\n", "\n\n", "\t", "return", " x", "a", "b", "1", "23",
+        "456", "<start_of_turn>", "<end_of_turn>", "<s>", "</s>", "<pad>", "<table>", "<p>",
+        "</div>", "<", ">", "\xC3\xA9", "e\xCC\x81", "\xE4\xB8\xAD\xE6\x96\x87", "\xF0\x9F\x98\x80",
+        "\xE2\x96\x81", "\xFF", "\xC3", "\xED\xA0\x80", "\xEF\xBF\xBD", ",", ".", "'", "\"", "\r",
+        "don't", "HELLO", "tokenization", "\xD8\xB3\xD9\x84\xD8\xA7\xD9\x85", " \xCE\xB1\xCE\xB2",
+        "\xE0\xA4\xB9\xE0\xA4\xBF", "_", "-", "--", "==", "()", "{}", " ", "\x00", "\x01",
+    };
+    const size_t n_frag = sizeof(frag) / sizeof(frag[0]);
+    const char *models[2] = {TINY_MODEL, WIDE_MODEL};
+    for (int m = 0; m < 2; m++) {
+        struct tok *t = open_model(models[m]);
+        TU_SKIP_IF_MISSING(t ? "" : NULL, models[m]);
+        struct tok_scratch *sc = NULL;
+        struct assay_error err;
+        err_clear(&err);
+        assert_int_equal(tok_scratch_new(&sc, &err), 0);
+        uint32_t seed = 777u + (uint32_t)m;
+        char text[2048];
+        int32_t *chunked = malloc(sizeof(int32_t) * 8192);
+        assert_non_null(chunked);
+        for (int round = 0; round < 1500; round++) {
+            size_t len = 0;
+            seed = seed * 1103515245u + 12345u;
+            int n_parts = 1 + (int)((seed >> 16) % 40);
+            bool roundtrip = true;
+            for (int k = 0; k < n_parts; k++) {
+                seed = seed * 1103515245u + 12345u;
+                size_t f = (seed >> 16) % n_frag;
+                size_t fl = frag[f][0] ? strlen(frag[f]) : 1; /* "\x00" is one NUL byte */
+                if (len + fl > sizeof(text))
+                    break;
+                memcpy(text + len, frag[f], fl);
+                len += fl;
+                if (f >= 28 && f <= 31)
+                    roundtrip = false; /* U+2581 or invalid UTF-8 */
+            }
+            for (unsigned flags = 0; flags <= TOK_ENCODE_SPECIAL; flags += TOK_ENCODE_SPECIAL) {
+                const int32_t *ids;
+                size_t n, n1;
+                assert_int_equal(tok_encode_scratch(t, sc, text, len, flags, &ids, &n, &err), 0);
+                assert_true(n <= 8192);
+                memcpy(chunked, ids, n * sizeof(*ids));
+                assert_int_equal(tok_encode_scratch(t, sc, text, len, flags | TOK_ENCODE_ONE_LIST,
+                                                    &ids, &n1, &err),
+                                 0);
+                if (n != n1 || memcmp(chunked, ids, n * sizeof(*ids)) != 0) {
+                    show("input", text, len);
+                    show_ids("one list", ids, n1);
+                    show_ids("chunked ", chunked, n);
+                    fail_msg("%s: chunked and one-list encodings differ", models[m]);
+                }
+                if (roundtrip && flags == 0) {
+                    char *out = NULL;
+                    size_t ol = 0;
+                    assert_int_equal(tok_decode(t, chunked, n, 0, &out, &ol, &err), 0);
+                    if (ol != len || memcmp(out, text, len) != 0) {
+                        show("input", text, len);
+                        show("decoded", out, ol);
+                        fail_msg("%s: round trip differs", models[m]);
+                    }
+                    free(out);
+                }
+            }
+        }
+        free(chunked);
+        tok_scratch_free(sc);
+        tok_free(t);
+    }
+}
+
 static void test_throughput(void **state)
 {
     const char *models[2] = {TINY_MODEL, WIDE_MODEL};
@@ -805,6 +890,7 @@ int main(void)
         cmocka_unit_test(test_mini_merges),
         cmocka_unit_test(test_mini_errors),
         cmocka_unit_test(test_spm_corrupt),
+        cmocka_unit_test(test_random_equivalence),
 #ifdef TOK_TEST_GGUF
         cmocka_unit_test(test_gguf_path),
 #endif
