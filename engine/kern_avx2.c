@@ -203,59 +203,165 @@ KX_INLINE float hsum(__m256 v)
     return _mm_cvtss_f32(a);
 }
 
-/* int32 lanes of sum(u * s) over each 4 bytes; u unsigned, s signed. */
-KX_INLINE __m256i idot(__m256i u, __m256i s)
-{
-#if KX_LEVEL == 512
-    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
-#else
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
-#endif
-}
-
 /* ---- integer path ------------------------------------------------------------------ */
 
-/* y[t..t+T) x rows [r, r+R): R <= KX_RT, T <= KX_TT, compile-time after inlining. */
+/* One weight group prepared for the dot products of many tokens. */
+struct kw {
+    __m256i a;  /* operand of the dot product (see step) */
+    __m256i b;  /* signed types: sign source (AVX2) or offset correction (VNNI) */
+    __m256 sv;  /* lane scales: s0 for lanes 0-3 (values 0-15), s1 for lanes 4-7 */
+    __m256 m8;  /* offset types: m / 8 in every lane (8 lanes add up to m) */
+};
+
+/* One activation block prepared for many rows. */
+struct kx {
+    __m256i x;
+    __m256 dx; /* a.d in every lane */
+    __m256 s;  /* a.s = a.d * sum(a.q) in every lane */
+};
+
+KX_INLINE struct kw prep_w(const int type, struct kb b)
+{
+    struct kw o;
+    o.sv = _mm256_set_m128(_mm_set1_ps(b.s1), _mm_set1_ps(b.s0));
+    o.m8 = _mm256_set1_ps(b.m * 0.125f);
+    if (!type_signed(type)) {
+        o.a = b.q;
+        o.b = _mm256_setzero_si256();
+        return o;
+    }
+#if KX_LEVEL == 512
+    /* dot(q, x) = dot(x + 128, q) - 128 * sum(q): x + 128 is unsigned, so one vpdpbusd
+     * (accumulating onto b = -128 * sum(q) per lane) does it with no sign fix-up */
+    o.a = b.q;
+    o.b = _mm256_sub_epi32(_mm256_setzero_si256(),
+                           _mm256_dpbusd_epi32(_mm256_setzero_si256(),
+                                               _mm256_set1_epi8((char)0x80), b.q));
+#else
+    /* maddubs wants unsigned x signed: |q| and sign(q) moved onto x */
+    o.a = _mm256_sign_epi8(b.q, b.q);
+    o.b = b.q;
+#endif
+    return o;
+}
+
+KX_INLINE struct kx prep_x(const int type, const struct blk_a8 *a)
+{
+    struct kx o;
+    o.x = _mm256_loadu_si256((const __m256i *)a->qs);
+#if KX_LEVEL == 512
+    if (type_signed(type))
+        o.x = _mm256_xor_si256(o.x, _mm256_set1_epi8((char)0x80));
+#endif
+    o.dx = _mm256_broadcast_ss(&a->d);
+    o.s = _mm256_broadcast_ss(&a->s);
+    return o;
+}
+
+/* acc += this group's contribution; the same operations for every tile shape. The
+ * integer dot product is exact in both variants, so AVX2 and VNNI agree bit for bit. */
+KX_INLINE __m256 step(const int type, const struct kw *w, const struct kx *x, __m256 acc)
+{
+    __m256i dot;
+#if KX_LEVEL == 512
+    if (type_signed(type))
+        dot = _mm256_dpbusd_epi32(w->b, x->x, w->a);
+    else
+        dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), w->a, x->x);
+#else
+    if (type_signed(type))
+        dot = _mm256_madd_epi16(_mm256_maddubs_epi16(w->a, _mm256_sign_epi8(x->x, w->b)),
+                                _mm256_set1_epi16(1));
+    else
+        dot = _mm256_madd_epi16(_mm256_maddubs_epi16(w->a, x->x), _mm256_set1_epi16(1));
+#endif
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(w->sv, x->dx), acc);
+    if (!type_signed(type))
+        acc = _mm256_fmadd_ps(w->m8, x->s, acc);
+    return acc;
+}
+
+/* Decode-sized work: y[t..t+T) x rows [r, r+R), R <= KX_RT, T <= KX_TT (compile-time
+ * after inlining), weights unpacked once per tile straight into registers. */
 KX_INLINE void tile_int(const int type, const int R, const int T, float *y, const uint8_t *w,
                         size_t row_bytes, const struct blk_a8 *act, int64_t nb, int64_t n_rows,
                         int64_t r, int64_t t)
 {
-    const bool sgn = type_signed(type);
     __m256 acc[KX_RT][KX_TT];
-    float bias[KX_RT][KX_TT];
     for (int i = 0; i < R; i++)
-        for (int u = 0; u < T; u++) {
+        for (int u = 0; u < T; u++)
             acc[i][u] = _mm256_setzero_ps();
-            bias[i][u] = 0.0f;
-        }
     for (int64_t j = 0; j < nb; j++) {
-        __m256i qu[KX_RT], qs[KX_RT];
-        __m256 sv[KX_RT];
-        float mv[KX_RT];
-        for (int i = 0; i < R; i++) {
-            struct kb b = unpack(type, w + (size_t)(r + i) * row_bytes, j);
-            qs[i] = b.q;
-            qu[i] = sgn ? _mm256_sign_epi8(b.q, b.q) : b.q;
-            sv[i] = _mm256_set_m128(_mm_set1_ps(b.s1), _mm_set1_ps(b.s0));
-            mv[i] = b.m;
-        }
+        struct kw kw[KX_RT];
+        for (int i = 0; i < R; i++)
+            kw[i] = prep_w(type, unpack(type, w + (size_t)(r + i) * row_bytes, j));
         for (int u = 0; u < T; u++) {
-            const struct blk_a8 *a = act + (t + u) * nb + j;
-            __m256i xq = _mm256_loadu_si256((const __m256i *)a->qs);
-            __m256 dx = _mm256_broadcast_ss(&a->d);
-            for (int i = 0; i < R; i++) {
-                __m256i xs = sgn ? _mm256_sign_epi8(xq, qs[i]) : xq;
-                __m256i dot = idot(qu[i], xs);
-                acc[i][u] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(sv[i], dx),
-                                            acc[i][u]);
-                if (!sgn)
-                    bias[i][u] += mv[i] * a->s;
-            }
+            struct kx kx = prep_x(type, act + (t + u) * nb + j);
+            for (int i = 0; i < R; i++)
+                acc[i][u] = step(type, &kw[i], &kx, acc[i][u]);
         }
     }
     for (int i = 0; i < R; i++)
         for (int u = 0; u < T; u++)
-            y[(t + u) * n_rows + r + i] = hsum(acc[i][u]) + bias[i][u];
+            y[(t + u) * n_rows + r + i] = hsum(acc[i][u]);
+}
+
+/*
+ * Prompt processing: rows [r, r+R) against tokens [tc, te) (at most KX_TC). The weights
+ * are unpacked KX_G groups at a time into a small array once for all the chunk's tokens,
+ * and the accumulators wait in an array between k-chunks, so the cost of unpacking
+ * (large for K-quants) is shared by up to KX_TC tokens instead of KX_TT. The per-output
+ * operation sequence is the one of tile_int.
+ */
+#define KX_G 8
+
+KX_INLINE void chunk_inner(const int type, const int R, const int T, const struct kw *kw,
+                           __m256 accb[][KX_TC], const struct blk_a8 *act, int64_t nb,
+                           int64_t j0, int ng, int64_t t, int64_t tc)
+{
+    __m256 acc[KX_RT][KX_TT];
+    for (int i = 0; i < R; i++)
+        for (int u = 0; u < T; u++)
+            acc[i][u] = accb[i][t - tc + u];
+    for (int g = 0; g < ng; g++) {
+        struct kw wr[KX_RT];
+        for (int i = 0; i < R; i++)
+            wr[i] = kw[i * KX_G + g];
+        for (int u = 0; u < T; u++) {
+            struct kx kx = prep_x(type, act + (t + u) * nb + j0 + g);
+            for (int i = 0; i < R; i++)
+                acc[i][u] = step(type, &wr[i], &kx, acc[i][u]);
+        }
+    }
+    for (int i = 0; i < R; i++)
+        for (int u = 0; u < T; u++)
+            accb[i][t - tc + u] = acc[i][u];
+}
+
+KX_INLINE void chunk_int(const int type, const int R, float *y, const uint8_t *w,
+                         size_t row_bytes, const struct blk_a8 *act, int64_t nb, int64_t n_rows,
+                         int64_t r, int64_t tc, int64_t te)
+{
+    __m256 accb[KX_RT][KX_TC];
+    for (int i = 0; i < R; i++)
+        for (int64_t u = 0; u < te - tc; u++)
+            accb[i][u] = _mm256_setzero_ps();
+    for (int64_t j0 = 0; j0 < nb; j0 += KX_G) {
+        int ng = nb - j0 < KX_G ? (int)(nb - j0) : KX_G;
+        struct kw kw[KX_RT * KX_G];
+        for (int i = 0; i < R; i++)
+            for (int g = 0; g < ng; g++)
+                kw[i * KX_G + g] =
+                    prep_w(type, unpack(type, w + (size_t)(r + i) * row_bytes, j0 + g));
+        int64_t t = tc;
+        for (; t + KX_TT <= te; t += KX_TT)
+            chunk_inner(type, R, KX_TT, kw, accb, act, nb, j0, ng, t, tc);
+        for (; t < te; t++)
+            chunk_inner(type, R, 1, kw, accb, act, nb, j0, ng, t, tc);
+    }
+    for (int i = 0; i < R; i++)
+        for (int64_t u = 0; u < te - tc; u++)
+            y[(tc + u) * n_rows + r + i] = hsum(accb[i][u]);
 }
 
 KX_INLINE void rows_int(const int type, float *y, const uint8_t *w, size_t row_bytes,
@@ -266,6 +372,13 @@ KX_INLINE void rows_int(const int type, float *y, const uint8_t *w, size_t row_b
     for (int64_t tc = 0; tc < n_tok; tc += KX_TC) {
         int64_t te = tc + KX_TC < n_tok ? tc + KX_TC : n_tok;
         int64_t r = r0;
+        if (te - tc >= 2 * KX_TT) {
+            for (; r + KX_RT <= r1; r += KX_RT)
+                chunk_int(type, KX_RT, y, w, row_bytes, act, nb, n_rows, r, tc, te);
+            for (; r < r1; r++)
+                chunk_int(type, 1, y, w, row_bytes, act, nb, n_rows, r, tc, te);
+            continue;
+        }
         for (; r + KX_RT <= r1; r += KX_RT) {
             int64_t t = tc;
             for (; t + KX_TT <= te; t += KX_TT)
