@@ -125,6 +125,16 @@ int tok_open_spm(struct tok **out, const char *path, struct assay_error *err);
 int tok_open_spm_mem(struct tok **out, const void *data, size_t size, const char *name,
                      struct assay_error *err);
 
+/*
+ * Build from the tokenizer.ggml.* metadata of an open GGUF file (tok_gguf.c; see there
+ * for the keys and for what a GGUF cannot say about the original .model: pieces the
+ * converter wrote as CONTROL are matched in text only with TOK_ENCODE_SPECIAL).
+ * Nothing is borrowed from g. ASSAY_EUNSUPPORTED when tokenizer.ggml.model is not
+ * "llama"; ASSAY_ENOTFOUND / ASSAY_EINVAL for missing or malformed keys.
+ */
+struct gguf;
+int tok_new_from_gguf(struct tok **out, const struct gguf *g, struct assay_error *err);
+
 void tok_free(struct tok *t);
 
 /* Vocabulary facts. */

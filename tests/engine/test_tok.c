@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "base/file.h"
+#include "engine/gguf.h"
 #include "engine/tok.h"
 
 #include <jansson.h>
@@ -151,9 +152,39 @@ static void show_ids(const char *label, const int32_t *ids, size_t n)
  * with input, expected and actual output. Also checks the pieces, streaming decode, and
  * that BOS/EOS flags only add the ids.
  */
+/* True when a line touches a piece that is CONTROL in one of t, ref and not in the other
+ * (what a GGUF converter changes): such lines cannot agree and are skipped. */
+static bool touches_retyped(const struct tok *t, const struct tok *ref, const struct golden *g)
+{
+    size_t n = tok_n_vocab(t);
+    for (size_t i = 0; i < n; i++) {
+        int a = tok_piece_type(t, (int32_t)i), b = tok_piece_type(ref, (int32_t)i);
+        if (a == b || (a != TOK_PIECE_CONTROL && b != TOK_PIECE_CONTROL))
+            continue;
+        size_t pl;
+        const char *p = tok_piece(t, (int32_t)i, &pl);
+        if (memmem(g->text, g->text_len, p, pl))
+            return true;
+        for (size_t j = 0; j < g->n_ids; j++) {
+            if (g->ids[j] == (int32_t)i)
+                return true;
+        }
+    }
+    return false;
+}
+
+static size_t run_goldens_ref(const struct tok *t, const struct tok *ref,
+                              const struct golden_set *gs, const char *what);
+
 static size_t run_goldens(const struct tok *t, const struct golden_set *gs, const char *what)
 {
-    size_t bad = 0, shown = 0;
+    return run_goldens_ref(t, NULL, gs, what);
+}
+
+static size_t run_goldens_ref(const struct tok *t, const struct tok *ref,
+                              const struct golden_set *gs, const char *what)
+{
+    size_t bad = 0, shown = 0, skipped = 0;
     struct tok_scratch *sc = NULL;
     struct assay_error err;
     err_clear(&err);
@@ -163,6 +194,10 @@ static size_t run_goldens(const struct tok *t, const struct golden_set *gs, cons
         const int32_t *ids;
         size_t n;
         err_clear(&err);
+        if (ref && touches_retyped(t, ref, g)) {
+            skipped++;
+            continue;
+        }
         int rc = tok_encode_scratch(t, sc, g->text, g->text_len, 0, &ids, &n, &err);
         bool ok = rc == 0 && n == g->n_ids && memcmp(ids, g->ids, n * sizeof(*ids)) == 0;
         if (ok) { /* the literal one-list merge loop agrees */
@@ -239,7 +274,12 @@ static size_t run_goldens(const struct tok *t, const struct golden_set *gs, cons
         free(ids2);
     }
     tok_scratch_free(sc);
-    fprintf(stderr, "%s: %zu of %zu golden lines agree\n", what, gs->n - bad, gs->n);
+    if (skipped)
+        fprintf(stderr, "%s: %zu of %zu golden lines agree, %zu skipped (retyped pieces)\n",
+                what, gs->n - bad - skipped, gs->n - skipped, skipped);
+    else
+        fprintf(stderr, "%s: %zu of %zu golden lines agree\n", what, gs->n - bad, gs->n);
+    assert_true(skipped * 4 < gs->n);
     return bad;
 }
 
@@ -732,8 +772,6 @@ static void test_spm_corrupt(void **state)
 
 /* ---- GGUF ---------------------------------------------------------------------------- */
 
-#ifdef TOK_TEST_GGUF
-#include "engine/gguf.h"
 static void test_gguf_path(void **state)
 {
     const char *gp = tu_shared(GEMMA_GGUF);
@@ -753,15 +791,31 @@ static void test_gguf_path(void **state)
     assert_int_equal(tok_n_vocab(t), 2048);
     assert_int_equal(tok_bos_id(t), 2);
     assert_int_equal(tok_eos_id(t), 1);
+    assert_int_equal(tok_pad_id(t), 0);
+    assert_int_equal(tok_unk_id(t), 3);
+    assert_true(tok_add_bos(t));
+    assert_false(tok_add_eos(t));
+    assert_true(tok_byte_fallback(t));
+    /* The converter wrote <start_of_turn> as CONTROL: one id with TOK_ENCODE_SPECIAL. */
+    int32_t *ids = NULL;
+    size_t n = 0;
+    const char *chat = "<start_of_turn>user\nhi<end_of_turn>\n";
+    assert_int_equal(tok_encode(t, chat, strlen(chat), TOK_ENCODE_SPECIAL, &ids, &n, &err), 0);
+    assert_true(n >= 4);
+    assert_int_equal(ids[0], 4);
+    free(ids);
+    /* Every golden line not touching a retyped piece agrees with sentencepiece. */
+    struct tok *ref = open_model(TINY_MODEL);
+    TU_SKIP_IF_MISSING(ref ? "" : NULL, TINY_MODEL);
     struct golden_set gs;
     golden_load(&gs, golden);
-    size_t bad = run_goldens(t, &gs, "gemma-tiny-F16.gguf");
+    size_t bad = run_goldens_ref(t, ref, &gs, "gemma-tiny-F16.gguf");
     golden_free(&gs);
+    tok_free(ref);
     tok_free(t);
     gguf_close(g);
     assert_int_equal(bad, 0);
 }
-#endif
 
 /* ---- throughput (reported, not asserted) ------------------------------------------------ */
 
@@ -891,9 +945,7 @@ int main(void)
         cmocka_unit_test(test_mini_errors),
         cmocka_unit_test(test_spm_corrupt),
         cmocka_unit_test(test_random_equivalence),
-#ifdef TOK_TEST_GGUF
         cmocka_unit_test(test_gguf_path),
-#endif
         cmocka_unit_test(test_throughput),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
