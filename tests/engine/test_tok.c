@@ -817,6 +817,76 @@ static void test_gguf_path(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* Gemma 3 size: the wide vocabulary grown to 262,144 pieces with pieces no text here can
+ * form (they start with the noncharacter U+FDD0), so the goldens must still agree; the
+ * lookup structures are exercised at full size. */
+static void test_large_vocab(void **state)
+{
+    const char *gp = tu_shared(WIDE_GOLDEN);
+    TU_SKIP_IF_MISSING(gp, WIDE_GOLDEN);
+    struct tok *src = open_model(WIDE_MODEL);
+    TU_SKIP_IF_MISSING(src ? "" : NULL, WIDE_MODEL);
+    const size_t n = 262144, n_src = tok_n_vocab(src);
+    const char **pieces = calloc(n, sizeof(*pieces));
+    size_t *lens = calloc(n, sizeof(*lens));
+    float *scores = calloc(n, sizeof(*scores));
+    int32_t *types = calloc(n, sizeof(*types));
+    char *extra = malloc((n - n_src) * 16);
+    assert_non_null(pieces);
+    assert_non_null(extra);
+    for (size_t i = 0; i < n; i++) {
+        if (i < n_src) {
+            pieces[i] = tok_piece(src, (int32_t)i, &lens[i]);
+            scores[i] = tok_piece_score(src, (int32_t)i);
+            types[i] = tok_piece_type(src, (int32_t)i);
+        } else {
+            char *p = extra + (i - n_src) * 16;
+            int k = snprintf(p, 16, "\xEF\xB7\x90%zu", i);
+            pieces[i] = p;
+            lens[i] = (size_t)k;
+            scores[i] = -1e6f - (float)i;
+            types[i] = i % 97 == 0 ? TOK_PIECE_USER_DEFINED : TOK_PIECE_NORMAL;
+        }
+    }
+    struct tok_vocab_desc d;
+    tok_vocab_desc_init(&d);
+    d.name = "large";
+    d.n_vocab = n;
+    d.pieces = pieces;
+    d.piece_lens = lens;
+    d.scores = scores;
+    d.types = types;
+    d.bos_id = tok_bos_id(src);
+    d.eos_id = tok_eos_id(src);
+    struct tok *t = NULL;
+    struct assay_error err;
+    err_clear(&err);
+    double t0 = clock_now_s();
+    assert_int_equal(tok_new_from_vocab(&t, &d, &err), 0);
+    fprintf(stderr, "262144 pieces built in %.1f ms\n", (clock_now_s() - t0) * 1e3);
+    assert_int_equal(tok_find_piece(t, pieces[n - 1], lens[n - 1]), (int32_t)(n - 1));
+    assert_int_equal(tok_find_piece(t, pieces[n_src + 5], lens[n_src + 5]), (int32_t)(n_src + 5));
+    int32_t *ids = NULL;
+    size_t ni = 0;
+    const size_t ud = 97 * 2700; /* a user-defined one: matched whole */
+    assert_int_equal(tok_encode(t, pieces[ud], lens[ud], 0, &ids, &ni, &err), 0);
+    assert_int_equal(ni, 1);
+    assert_int_equal(ids[0], (int32_t)ud);
+    free(ids);
+    struct golden_set gs;
+    golden_load(&gs, gp);
+    size_t bad = run_goldens(t, &gs, "wide + 230k pieces");
+    golden_free(&gs);
+    tok_free(t);
+    tok_free(src);
+    free(pieces);
+    free(lens);
+    free(scores);
+    free(types);
+    free(extra);
+    assert_int_equal(bad, 0);
+}
+
 /* ---- throughput (reported, not asserted) ------------------------------------------------ */
 
 /* Random texts from nasty fragments: the chunked encoder equals the literal one-list
@@ -946,6 +1016,7 @@ int main(void)
         cmocka_unit_test(test_spm_corrupt),
         cmocka_unit_test(test_random_equivalence),
         cmocka_unit_test(test_gguf_path),
+        cmocka_unit_test(test_large_vocab),
         cmocka_unit_test(test_throughput),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
