@@ -195,6 +195,71 @@ KX_INLINE struct kb unpack(const int type, const uint8_t *row, int64_t j)
     return o;
 }
 
+KX_INLINE bool type_k(int type)
+{
+    return type == QUANT_TYPE_Q4_K || type == QUANT_TYPE_Q5_K || type == QUANT_TYPE_Q6_K;
+}
+
+/* All 8 groups of K-quant super-block sb at once, sharing the header decode; the same
+ * values as 8 calls of unpack (same float operations). */
+KX_INLINE void unpack_sb(const int type, const uint8_t *row, int64_t sb, struct kb o[8])
+{
+    const __m256i lo4 = _mm256_set1_epi8(0x0F);
+    if (type == QUANT_TYPE_Q6_K) {
+        const struct blk_q6_k *b = (const struct blk_q6_k *)row + sb;
+        float d = f16s(b->d);
+        for (int n = 0; n < 2; n++) {
+            __m256i l0 = _mm256_loadu_si256((const __m256i *)(b->ql + 64 * n));
+            __m256i l1 = _mm256_loadu_si256((const __m256i *)(b->ql + 64 * n + 32));
+            __m256i h = _mm256_loadu_si256((const __m256i *)(b->qh + 32 * n));
+            __m256i ls[4] = {_mm256_and_si256(l0, lo4), _mm256_and_si256(l1, lo4),
+                             _mm256_and_si256(_mm256_srli_epi16(l0, 4), lo4),
+                             _mm256_and_si256(_mm256_srli_epi16(l1, 4), lo4)};
+            for (int p = 0; p < 4; p++) {
+                __m256i hp = _mm256_and_si256(_mm256_srli_epi16(h, 2 * p), _mm256_set1_epi8(3));
+                __m256i q = _mm256_or_si256(ls[p], _mm256_slli_epi16(hp, 4));
+                struct kb *k = &o[4 * n + p];
+                k->q = _mm256_sub_epi8(q, _mm256_set1_epi8(32));
+                k->s0 = d * (float)b->scales[8 * n + 2 * p];
+                k->s1 = d * (float)b->scales[8 * n + 2 * p + 1];
+                k->m = 0;
+            }
+        }
+        return;
+    }
+    const uint8_t *blk, *qs;
+    __m256i h = _mm256_setzero_si256();
+    if (type == QUANT_TYPE_Q4_K) {
+        const struct blk_q4_k *b = (const struct blk_q4_k *)row + sb;
+        blk = (const uint8_t *)b;
+        qs = b->qs;
+    } else {
+        const struct blk_q5_k *b = (const struct blk_q5_k *)row + sb;
+        blk = (const uint8_t *)b;
+        qs = b->qs;
+        h = _mm256_loadu_si256((const __m256i *)b->qh);
+    }
+    uint16_t dh, dmh;
+    memcpy(&dh, blk, 2);
+    memcpy(&dmh, blk + 2, 2);
+    float d = f16s(dh), dmin = f16s(dmh);
+    for (int c = 0; c < 4; c++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+        o[2 * c].q = _mm256_and_si256(v, lo4);
+        o[2 * c + 1].q = _mm256_and_si256(_mm256_srli_epi16(v, 4), lo4);
+    }
+    for (int g = 0; g < 8; g++) {
+        if (type == QUANT_TYPE_Q5_K) {
+            __m256i hb = _mm256_and_si256(_mm256_srli_epi16(h, g), _mm256_set1_epi8(1));
+            o[g].q = _mm256_or_si256(o[g].q, _mm256_slli_epi16(hb, 4));
+        }
+        uint8_t sc, m;
+        kq_scale_min(g, blk + 4, &sc, &m);
+        o[g].s0 = o[g].s1 = d * (float)sc;
+        o[g].m = -(dmin * (float)m);
+    }
+}
+
 KX_INLINE float hsum(__m256 v)
 {
     __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -313,7 +378,7 @@ KX_INLINE void tile_int(const int type, const int R, const int T, float *y, cons
  * (large for K-quants) is shared by up to KX_TC tokens instead of KX_TT. The per-output
  * operation sequence is the one of tile_int.
  */
-#define KX_G 8
+#define KX_G 8 /* a K-quant super-block */
 
 KX_INLINE void chunk_inner(const int type, const int R, const int T, const struct kw *kw,
                            __m256 accb[][KX_TC], const struct blk_a8 *act, int64_t nb,
@@ -349,10 +414,18 @@ KX_INLINE void chunk_int(const int type, const int R, float *y, const uint8_t *w
     for (int64_t j0 = 0; j0 < nb; j0 += KX_G) {
         int ng = nb - j0 < KX_G ? (int)(nb - j0) : KX_G;
         struct kw kw[KX_RT * KX_G];
-        for (int i = 0; i < R; i++)
-            for (int g = 0; g < ng; g++)
-                kw[i * KX_G + g] =
-                    prep_w(type, unpack(type, w + (size_t)(r + i) * row_bytes, j0 + g));
+        for (int i = 0; i < R; i++) {
+            const uint8_t *row = w + (size_t)(r + i) * row_bytes;
+            if (type_k(type)) { /* KX_G == 8: one super-block */
+                struct kb kb[8];
+                unpack_sb(type, row, j0 / 8, kb);
+                for (int g = 0; g < 8; g++)
+                    kw[i * KX_G + g] = prep_w(type, kb[g]);
+            } else {
+                for (int g = 0; g < ng; g++)
+                    kw[i * KX_G + g] = prep_w(type, unpack(type, row, j0 + g));
+            }
+        }
         int64_t t = tc;
         for (; t + KX_TT <= te; t += KX_TT)
             chunk_inner(type, R, KX_TT, kw, accb, act, nb, j0, ng, t, tc);
@@ -372,7 +445,7 @@ KX_INLINE void rows_int(const int type, float *y, const uint8_t *w, size_t row_b
     for (int64_t tc = 0; tc < n_tok; tc += KX_TC) {
         int64_t te = tc + KX_TC < n_tok ? tc + KX_TC : n_tok;
         int64_t r = r0;
-        if (te - tc >= 2 * KX_TT) {
+        if (te - tc >= 2 * KX_TT || type_k(type)) {
             for (; r + KX_RT <= r1; r += KX_RT)
                 chunk_int(type, KX_RT, y, w, row_bytes, act, nb, n_rows, r, tc, te);
             for (; r < r1; r++)
