@@ -58,20 +58,17 @@ struct gguf {
 /* ---- small helpers ----------------------------------------------------------------- */
 
 static const size_t type_size[GGUF_TYPE_COUNT] = {
-    [GGUF_TYPE_UINT8] = 1,  [GGUF_TYPE_INT8] = 1,    [GGUF_TYPE_UINT16] = 2,
-    [GGUF_TYPE_INT16] = 2,  [GGUF_TYPE_UINT32] = 4,  [GGUF_TYPE_INT32] = 4,
-    [GGUF_TYPE_FLOAT32] = 4, [GGUF_TYPE_BOOL] = 1,   [GGUF_TYPE_STRING] = 0,
-    [GGUF_TYPE_ARRAY] = 0,  [GGUF_TYPE_UINT64] = 8,  [GGUF_TYPE_INT64] = 8,
+    [GGUF_TYPE_UINT8] = 1,   [GGUF_TYPE_INT8] = 1,  [GGUF_TYPE_UINT16] = 2,  [GGUF_TYPE_INT16] = 2,
+    [GGUF_TYPE_UINT32] = 4,  [GGUF_TYPE_INT32] = 4, [GGUF_TYPE_FLOAT32] = 4, [GGUF_TYPE_BOOL] = 1,
+    [GGUF_TYPE_STRING] = 0,  [GGUF_TYPE_ARRAY] = 0, [GGUF_TYPE_UINT64] = 8,  [GGUF_TYPE_INT64] = 8,
     [GGUF_TYPE_FLOAT64] = 8,
 };
 
 static const char *const type_names[GGUF_TYPE_COUNT] = {
-    [GGUF_TYPE_UINT8] = "UINT8",     [GGUF_TYPE_INT8] = "INT8",
-    [GGUF_TYPE_UINT16] = "UINT16",   [GGUF_TYPE_INT16] = "INT16",
-    [GGUF_TYPE_UINT32] = "UINT32",   [GGUF_TYPE_INT32] = "INT32",
-    [GGUF_TYPE_FLOAT32] = "FLOAT32", [GGUF_TYPE_BOOL] = "BOOL",
-    [GGUF_TYPE_STRING] = "STRING",   [GGUF_TYPE_ARRAY] = "ARRAY",
-    [GGUF_TYPE_UINT64] = "UINT64",   [GGUF_TYPE_INT64] = "INT64",
+    [GGUF_TYPE_UINT8] = "UINT8",     [GGUF_TYPE_INT8] = "INT8",     [GGUF_TYPE_UINT16] = "UINT16",
+    [GGUF_TYPE_INT16] = "INT16",     [GGUF_TYPE_UINT32] = "UINT32", [GGUF_TYPE_INT32] = "INT32",
+    [GGUF_TYPE_FLOAT32] = "FLOAT32", [GGUF_TYPE_BOOL] = "BOOL",     [GGUF_TYPE_STRING] = "STRING",
+    [GGUF_TYPE_ARRAY] = "ARRAY",     [GGUF_TYPE_UINT64] = "UINT64", [GGUF_TYPE_INT64] = "INT64",
     [GGUF_TYPE_FLOAT64] = "FLOAT64",
 };
 
@@ -343,8 +340,9 @@ static int rd_str(struct rd *r, const uint8_t **p, size_t *len, const char *what
     if (rc)
         return rc;
     if (n > rd_left(r))
-        return rd_fail(r, ASSAY_EINVAL, at, "%s length %" PRIu64 " past end of file (%zu bytes left)",
-                       what, n, rd_left(r));
+        return rd_fail(r, ASSAY_EINVAL, at,
+                       "%s length %" PRIu64 " past end of file (%zu bytes left)", what, n,
+                       rd_left(r));
     *p = r->base + r->pos;
     *len = (size_t)n;
     r->pos += (size_t)n;
@@ -517,11 +515,9 @@ static int parse_kvs(struct gguf *g, struct rd *r, uint64_t n_kv)
         return err_set(r->err, ASSAY_ENOMEM, "out of memory");
     if (d > 0) {
         char shown[NAME_SHOW_MAX + 8];
-        show_name(shown, sizeof(shown), (const uint8_t *)g->kvs[dup].key,
-                  strlen(g->kvs[dup].key));
+        show_name(shown, sizeof(shown), (const uint8_t *)g->kvs[dup].key, strlen(g->kvs[dup].key));
         return err_set_off(r->err, ASSAY_EINVAL, r->path, (int64_t)g->kvs[dup].offset,
-                           "duplicate key '%s' (first at offset %zu)", shown,
-                           g->kvs[first].offset);
+                           "duplicate key '%s' (first at offset %zu)", shown, g->kvs[first].offset);
     }
 
     /* general.alignment: any integer type holding a power of two that fits in u32 */
@@ -683,8 +679,8 @@ static int parse_tensors(struct gguf *g, struct rd *r, uint64_t n_tensors)
         goto out;
     if (g->data_offset > r->size) {
         rc = err_set_off(r->err, ASSAY_EINVAL, r->path, (int64_t)r->pos,
-                         "data section at offset %zu past end of file (%zu bytes)",
-                         g->data_offset, r->size);
+                         "data section at offset %zu past end of file (%zu bytes)", g->data_offset,
+                         r->size);
         goto out;
     }
     size_t data_size = r->size - g->data_offset;
@@ -767,8 +763,8 @@ static int parse(struct gguf *g, struct assay_error *err)
     if (n_tensors > left / TENSOR_MIN_BYTES ||
         n_kv * KV_MIN_BYTES + n_tensors * TENSOR_MIN_BYTES > left)
         return err_set_off(err, ASSAY_EINVAL, g->path, 8,
-                           "tensor count %" PRIu64 " impossible in %zu remaining bytes (with %" PRIu64
-                           " keys)",
+                           "tensor count %" PRIu64
+                           " impossible in %zu remaining bytes (with %" PRIu64 " keys)",
                            n_tensors, left, n_kv);
 
     rc = parse_kvs(g, &r, n_kv);
@@ -1015,8 +1011,7 @@ int gguf_kv_i64(const struct gguf *g, const struct gguf_kv *kv, int64_t *out,
         return rc;
     uint64_t u = 0;
     int64_t s = 0;
-    rc = int_in_range(g, kv, kv->type, kv->data, true, INT64_MIN, INT64_MAX, 0, &s, &u, want,
-                      err);
+    rc = int_in_range(g, kv, kv->type, kv->data, true, INT64_MIN, INT64_MAX, 0, &s, &u, want, err);
     if (!rc)
         *out = s;
     return rc;
@@ -1058,8 +1053,7 @@ int gguf_get_i32(const struct gguf *g, const char *key, int32_t *out, struct ass
         return rc;
     uint64_t u = 0;
     int64_t s = 0;
-    rc = int_in_range(g, kv, kv->type, kv->data, true, INT32_MIN, INT32_MAX, 0, &s, &u, want,
-                      err);
+    rc = int_in_range(g, kv, kv->type, kv->data, true, INT32_MIN, INT32_MAX, 0, &s, &u, want, err);
     if (!rc)
         *out = (int32_t)s;
     return rc;

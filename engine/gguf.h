@@ -69,33 +69,33 @@ const char *gguf_type_name(int type);
 
 /* One key/value pair. All fields are read-only; pointers are borrowed from the gguf. */
 struct gguf_kv {
-    const char *key;     /* NUL-terminated, owned by the gguf */
-    int type;            /* enum gguf_type of the value */
-    int elem_type;       /* GGUF_TYPE_ARRAY: type of the elements (never ARRAY); else = type */
-    uint64_t n;          /* GGUF_TYPE_ARRAY: element count; 1 otherwise */
-    const void *data;    /* the value's bytes in the file: a scalar (little-endian, maybe
-                          * unaligned), a string's characters (not NUL-terminated), or an
-                          * array's first element (for a string array: its first u64 length) */
-    size_t len;          /* bytes at data: scalar size, string length, array payload size */
-    size_t offset;       /* file offset where the pair starts (its key's length), for messages */
-    size_t value_offset; /* file offset of data */
+    const char *key;       /* NUL-terminated, owned by the gguf */
+    int type;              /* enum gguf_type of the value */
+    int elem_type;         /* GGUF_TYPE_ARRAY: type of the elements (never ARRAY); else = type */
+    uint64_t n;            /* GGUF_TYPE_ARRAY: element count; 1 otherwise */
+    const void *data;      /* the value's bytes in the file: a scalar (little-endian, maybe
+                            * unaligned), a string's characters (not NUL-terminated), or an
+                            * array's first element (for a string array: its first u64 length) */
+    size_t len;            /* bytes at data: scalar size, string length, array payload size */
+    size_t offset;         /* file offset where the pair starts (its key's length), for messages */
+    size_t value_offset;   /* file offset of data */
     const size_t *str_off; /* string arrays only: file offset of element i's u64 length (n
                             * entries, built at open so element access is O(1)); else NULL */
 };
 
 /* One tensor. All fields are read-only; pointers are borrowed from the gguf. */
 struct gguf_tensor {
-    const char *name;           /* NUL-terminated, owned by the gguf */
-    int type;                   /* enum quant_type id (engine/quant.h), known to quant_traits_of */
-    int n_dims;                 /* 1..GGUF_MAX_DIMS */
-    int64_t ne[GGUF_MAX_DIMS];  /* ggml order: ne[0] is the row length (contiguous); dims past
-                                 * n_dims are 1. A (rows, cols) matrix has ne = {cols, rows} */
-    int64_t n_elem;             /* product of ne */
-    size_t n_bytes;             /* bytes of data: quant_row_bytes(type, ne[0]) * ne[1]*ne[2]*ne[3] */
-    size_t offset;              /* absolute file offset of data (data section offset + relative) */
-    const void *data;           /* n_bytes in the mapping (aligned to the file's alignment
-                                 * relative to the file start; the mapping is page-aligned) */
-    size_t info_offset;         /* file offset of this tensor's description, for messages */
+    const char *name;          /* NUL-terminated, owned by the gguf */
+    int type;                  /* enum quant_type id (engine/quant.h), known to quant_traits_of */
+    int n_dims;                /* 1..GGUF_MAX_DIMS */
+    int64_t ne[GGUF_MAX_DIMS]; /* ggml order: ne[0] is the row length (contiguous); dims past
+                                * n_dims are 1. A (rows, cols) matrix has ne = {cols, rows} */
+    int64_t n_elem;            /* product of ne */
+    size_t n_bytes;            /* bytes of data: quant_row_bytes(type, ne[0]) * ne[1]*ne[2]*ne[3] */
+    size_t offset;             /* absolute file offset of data (data section offset + relative) */
+    const void *data;          /* n_bytes in the mapping (aligned to the file's alignment
+                                * relative to the file start; the mapping is page-aligned) */
+    size_t info_offset;        /* file offset of this tensor's description, for messages */
 };
 
 struct gguf; /* opaque */
@@ -116,16 +116,16 @@ int gguf_open_mem(struct gguf **out, const void *data, size_t size, const char *
 void gguf_close(struct gguf *g);
 
 /* File facts. */
-const char *gguf_path(const struct gguf *g);       /* as given to gguf_open (or name) */
-uint32_t gguf_version(const struct gguf *g);       /* 2 or 3 */
-uint32_t gguf_alignment(const struct gguf *g);     /* general.alignment or 32 */
-size_t gguf_file_size(const struct gguf *g);       /* bytes */
-size_t gguf_data_offset(const struct gguf *g);     /* start of the data section */
-const void *gguf_file_data(const struct gguf *g);  /* the whole file (e.g. for hashing) */
+const char *gguf_path(const struct gguf *g);      /* as given to gguf_open (or name) */
+uint32_t gguf_version(const struct gguf *g);      /* 2 or 3 */
+uint32_t gguf_alignment(const struct gguf *g);    /* general.alignment or 32 */
+size_t gguf_file_size(const struct gguf *g);      /* bytes */
+size_t gguf_data_offset(const struct gguf *g);    /* start of the data section */
+const void *gguf_file_data(const struct gguf *g); /* the whole file (e.g. for hashing) */
 
 /* Key/value pairs in file order, and lookup by key in O(1) (hash index). */
 size_t gguf_n_kv(const struct gguf *g);
-const struct gguf_kv *gguf_kv_at(const struct gguf *g, size_t i); /* NULL if i >= n_kv */
+const struct gguf_kv *gguf_kv_at(const struct gguf *g, size_t i);          /* NULL if i >= n_kv */
 const struct gguf_kv *gguf_find_kv(const struct gguf *g, const char *key); /* NULL: absent */
 
 /*
@@ -191,7 +191,8 @@ void gguf_kv_describe(const struct gguf *g, const struct gguf_kv *kv, char *buf,
 /* Tensors in file order, and lookup by name in O(1) (hash index). */
 size_t gguf_n_tensors(const struct gguf *g);
 const struct gguf_tensor *gguf_tensor_at(const struct gguf *g, size_t i); /* NULL: out of range */
-const struct gguf_tensor *gguf_find_tensor(const struct gguf *g, const char *name); /* NULL: absent */
+const struct gguf_tensor *gguf_find_tensor(const struct gguf *g,
+                                           const char *name); /* NULL: absent */
 
 /* ---- writer (GGUF version 3) -------------------------------------------------------- */
 
@@ -212,21 +213,16 @@ int gguf_writer_add_u8(struct gguf_writer *w, const char *key, uint8_t v, struct
 int gguf_writer_add_i8(struct gguf_writer *w, const char *key, int8_t v, struct assay_error *err);
 int gguf_writer_add_u16(struct gguf_writer *w, const char *key, uint16_t v,
                         struct assay_error *err);
-int gguf_writer_add_i16(struct gguf_writer *w, const char *key, int16_t v,
-                        struct assay_error *err);
+int gguf_writer_add_i16(struct gguf_writer *w, const char *key, int16_t v, struct assay_error *err);
 int gguf_writer_add_u32(struct gguf_writer *w, const char *key, uint32_t v,
                         struct assay_error *err);
-int gguf_writer_add_i32(struct gguf_writer *w, const char *key, int32_t v,
-                        struct assay_error *err);
+int gguf_writer_add_i32(struct gguf_writer *w, const char *key, int32_t v, struct assay_error *err);
 int gguf_writer_add_u64(struct gguf_writer *w, const char *key, uint64_t v,
                         struct assay_error *err);
-int gguf_writer_add_i64(struct gguf_writer *w, const char *key, int64_t v,
-                        struct assay_error *err);
+int gguf_writer_add_i64(struct gguf_writer *w, const char *key, int64_t v, struct assay_error *err);
 int gguf_writer_add_f32(struct gguf_writer *w, const char *key, float v, struct assay_error *err);
-int gguf_writer_add_f64(struct gguf_writer *w, const char *key, double v,
-                        struct assay_error *err);
-int gguf_writer_add_bool(struct gguf_writer *w, const char *key, bool v,
-                         struct assay_error *err);
+int gguf_writer_add_f64(struct gguf_writer *w, const char *key, double v, struct assay_error *err);
+int gguf_writer_add_bool(struct gguf_writer *w, const char *key, bool v, struct assay_error *err);
 /* len bytes of s (need not be NUL-terminated). */
 int gguf_writer_add_str(struct gguf_writer *w, const char *key, const char *s, size_t len,
                         struct assay_error *err);
@@ -255,7 +251,6 @@ int gguf_writer_add_tensor(struct gguf_writer *w, const char *name, int type, in
  * are streamed, so the whole file is never held in memory. */
 int gguf_writer_write(struct gguf_writer *w, const char *path, struct assay_error *err);
 /* Write into a new buffer (caller frees with free()). */
-int gguf_writer_write_mem(struct gguf_writer *w, void **out, size_t *len,
-                          struct assay_error *err);
+int gguf_writer_write_mem(struct gguf_writer *w, void **out, size_t *len, struct assay_error *err);
 
 #endif

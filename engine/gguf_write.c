@@ -149,25 +149,22 @@ int gguf_writer_add_i8(struct gguf_writer *w, const char *key, int8_t v, struct 
     return add_scalar(w, key, GGUF_TYPE_INT8, &v, 1, err);
 }
 
-int gguf_writer_add_u16(struct gguf_writer *w, const char *key, uint16_t v,
-                        struct assay_error *err)
+int gguf_writer_add_u16(struct gguf_writer *w, const char *key, uint16_t v, struct assay_error *err)
 {
     return add_scalar(w, key, GGUF_TYPE_UINT16, &v, 2, err);
 }
 
-int gguf_writer_add_i16(struct gguf_writer *w, const char *key, int16_t v,
-                        struct assay_error *err)
+int gguf_writer_add_i16(struct gguf_writer *w, const char *key, int16_t v, struct assay_error *err)
 {
     return add_scalar(w, key, GGUF_TYPE_INT16, &v, 2, err);
 }
 
-int gguf_writer_add_u32(struct gguf_writer *w, const char *key, uint32_t v,
-                        struct assay_error *err)
+int gguf_writer_add_u32(struct gguf_writer *w, const char *key, uint32_t v, struct assay_error *err)
 {
     bool is_align = key && strcmp(key, GGUF_KEY_ALIGNMENT) == 0;
     if (is_align && (v == 0 || (v & (v - 1)) != 0))
-        return err_set(err, ASSAY_EINVAL, "gguf writer: alignment %" PRIu32
-                       " is not a power of two", v);
+        return err_set(err, ASSAY_EINVAL,
+                       "gguf writer: alignment %" PRIu32 " is not a power of two", v);
     int rc = add_scalar(w, key, GGUF_TYPE_UINT32, &v, 4, err);
     if (!rc && is_align)
         w->alignment = v;
@@ -179,20 +176,17 @@ int gguf_writer_set_alignment(struct gguf_writer *w, uint32_t alignment, struct 
     return gguf_writer_add_u32(w, GGUF_KEY_ALIGNMENT, alignment, err);
 }
 
-int gguf_writer_add_i32(struct gguf_writer *w, const char *key, int32_t v,
-                        struct assay_error *err)
+int gguf_writer_add_i32(struct gguf_writer *w, const char *key, int32_t v, struct assay_error *err)
 {
     return add_scalar(w, key, GGUF_TYPE_INT32, &v, 4, err);
 }
 
-int gguf_writer_add_u64(struct gguf_writer *w, const char *key, uint64_t v,
-                        struct assay_error *err)
+int gguf_writer_add_u64(struct gguf_writer *w, const char *key, uint64_t v, struct assay_error *err)
 {
     return add_scalar(w, key, GGUF_TYPE_UINT64, &v, 8, err);
 }
 
-int gguf_writer_add_i64(struct gguf_writer *w, const char *key, int64_t v,
-                        struct assay_error *err)
+int gguf_writer_add_i64(struct gguf_writer *w, const char *key, int64_t v, struct assay_error *err)
 {
     return add_scalar(w, key, GGUF_TYPE_INT64, &v, 8, err);
 }
@@ -202,14 +196,12 @@ int gguf_writer_add_f32(struct gguf_writer *w, const char *key, float v, struct 
     return add_scalar(w, key, GGUF_TYPE_FLOAT32, &v, 4, err);
 }
 
-int gguf_writer_add_f64(struct gguf_writer *w, const char *key, double v,
-                        struct assay_error *err)
+int gguf_writer_add_f64(struct gguf_writer *w, const char *key, double v, struct assay_error *err)
 {
     return add_scalar(w, key, GGUF_TYPE_FLOAT64, &v, 8, err);
 }
 
-int gguf_writer_add_bool(struct gguf_writer *w, const char *key, bool v,
-                         struct assay_error *err)
+int gguf_writer_add_bool(struct gguf_writer *w, const char *key, bool v, struct assay_error *err)
 {
     uint8_t b = v ? 1 : 0;
     return add_scalar(w, key, GGUF_TYPE_BOOL, &b, 1, err);
@@ -288,8 +280,8 @@ int gguf_writer_add_arr(struct gguf_writer *w, const char *key, int elem_type, c
         const uint8_t *b = data;
         for (size_t i = 0; i < bytes; i++) {
             if (b[i] > 1)
-                return err_set(err, ASSAY_EINVAL,
-                               "gguf writer: key '%s': bool element %zu is %u", key, i, b[i]);
+                return err_set(err, ASSAY_EINVAL, "gguf writer: key '%s': bool element %zu is %u",
+                               key, i, b[i]);
         }
     }
     return add_array_raw(w, key, elem_type, n, data, bytes, err);
@@ -312,8 +304,8 @@ int gguf_writer_add_arr_str(struct gguf_writer *w, const char *key, const char *
         uint64_t len = lens ? lens[i] : (strs[i] ? strlen(strs[i]) : 0);
         if (!strs[i] && len) {
             abort_kv(w, mark);
-            return err_set(err, ASSAY_EUSAGE, "gguf writer: key '%s': NULL string %" PRIu64,
-                           key, i);
+            return err_set(err, ASSAY_EUSAGE, "gguf writer: key '%s': NULL string %" PRIu64, key,
+                           i);
         }
         rc = buf_add(&w->kv, &len, 8);
         if (!rc)
@@ -355,8 +347,8 @@ int gguf_writer_add_tensor(struct gguf_writer *w, const char *name, int type, in
         return err_set(err, ASSAY_EUNSUPPORTED, "gguf writer: tensor '%s': unknown type id %d",
                        name, type);
     if (n_dims < 1 || n_dims > GGUF_MAX_DIMS)
-        return err_set(err, ASSAY_EINVAL, "gguf writer: tensor '%s': n_dims %d not in 1..%d",
-                       name, n_dims, GGUF_MAX_DIMS);
+        return err_set(err, ASSAY_EINVAL, "gguf writer: tensor '%s': n_dims %d not in 1..%d", name,
+                       n_dims, GGUF_MAX_DIMS);
     struct wtensor t = {.type = type, .n_dims = n_dims, .data = data};
     int64_t rows = 1;
     for (int d = 0; d < GGUF_MAX_DIMS; d++) {
@@ -365,8 +357,7 @@ int gguf_writer_add_tensor(struct gguf_writer *w, const char *name, int type, in
             return err_set(err, ASSAY_EINVAL, "gguf writer: tensor '%s': dimension %d is %" PRId64,
                            name, d, t.ne[d]);
         if (d > 0 && __builtin_mul_overflow(rows, t.ne[d], &rows))
-            return err_set(err, ASSAY_EINVAL, "gguf writer: tensor '%s': too many elements",
-                           name);
+            return err_set(err, ASSAY_EINVAL, "gguf writer: tensor '%s': too many elements", name);
     }
     size_t row_bytes;
     int64_t n_elem;
@@ -437,7 +428,8 @@ static int build_header(struct gguf_writer *w, struct buf *hdr, size_t *total,
         if (!rc)
             rc = buf_add(hdr, &rel, 8);
         size_t end;
-        if (!rc && (!ck_add(&end, off, t->n_bytes) || !ck_add(&off, end, pad_to(end, w->alignment))))
+        if (!rc &&
+            (!ck_add(&end, off, t->n_bytes) || !ck_add(&off, end, pad_to(end, w->alignment))))
             rc = ASSAY_ELIMIT;
     }
     /* pad the descriptions to the alignment, in chunks (the alignment may exceed zeros);
@@ -493,8 +485,7 @@ static int mem_emit(void *ctx, const void *p, size_t n)
     return 0;
 }
 
-int gguf_writer_write_mem(struct gguf_writer *w, void **out, size_t *len,
-                          struct assay_error *err)
+int gguf_writer_write_mem(struct gguf_writer *w, void **out, size_t *len, struct assay_error *err)
 {
     *out = NULL;
     *len = 0;

@@ -626,8 +626,7 @@ static void test_writer_rejects(void **state)
     err_clear(&err);
     assert_int_equal(gguf_writer_add_u64(w, GGUF_KEY_ALIGNMENT, 64, &err), ASSAY_EINVAL);
     err_clear(&err);
-    assert_int_equal(gguf_writer_add_arr(w, "nested", GGUF_TYPE_ARRAY, "", 0, &err),
-                     ASSAY_EUSAGE);
+    assert_int_equal(gguf_writer_add_arr(w, "nested", GGUF_TYPE_ARRAY, "", 0, &err), ASSAY_EUSAGE);
     const uint8_t bad_bool = 2;
     err_clear(&err);
     assert_int_equal(gguf_writer_add_arr(w, "bb", GGUF_TYPE_BOOL, &bad_bool, 1, &err),
@@ -955,7 +954,8 @@ static void test_corrupt_tensors(void **state)
     at = rb_tensor(&b, "w", 1, ne4, QUANT_TYPE_F32, 0);
     rb_pad(&b, 32);
     rb_zeros(&b, 15);
-    expect_fail(&b, ASSAY_EINVAL, (int64_t)at, SUBS("tensor 'w'", "offset 0 + 16 bytes past end of file"));
+    expect_fail(&b, ASSAY_EINVAL, (int64_t)at,
+                SUBS("tensor 'w'", "offset 0 + 16 bytes past end of file"));
     /* data section itself past the end (no padding) */
     b.len = 0;
     rb_hdr(&b, 3, 1, 0);
@@ -1032,7 +1032,8 @@ static void test_corrupt_file_path(void **state)
     err_format(&err, msg, sizeof(msg));
     fprintf(stderr, "example: %s\n", msg);
     assert_non_null(strstr(msg, path));
-    assert_non_null(strstr(msg, ": offset 24: tensor 'blk.3.attn_q.weight': data at relative offset 928 + 16 bytes"));
+    assert_non_null(strstr(
+        msg, ": offset 24: tensor 'blk.3.attn_q.weight': data at relative offset 928 + 16 bytes"));
     err_clear(&err);
     snprintf(path, sizeof(path), "%s/missing.gguf", dir);
     assert_int_equal(gguf_open(&g, path, &err), ASSAY_ENOTFOUND);
@@ -1052,9 +1053,8 @@ static void make_small(void **mem, size_t *len)
     const char *toks[] = {"<pad>", "<s>", "a"};
     assert_int_equal(gguf_writer_add_arr_str(w, "tokenizer.ggml.tokens", toks, NULL, 3, &err), 0);
     const float sc[] = {0, -1, -2};
-    assert_int_equal(gguf_writer_add_arr(w, "tokenizer.ggml.scores", GGUF_TYPE_FLOAT32, sc, 3,
-                                         &err),
-                     0);
+    assert_int_equal(
+        gguf_writer_add_arr(w, "tokenizer.ggml.scores", GGUF_TYPE_FLOAT32, sc, 3, &err), 0);
     static const float d1[4] = {1, 2, 3, 4};
     static const float d2[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     int64_t n1 = 4, n2 = 8; /* the last tensor is 32 bytes: the file ends with its data */
