@@ -96,6 +96,7 @@ struct model_ctx {
     float *out_x;      /* (n_logits_max, n_embd) */
     float *logits;     /* (n_logits_max, n_vocab) */
     int32_t n_out;
+    int32_t *pos_out;  /* (n_batch_max) positions of the rows kept in the last layer */
     const float **kp;  /* (n_batch_max) each token's K cache for the current layer */
     const float **vp;
     float *attn_scratch; /* (n_threads, n_ctx) */
@@ -369,6 +370,7 @@ void model_ctx_free(struct model_ctx *c)
     free(c->up);
     free(c->out_x);
     free(c->logits);
+    free(c->pos_out);
     free(c->kp);
     free(c->vp);
     free(c->attn_scratch);
@@ -457,12 +459,13 @@ int model_ctx_new(struct model_ctx **out, const struct model *m, const struct mo
     c->up = alloc_f(B, hp->n_ff);
     c->out_x = alloc_f(q.n_logits_max, hp->n_embd);
     c->logits = alloc_f(q.n_logits_max, hp->n_vocab);
+    c->pos_out = mem_alloc_array((size_t)B, sizeof(int32_t));
     c->kp = mem_alloc_array((size_t)B, sizeof(*c->kp));
     c->vp = mem_alloc_array((size_t)B, sizeof(*c->vp));
     c->attn_scratch = alloc_f(q.n_threads, q.n_ctx);
     if (!c->k_cache || !c->v_cache || !c->seq_len || !c->seq_tmp || !c->x || !c->xn || !c->q ||
         !c->k || !c->v || !c->att || !c->o || !c->gate || !c->up || !c->out_x || !c->logits ||
-        !c->kp || !c->vp || !c->attn_scratch) {
+        !c->pos_out || !c->kp || !c->vp || !c->attn_scratch) {
         rc = err_set(err, ASSAY_ENOMEM, "out of memory for a context of %d x %d positions",
                      q.n_seq_max, q.n_ctx);
         goto out;
@@ -616,7 +619,9 @@ int model_decode(struct model_ctx *c, const struct model_batch *b, struct assay_
     const struct model *m = c->m;
     const struct arch_hparams *hp = &m->hp;
     const int nt = c->p.n_threads;
-    const int64_t T = b->n_tok, E = hp->n_embd, hd = hp->head_dim;
+    const int64_t E = hp->n_embd, hd = hp->head_dim;
+    int64_t T = b->n_tok; /* rows in flight; the last layer keeps only the output rows */
+    const int32_t *pos = b->pos;
     const int64_t qd = hp->n_head * hd, kvd = c->kv_dim;
 
     /* Embeddings: dequantize rows of token_embd (n_vocab, n_embd), scale by sqrt(n_embd). */
@@ -663,7 +668,30 @@ int model_decode(struct model_ctx *c, const struct model_batch *b, struct assay_
             .softcap = hp->attn_softcap,
             .window = AL->is_local ? AL->window : 0,
         };
-        kern_attention(c->att, c->q, c->kp, c->vp, b->pos, T, &ap, c->attn_scratch, c->p.n_ctx,
+        if (il == hp->n_layer - 1) {
+            /* Last layer: every token's keys and values are in the cache; from here on
+             * only the rows that want logits matter (rows are independent), so keep just
+             * those, in batch order. Compacting forward in place is safe (i <= t). */
+            int64_t i = 0;
+            for (int64_t t = 0; t < T; t++) {
+                bool want = b->want_logits ? b->want_logits[t] : t == T - 1;
+                if (!want)
+                    continue;
+                if (i != t) {
+                    memmove(c->q + i * qd, c->q + t * qd, (size_t)qd * sizeof(float));
+                    memmove(c->x + i * E, c->x + t * E, (size_t)E * sizeof(float));
+                    c->kp[i] = c->kp[t];
+                    c->vp[i] = c->vp[t];
+                }
+                c->pos_out[i] = b->pos[t];
+                i++;
+            }
+            T = i;
+            pos = c->pos_out;
+            if (T == 0)
+                break;
+        }
+        kern_attention(c->att, c->q, c->kp, c->vp, pos, T, &ap, c->attn_scratch, c->p.n_ctx,
                        nt);
         mm(c, c->o, &L->wo, c->att, T);
         if (hp->has_post_norms)
@@ -681,22 +709,14 @@ int model_decode(struct model_ctx *c, const struct model_batch *b, struct assay_
         kern_add(c->x, c->o, T * E, nt);
     }
 
-    /* Output: only the rows that want logits. */
-    int32_t i = 0;
-    for (int64_t t = 0; t < T; t++) {
-        bool want = b->want_logits ? b->want_logits[t] : t == T - 1;
-        if (want) {
-            kern_rmsnorm(c->out_x + (int64_t)i * E, c->x + t * E, m->output_norm, E, 1,
-                         hp->rms_eps, 1);
-            i++;
-        }
-    }
+    /* Output: x now holds exactly the n_out rows that want logits. */
     if (n_out > 0) {
+        kern_rmsnorm(c->out_x, c->x, m->output_norm, E, n_out, hp->rms_eps, nt);
         mm(c, c->logits, &m->output, c->out_x, n_out);
         kern_softcap(c->logits, (int64_t)n_out * hp->n_vocab, hp->final_softcap, nt);
     }
     c->n_out = n_out;
-    for (int64_t t = 0; t < T; t++)
+    for (int64_t t = 0; t < b->n_tok; t++)
         c->seq_len[b->seq_id[t]] = b->pos[t] + 1;
     return 0;
 }

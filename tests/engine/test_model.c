@@ -556,9 +556,23 @@ static void exec_model_checks(const char *model, const char *type)
     assert_int_equal(model_seq_len(c2, 2), s.n[0]);
     assert_int_equal(model_seq_len(c2, 0), s.n[1]);
 
-    /* Prefix copy: the first half computed in seq 0, copied into seq 1, continued. */
+    /* Prefix copy: the first half computed in seq 0 by a batch that wants no logits at
+     * all (the last layer then only fills the cache), copied into seq 1, continued. */
     int half = n / 2;
-    prefill(c1, 0, ids, half, NULL, V);
+    {
+        int32_t pp[MAX_TOK], ss[MAX_TOK];
+        bool ww[MAX_TOK];
+        for (int i = 0; i < half; i++) {
+            pp[i] = i;
+            ss[i] = 0;
+            ww[i] = false;
+        }
+        model_seq_clear(c1, 0, &e);
+        struct model_batch nb0 = {half, ids, pp, ss, ww};
+        assert_int_equal(model_decode(c1, &nb0, &e), 0);
+        assert_int_equal(model_n_logits(c1), 0);
+        assert_null(model_logits(c1, 0));
+    }
     assert_int_equal(model_seq_copy(c1, 0, 1, half, &e), 0);
     model_seq_clear(c1, 0, &e); /* the copy must not depend on the source afterwards */
     prefill(c1, 0, s.ids[1], s.n[1], NULL, V);
