@@ -74,6 +74,51 @@ static inline uint32_t tok_hash(const char *s, size_t n)
     return (uint32_t)h;
 }
 
+/*
+ * The same hash and an equality test for strings followed by at least PAD readable
+ * bytes (pieces in the pool, the normalized text in the scratch): the tail is one masked
+ * 8-byte load instead of a byte loop or a memcmp call. Identical results to tok_hash.
+ */
+#define PAD 16
+
+static inline uint64_t tail_mask(size_t n) /* n in 0..8 */
+{
+    return n >= 8 ? ~0ull : ((1ull << (8 * n)) - 1);
+}
+
+static inline uint32_t tok_hash_padded(const char *s, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ ((uint64_t)n * 0xC2B2AE3D27D4EB4Full);
+    while (n >= 8) {
+        h = (h ^ rd_le64(s)) * 0xFF51AFD7ED558CCDull;
+        h ^= h >> 32;
+        s += 8;
+        n -= 8;
+    }
+    uint64_t tail = rd_le64(s) & tail_mask(n);
+    h = (h ^ tail) * 0xC4CEB9FE1A85EC53ull;
+    h ^= h >> 29;
+    h *= 0xFF51AFD7ED558CCDull;
+    h ^= h >> 32;
+    return (uint32_t)h;
+#else
+    return tok_hash(s, n);
+#endif
+}
+
+static inline bool eq_padded(const char *a, const char *b, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n <= 8)
+        return ((rd_le64(a) ^ rd_le64(b)) & tail_mask(n)) == 0;
+    if (n <= 16)
+        return rd_le64(a) == rd_le64(b) &&
+               ((rd_le64(a + 8) ^ rd_le64(b + 8)) & tail_mask(n - 8)) == 0;
+#endif
+    return memcmp(a, b, n) == 0;
+}
+
 /* ---- byte trie of user-defined (and control) pieces ----------------------------------- */
 
 struct tok_trie_node {
@@ -116,6 +161,7 @@ struct tok {
     bool add_dummy_prefix, remove_extra_ws, escape_ws, byte_fallback, has_unused;
     char *unk_surface;
     size_t unk_surface_len;
+    uint64_t fingerprint; /* of everything a chunk's ids depend on (scratch cache owner) */
 };
 
 /* ---- scratch ------------------------------------------------------------------------ */
@@ -135,6 +181,19 @@ struct tok_pair {
     int32_t id; /* the merged piece */
 };
 
+#define CACHE_SLOTS     (1u << 14) /* power of two; cleared when half full */
+#define CACHE_MAX_KEY   48         /* longer chunks are not cached (bytes) */
+#define CACHE_KEY_BYTES (CACHE_SLOTS * 8u)
+#define CACHE_IDS       (CACHE_SLOTS * 4u)
+
+struct tok_cache_slot {
+    uint32_t hash;
+    uint32_t key_off; /* in cache_keys */
+    uint32_t ids_off; /* in cache_ids */
+    uint8_t key_len;  /* 0: empty */
+    uint8_t n_ids;
+};
+
 struct tok_scratch {
     char *norm;
     size_t norm_cap;
@@ -150,6 +209,13 @@ struct tok_scratch {
     int32_t *rev_touched;  /* ids whose rev entry is set */
     size_t rev_touched_n, rev_touched_cap;
     bool saw_unused;       /* an UNUSED piece was pushed during this call */
+    /* Chunk cache: normalized chunk bytes -> its ids, for one vocabulary at a time. */
+    struct tok_cache_slot *cache; /* (CACHE_SLOTS) */
+    char *cache_keys;             /* (CACHE_KEY_BYTES) */
+    int32_t *cache_ids;           /* (CACHE_IDS) */
+    size_t cache_n, cache_keys_used, cache_ids_used;
+    uint64_t cache_owner;         /* fingerprint of the tok the entries belong to */
+    bool cache_failed;            /* allocation failed: run without */
 };
 
 /* ---- small helpers ---------------------------------------------------------------- */
@@ -173,6 +239,29 @@ static int32_t map_find(const struct tok *t, const struct tok_map *m, const char
             return sl->id;
         i = (i + 1) & m->mask;
     }
+}
+
+/* map_find for a string followed by PAD readable bytes (the hot path). */
+static inline int32_t map_find_padded(const struct tok *t, const struct tok_map *m, const char *s,
+                                      size_t n)
+{
+    uint32_t h = tok_hash_padded(s, n);
+    size_t i = h & m->mask;
+    for (;;) {
+        const struct tok_slot *sl = &m->slots[i];
+        if (sl->id < 0)
+            return -1;
+        if (sl->hash == h && t->len[sl->id] == n && eq_padded(piece_at(t, sl->id), s, n))
+            return sl->id;
+        i = (i + 1) & m->mask;
+    }
+}
+
+/* piece_to_id for a string followed by PAD readable bytes. */
+static inline int32_t piece_to_id_padded(const struct tok *t, const char *s, size_t n)
+{
+    int32_t id = map_find_padded(t, &t->reserved, s, n);
+    return id >= 0 ? id : map_find_padded(t, &t->merge, s, n);
 }
 
 /* Insert id (its bytes are in t); returns the id already there, or -1 when inserted. */
@@ -511,7 +600,7 @@ int tok_new_from_vocab(struct tok **out, const struct tok_vocab_desc *d, struct 
     trie_init(&t->ud);
     trie_init(&t->ud_ctl);
     t->n_vocab = n;
-    t->pool = malloc(pool_bytes);
+    t->pool = calloc(1, pool_bytes + PAD); /* PAD zero bytes after the last piece */
     t->off = mem_alloc_array(n, sizeof(*t->off));
     t->len = mem_alloc_array(n, sizeof(*t->len));
     t->score = mem_alloc_array(n, sizeof(*t->score));
@@ -695,6 +784,18 @@ int tok_new_from_vocab(struct tok **out, const struct tok_vocab_desc *d, struct 
         goto out;
     }
     t->unk_surface_len = us_len;
+    /* FNV-1a over pieces, scores, types and the flags that shape a chunk's ids. */
+    uint64_t fp = 0xCBF29CE484222325ull;
+    const uint8_t *fpp = (const uint8_t *)t->pool;
+    for (size_t i = 0; i < o; i++)
+        fp = (fp ^ fpp[i]) * 0x100000001B3ull;
+    for (size_t i = 0; i < n; i++) {
+        fp = (fp ^ t->score_key[i]) * 0x100000001B3ull;
+        fp = (fp ^ t->type[i]) * 0x100000001B3ull;
+    }
+    fp = (fp ^ (uint64_t)t->byte_fallback) * 0x100000001B3ull;
+    fp = (fp ^ (uint64_t)(uint32_t)t->unk_id) * 0x100000001B3ull;
+    t->fingerprint = fp ? fp : 1;
     *out = t;
     t = NULL;
 out:
@@ -802,6 +903,9 @@ void tok_scratch_free(struct tok_scratch *s)
     free(s->ids);
     free(s->rev);
     free(s->rev_touched);
+    free(s->cache);
+    free(s->cache_keys);
+    free(s->cache_ids);
     free(s);
 }
 
@@ -1025,7 +1129,7 @@ static inline int maybe_add_pair(const struct tok *t, struct tok_scratch *s, con
         size_t n = (size_t)a->len + b->len;
         if (n > t->max_merge_len)
             return 0;
-        id = map_find(t, &t->merge, nb + a->start, n);
+        id = map_find_padded(t, &t->merge, nb + a->start, n);
     }
     if (id < 0)
         return 0;
@@ -1104,7 +1208,7 @@ static inline int32_t symbol_id(const struct tok *t, const struct tok_sym *y, co
         return t->final_id[y->id];
     if (y->len == 1 && (uint8_t)w[0] < 0x80)
         return t->ascii_id[(uint8_t)w[0]];
-    return piece_to_id(t, w, y->len);
+    return piece_to_id_padded(t, w, y->len);
 }
 
 /* Emit the symbols of a merged list starting at sym[0]. */
@@ -1173,15 +1277,99 @@ static int bpe_encode_whole(const struct tok *t, struct tok_scratch *s,
     return 0;
 }
 
+/* ---- chunk cache ---------------------------------------------------------------- */
+
+static void cache_clear(struct tok_scratch *s)
+{
+    memset(s->cache, 0, CACHE_SLOTS * sizeof(*s->cache));
+    s->cache_n = 0;
+    s->cache_keys_used = 0;
+    s->cache_ids_used = 0;
+}
+
+/* Ready the cache for t; false when it cannot be used (allocation failed). */
+static bool cache_ready(const struct tok *t, struct tok_scratch *s)
+{
+    if (s->cache_failed)
+        return false;
+    if (!s->cache) {
+        s->cache = mem_alloc_array(CACHE_SLOTS, sizeof(*s->cache));
+        s->cache_keys = malloc(CACHE_KEY_BYTES);
+        s->cache_ids = mem_alloc_array(CACHE_IDS, sizeof(*s->cache_ids));
+        if (!s->cache || !s->cache_keys || !s->cache_ids) {
+            s->cache_failed = true;
+            return false;
+        }
+        cache_clear(s);
+        s->cache_owner = t->fingerprint;
+    }
+    if (s->cache_owner != t->fingerprint) {
+        cache_clear(s);
+        s->cache_owner = t->fingerprint;
+    }
+    return true;
+}
+
+static inline const struct tok_cache_slot *cache_find(const struct tok_scratch *s, const char *key,
+                                                      size_t len, uint32_t h)
+{
+    size_t i = h & (CACHE_SLOTS - 1);
+    for (;;) {
+        const struct tok_cache_slot *sl = &s->cache[i];
+        if (sl->key_len == 0)
+            return NULL;
+        if (sl->hash == h && sl->key_len == len &&
+            memcmp(s->cache_keys + sl->key_off, key, len) == 0)
+            return sl;
+        i = (i + 1) & (CACHE_SLOTS - 1);
+    }
+}
+
+static void cache_put(struct tok_scratch *s, const char *key, size_t len, uint32_t h,
+                      const int32_t *ids, size_t n)
+{
+    if (n > 255)
+        return;
+    if (s->cache_n >= CACHE_SLOTS / 2 || s->cache_keys_used + len > CACHE_KEY_BYTES ||
+        s->cache_ids_used + n > CACHE_IDS)
+        cache_clear(s);
+    size_t i = h & (CACHE_SLOTS - 1);
+    while (s->cache[i].key_len != 0)
+        i = (i + 1) & (CACHE_SLOTS - 1);
+    struct tok_cache_slot *sl = &s->cache[i];
+    sl->hash = h;
+    sl->key_off = (uint32_t)s->cache_keys_used;
+    sl->ids_off = (uint32_t)s->cache_ids_used;
+    sl->key_len = (uint8_t)len;
+    sl->n_ids = (uint8_t)n;
+    memcpy(s->cache_keys + s->cache_keys_used, key, len);
+    memcpy(s->cache_ids + s->cache_ids_used, ids, n * sizeof(*ids));
+    s->cache_keys_used += len;
+    s->cache_ids_used += n;
+    s->cache_n++;
+}
+
+/* Emit one symbol (emit_symbols for a list of one). */
+static inline void emit_symbol(const struct tok *t, struct tok_scratch *s, int32_t id,
+                               const char *w, size_t n)
+{
+    if (id >= 0 && t->type[id] == TOK_PIECE_UNUSED)
+        resegment(t, s, w, n);
+    else
+        emit(t, s, id, w, n);
+}
+
 /*
  * The same result, chunk by chunk. A merge can only join characters that are adjacent
  * inside some mergeable piece, so between two characters that are never adjacent in any
  * piece (pair_cut, e.g. "x" then "▁" when no piece has a space after a letter) no merge
  * ever happens, nor next to a frozen piece: the pieces on each side evolve
  * independently, in the same relative order as in one big list. Chunks are about a word
- * long, so the heap stays tiny. The one global state is bpe_model.cc's rev_merge for
- * UNUSED pieces (the last pair pushed anywhere wins); when an UNUSED piece is pushed,
- * *retry is set and the caller redoes the text as one list.
+ * long, so the heap stays tiny, and a chunk's ids depend on its bytes and the vocabulary
+ * only, so they are cached in the scratch. The one global state is bpe_model.cc's
+ * rev_merge for UNUSED pieces (the last pair pushed anywhere wins); when an UNUSED piece
+ * is pushed, *retry is set and the caller redoes the text as one list (such chunks are
+ * never cached, so a cached chunk never pushes one).
  */
 static int bpe_encode_chunked(const struct tok *t, struct tok_scratch *s,
                               const struct tok_trie *trie, const char *nb, size_t nn,
@@ -1192,6 +1380,7 @@ static int bpe_encode_chunked(const struct tok *t, struct tok_scratch *s,
     size_t m_len = 0; /* a user-defined match found at pos while ending a chunk */
     int32_t m_id = -1;
     int rc;
+    bool use_cache = cache_ready(t, s);
 
     *retry = false;
     s->saw_unused = false;
@@ -1206,47 +1395,82 @@ static int bpe_encode_chunked(const struct tok *t, struct tok_scratch *s,
                 m_len = trie_longest(trie, nb + pos, nn - pos, &m_id);
             continue;
         }
-        size_t n_sym = 0;
+        /* Find the end of the chunk. */
+        size_t start = pos, n_chars = 0;
         for (;;) {
-            size_t len = one_char_len((uint8_t)nb[pos]);
+            uint8_t c = (uint8_t)nb[pos];
+            size_t len = c < 0x80 ? 1 : one_char_len(c);
             if (len > nn - pos)
                 len = nn - pos;
-            struct tok_sym *y = &sym[n_sym];
-            y->start = (uint32_t)pos;
-            y->len = (uint32_t)len;
-            y->prev = (int32_t)n_sym - 1;
-            y->next = (int32_t)n_sym + 1;
-            y->id = -1;
-            y->freeze = false;
-            y->code = symbol_code(nb + pos, len);
-            n_sym++;
+            int16_t code = c < 0x80 ? (int16_t)c : symbol_code(nb + pos, len);
+            n_chars++;
             pos += len;
             if (pos >= nn)
                 break;
-            uint8_t c = (uint8_t)nb[pos];
+            c = (uint8_t)nb[pos];
             if (trie->root[c] >= 0) {
                 m_len = trie_longest(trie, nb + pos, nn - pos, &m_id);
                 if (m_len)
                     break;
             }
-            if (y->code >= 0) {
-                int16_t nc = c < 0x80 ? (int16_t)c : symbol_code(nb + pos, one_char_len(c) <= nn - pos ? one_char_len(c) : nn - pos);
-                if (nc >= 0 && t->pair_cut[y->code * ASCII_CODES + nc])
+            if (code >= 0) {
+                int16_t nc = -1;
+                if (c < 0x80)
+                    nc = (int16_t)c;
+                else if (c == 0xE2 && nn - pos >= SPACE_SYM_LEN)
+                    nc = symbol_code(nb + pos, SPACE_SYM_LEN);
+                if (nc >= 0 && t->pair_cut[code * ASCII_CODES + nc])
                     break;
             }
         }
-        sym[n_sym - 1].next = -1;
-        if (n_sym == 1) {
-            emit(t, s, symbol_id(t, &sym[0], nb + sym[0].start), nb + sym[0].start, sym[0].len);
+        const char *w = nb + start;
+        size_t clen = pos - start;
+        if (n_chars == 1) {
+            int32_t id = clen == 1 && (uint8_t)w[0] < 0x80 ? t->ascii_id[(uint8_t)w[0]]
+                                                           : piece_to_id_padded(t, w, clen);
+            emit_symbol(t, s, id, w, clen);
             continue;
         }
+        uint32_t h = 0;
+        bool cacheable = use_cache && clen <= CACHE_MAX_KEY;
+        if (cacheable) {
+            h = tok_hash_padded(w, clen);
+            const struct tok_cache_slot *sl = cache_find(s, w, clen, h);
+            if (sl) {
+                memcpy(s->ids + s->ids_n, s->cache_ids + sl->ids_off,
+                       sl->n_ids * sizeof(*s->ids));
+                s->ids_n += sl->n_ids;
+                continue;
+            }
+        }
+        /* Split the chunk into characters and merge. */
+        size_t n_sym = 0;
+        for (size_t p = start; p < pos;) {
+            size_t len = one_char_len((uint8_t)nb[p]);
+            if (len > pos - p)
+                len = pos - p;
+            struct tok_sym *y = &sym[n_sym];
+            y->start = (uint32_t)p;
+            y->len = (uint32_t)len;
+            y->prev = (int32_t)n_sym - 1;
+            y->next = (int32_t)n_sym + 1;
+            y->id = -1;
+            y->freeze = false;
+            y->code = symbol_code(nb + p, len);
+            n_sym++;
+            p += len;
+        }
+        sym[n_sym - 1].next = -1;
         if ((rc = bpe_merge(t, s, nb, sym, n_sym)))
             return rc;
         if (s->saw_unused) {
             *retry = true;
             return 0;
         }
+        size_t before = s->ids_n;
         emit_symbols(t, s, nb, sym);
+        if (cacheable)
+            cache_put(s, w, clen, h, s->ids + before, s->ids_n - before);
     }
     return 0;
 }
@@ -1283,7 +1507,7 @@ int tok_encode_scratch(const struct tok *t, struct tok_scratch *s, const char *t
 
     /* Each input byte becomes at most 3 bytes ("▁" or U+FFFD), plus a dummy prefix. */
     size_t norm_max = 3 * len + 3;
-    if (ensure_cap((void **)&s->norm, &s->norm_cap, norm_max + 1, 1))
+    if (ensure_cap((void **)&s->norm, &s->norm_cap, norm_max + PAD, 1))
         return err_set(err, ASSAY_ENOMEM, "encoding %zu bytes: out of memory", len);
     if (t->has_unused && s->rev_cap < t->n_vocab) {
         int32_t *nr = mem_alloc_array(t->n_vocab, sizeof(*nr));
@@ -1298,6 +1522,7 @@ int tok_encode_scratch(const struct tok *t, struct tok_scratch *s, const char *t
     }
 
     size_t nn = normalize(t, trie, text, len, s->norm);
+    memset(s->norm + nn, 0, PAD); /* what the padded loads see past the end */
     /* At most one symbol per normalized byte, and at most one id per byte (byte fallback)
      * plus BOS and EOS. */
     if (ensure_cap((void **)&s->sym, &s->sym_cap, nn + 1, sizeof(*s->sym)) ||
