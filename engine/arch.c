@@ -359,33 +359,33 @@ static const struct arch_tensor_desc arch_tensor_table[] = {
      true},
     {ARCH_T_OUTPUT, "output.weight", false, 2, {ARCH_DIM_EMBD, ARCH_DIM_VOCAB},
      ARCH_NEED_OPTIONAL, false},
-    {ARCH_T_ATTN_NORM, "blk.%lld.attn_norm.weight", true, 1, {ARCH_DIM_EMBD, 0},
+    {ARCH_T_ATTN_NORM, "attn_norm.weight", true, 1, {ARCH_DIM_EMBD, 0},
      ARCH_NEED_ALWAYS, true},
-    {ARCH_T_ATTN_Q, "blk.%lld.attn_q.weight", true, 2, {ARCH_DIM_EMBD, ARCH_DIM_Q},
+    {ARCH_T_ATTN_Q, "attn_q.weight", true, 2, {ARCH_DIM_EMBD, ARCH_DIM_Q},
      ARCH_NEED_ALWAYS, false},
-    {ARCH_T_ATTN_K, "blk.%lld.attn_k.weight", true, 2, {ARCH_DIM_EMBD, ARCH_DIM_K},
+    {ARCH_T_ATTN_K, "attn_k.weight", true, 2, {ARCH_DIM_EMBD, ARCH_DIM_K},
      ARCH_NEED_ALWAYS, false},
-    {ARCH_T_ATTN_V, "blk.%lld.attn_v.weight", true, 2, {ARCH_DIM_EMBD, ARCH_DIM_V},
+    {ARCH_T_ATTN_V, "attn_v.weight", true, 2, {ARCH_DIM_EMBD, ARCH_DIM_V},
      ARCH_NEED_ALWAYS, false},
-    {ARCH_T_ATTN_OUTPUT, "blk.%lld.attn_output.weight", true, 2, {ARCH_DIM_O, ARCH_DIM_EMBD},
+    {ARCH_T_ATTN_OUTPUT, "attn_output.weight", true, 2, {ARCH_DIM_O, ARCH_DIM_EMBD},
      ARCH_NEED_ALWAYS, false},
-    {ARCH_T_ATTN_Q_NORM, "blk.%lld.attn_q_norm.weight", true, 1, {ARCH_DIM_HEAD, 0},
+    {ARCH_T_ATTN_Q_NORM, "attn_q_norm.weight", true, 1, {ARCH_DIM_HEAD, 0},
      ARCH_NEED_QK_NORM, true},
-    {ARCH_T_ATTN_K_NORM, "blk.%lld.attn_k_norm.weight", true, 1, {ARCH_DIM_HEAD, 0},
+    {ARCH_T_ATTN_K_NORM, "attn_k_norm.weight", true, 1, {ARCH_DIM_HEAD, 0},
      ARCH_NEED_QK_NORM, true},
-    {ARCH_T_POST_ATTN_NORM, "blk.%lld.post_attention_norm.weight", true, 1, {ARCH_DIM_EMBD, 0},
+    {ARCH_T_POST_ATTN_NORM, "post_attention_norm.weight", true, 1, {ARCH_DIM_EMBD, 0},
      ARCH_NEED_POST_NORMS, true},
     /* Gemma 1: the pre-MLP norm (HF post_attention_layernorm); Gemma 2/3:
      * pre_feedforward_layernorm. Same place in the block either way. */
-    {ARCH_T_FFN_NORM, "blk.%lld.ffn_norm.weight", true, 1, {ARCH_DIM_EMBD, 0}, ARCH_NEED_ALWAYS,
+    {ARCH_T_FFN_NORM, "ffn_norm.weight", true, 1, {ARCH_DIM_EMBD, 0}, ARCH_NEED_ALWAYS,
      true},
-    {ARCH_T_FFN_GATE, "blk.%lld.ffn_gate.weight", true, 2, {ARCH_DIM_EMBD, ARCH_DIM_FF},
+    {ARCH_T_FFN_GATE, "ffn_gate.weight", true, 2, {ARCH_DIM_EMBD, ARCH_DIM_FF},
      ARCH_NEED_ALWAYS, false},
-    {ARCH_T_FFN_UP, "blk.%lld.ffn_up.weight", true, 2, {ARCH_DIM_EMBD, ARCH_DIM_FF},
+    {ARCH_T_FFN_UP, "ffn_up.weight", true, 2, {ARCH_DIM_EMBD, ARCH_DIM_FF},
      ARCH_NEED_ALWAYS, false},
-    {ARCH_T_FFN_DOWN, "blk.%lld.ffn_down.weight", true, 2, {ARCH_DIM_FF, ARCH_DIM_EMBD},
+    {ARCH_T_FFN_DOWN, "ffn_down.weight", true, 2, {ARCH_DIM_FF, ARCH_DIM_EMBD},
      ARCH_NEED_ALWAYS, false},
-    {ARCH_T_POST_FFW_NORM, "blk.%lld.post_ffw_norm.weight", true, 1, {ARCH_DIM_EMBD, 0},
+    {ARCH_T_POST_FFW_NORM, "post_ffw_norm.weight", true, 1, {ARCH_DIM_EMBD, 0},
      ARCH_NEED_POST_NORMS, true},
 };
 
@@ -435,12 +435,8 @@ bool arch_tensor_required(const struct arch_hparams *hp, const struct arch_tenso
 
 void arch_tensor_name(char *buf, size_t n, const struct arch_tensor_desc *d, int64_t il)
 {
-    if (d->per_layer) {
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-        snprintf(buf, n, d->pattern, (long long)il);
-#pragma GCC diagnostic pop
-    } else {
+    if (d->per_layer)
+        snprintf(buf, n, "blk.%lld.%s", (long long)il, d->pattern);
+    else
         snprintf(buf, n, "%s", d->pattern);
-    }
 }

@@ -6,7 +6,7 @@
  * scaling per layer, query and embedding scales). It is filled from GGUF metadata through
  * one table per architecture: the key suffix after "<arch>.", where the value goes, its
  * default and whether it is required. The tensors of every architecture are named by one
- * table of patterns ("blk.%d.attn_q.weight") with their expected dims and when each is
+ * table of names ("output_norm.weight"; per layer "blk.N." + "attn_q.weight") with their expected dims and when each is
  * needed; engine/model.c binds them.
  *
  * Supported: gemma (Gemma 1, CodeGemma), gemma2, gemma3 (text). Anything else is
@@ -129,7 +129,7 @@ enum arch_need {
 
 struct arch_tensor_desc {
     enum arch_tensor_role role;
-    const char *pattern;    /* printf pattern; per-layer ones take the layer index */
+    const char *pattern;    /* the name; per-layer ones are "blk.<il>." + pattern */
     bool per_layer;
     int n_dims;             /* 1 or 2 */
     enum arch_dim ne[2];    /* ggml order: ne[0] = row length (input size) */
