@@ -6,8 +6,8 @@
  * scaling per layer, query and embedding scales). It is filled from GGUF metadata through
  * one table per architecture: the key suffix after "<arch>.", where the value goes, its
  * default and whether it is required. The tensors of every architecture are named by one
- * table of names ("output_norm.weight"; per layer "blk.N." + "attn_q.weight") with their expected dims and when each is
- * needed; engine/model.c binds them.
+ * table ("output_norm.weight"; per layer "blk.N." + "attn_q.weight") with their expected
+ * dims and when each is needed; engine/model.c binds them.
  *
  * Supported: gemma (Gemma 1, CodeGemma), gemma2, gemma3 (text). Anything else is
  * ASSAY_EUNSUPPORTED with the architecture named.
