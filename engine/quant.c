@@ -418,9 +418,19 @@ static void deq_q8_k(const void *src, float *dst, int64_t n)
             dst[j] = b[i].d * (float)b[i].qs[j];
 }
 
+/* Round to nearest, ties to even (as lrintf in the default mode) without a libm call:
+ * adding 1.5 * 2^23 leaves the rounded integer in the low mantissa bits. Inputs are
+ * clamped to +-2^22 first (NaN goes to the low end), which callers clamp further. */
 static inline int nearest_int(float v)
 {
-    return (int)lrintf(v);
+    if (!(v > -4194304.0f))
+        v = -4194304.0f;
+    if (v > 4194304.0f)
+        v = 4194304.0f;
+    float f = v + 12582912.0f;
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return (int)(u & 0x7fffff) - 0x400000;
 }
 
 static void q_q8_k(const float *src, void *dst, int64_t n)
@@ -734,7 +744,7 @@ void kern_quantize_a8_ref(const float *x, struct blk_a8 *y, int64_t n)
         float id = d != 0.0f ? 127.0f / amax : 0.0f;
         int sum = 0;
         for (int j = 0; j < 32; j++) {
-            int q = (int)lrintf(x[j] * id); /* nearest, ties to even (what SIMD does) */
+            int q = nearest_int(x[j] * id); /* ties to even, as cvtps2dq does */
             y[i].qs[j] = (int8_t)q;
             sum += q;
         }
