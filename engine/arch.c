@@ -36,33 +36,33 @@ struct arch_key {
     enum key_kind kind;
     size_t offset; /* into struct arch_hparams */
     bool required;
-    double def;    /* when absent and not required */
-    double max;    /* largest accepted value (ints: also >= 1) */
+    double def; /* when absent and not required */
+    double max; /* largest accepted value (ints: also >= 1) */
 };
 
 #define HP(field) offsetof(struct arch_hparams, field)
+#define N_OF(a)   (sizeof(a) / sizeof((a)[0]))
 
 /* Keys every Gemma generation has (gguf-py constants.py names). */
-#define ARCH_COMMON_KEYS                                                                       \
-    {"context_length", KEY_INT, HP(n_ctx_train), true, 0, 1 << 30},                           \
-    {"embedding_length", KEY_INT, HP(n_embd), true, 0, 1 << 20},                              \
-    {"block_count", KEY_INT, HP(n_layer), true, 0, ARCH_LAYER_MAX},                           \
-    {"feed_forward_length", KEY_INT, HP(n_ff), true, 0, 1 << 24},                             \
-    {"attention.head_count", KEY_INT, HP(n_head), true, 0, 1 << 14},                          \
-    {"attention.head_count_kv", KEY_INT, HP(n_head_kv), false, KEY_DERIVED, 1 << 14},         \
-    {"attention.key_length", KEY_INT, HP(head_dim), false, KEY_DERIVED, ARCH_HEAD_DIM_MAX},   \
-    {"attention.value_length", KEY_INT, HP(head_dim_v), false, KEY_DERIVED, ARCH_HEAD_DIM_MAX},\
-    {"attention.layer_norm_rms_epsilon", KEY_FLOAT, HP(rms_eps), true, 0, 1.0},              \
-    {"rope.scaling.factor", KEY_FLOAT, HP(rope_scale), false, 0, 1e6}
+static const struct arch_key common_keys[] = {
+    {"context_length", KEY_INT, HP(n_ctx_train), true, 0, 1 << 30},
+    {"embedding_length", KEY_INT, HP(n_embd), true, 0, 1 << 20},
+    {"block_count", KEY_INT, HP(n_layer), true, 0, ARCH_LAYER_MAX},
+    {"feed_forward_length", KEY_INT, HP(n_ff), true, 0, 1 << 24},
+    {"attention.head_count", KEY_INT, HP(n_head), true, 0, 1 << 14},
+    {"attention.head_count_kv", KEY_INT, HP(n_head_kv), false, KEY_DERIVED, 1 << 14},
+    {"attention.key_length", KEY_INT, HP(head_dim), false, KEY_DERIVED, ARCH_HEAD_DIM_MAX},
+    {"attention.value_length", KEY_INT, HP(head_dim_v), false, KEY_DERIVED, ARCH_HEAD_DIM_MAX},
+    {"attention.layer_norm_rms_epsilon", KEY_FLOAT, HP(rms_eps), true, 0, 1.0},
+    {"rope.scaling.factor", KEY_FLOAT, HP(rope_scale), false, 0, 1e6},
+};
 
 static const struct arch_key gemma_keys[] = {
-    ARCH_COMMON_KEYS,
     /* Not written by the converter; llama.cpp's default, gemma_pytorch's rope_wave_length. */
     {"rope.freq_base", KEY_FLOAT, HP(rope_base), false, 10000.0, 1e12},
 };
 
 static const struct arch_key gemma2_keys[] = {
-    ARCH_COMMON_KEYS,
     {"rope.freq_base", KEY_FLOAT, HP(rope_base), false, 10000.0, 1e12},
     /* llama.cpp load_hparams LLM_ARCH_GEMMA2 defaults (= Gemma 2 configs). */
     {"attn_logit_softcapping", KEY_FLOAT, HP(attn_softcap), false, 50.0, 1e6},
@@ -71,7 +71,6 @@ static const struct arch_key gemma2_keys[] = {
 };
 
 static const struct arch_key gemma3_keys[] = {
-    ARCH_COMMON_KEYS,
     /* gemma_pytorch config.py get_config_for_1b..27b: global 1e6, local 1e4. */
     {"rope.freq_base", KEY_FLOAT, HP(rope_base), false, 1000000.0, 1e12},
     {"rope.freq_base_swa", KEY_FLOAT, HP(rope_base_swa), false, 10000.0, 1e12},
@@ -84,17 +83,15 @@ static const struct arch_key gemma3_keys[] = {
 struct arch_desc {
     const char *name; /* general.architecture */
     enum arch_id id;
-    const struct arch_key *keys;
+    const struct arch_key *keys; /* besides common_keys */
     size_t n_keys;
     bool post_norms;
     bool qk_norm;
-    int64_t swa_period;         /* default; <arch>.attention.sliding_window_pattern overrides */
-    int64_t qscale_n_layer;     /* n_layer whose query_pre_attn_scalar is n_embd/n_head */
+    int64_t swa_period;          /* default; <arch>.attention.sliding_window_pattern overrides */
+    int64_t qscale_n_layer;      /* n_layer whose query_pre_attn_scalar is n_embd/n_head */
     bool rope_scale_global_only; /* linear rope scaling only on global layers (Gemma 3) */
-    bool rope_base_swa_key;     /* local layers use rope_base_swa, else rope_base */
+    bool rope_base_swa_key;      /* local layers use rope_base_swa, else rope_base */
 };
-
-#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct arch_desc arch_descs[] = {
     {"gemma", ARCH_GEMMA, gemma_keys, N_OF(gemma_keys), false, false, 0, 0, false, false},
@@ -128,8 +125,7 @@ static int read_key(struct arch_hparams *hp, const struct gguf *g, const struct 
     if (!kv) {
         if (k->required)
             return err_set_off(err, ASSAY_EINVAL, gguf_path(g), -1,
-                               "key '%s' not found (required for architecture '%s')", key,
-                               d->name);
+                               "key '%s' not found (required for architecture '%s')", key, d->name);
         if (k->kind == KEY_INT)
             *(int64_t *)(void *)field = (int64_t)k->def;
         else
@@ -142,9 +138,9 @@ static int read_key(struct arch_hparams *hp, const struct gguf *g, const struct 
         if (rc)
             return rc;
         if (v < 1 || (double)v > k->max)
-            return err_set_off(err, v < 1 ? ASSAY_EINVAL : ASSAY_ELIMIT, gguf_path(g),
-                               (int64_t)kv->value_offset, "key '%s': value %lld out of range 1..%.0f",
-                               key, (long long)v, k->max);
+            return err_set_off(
+                err, v < 1 ? ASSAY_EINVAL : ASSAY_ELIMIT, gguf_path(g), (int64_t)kv->value_offset,
+                "key '%s': value %lld out of range 1..%.0f", key, (long long)v, k->max);
         *(int64_t *)(void *)field = v;
     } else {
         float v;
@@ -252,8 +248,7 @@ static int read_swa_pattern(struct arch_hparams *hp, const struct gguf *g,
     return 0;
 }
 
-int arch_hparams_from_gguf(struct arch_hparams *hp, const struct gguf *g,
-                           struct assay_error *err)
+int arch_hparams_from_gguf(struct arch_hparams *hp, const struct gguf *g, struct assay_error *err)
 {
     memset(hp, 0, sizeof(*hp));
     const char *name;
@@ -273,6 +268,11 @@ int arch_hparams_from_gguf(struct arch_hparams *hp, const struct gguf *g,
     hp->has_post_norms = d->post_norms;
     hp->has_qk_norm = d->qk_norm;
 
+    for (size_t i = 0; i < N_OF(common_keys); i++) {
+        rc = read_key(hp, g, d, &common_keys[i], err);
+        if (rc)
+            return rc;
+    }
     for (size_t i = 0; i < d->n_keys; i++) {
         rc = read_key(hp, g, d, &d->keys[i], err);
         if (rc)
@@ -303,14 +303,14 @@ int arch_hparams_from_gguf(struct arch_hparams *hp, const struct gguf *g,
                            (long long)hp->head_dim, ARCH_HEAD_DIM_MAX);
     if (hp->head_dim_v != hp->head_dim)
         return err_set_off(err, ASSAY_EUNSUPPORTED, gguf_path(g), -1,
-                           "%s.attention.value_length %lld differs from key_length %lld",
-                           d->name, (long long)hp->head_dim_v, (long long)hp->head_dim);
+                           "%s.attention.value_length %lld differs from key_length %lld", d->name,
+                           (long long)hp->head_dim_v, (long long)hp->head_dim);
     if (!(hp->rms_eps > 0.0f))
         return err_set_off(err, ASSAY_EINVAL, gguf_path(g), -1,
                            "%s.attention.layer_norm_rms_epsilon must be positive", d->name);
     if (!(hp->rope_base > 0.0f) || !(hp->rope_base_swa > 0.0f))
-        return err_set_off(err, ASSAY_EINVAL, gguf_path(g), -1, "%s.rope.freq_base must be positive",
-                           d->name);
+        return err_set_off(err, ASSAY_EINVAL, gguf_path(g), -1,
+                           "%s.rope.freq_base must be positive", d->name);
     rc = check_rope_scaling(hp, g, d, err);
     if (rc)
         return rc;
@@ -339,9 +339,9 @@ int arch_hparams_from_gguf(struct arch_hparams *hp, const struct gguf *g,
     for (int64_t il = 0; il < hp->n_layer; il++) {
         struct arch_layer *l = &hp->layer[il];
         l->is_local = local[il] && hp->sliding_window > 0;
-        l->window = l->is_local ? (int32_t)(hp->sliding_window > INT32_MAX ? INT32_MAX
-                                                                           : hp->sliding_window)
-                                : 0;
+        l->window = l->is_local
+                        ? (int32_t)(hp->sliding_window > INT32_MAX ? INT32_MAX : hp->sliding_window)
+                        : 0;
         l->rope_base = l->is_local ? hp->rope_base_swa : hp->rope_base;
         bool scaled = !(d->rope_scale_global_only && l->is_local);
         l->rope_freq_scale = scaled ? 1.0f / hp->rope_scale : 1.0f;
@@ -353,40 +353,90 @@ int arch_hparams_from_gguf(struct arch_hparams *hp, const struct gguf *g,
 
 /* llama.cpp gguf-py/gguf/constants.py TENSOR_NAMES for MODEL_ARCH.GEMMA / GEMMA2 / GEMMA3. */
 static const struct arch_tensor_desc arch_tensor_table[] = {
-    {ARCH_T_TOKEN_EMBD, "token_embd.weight", false, 2, {ARCH_DIM_EMBD, ARCH_DIM_VOCAB},
-     ARCH_NEED_ALWAYS, false},
-    {ARCH_T_OUTPUT_NORM, "output_norm.weight", false, 1, {ARCH_DIM_EMBD, 0}, ARCH_NEED_ALWAYS,
+    {ARCH_T_TOKEN_EMBD,
+     "token_embd.weight",
+     false,
+     2,
+     {ARCH_DIM_EMBD, ARCH_DIM_VOCAB},
+     ARCH_NEED_ALWAYS,
+     false},
+    {ARCH_T_OUTPUT_NORM,
+     "output_norm.weight",
+     false,
+     1,
+     {ARCH_DIM_EMBD, 0},
+     ARCH_NEED_ALWAYS,
      true},
-    {ARCH_T_OUTPUT, "output.weight", false, 2, {ARCH_DIM_EMBD, ARCH_DIM_VOCAB},
-     ARCH_NEED_OPTIONAL, false},
-    {ARCH_T_ATTN_NORM, "attn_norm.weight", true, 1, {ARCH_DIM_EMBD, 0},
-     ARCH_NEED_ALWAYS, true},
-    {ARCH_T_ATTN_Q, "attn_q.weight", true, 2, {ARCH_DIM_EMBD, ARCH_DIM_Q},
-     ARCH_NEED_ALWAYS, false},
-    {ARCH_T_ATTN_K, "attn_k.weight", true, 2, {ARCH_DIM_EMBD, ARCH_DIM_K},
-     ARCH_NEED_ALWAYS, false},
-    {ARCH_T_ATTN_V, "attn_v.weight", true, 2, {ARCH_DIM_EMBD, ARCH_DIM_V},
-     ARCH_NEED_ALWAYS, false},
-    {ARCH_T_ATTN_OUTPUT, "attn_output.weight", true, 2, {ARCH_DIM_O, ARCH_DIM_EMBD},
-     ARCH_NEED_ALWAYS, false},
-    {ARCH_T_ATTN_Q_NORM, "attn_q_norm.weight", true, 1, {ARCH_DIM_HEAD, 0},
-     ARCH_NEED_QK_NORM, true},
-    {ARCH_T_ATTN_K_NORM, "attn_k_norm.weight", true, 1, {ARCH_DIM_HEAD, 0},
-     ARCH_NEED_QK_NORM, true},
-    {ARCH_T_POST_ATTN_NORM, "post_attention_norm.weight", true, 1, {ARCH_DIM_EMBD, 0},
-     ARCH_NEED_POST_NORMS, true},
+    {ARCH_T_OUTPUT,
+     "output.weight",
+     false,
+     2,
+     {ARCH_DIM_EMBD, ARCH_DIM_VOCAB},
+     ARCH_NEED_OPTIONAL,
+     false},
+    {ARCH_T_ATTN_NORM, "attn_norm.weight", true, 1, {ARCH_DIM_EMBD, 0}, ARCH_NEED_ALWAYS, true},
+    {ARCH_T_ATTN_Q, "attn_q.weight", true, 2, {ARCH_DIM_EMBD, ARCH_DIM_Q}, ARCH_NEED_ALWAYS, false},
+    {ARCH_T_ATTN_K, "attn_k.weight", true, 2, {ARCH_DIM_EMBD, ARCH_DIM_K}, ARCH_NEED_ALWAYS, false},
+    {ARCH_T_ATTN_V, "attn_v.weight", true, 2, {ARCH_DIM_EMBD, ARCH_DIM_V}, ARCH_NEED_ALWAYS, false},
+    {ARCH_T_ATTN_OUTPUT,
+     "attn_output.weight",
+     true,
+     2,
+     {ARCH_DIM_O, ARCH_DIM_EMBD},
+     ARCH_NEED_ALWAYS,
+     false},
+    {ARCH_T_ATTN_Q_NORM,
+     "attn_q_norm.weight",
+     true,
+     1,
+     {ARCH_DIM_HEAD, 0},
+     ARCH_NEED_QK_NORM,
+     true},
+    {ARCH_T_ATTN_K_NORM,
+     "attn_k_norm.weight",
+     true,
+     1,
+     {ARCH_DIM_HEAD, 0},
+     ARCH_NEED_QK_NORM,
+     true},
+    {ARCH_T_POST_ATTN_NORM,
+     "post_attention_norm.weight",
+     true,
+     1,
+     {ARCH_DIM_EMBD, 0},
+     ARCH_NEED_POST_NORMS,
+     true},
     /* Gemma 1: the pre-MLP norm (HF post_attention_layernorm); Gemma 2/3:
      * pre_feedforward_layernorm. Same place in the block either way. */
-    {ARCH_T_FFN_NORM, "ffn_norm.weight", true, 1, {ARCH_DIM_EMBD, 0}, ARCH_NEED_ALWAYS,
+    {ARCH_T_FFN_NORM, "ffn_norm.weight", true, 1, {ARCH_DIM_EMBD, 0}, ARCH_NEED_ALWAYS, true},
+    {ARCH_T_FFN_GATE,
+     "ffn_gate.weight",
+     true,
+     2,
+     {ARCH_DIM_EMBD, ARCH_DIM_FF},
+     ARCH_NEED_ALWAYS,
+     false},
+    {ARCH_T_FFN_UP,
+     "ffn_up.weight",
+     true,
+     2,
+     {ARCH_DIM_EMBD, ARCH_DIM_FF},
+     ARCH_NEED_ALWAYS,
+     false},
+    {ARCH_T_FFN_DOWN,
+     "ffn_down.weight",
+     true,
+     2,
+     {ARCH_DIM_FF, ARCH_DIM_EMBD},
+     ARCH_NEED_ALWAYS,
+     false},
+    {ARCH_T_POST_FFW_NORM,
+     "post_ffw_norm.weight",
+     true,
+     1,
+     {ARCH_DIM_EMBD, 0},
+     ARCH_NEED_POST_NORMS,
      true},
-    {ARCH_T_FFN_GATE, "ffn_gate.weight", true, 2, {ARCH_DIM_EMBD, ARCH_DIM_FF},
-     ARCH_NEED_ALWAYS, false},
-    {ARCH_T_FFN_UP, "ffn_up.weight", true, 2, {ARCH_DIM_EMBD, ARCH_DIM_FF},
-     ARCH_NEED_ALWAYS, false},
-    {ARCH_T_FFN_DOWN, "ffn_down.weight", true, 2, {ARCH_DIM_FF, ARCH_DIM_EMBD},
-     ARCH_NEED_ALWAYS, false},
-    {ARCH_T_POST_FFW_NORM, "post_ffw_norm.weight", true, 1, {ARCH_DIM_EMBD, 0},
-     ARCH_NEED_POST_NORMS, true},
 };
 
 const struct arch_tensor_desc *arch_tensors(size_t *n)

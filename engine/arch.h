@@ -45,23 +45,23 @@ struct arch_layer {
 
 struct arch_hparams {
     enum arch_id arch;
-    const char *arch_name;  /* "gemma2" (static) */
-    int64_t n_vocab;        /* rows of token_embd.weight */
-    int64_t n_embd;         /* hidden size */
+    const char *arch_name; /* "gemma2" (static) */
+    int64_t n_vocab;       /* rows of token_embd.weight */
+    int64_t n_embd;        /* hidden size */
     int64_t n_layer;
     int64_t n_head;
     int64_t n_head_kv;
-    int64_t head_dim;       /* attention.key_length (default n_embd / n_head) */
-    int64_t head_dim_v;     /* attention.value_length (default head_dim) */
-    int64_t n_ff;           /* feed-forward (intermediate) size */
-    int64_t n_ctx_train;    /* context_length */
+    int64_t head_dim;    /* attention.key_length (default n_embd / n_head) */
+    int64_t head_dim_v;  /* attention.value_length (default head_dim) */
+    int64_t n_ff;        /* feed-forward (intermediate) size */
+    int64_t n_ctx_train; /* context_length */
     float rms_eps;
-    float attn_softcap;     /* 0: none; scores = cap * tanh(scores / cap) */
-    float final_softcap;    /* 0: none; logits = cap * tanh(logits / cap) */
-    float query_scale;      /* multiplies q before q.k */
-    float embd_scale;       /* multiplies token embeddings: sqrt(n_embd) as float32 */
-    bool has_post_norms;    /* post_attention_norm and post_ffw_norm around the blocks */
-    bool has_qk_norm;       /* RMSNorm of q and k over head_dim, before RoPE */
+    float attn_softcap;  /* 0: none; scores = cap * tanh(scores / cap) */
+    float final_softcap; /* 0: none; logits = cap * tanh(logits / cap) */
+    float query_scale;   /* multiplies q before q.k */
+    float embd_scale;    /* multiplies token embeddings: sqrt(n_embd) as float32 */
+    bool has_post_norms; /* post_attention_norm and post_ffw_norm around the blocks */
+    bool has_qk_norm;    /* RMSNorm of q and k over head_dim, before RoPE */
     /* Raw metadata the per-layer table was derived from (for `models info`). */
     int64_t sliding_window; /* 0: none */
     int64_t swa_period;     /* layer il is local iff il % period < period - 1; 0: none */
@@ -79,8 +79,7 @@ struct arch_hparams {
  * inconsistent sizes (the message names the key); ASSAY_ELIMIT beyond ARCH_LAYER_MAX or
  * ARCH_HEAD_DIM_MAX.
  */
-int arch_hparams_from_gguf(struct arch_hparams *hp, const struct gguf *g,
-                           struct assay_error *err);
+int arch_hparams_from_gguf(struct arch_hparams *hp, const struct gguf *g, struct assay_error *err);
 
 /* Architecture id of a general.architecture value; 0 if unknown. */
 enum arch_id arch_id_from_name(const char *name);
@@ -129,12 +128,12 @@ enum arch_need {
 
 struct arch_tensor_desc {
     enum arch_tensor_role role;
-    const char *pattern;    /* the name; per-layer ones are "blk.<il>." + pattern */
+    const char *pattern; /* the name; per-layer ones are "blk.<il>." + pattern */
     bool per_layer;
-    int n_dims;             /* 1 or 2 */
-    enum arch_dim ne[2];    /* ggml order: ne[0] = row length (input size) */
+    int n_dims;          /* 1 or 2 */
+    enum arch_dim ne[2]; /* ggml order: ne[0] = row length (input size) */
     enum arch_need need;
-    bool is_norm;           /* 1-D weight read as float32 (GGUF stores 1 + w for Gemma) */
+    bool is_norm; /* 1-D weight read as float32 (GGUF stores 1 + w for Gemma) */
 };
 
 /* The table of tensors (static), n entries. */

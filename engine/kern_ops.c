@@ -244,9 +244,9 @@ static int64_t attn_lo(int32_t pos, int32_t window)
     return lo < 0 ? 0 : lo;
 }
 
-void kern_attention_ref(float *out, const float *q, const float *const *k,
-                        const float *const *v, const int32_t *pos, int64_t n_tok,
-                        const struct kern_attn_params *p, float *scratch)
+void kern_attention_ref(float *out, const float *q, const float *const *k, const float *const *v,
+                        const int32_t *pos, int64_t n_tok, const struct kern_attn_params *p,
+                        float *scratch)
 {
     int hd = p->head_dim;
     int64_t q_stride = (int64_t)p->n_head * hd;
@@ -281,8 +281,7 @@ void kern_attention_ref(float *out, const float *q, const float *const *k,
 }
 
 static void attn_one(float *oh, const float *qh, const float *kt, const float *vt, int64_t lo,
-                     int64_t n_key, int64_t kv_stride, const struct kern_attn_params *p,
-                     float *sc)
+                     int64_t n_key, int64_t kv_stride, const struct kern_attn_params *p, float *sc)
 {
     int hd = p->head_dim;
     float qs[KERN_OPS_HEAD_DIM_MAX];

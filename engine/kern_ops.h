@@ -93,8 +93,8 @@ struct kern_attn_params {
     int n_head;
     int n_head_kv;
     int head_dim;
-    float scale;   /* multiplies q */
-    float softcap; /* <= 0: none */
+    float scale;    /* multiplies q */
+    float softcap;  /* <= 0: none */
     int32_t window; /* <= 0: global */
 };
 
@@ -103,8 +103,8 @@ void kern_attention(float *out, const float *q, const float *const *k, const flo
                     float *scratch, int64_t scratch_stride, int n_threads);
 /* The scalar reference: one query and head at a time, plain loops; scratch as above for
  * one thread (scratch_stride floats). */
-void kern_attention_ref(float *out, const float *q, const float *const *k,
-                        const float *const *v, const int32_t *pos, int64_t n_tok,
-                        const struct kern_attn_params *p, float *scratch);
+void kern_attention_ref(float *out, const float *q, const float *const *k, const float *const *v,
+                        const int32_t *pos, int64_t n_tok, const struct kern_attn_params *p,
+                        float *scratch);
 
 #endif

@@ -78,26 +78,26 @@ struct model_ctx {
     const struct model *m;
     struct model_ctx_params p;
     struct kern_ctx kc;
-    int64_t kv_dim;    /* n_head_kv * head_dim */
-    float *k_cache;    /* (n_seq_max, n_layer, n_ctx, kv_dim) */
-    float *v_cache;    /* (n_seq_max, n_layer, n_ctx, kv_dim) */
-    int32_t *seq_len;  /* (n_seq_max) */
-    int32_t *seq_tmp;  /* (n_seq_max) validation scratch */
+    int64_t kv_dim;   /* n_head_kv * head_dim */
+    float *k_cache;   /* (n_seq_max, n_layer, n_ctx, kv_dim) */
+    float *v_cache;   /* (n_seq_max, n_layer, n_ctx, kv_dim) */
+    int32_t *seq_len; /* (n_seq_max) */
+    int32_t *seq_tmp; /* (n_seq_max) validation scratch */
     /* activations, (n_batch_max, width) */
-    float *x;          /* n_embd: the residual stream */
-    float *xn;         /* n_embd */
-    float *q;          /* n_head*hd */
-    float *k;          /* n_head_kv*hd */
-    float *v;          /* n_head_kv*hd */
-    float *att;        /* n_head*hd */
-    float *o;          /* n_embd */
-    float *gate;       /* n_ff */
-    float *up;         /* n_ff */
-    float *out_x;      /* (n_logits_max, n_embd) */
-    float *logits;     /* (n_logits_max, n_vocab) */
+    float *x;      /* n_embd: the residual stream */
+    float *xn;     /* n_embd */
+    float *q;      /* n_head*hd */
+    float *k;      /* n_head_kv*hd */
+    float *v;      /* n_head_kv*hd */
+    float *att;    /* n_head*hd */
+    float *o;      /* n_embd */
+    float *gate;   /* n_ff */
+    float *up;     /* n_ff */
+    float *out_x;  /* (n_logits_max, n_embd) */
+    float *logits; /* (n_logits_max, n_vocab) */
     int32_t n_out;
-    int32_t *pos_out;  /* (n_batch_max) positions of the rows kept in the last layer */
-    const float **kp;  /* (n_batch_max) each token's K cache for the current layer */
+    int32_t *pos_out; /* (n_batch_max) positions of the rows kept in the last layer */
+    const float **kp; /* (n_batch_max) each token's K cache for the current layer */
     const float **vp;
     float *attn_scratch; /* (n_threads, n_ctx) */
     void *mm_scratch;
@@ -389,7 +389,7 @@ static size_t mm_scratch_need(const struct model *m, int64_t n_tok, int64_t n_ou
     size_t need = kern_matmul_scratch_bytes(m->output.type, m->output.n_cols, n_out);
     for (int64_t il = 0; il < m->hp.n_layer; il++) {
         const struct model_layer *L = &m->layers[il];
-        const struct model_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo,
+        const struct model_weight *ws[] = {&L->wq,   &L->wk, &L->wv,  &L->wo,
                                            &L->gate, &L->up, &L->down};
         for (size_t i = 0; i < sizeof(ws) / sizeof(ws[0]); i++)
             need = max_sz(need, kern_matmul_scratch_bytes(ws[i]->type, ws[i]->n_cols, n_tok));
@@ -530,8 +530,8 @@ int model_seq_truncate(struct model_ctx *c, int32_t seq, int32_t n, struct assay
 static float *cache_at(float *cache, const struct model_ctx *c, int32_t seq, int64_t il,
                        int64_t pos)
 {
-    size_t row = ((size_t)seq * (size_t)c->m->hp.n_layer + (size_t)il) * (size_t)c->p.n_ctx +
-                 (size_t)pos;
+    size_t row =
+        ((size_t)seq * (size_t)c->m->hp.n_layer + (size_t)il) * (size_t)c->p.n_ctx + (size_t)pos;
     return cache + row * (size_t)c->kv_dim;
 }
 
@@ -585,8 +585,8 @@ static int check_batch(struct model_ctx *c, const struct model_batch *b, int32_t
     for (int32_t t = 0; t < b->n_tok; t++) {
         int32_t s = b->seq_id[t];
         if (s < 0 || s >= c->p.n_seq_max)
-            return err_set(err, ASSAY_EUSAGE, "batch token %d: sequence %d out of range 0..%d",
-                           t, s, c->p.n_seq_max - 1);
+            return err_set(err, ASSAY_EUSAGE, "batch token %d: sequence %d out of range 0..%d", t,
+                           s, c->p.n_seq_max - 1);
         if (b->token[t] < 0 || b->token[t] >= hp->n_vocab)
             return err_set(err, ASSAY_EINVAL, "batch token %d: id %d outside the vocabulary (%lld)",
                            t, b->token[t], (long long)hp->n_vocab);
@@ -691,8 +691,7 @@ int model_decode(struct model_ctx *c, const struct model_batch *b, struct assay_
             if (T == 0)
                 break;
         }
-        kern_attention(c->att, c->q, c->kp, c->vp, pos, T, &ap, c->attn_scratch, c->p.n_ctx,
-                       nt);
+        kern_attention(c->att, c->q, c->kp, c->vp, pos, T, &ap, c->attn_scratch, c->p.n_ctx, nt);
         mm(c, c->o, &L->wo, c->att, T);
         if (hp->has_post_norms)
             kern_rmsnorm(c->o, c->o, L->post_attn_norm, E, T, hp->rms_eps, nt);

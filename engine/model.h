@@ -84,10 +84,10 @@ const struct model_ctx_params *model_ctx_params(const struct model_ctx *c);
 
 struct model_batch {
     int32_t n_tok;
-    const int32_t *token;     /* (n_tok) token ids */
-    const int32_t *pos;       /* (n_tok) positions */
-    const int32_t *seq_id;    /* (n_tok) sequence of each token, 0 .. n_seq_max-1 */
-    const bool *want_logits;  /* (n_tok) or NULL: logits for the last token only */
+    const int32_t *token;    /* (n_tok) token ids */
+    const int32_t *pos;      /* (n_tok) positions */
+    const int32_t *seq_id;   /* (n_tok) sequence of each token, 0 .. n_seq_max-1 */
+    const bool *want_logits; /* (n_tok) or NULL: logits for the last token only */
 };
 
 /*

@@ -92,7 +92,7 @@ static void test_rope(void **state)
     float inv[HD / 2];
     kern_rope_freqs(inv, HD, 10000.0f, 1.0f);
     assert_true(inv[0] == 1.0f);
-    assert_true(fabsf(inv[1] - 0.1f) < 1e-7f);    /* 10000^(-2/8) */
+    assert_true(fabsf(inv[1] - 0.1f) < 1e-7f); /* 10000^(-2/8) */
     assert_true(fabsf(inv[2] - 0.01f) < 1e-8f);
     float inv_s[HD / 2];
     kern_rope_freqs(inv_s, HD, 10000.0f, 0.125f); /* linear scaling, factor 8 */

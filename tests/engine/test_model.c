@@ -64,7 +64,7 @@ static const struct fx_file fx_files[] = {
     {"gemma3-tiny", "Q4_0", "reference-Q4_0.json", 1.0, 0.2},
 };
 
-#define N_FX (sizeof(fx_files) / sizeof(fx_files[0]))
+#define N_FX    (sizeof(fx_files) / sizeof(fx_files[0]))
 #define MAX_TOK 128
 
 static const char *fx_path(const char *model, const char *name)
@@ -213,10 +213,10 @@ static double rms(const struct stats *s)
 
 /* Everything one file must match; returns the logit stats, counts failures. */
 struct check {
-    struct stats logit;   /* logits: full vocab (float files) or top10 + last (quantized) */
-    double ll_max;        /* largest |dsum| / (2 n tol) ratio of log-likelihoods */
+    struct stats logit; /* logits: full vocab (float files) or top10 + last (quantized) */
+    double ll_max;      /* largest |dsum| / (2 n tol) ratio of log-likelihoods */
     int n_fail;
-    int greedy_steps;     /* greedy steps compared */
+    int greedy_steps; /* greedy steps compared */
 };
 
 /* Greedy continuation, teacher-forced with the reference ids through the KV cache one
@@ -240,8 +240,8 @@ static void check_greedy(struct model_ctx *c, const struct fx_file *f, const cha
         if (!tied) {
             ck->greedy_steps++;
             if (argmax(cur, V) != want) {
-                fprintf(stderr, "%s %s %s: greedy step %zu: %d, reference %d\n", f->model,
-                        f->type, name, k, argmax(cur, V), want);
+                fprintf(stderr, "%s %s %s: greedy step %zu: %d, reference %d\n", f->model, f->type,
+                        name, k, argmax(cur, V), want);
                 ck->n_fail++;
                 tied = true;
             }
@@ -256,8 +256,8 @@ static void check_greedy(struct model_ctx *c, const struct fx_file *f, const cha
     double d = fabs(lgsum - jsn_num(llg, "sum_logprob", NAN)) / (2.0 * n_llg * tol);
     ck->ll_max = d > ck->ll_max ? d : ck->ll_max;
     if (!(d <= 1.0)) {
-        fprintf(stderr, "%s %s %s: loglikelihood_of_greedy %f, reference %f\n", f->model,
-                f->type, name, lgsum, jsn_num(llg, "sum_logprob", NAN));
+        fprintf(stderr, "%s %s %s: loglikelihood_of_greedy %f, reference %f\n", f->model, f->type,
+                name, lgsum, jsn_num(llg, "sum_logprob", NAN));
         ck->n_fail++;
     }
 }
@@ -335,8 +335,8 @@ static void check_file(const struct fx_file *f, enum mode mode, double tol, stru
         double d = fabs(roll - jsn_num(s, "rolling_logprob", NAN)) / (2.0 * (n - 1) * tol);
         ck->ll_max = d > ck->ll_max ? d : ck->ll_max;
         if (!(d <= 1.0)) {
-            fprintf(stderr, "%s %s %s: rolling logprob %f, reference %f\n", f->model, f->type,
-                    name, roll, jsn_num(s, "rolling_logprob", NAN));
+            fprintf(stderr, "%s %s %s: rolling logprob %f, reference %f\n", f->model, f->type, name,
+                    roll, jsn_num(s, "rolling_logprob", NAN));
             ck->n_fail++;
         }
         const json_t *ll = json_object_get(s, "loglikelihood");
@@ -390,8 +390,8 @@ static void check_file(const struct fx_file *f, enum mode mode, double tol, stru
         double d = fabs(sum - jsn_num(r, "sum_logprob", NAN)) / (2.0 * nn * tol);
         ck->ll_max = d > ck->ll_max ? d : ck->ll_max;
         if (!(d <= 1.0)) {
-            fprintf(stderr, "%s %s: loglikelihood_text %zu: %f, reference %f\n", f->model,
-                    f->type, i, sum, jsn_num(r, "sum_logprob", NAN));
+            fprintf(stderr, "%s %s: loglikelihood_text %zu: %f, reference %f\n", f->model, f->type,
+                    i, sum, jsn_num(r, "sum_logprob", NAN));
             ck->n_fail++;
         }
     }
@@ -404,8 +404,8 @@ static void check_file(const struct fx_file *f, enum mode mode, double tol, stru
 static void run_fixture_checks(enum mode mode)
 {
     int n_run = 0, n_fail = 0;
-    fprintf(stderr, "%-12s %-5s %-6s %10s %10s %8s %6s %s\n", "model", "type",
-            "mode", "max|d|", "rms", "ll/tol", "greedy", "result");
+    fprintf(stderr, "%-12s %-5s %-6s %10s %10s %8s %6s %s\n", "model", "type", "mode", "max|d|",
+            "rms", "ll/tol", "greedy", "result");
     for (size_t i = 0; i < N_FX; i++) {
         const struct fx_file *f = &fx_files[i];
         if (!fx_path(f->model, gguf_name(f)) || !fx_path(f->model, f->ref)) {
@@ -414,8 +414,8 @@ static void run_fixture_checks(enum mode mode)
         }
         /* kern.h: float weight types always meet float32 activations, so only quantized
          * files get the activation-rounding budget on the default path. */
-        bool float_w = !strcmp(f->type, "F32") || !strcmp(f->type, "F16") ||
-                       !strcmp(f->type, "BF16");
+        bool float_w =
+            !strcmp(f->type, "F32") || !strcmp(f->type, "F16") || !strcmp(f->type, "BF16");
         bool strict = mode != MODE_DEFAULT || float_w;
         double tol_max = strict ? STRICT_TOL : f->fast_max;
         double tol_rms = strict ? STRICT_TOL : f->fast_rms;
@@ -423,8 +423,8 @@ static void run_fixture_checks(enum mode mode)
         check_file(f, mode, tol_max, &ck);
         bool ok = ck.n_fail == 0 && ck.logit.max <= tol_max && rms(&ck.logit) <= tol_rms;
         fprintf(stderr, "%-12s %-5s %-6s %10.3g %10.3g %8.3f %6d %s\n", f->model, f->type,
-                mode_name[mode], ck.logit.max, rms(&ck.logit), ck.ll_max,
-                ck.greedy_steps, ok ? "ok" : "FAIL");
+                mode_name[mode], ck.logit.max, rms(&ck.logit), ck.ll_max, ck.greedy_steps,
+                ok ? "ok" : "FAIL");
         n_run++;
         n_fail += !ok;
     }
@@ -739,13 +739,19 @@ static void test_arch_table(void **state)
     /* Gemma 3 27B-like: 62 layers, query_pre_attn_scalar = n_embd / n_head = 168,
      * linear rope scaling 8 on global layers only, window 1024. */
     const struct kv_u32 g3[] = {
-        {"context_length", 131072}, {"embedding_length", 5376}, {"block_count", 62},
-        {"feed_forward_length", 21504}, {"attention.head_count", 32},
-        {"attention.head_count_kv", 16}, {"attention.key_length", 128},
-        {"attention.value_length", 128}, {"attention.sliding_window", 1024},
+        {"context_length", 131072},
+        {"embedding_length", 5376},
+        {"block_count", 62},
+        {"feed_forward_length", 21504},
+        {"attention.head_count", 32},
+        {"attention.head_count_kv", 16},
+        {"attention.key_length", 128},
+        {"attention.value_length", 128},
+        {"attention.sliding_window", 1024},
     };
     const struct kv_f32 g3f[] = {
-        {"attention.layer_norm_rms_epsilon", 1e-6f}, {"rope.freq_base", 1e6f},
+        {"attention.layer_norm_rms_epsilon", 1e-6f},
+        {"rope.freq_base", 1e6f},
         {"rope.scaling.factor", 8.0f},
     };
     assert_int_equal(synth_hparams(hp, "gemma3", g3, 9, g3f, 3, "linear", msg, sizeof(msg)), 0);
@@ -775,9 +781,10 @@ static void test_arch_table(void **state)
 
     /* Gemma 2 27B-like: 46 layers -> 1/sqrt(4608/32); soft-cap defaults; window default. */
     const struct kv_u32 g2[] = {
-        {"context_length", 8192}, {"embedding_length", 4608}, {"block_count", 46},
-        {"feed_forward_length", 36864}, {"attention.head_count", 32},
-        {"attention.head_count_kv", 16}, {"attention.key_length", 128},
+        {"context_length", 8192},      {"embedding_length", 4608},
+        {"block_count", 46},           {"feed_forward_length", 36864},
+        {"attention.head_count", 32},  {"attention.head_count_kv", 16},
+        {"attention.key_length", 128},
     };
     const struct kv_f32 g2f[] = {{"attention.layer_norm_rms_epsilon", 1e-6f}};
     assert_int_equal(synth_hparams(hp, "gemma2", g2, 7, g2f, 1, NULL, msg, sizeof(msg)), 0);
@@ -796,7 +803,7 @@ static void test_arch_table(void **state)
 
     /* Gemma 1 without key_length / head_count_kv: derived (MHA, n_embd / n_head). */
     const struct kv_u32 g1[] = {
-        {"context_length", 8192}, {"embedding_length", 2048}, {"block_count", 18},
+        {"context_length", 8192},       {"embedding_length", 2048},  {"block_count", 18},
         {"feed_forward_length", 16384}, {"attention.head_count", 8},
     };
     assert_int_equal(synth_hparams(hp, "gemma", g1, 5, g2f, 1, NULL, msg, sizeof(msg)), 0);
@@ -853,9 +860,8 @@ static int load_mutated(enum mutate mu, char *msg, size_t n_msg)
         if (mu == MUT_DROP_TENSOR && strcmp(t->name, "blk.1.post_ffw_norm.weight") == 0)
             continue;
         if (mu == MUT_SHAPE && strcmp(t->name, "blk.0.attn_q.weight") == 0) {
-            assert_int_equal(gguf_writer_add_tensor(w, t->name, k0->type, k0->n_dims, k0->ne,
-                                                    k0->data, &e),
-                             0);
+            assert_int_equal(
+                gguf_writer_add_tensor(w, t->name, k0->type, k0->n_dims, k0->ne, k0->data, &e), 0);
             continue;
         }
         assert_int_equal(gguf_writer_add_tensor(w, t->name, t->type, t->n_dims, t->ne, t->data, &e),
@@ -965,8 +971,9 @@ static void test_speed(void **state)
     for (int i = 0; i < n_gen; i++)
         step(c, 0, argmax(model_logits(c, 0), model_hparams(m)->n_vocab));
     double t2 = clock_now_s();
-    fprintf(stderr, "gemma-tiny F16, 2 threads: prompt %.0f tok/s (256 tokens), generation %.0f "
-                    "tok/s (%d tokens)\n",
+    fprintf(stderr,
+            "gemma-tiny F16, 2 threads: prompt %.0f tok/s (256 tokens), generation %.0f "
+            "tok/s (%d tokens)\n",
             256.0 / (t1 - t0), n_gen / (t2 - t1), n_gen);
     model_ctx_free(c);
     model_free(m);
