@@ -7,7 +7,7 @@
  *    differs from the reference; measured worst ~3e-7 * S);
  *  - int8 path: |y - ref| <= sum_k |w_k| * amax(x block of k) / 254 + 3e-6 * S, which is
  *    the largest error that rounding each activation to its int8 level can make.
- * And bit-identity where the arithmetic is the same: 1 vs 2 threads; AVX2 vs AVX-512 on
+ * And bit-identity where the arithmetic is the same: 1 vs 2 vs 3 threads; AVX2 vs AVX-512 on
  * the int8 path (exact integer dot products, then the same float operations); the
  * SIMD activation quantizer vs kern_quantize_a8_ref.
  */
@@ -193,6 +193,9 @@ static void test_matmul_vs_ref(void **state)
                     worst_i = fmax(worst_i, check(&c, i2, int8, "avx2 int8"));
                     worst_i = fmax(worst_i, check(&c, ib, int8, "best int8"));
                     assert_memory_equal(ib, ib2, ny); /* thread count does not matter */
+                    float *ib3 = run(&c, KERN_ISA_BEST, KERN_ACT_Q8, 3);
+                    assert_memory_equal(ib, ib3, ny);
+                    free(ib3);
                     assert_memory_equal(ib, i2, ny);  /* VNNI == maddubs exactly */
                     float *y21 = run(&c, KERN_ISA_AVX2, KERN_ACT_F32, 2);
                     assert_memory_equal(y2, y21, ny);
