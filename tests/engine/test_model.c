@@ -940,7 +940,8 @@ static void test_batch_errors(void **state)
     model_free(m);
 }
 
-/* Throughput on the largest fixture (gemma-tiny F16, 2 threads): reported, not asserted. */
+/* Throughput on the largest fixture (gemma-tiny F16, 1 and 2 threads): reported, not
+ * asserted. */
 static void test_speed(void **state)
 {
     struct model *m = open_model("gemma-tiny", "F16");
@@ -948,34 +949,43 @@ static void test_speed(void **state)
         fprintf(stderr, "skipped: gemma-tiny not present\n");
         skip();
     }
-    struct model_ctx_params p;
-    model_ctx_params_default(&p);
-    p.n_ctx = 512;
-    p.n_batch_max = 256;
-    p.n_threads = 2;
-    struct model_ctx *c = NULL;
-    struct assay_error e;
-    err_clear(&e);
-    assert_int_equal(model_ctx_new(&c, m, &p, &e), 0);
     int32_t tok[256], pos[256], sid[256];
     for (int i = 0; i < 256; i++) {
         tok[i] = (int32_t)(7 + (i * 37) % 2000);
         pos[i] = i;
         sid[i] = 0;
     }
-    struct model_batch b = {256, tok, pos, sid, NULL};
-    double t0 = clock_now_s();
-    assert_int_equal(model_decode(c, &b, &e), 0);
-    double t1 = clock_now_s();
-    int n_gen = 128;
-    for (int i = 0; i < n_gen; i++)
-        step(c, 0, argmax(model_logits(c, 0), model_hparams(m)->n_vocab));
-    double t2 = clock_now_s();
-    fprintf(stderr,
-            "gemma-tiny F16, 2 threads: prompt %.0f tok/s (256 tokens), generation %.0f "
-            "tok/s (%d tokens)\n",
-            256.0 / (t1 - t0), n_gen / (t2 - t1), n_gen);
-    model_ctx_free(c);
+    /* Best of 3 runs per thread count: the build machine is shared. */
+    for (int nt = 1; nt <= 2; nt++) {
+        struct model_ctx_params p;
+        model_ctx_params_default(&p);
+        p.n_ctx = 512;
+        p.n_batch_max = 256;
+        p.n_threads = nt;
+        struct model_ctx *c = NULL;
+        struct assay_error e;
+        err_clear(&e);
+        assert_int_equal(model_ctx_new(&c, m, &p, &e), 0);
+        double best_pp = 0, best_tg = 0;
+        const int n_gen = 128;
+        for (int rep = 0; rep < 3; rep++) {
+            model_seq_clear(c, 0, &e);
+            struct model_batch b = {256, tok, pos, sid, NULL};
+            double t0 = clock_now_s();
+            assert_int_equal(model_decode(c, &b, &e), 0);
+            double t1 = clock_now_s();
+            for (int i = 0; i < n_gen; i++)
+                step(c, 0, argmax(model_logits(c, 0), model_hparams(m)->n_vocab));
+            double t2 = clock_now_s();
+            best_pp = fmax(best_pp, 256.0 / (t1 - t0));
+            best_tg = fmax(best_tg, n_gen / (t2 - t1));
+        }
+        fprintf(stderr,
+                "gemma-tiny F16, %d thread(s): prompt %.0f tok/s (256 tokens), generation %.0f "
+                "tok/s (%d tokens after the prompt), best of 3\n",
+                nt, best_pp, best_tg, n_gen);
+        model_ctx_free(c);
+    }
     model_free(m);
 }
 
