@@ -19,4 +19,13 @@ int cmd_quantize(struct cli_ctx *ctx, const struct cli_args *a);
 extern const struct cli_opt cmd_bench_opts[];
 int cmd_bench(struct cli_ctx *ctx, const struct cli_args *a);
 
+extern const struct cli_opt cmd_tokenize_opts[];
+int cmd_tokenize(struct cli_ctx *ctx, const struct cli_args *a);
+extern const struct cli_opt cmd_logits_opts[];
+int cmd_logits(struct cli_ctx *ctx, const struct cli_args *a);
+extern const struct cli_opt cmd_score_opts[];
+int cmd_score(struct cli_ctx *ctx, const struct cli_args *a);
+extern const struct cli_opt cmd_generate_opts[];
+int cmd_generate(struct cli_ctx *ctx, const struct cli_args *a);
+
 #endif

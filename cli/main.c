@@ -27,6 +27,27 @@ const struct cli_cmd cli_commands[] = {
      "(llama.cpp's file-type names), tensor types, context length, hyper-parameters and\n"
      "content fingerprint (sha256 of the file).",
      cmd_models_opts, 1, 2, cmd_models},
+    {"generate", "continue a prompt with a model, streaming the text; stored as a run",
+     "--model M --prompt S [options]",
+     "Greedy unless --temp is above 0; sampling is reproducible with --seed. One BOS is put\n"
+     "before the prompt. The run, the output and its token ids are stored in the database.",
+     cmd_generate_opts, 0, 0, cmd_generate},
+    {"score", "log-likelihood of a continuation given a context; stored as a run",
+     "--model M --context S --continuation S [options]",
+     "Tokenized as lm-evaluation-harness does: trailing whitespace of the context moves to the\n"
+     "continuation, 'context + continuation' is encoded as one string, and one BOS goes\n"
+     "first. Prints the summed log-prob, the token count and whether every token was greedy.",
+     cmd_score_opts, 0, 0, cmd_score},
+    {"logits", "a model's logits for a token sequence, as JSON",
+     "--model M (--ids 2,17,... | --text S) [options]",
+     "Writes {\"tokens\": [...], \"logits\": [[...], ...]}: one row of float32 values per\n"
+     "position (or only the last). Text is encoded with one BOS first.",
+     cmd_logits_opts, 0, 0, cmd_logits},
+    {"tokenize", "text to token ids and back, with a model's or a SentencePiece tokenizer",
+     "(--model M | --tokenizer FILE) (--text S | --jsonl FILE | --decode IDS) [options]",
+     "Encodes as SentencePiece's EncodeAsIds: no BOS unless --bos. With --jsonl, each line's\n"
+     "{\"text\": ...} becomes one line {\"ids\": [...]}, in order.",
+     cmd_tokenize_opts, 0, 0, cmd_tokenize},
     {"bench", "measure prompt-processing and generation speed against the hardware's limits",
      "--model M [options]",
      "pp: one batch of -p random tokens into an empty cache; tg: -n single-token steps.\n"

@@ -1,0 +1,100 @@
+/*
+ * cli/model.c - see model.h.
+ */
+#include "cli/model.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "engine/backend.h"
+#include "engine/backend_local.h"
+#include "engine/ckpt.h"
+#include "store/store.h"
+
+static int fingerprint(struct cli_ctx *ctx, struct store *s, const char *path, char *fp, size_t n)
+{
+    char real[PATH_MAX];
+    if (!realpath(path, real))
+        snprintf(real, sizeof(real), "%s", path);
+    struct stat st;
+    if (stat(real, &st) != 0)
+        return err_set_at(&ctx->err, ASSAY_ENOTFOUND, path, 0, "model file does not exist");
+    struct store_file_key k = {.path = real, .size = (int64_t)st.st_size,
+                               .mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000LL +
+                                           st.st_mtim.tv_nsec,
+                               .inode = (int64_t)st.st_ino};
+    bool found = false;
+    int rc = store_lookup_fingerprint(s, &k, fp, n, &found, &ctx->err);
+    if (rc || found)
+        return rc;
+    rc = ckpt_fingerprint_file(real, fp, n, &ctx->prog, &ctx->err);
+    if (rc)
+        return rc;
+    return store_put_fingerprint(s, &k, fp, &ctx->err);
+}
+
+int cli_backend_open(struct cli_ctx *ctx, const struct cli_args *a, struct store *s,
+                     struct backend **out, int64_t *model_id_out)
+{
+    *out = NULL;
+    const char *path = cli_get(a, "model");
+    if (!path)
+        return err_set(&ctx->err, ASSAY_EUSAGE, "--model is required");
+    if (strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0)
+        return err_set(&ctx->err, ASSAY_EUNSUPPORTED,
+                       "remote backends (%s) are not supported yet; give a GGUF file", path);
+    struct backend_local_params p;
+    backend_local_params_default(&p);
+    int64_t v = 0;
+    int rc = cli_get_int(a, "threads", 1, 1024, &v, &ctx->err);
+    if (rc)
+        return rc;
+    p.n_threads = (int)v;
+    v = 0;
+    rc = cli_get_int(a, "ctx", 8, 1 << 20, &v, &ctx->err);
+    if (rc)
+        return rc;
+    p.n_ctx = (int32_t)v;
+    char fp[96] = "";
+    if (s) {
+        rc = fingerprint(ctx, s, path, fp, sizeof(fp));
+        if (rc)
+            return rc;
+        p.fingerprint = fp;
+    }
+    rc = backend_local_open(out, path, &p, &ctx->err);
+    if (rc)
+        return rc;
+    if (s) {
+        struct backend_info in;
+        backend_info(*out, &in);
+        char real[PATH_MAX];
+        if (!realpath(path, real))
+            snprintf(real, sizeof(real), "%s", path);
+        json_t *extra = json_pack("{s:i, s:i, s:b, s:i, s:i}", "n_vocab", (json_int_t)in.n_vocab,
+                                  "n_ctx_train", (json_int_t)in.n_ctx_train, "add_bos",
+                                  in.add_bos, "bos_id", (json_int_t)in.bos_id, "eos_id",
+                                  (json_int_t)in.eos_id);
+        char *info_json = extra ? json_dumps(extra, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(extra);
+        struct store_model m = {.fingerprint = in.fingerprint, .path = real, .name = in.name,
+                                .architecture = in.architecture, .n_params = in.n_params,
+                                .quantization = in.quantization,
+                                .context_length = in.n_ctx_train, .file_bytes = in.file_bytes,
+                                .info_json = info_json};
+        int64_t id = 0;
+        rc = store_put_model(s, &m, &id, &ctx->err);
+        free(info_json);
+        if (rc) {
+            backend_free(*out);
+            *out = NULL;
+            return rc;
+        }
+        if (model_id_out)
+            *model_id_out = id;
+    }
+    return 0;
+}
