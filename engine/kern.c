@@ -134,7 +134,7 @@ size_t kern_matmul_scratch_bytes(int weight_type, int64_t n_cols, int64_t n_tok)
 
 struct kern_isa {
     kern_rows_fn rows;
-    kern_quant_a8_fn quant_a8;
+    kern_quant_a8_fn quant_a8; /* NULL: rows has no int8 path (NEON for now) */
     const char *name;
 };
 
@@ -155,6 +155,7 @@ static struct kern_isa pick_isa(void)
     }
 #elif defined(__aarch64__)
     isa.rows = kern_rows_neon;
+    isa.quant_a8 = NULL;
     isa.name = "neon";
 #endif
     return isa;
@@ -202,7 +203,8 @@ void kern_matmul(float *y, const void *w, int weight_type, const float *x, int64
     /* the integer path needs its scratch; without it we fall back to float */
     struct blk_a8 *act = NULL;
     bool want_int = type_is_quantized(weight_type) && type_has_int_path(weight_type) &&
-                    (!kc || kc->act != KERN_ACT_F32) && isa.rows != NULL;
+                    (!kc || kc->act != KERN_ACT_F32) && isa.rows != NULL &&
+                    isa.quant_a8 != NULL;
     if (want_int && kc && kc->scratch) {
         size_t need = kern_matmul_scratch_bytes(weight_type, n_cols, n_tok);
         if (need != 0 && need != SIZE_MAX && kc->scratch_bytes >= need) {

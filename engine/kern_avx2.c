@@ -290,7 +290,9 @@ struct kx {
 KX_INLINE struct kw prep_w(const int type, struct kb b)
 {
     struct kw o;
-    o.sv = _mm256_set_m128(_mm_set1_ps(b.s1), _mm_set1_ps(b.s0));
+    /* only Q6_K has two scales per group; one broadcast for the others */
+    o.sv = type == QUANT_TYPE_Q6_K ? _mm256_set_m128(_mm_set1_ps(b.s1), _mm_set1_ps(b.s0))
+                                   : _mm256_set1_ps(b.s0);
     o.m8 = _mm256_set1_ps(b.m * 0.125f);
     if (!type_signed(type)) {
         o.a = b.q;
