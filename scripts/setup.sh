@@ -14,6 +14,7 @@ PACKAGES=(
     libpcre2-dev
     libcmocka-dev
     clang libclang-rt-14-dev
+    python3
 )
 
 missing=()
