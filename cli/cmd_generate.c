@@ -153,6 +153,7 @@ int cmd_generate(struct cli_ctx *ctx, const struct cli_args *a)
         json_decref(o);
     } else {
         fputc('\n', stdout);
+        fflush(stdout);
         if (!ctx->quiet)
             fprintf(stderr, "assay: %d tokens, stopped by %s (run %lld)\n", res.n_ids,
                     finish_name(res.finish), (long long)run);
