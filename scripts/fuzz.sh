@@ -41,10 +41,14 @@ for name in "${names[@]}"; do
     if [ "$JOBS" -gt 1 ]; then
         par=(-jobs="$JOBS" -workers="$JOBS")
     fi
-    if ! "$BUILD/fuzz/$tgt" -max_total_time="$SECONDS_PER" -timeout=10 -rss_limit_mb=2048 \
+    log="$BUILD/fuzz-$name.log"
+    if "$BUILD/fuzz/$tgt" -max_total_time="$SECONDS_PER" -timeout=10 -rss_limit_mb=2048 \
             -max_len=65536 -print_final_stats=1 "${par[@]}" \
-            -artifact_prefix="$crashes/" "$work" $seeds; then
-        echo "fuzz: $tgt FAILED; reproducers in $crashes/" >&2
+            -artifact_prefix="$crashes/" "$work" $seeds >"$log" 2>&1; then
+        grep -E '^stat::(number_of_executed_units|peak_rss_mb)|^Done ' "$log" | sed "s/^/fuzz: $name: /"
+    else
+        tail -n 60 "$log" >&2
+        echo "fuzz: $tgt FAILED; reproducers in $crashes/, full log $log" >&2
         ls -l "$crashes" >&2 || true
         status=1
     fi
