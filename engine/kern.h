@@ -58,7 +58,8 @@ size_t kern_matmul_scratch_bytes(int weight_type, int64_t n_cols, int64_t n_tok)
 /* y (n_tok, n_rows) = x (n_tok, n_cols) . w^T, where w (n_rows, n_cols) is stored row by row
  * in weight_type (each row quant_row_bytes(weight_type, n_cols) bytes). kc may be NULL
  * (one thread, float path). Never allocates. Each y value is computed by one thread in a
- * fixed order, so results are identical for any n_threads. An unsupported type or a
+ * fixed order that depends on neither n_threads nor n_tok: results are bit-identical for
+ * any thread count, and a token gives the same y alone or in a batch. An unsupported type or a
  * n_cols that is not a multiple of the block size gives y = 0 (callers validate first
  * with quant_row_bytes). */
 void kern_matmul(float *y, const void *w, int weight_type, const float *x, int64_t n_rows,

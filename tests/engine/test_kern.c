@@ -7,7 +7,8 @@
  *    differs from the reference; measured worst ~3e-7 * S);
  *  - int8 path: |y - ref| <= sum_k |w_k| * amax(x block of k) / 254 + 3e-6 * S, which is
  *    the largest error that rounding each activation to its int8 level can make.
- * And bit-identity where the arithmetic is the same: 1 vs 2 vs 3 threads; AVX2 vs AVX-512 on
+ * And bit-identity where the arithmetic is the same: 1 vs 2 vs 3 threads; one token
+ * alone vs in a batch; AVX2 vs AVX-512 on
  * the int8 path (exact integer dot products, then the same float operations); the
  * SIMD activation quantizer vs kern_quantize_a8_ref.
  */
@@ -215,6 +216,28 @@ static void test_matmul_vs_ref(void **state)
     }
 }
 
+/* A token's output does not depend on the other tokens of the call (prefill and
+ * token-by-token decoding agree bit for bit), on either path. */
+static void test_batch_independent(void **state)
+{
+    for (size_t ti = 0; ti < sizeof(k_types) / sizeof(k_types[0]); ti++) {
+        struct kcase c;
+        case_init(&c, k_types[ti], 37, 512, 19);
+        for (int path = 0; path < 2; path++) {
+            enum kern_act act = path ? KERN_ACT_Q8 : KERN_ACT_F32;
+            float *yb = run(&c, KERN_ISA_BEST, act, 2);
+            for (int64_t t = 0; t < c.n_tok; t++) {
+                float y1[37];
+                struct kern_ctx kc = {1, c.scratch, c.scratch_bytes, act, KERN_ISA_BEST};
+                kern_matmul(y1, c.w, c.type, c.x + t * c.n_cols, c.n_rows, c.n_cols, 1, &kc);
+                assert_memory_equal(y1, yb + t * c.n_rows, sizeof(y1));
+            }
+            free(yb);
+        }
+        case_release(&c);
+    }
+}
+
 /* Without enough scratch the int8 path is not taken: same result as the float path. */
 static void test_no_scratch_falls_back(void **state)
 {
@@ -275,6 +298,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quant_a8),
         cmocka_unit_test(test_no_scratch_falls_back),
+        cmocka_unit_test(test_batch_independent),
         cmocka_unit_test(test_matmul_vs_ref),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
