@@ -172,6 +172,17 @@ static int absmax_index(const float *x, int n)
     return k;
 }
 
+/* trunc(v) clamped to [0, hi]; NaN gives 0. The same as (int)truncf(v) then clamping for
+ * every finite v, without converting an out-of-range float (undefined behaviour). */
+static inline int trunc_clamp(float v, int hi)
+{
+    if (!(v > 0.0f))
+        return 0;
+    if (v >= (float)hi)
+        return hi;
+    return (int)v;
+}
+
 static void q_q4_0(const float *src, void *dst, int64_t n)
 {
     struct blk_q4_0 *b = dst;
@@ -185,8 +196,7 @@ static void q_q4_0(const float *src, void *dst, int64_t n)
             /* float32 product, rounded, then + 8.5 (no fused multiply-add: this file is
              * built as ISO C, so the compiler does not contract it) */
             float p = src[j] * id;
-            int t = (int)truncf(p + 8.5f);
-            q[j] = (uint8_t)(t < 0 ? 0 : t > 15 ? 15 : t);
+            q[j] = (uint8_t)trunc_clamp(p + 8.5f, 15);
         }
         for (int j = 0; j < 16; j++)
             b[i].qs[j] = (uint8_t)(q[j] | (q[j + 16] << 4));
@@ -222,8 +232,7 @@ static void q_q4_1(const float *src, void *dst, int64_t n)
         uint8_t q[QK4_1];
         for (int j = 0; j < QK4_1; j++) {
             float v = (src[j] - min) * id; /* rounded to float before the + 0.5 */
-            int t = (int)truncf(v + 0.5f);
-            q[j] = (uint8_t)(t < 0 ? 0 : t > 15 ? 15 : t);
+            q[j] = (uint8_t)trunc_clamp(v + 0.5f, 15);
         }
         for (int j = 0; j < 16; j++)
             b[i].qs[j] = (uint8_t)(q[j] | (q[j + 16] << 4));
@@ -268,8 +277,7 @@ static void q_q5_0(const float *src, void *dst, int64_t n)
         uint8_t q[QK5_0];
         for (int j = 0; j < QK5_0; j++) {
             float p = src[j] * id; /* rounded before the add, as for Q4_0 */
-            int t = (int)truncf(p + 16.5f);
-            q[j] = (uint8_t)(t < 0 ? 0 : t > 31 ? 31 : t);
+            q[j] = (uint8_t)trunc_clamp(p + 16.5f, 31);
         }
         pack5(q, b[i].qs, b[i].qh);
     }
@@ -308,8 +316,7 @@ static void q_q5_1(const float *src, void *dst, int64_t n)
         uint8_t q[QK5_1];
         for (int j = 0; j < QK5_1; j++) {
             float v = (src[j] - min) * id;
-            int t = (int)truncf(v + 0.5f);
-            q[j] = (uint8_t)(t < 0 ? 0 : t > 31 ? 31 : t);
+            q[j] = (uint8_t)trunc_clamp(v + 0.5f, 31);
         }
         pack5(q, b[i].qs, b[i].qh);
     }
@@ -335,8 +342,10 @@ static void q_q8_0(const float *src, void *dst, int64_t n)
         float d = amax / 127.0f;
         float id = d != 0.0f ? 1.0f / d : 0.0f;
         b[i].d = quant_f32_to_f16(d);
-        for (int j = 0; j < QK8_0; j++)
-            b[i].qs[j] = (int8_t)roundf(src[j] * id); /* half away from zero, as np_roundf */
+        for (int j = 0; j < QK8_0; j++) {
+            float r = roundf(src[j] * id); /* half away from zero, as np_roundf */
+            b[i].qs[j] = (int8_t)(r >= 127.0f ? 127 : r > -128.0f ? (int)r : -128); /* NaN: -128 */
+        }
     }
 }
 

@@ -262,6 +262,38 @@ static void test_roundtrip(void **state)
     free(x);
 }
 
+/* Non-finite input (a diverged model, a corrupt file) must not crash or hit undefined
+ * float-to-int conversions; finite blocks next to it are unaffected. */
+static void test_nonfinite(void **state)
+{
+    static const int types[] = {QUANT_TYPE_F16,  QUANT_TYPE_BF16, QUANT_TYPE_Q4_0, QUANT_TYPE_Q4_1,
+                                QUANT_TYPE_Q5_0, QUANT_TYPE_Q5_1, QUANT_TYPE_Q8_0, QUANT_TYPE_Q8_K,
+                                QUANT_TYPE_Q4_K, QUANT_TYPE_Q5_K, QUANT_TYPE_Q6_K};
+    float x[512], y[512];
+    for (int i = 0; i < 512; i++)
+        x[i] = rnd_normal();
+    x[3] = NAN;
+    x[40] = INFINITY;
+    x[100] = -INFINITY;
+    x[200] = 3e38f;
+    for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
+        const struct quant_traits *t = quant_traits_of(types[k]);
+        size_t bytes;
+        assert_true(quant_row_bytes(types[k], 512, &bytes));
+        uint8_t *q = malloc(bytes);
+        t->quantize(x, q, 512);
+        t->dequantize(q, y, 512);
+        /* the second half (256..511) holds only normal values */
+        double se = 0, sx = 0;
+        for (int i = 256; i < 512; i++) {
+            se += ((double)y[i] - x[i]) * ((double)y[i] - x[i]);
+            sx += (double)x[i] * x[i];
+        }
+        assert_true(sqrt(se / sx) < 0.15);
+        free(q);
+    }
+}
+
 /* ---- fixtures --------------------------------------------------------------------------- */
 
 struct fx_tensor {
@@ -547,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_f16_edges),
         cmocka_unit_test(test_bf16_edges),
         cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_nonfinite),
         cmocka_unit_test(test_fixture_offsets_absolute),
         cmocka_unit_test(test_fixture_quantize_exact),
         cmocka_unit_test(test_fixture_dequant),
