@@ -496,7 +496,7 @@ static float fit_affine(const float *x, const float *w, int n, int nmax, float *
         float e = best_scale * (float)l + mn - x[i];
         best_err += w[i] * e * e;
     }
-    for (int is = -10; is <= 20; is++) {
+    for (int is = -10; is <= 10; is++) {
         float iscale = ((float)nmax + 0.1f * (float)is) / (mx - mn);
         float sl = 0, sl2 = 0, sxl = 0;
         uint8_t L[32];
