@@ -710,10 +710,11 @@ int tok_new_from_vocab(struct tok **out, const struct tok_vocab_desc *d, struct 
             }
         }
     }
-    /* Control pieces go after every user-defined one so that a string that is both keeps
-     * its user-defined id, as without TOK_ENCODE_SPECIAL. */
+    /* Control pieces (and <unk>, as llama.cpp's parse_special and Hugging Face's special
+     * tokens do) go after every user-defined one so that a string that is both keeps its
+     * user-defined id, as without TOK_ENCODE_SPECIAL. */
     for (size_t i = 0; i < n; i++) {
-        if (t->type[i] == TOK_PIECE_CONTROL &&
+        if ((t->type[i] == TOK_PIECE_CONTROL || t->type[i] == TOK_PIECE_UNKNOWN) &&
             trie_insert(&t->ud_ctl, piece_at(t, (int32_t)i), t->len[i], (int32_t)i)) {
             rc = err_set(err, ASSAY_ENOMEM, "%s: out of memory", name);
             goto out;
@@ -1211,6 +1212,17 @@ static inline int32_t symbol_id(const struct tok *t, const struct tok_sym *y, co
     return piece_to_id_padded(t, w, y->len);
 }
 
+/* Emit a piece matched by the trie: its id, except that the unknown piece matched as a
+ * special token (TOK_ENCODE_SPECIAL) is the unknown id, not its bytes. */
+static inline void emit_matched(const struct tok *t, struct tok_scratch *s, int32_t id,
+                                const char *w, size_t n)
+{
+    if (t->type[id] == TOK_PIECE_UNKNOWN)
+        s->ids[s->ids_n++] = id;
+    else
+        emit(t, s, t->final_id[id], w, n);
+}
+
 /* Emit the symbols of a merged list starting at sym[0]. */
 static void emit_symbols(const struct tok *t, struct tok_scratch *s, const char *nb,
                          const struct tok_sym *sym)
@@ -1218,6 +1230,10 @@ static void emit_symbols(const struct tok *t, struct tok_scratch *s, const char 
     for (int32_t i = 0; i != -1; i = sym[i].next) {
         const struct tok_sym *y = &sym[i];
         const char *w = nb + y->start;
+        if (y->freeze) {
+            emit_matched(t, s, y->id, w, y->len);
+            continue;
+        }
         int32_t id = symbol_id(t, y, w);
         if (id >= 0 && t->type[id] == TOK_PIECE_UNUSED)
             resegment(t, s, w, y->len);
@@ -1388,7 +1404,7 @@ static int bpe_encode_chunked(const struct tok *t, struct tok_scratch *s,
         m_len = trie_longest(trie, nb, nn, &m_id);
     while (pos < nn) {
         if (m_len) { /* a frozen piece is its own chunk */
-            emit(t, s, t->final_id[m_id], nb + pos, m_len);
+            emit_matched(t, s, m_id, nb + pos, m_len);
             pos += m_len;
             m_len = 0;
             if (pos < nn && trie->root[(uint8_t)nb[pos]] >= 0)

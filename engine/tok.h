@@ -61,9 +61,11 @@ enum tok_piece_type {
 enum tok_encode_flags {
     TOK_ENCODE_BOS = 1 << 0,     /* prepend tok_bos_id (ASSAY_EUSAGE if the model has none) */
     TOK_ENCODE_EOS = 1 << 1,     /* append tok_eos_id (ASSAY_EUSAGE if the model has none) */
-    TOK_ENCODE_SPECIAL = 1 << 2, /* match CONTROL pieces in the text, e.g. "<start_of_turn>"
-                                  * or "<eos>" as one id (sentencepiece never does; chat
-                                  * templates need it). Without it they are plain text. */
+    TOK_ENCODE_SPECIAL = 1 << 2, /* match CONTROL pieces (and the UNKNOWN piece) in the text,
+                                  * e.g. "<start_of_turn>" or "<eos>" as one id, longest
+                                  * first, as llama.cpp's parse_special does (sentencepiece
+                                  * never does; chat templates need it). Without it they
+                                  * are plain text, as the goldens show. */
     TOK_ENCODE_ONE_LIST = 1 << 3, /* merge over the whole text as one list, literally as
                                    * bpe_model.cc does, instead of word-sized chunks; the
                                    * result is the same, only slower (tests compare both) */
@@ -159,7 +161,9 @@ int32_t tok_byte_id(const struct tok *t, uint8_t b);
 
 /*
  * Work buffers for encoding, reused across calls so the hot loop never allocates
- * (they grow to the largest text seen). One per thread; not tied to one tok.
+ * (they grow to the largest text seen), and a cache of recent word encodings (about
+ * 0.8 MiB, keyed by the tok's content, so one scratch may serve several toks). One per
+ * thread; a scratch must not be used by two threads at once.
  */
 struct tok_scratch;
 int tok_scratch_new(struct tok_scratch **out, struct assay_error *err);

@@ -441,6 +441,17 @@ static void test_special(void **state)
     assert_string_equal(out, txt);
     free(out);
     free(ids);
+    /* the unknown piece as a special token is the unknown id, not its bytes */
+    assert_int_equal(tok_encode(t, "a<unk>", 6, TOK_ENCODE_SPECIAL, &ids, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(ids[1], 3);
+    free(ids);
+    assert_int_equal(tok_encode(t, "a<unk>", 6, TOK_ENCODE_SPECIAL | TOK_ENCODE_ONE_LIST, &ids, &n,
+                                &err),
+                     0);
+    assert_int_equal(n, 2);
+    assert_int_equal(ids[1], 3);
+    free(ids);
     /* user-defined pieces match with or without the flag */
     txt = "x<start_of_turn>y";
     for (int k = 0; k < 2; k++) {
