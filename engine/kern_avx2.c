@@ -264,6 +264,24 @@ KX_INLINE void unpack_sb(const int type, const uint8_t *row, int64_t sb, struct 
     }
 }
 
+/* Ask for rows [r, r + n) (clipped to r_end) to be brought into cache. Rows of a
+ * small matrix are short (2048 Q4_K values: 1152 bytes), so the hardware prefetcher
+ * barely trains on each tile's streams; fetching the tile after next while this one
+ * computes keeps enough misses in flight when decoding from DRAM (single thread,
+ * 16384x2048, n_tok=1: Q4_K 4.0 -> 6.5 GB/s, Q6_K 3.1 -> 4.7, Q4_0 6.3 -> 7.7). */
+KX_INLINE void prefetch_rows(const uint8_t *w, size_t row_bytes, int64_t r, int64_t n,
+                             int64_t r_end)
+{
+    if (r + n > r_end)
+        n = r_end - r;
+    if (n <= 0)
+        return;
+    const char *p = (const char *)(w + (size_t)r * row_bytes);
+    const char *e = p + (size_t)n * row_bytes;
+    for (; p < e; p += 64)
+        _mm_prefetch(p, _MM_HINT_T0);
+}
+
 KX_INLINE float hsum(__m256 v)
 {
     __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -452,15 +470,19 @@ KX_INLINE void rows_int(const int type, float *y, const uint8_t *w, size_t row_b
         int64_t te = tc + KX_TC < n_tok ? tc + KX_TC : n_tok;
         int64_t r = r0;
         if (te - tc >= 2 * KX_TT || type_k(type)) {
-            for (; r + KX_RT <= r1; r += KX_RT)
+            for (; r + KX_RT <= r1; r += KX_RT) {
+                prefetch_rows(w, row_bytes, r + 2 * KX_RT, KX_RT, r1);
                 chunk_int(type, KX_RT, y, w, row_bytes, act, nb, n_rows, r, tc, te);
+            }
             for (; r < r1; r++)
                 chunk_int(type, 1, y, w, row_bytes, act, nb, n_rows, r, tc, te);
             continue;
         }
         if (te - tc == 1) {
-            for (; r + KX_RD <= r1; r += KX_RD)
+            for (; r + KX_RD <= r1; r += KX_RD) {
+                prefetch_rows(w, row_bytes, r + 2 * KX_RD, KX_RD, r1);
                 tile_int(type, KX_RD, 1, y, w, row_bytes, act, nb, n_rows, r, tc);
+            }
         }
         for (; r + KX_RT <= r1; r += KX_RT) {
             int64_t t = tc;
@@ -600,6 +622,11 @@ KX_INLINE void rows_f(const int type, float *y, const uint8_t *w, size_t row_byt
         int64_t te = tc + KX_TC < n_tok ? tc + KX_TC : n_tok;
         int64_t r = r0;
         for (; r + KX_RT <= r1; r += KX_RT) {
+            /* F32/F16/BF16 rows are long enough for the hardware prefetcher; software
+             * prefetch measured slower for them (F16 decode 17 -> 13 GB/s) */
+            if (te - tc <= 2 && type != QUANT_TYPE_F32 && type != QUANT_TYPE_F16 &&
+                type != QUANT_TYPE_BF16)
+                prefetch_rows(w, row_bytes, r + 2 * KX_RT, KX_RT, r1);
             int64_t t = tc;
             for (; t + KX_TTF <= te; t += KX_TTF)
                 tile_f(type, KX_RT, KX_TTF, y, w, row_bytes, x, n_cols, n_rows, r, t);
