@@ -124,8 +124,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < n_docs; i++) {
             const int32_t *ids;
             size_t n;
-            if (tok_encode_scratch(t, sc, all.data + docs[i].off, docs[i].len, 0, &ids, &n,
-                                   &err)) {
+            if (tok_encode_scratch(t, sc, all.data + docs[i].off, docs[i].len, 0, &ids, &n, &err)) {
                 fprintf(stderr, "bench_tok: encode failed: %s\n", err.msg);
                 return 1;
             }

@@ -29,11 +29,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SPACE_SYM     "\xE2\x96\x81" /* U+2581, what an escaped ' ' becomes */
-#define SPACE_SYM_LEN 3
-#define REPLACEMENT   "\xEF\xBF\xBD" /* U+FFFD */
+#define SPACE_SYM           "\xE2\x96\x81" /* U+2581, what an escaped ' ' becomes */
+#define SPACE_SYM_LEN       3
+#define REPLACEMENT         "\xEF\xBF\xBD" /* U+FFFD */
 #define DEFAULT_UNK_SURFACE " \xE2\x81\x87 "
-#define ASCII_CODES   129 /* 0..127: that ASCII byte; 128: "▁" */
+#define ASCII_CODES         129 /* 0..127: that ASCII byte; 128: "▁" */
 
 /* ---- hash map: piece bytes -> id ---------------------------------------------------- */
 
@@ -139,14 +139,14 @@ struct tok_trie {
 
 struct tok {
     size_t n_vocab;
-    char *pool;         /* every piece, each NUL-terminated */
-    uint32_t *off;      /* (n_vocab) offset of piece i in pool */
-    uint32_t *len;      /* (n_vocab) bytes */
-    float *score;       /* (n_vocab) */
+    char *pool;          /* every piece, each NUL-terminated */
+    uint32_t *off;       /* (n_vocab) offset of piece i in pool */
+    uint32_t *len;       /* (n_vocab) bytes */
+    float *score;        /* (n_vocab) */
     uint32_t *score_key; /* (n_vocab) score_key(score): the heap's order */
-    uint8_t *type;      /* (n_vocab) enum tok_piece_type */
-    int32_t *final_id;  /* (n_vocab) PieceToId(piece i): differs from i only for a string
-                         * that is both a reserved and a mergeable piece */
+    uint8_t *type;       /* (n_vocab) enum tok_piece_type */
+    int32_t *final_id;   /* (n_vocab) PieceToId(piece i): differs from i only for a string
+                          * that is both a reserved and a mergeable piece */
     struct tok_map merge, reserved;
     struct tok_trie ud;     /* USER_DEFINED */
     struct tok_trie ud_ctl; /* USER_DEFINED + CONTROL (TOK_ENCODE_SPECIAL) */
@@ -170,9 +170,9 @@ struct tok_sym {
     uint32_t start; /* offset in the normalized text */
     uint32_t len;   /* bytes; 0 once merged into its left neighbour */
     int32_t prev, next;
-    int32_t id;     /* piece id when known (merged or matched), -1 for a plain character */
-    int16_t code;   /* ASCII_CODES code of a one-character symbol, -1 otherwise */
-    bool freeze;    /* a user-defined (or special) piece: never merged */
+    int32_t id;   /* piece id when known (merged or matched), -1 for a plain character */
+    int16_t code; /* ASCII_CODES code of a one-character symbol, -1 otherwise */
+    bool freeze;  /* a user-defined (or special) piece: never merged */
 };
 
 struct tok_pair {
@@ -203,19 +203,19 @@ struct tok_scratch {
     size_t heap_n, heap_cap;
     int32_t *ids;
     size_t ids_n, ids_cap;
-    int32_t *rev;          /* (rev_cap) left length of the last pair pushed for an UNUSED
-                            * piece id, -1 none; all -1 between calls */
+    int32_t *rev; /* (rev_cap) left length of the last pair pushed for an UNUSED
+                   * piece id, -1 none; all -1 between calls */
     size_t rev_cap;
-    int32_t *rev_touched;  /* ids whose rev entry is set */
+    int32_t *rev_touched; /* ids whose rev entry is set */
     size_t rev_touched_n, rev_touched_cap;
-    bool saw_unused;       /* an UNUSED piece was pushed during this call */
+    bool saw_unused; /* an UNUSED piece was pushed during this call */
     /* Chunk cache: normalized chunk bytes -> its ids, for one vocabulary at a time. */
     struct tok_cache_slot *cache; /* (CACHE_SLOTS) */
     char *cache_keys;             /* (CACHE_KEY_BYTES) */
     int32_t *cache_ids;           /* (CACHE_IDS) */
     size_t cache_n, cache_keys_used, cache_ids_used;
-    uint64_t cache_owner;         /* fingerprint of the tok the entries belong to */
-    bool cache_failed;            /* allocation failed: run without */
+    uint64_t cache_owner; /* fingerprint of the tok the entries belong to */
+    bool cache_failed;    /* allocation failed: run without */
 };
 
 /* ---- small helpers ---------------------------------------------------------------- */
@@ -325,16 +325,15 @@ static inline size_t u8_valid_len(const uint8_t *s, size_t n)
     }
     if ((c & 0xF0) == 0xE0) {
         if (n >= 3 && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80) {
-            uint32_t cp = ((uint32_t)(c & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) |
-                          (s[2] & 0x3F);
+            uint32_t cp =
+                ((uint32_t)(c & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
             if (cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF))
                 return 3;
         }
         return 0;
     }
     if ((c & 0xF8) == 0xF0) {
-        if (n >= 4 && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80 &&
-            (s[3] & 0xC0) == 0x80) {
+        if (n >= 4 && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80 && (s[3] & 0xC0) == 0x80) {
             uint32_t cp = ((uint32_t)(c & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12) |
                           ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
             if (cp >= 0x10000 && cp <= 0x10FFFF)
@@ -517,8 +516,7 @@ void tok_free(struct tok *t)
 
 static bool is_mergeable(int type)
 {
-    return type == TOK_PIECE_NORMAL || type == TOK_PIECE_USER_DEFINED ||
-           type == TOK_PIECE_UNUSED;
+    return type == TOK_PIECE_NORMAL || type == TOK_PIECE_USER_DEFINED || type == TOK_PIECE_UNUSED;
 }
 
 /* The piece's bytes for a message: at most 40 bytes, control characters escaped. */
@@ -576,8 +574,8 @@ int tok_new_from_vocab(struct tok **out, const struct tok_vocab_desc *d, struct 
         if (len == 0)
             return err_set(err, ASSAY_EINVAL, "%s: piece %zu is empty", name, i);
         if (len > TOK_MAX_PIECE_BYTES)
-            return err_set(err, ASSAY_ELIMIT, "%s: piece %zu is %zu bytes, more than %d", name,
-                           i, len, TOK_MAX_PIECE_BYTES);
+            return err_set(err, ASSAY_ELIMIT, "%s: piece %zu is %zu bytes, more than %d", name, i,
+                           len, TOK_MAX_PIECE_BYTES);
         if (!ck_add(&pool_bytes, pool_bytes, len + 1))
             return err_set(err, ASSAY_ELIMIT, "%s: pieces too large", name);
         int ty = d->types ? d->types[i] : TOK_PIECE_NORMAL;
@@ -609,8 +607,8 @@ int tok_new_from_vocab(struct tok **out, const struct tok_vocab_desc *d, struct 
     t->final_id = mem_alloc_array(n, sizeof(*t->final_id));
     t->pair_id = mem_alloc_array((size_t)ASCII_CODES * ASCII_CODES, sizeof(*t->pair_id));
     t->pair_cut = malloc((size_t)ASCII_CODES * ASCII_CODES);
-    if (!t->pool || !t->off || !t->len || !t->score || !t->score_key || !t->type ||
-        !t->final_id || !t->pair_id || !t->pair_cut) {
+    if (!t->pool || !t->off || !t->len || !t->score || !t->score_key || !t->type || !t->final_id ||
+        !t->pair_id || !t->pair_cut) {
         rc = err_set(err, ASSAY_ENOMEM, "%s: out of memory", name);
         goto out;
     }
@@ -670,8 +668,8 @@ int tok_new_from_vocab(struct tok **out, const struct tok_vocab_desc *d, struct 
     t->escape_ws = d->escape_whitespaces;
     t->byte_fallback = d->byte_fallback < 0 ? n_byte > 0 : d->byte_fallback != 0;
     if (!t->byte_fallback && n_byte > 0) {
-        rc = err_set(err, ASSAY_EINVAL,
-                     "%s: %zu BYTE pieces although byte fallback is off", name, n_byte);
+        rc = err_set(err, ASSAY_EINVAL, "%s: %zu BYTE pieces although byte fallback is off", name,
+                     n_byte);
         goto out;
     }
 
@@ -1045,8 +1043,7 @@ static size_t normalize(const struct tok *t, const struct tok_trie *trie, const 
  * packed into one integer: the score mapped to an order-preserving u32 in the high half,
  * UINT32_MAX - left in the low half, so the heap compares one u64.
  */
-static int heap_push(struct tok_scratch *s, uint32_t skey, int32_t left, int32_t right,
-                     int32_t id)
+static int heap_push(struct tok_scratch *s, uint32_t skey, int32_t left, int32_t right, int32_t id)
 {
     if (s->heap_n == s->heap_cap) {
         size_t cap = s->heap_cap ? s->heap_cap * 2 : 256;
@@ -1192,8 +1189,7 @@ static inline void emit(const struct tok *t, struct tok_scratch *s, int32_t id, 
 static void resegment(const struct tok *t, struct tok_scratch *s, const char *w, size_t n)
 {
     int32_t id = piece_to_id(t, w, n);
-    if (id < 0 || t->type[id] != TOK_PIECE_UNUSED || s->rev[id] < 0 ||
-        (size_t)s->rev[id] >= n) {
+    if (id < 0 || t->type[id] != TOK_PIECE_UNUSED || s->rev[id] < 0 || (size_t)s->rev[id] >= n) {
         emit(t, s, id, w, n);
         return;
     }
@@ -1280,8 +1276,8 @@ static size_t split_symbols(const struct tok_trie *trie, const char *nb, size_t 
 }
 
 /* Exactly bpe_model.cc: the whole text as one symbol list. */
-static int bpe_encode_whole(const struct tok *t, struct tok_scratch *s,
-                            const struct tok_trie *trie, const char *nb, size_t nn)
+static int bpe_encode_whole(const struct tok *t, struct tok_scratch *s, const struct tok_trie *trie,
+                            const char *nb, size_t nn)
 {
     size_t n_sym = split_symbols(trie, nb, nn, s->sym);
     if (n_sym == 0)
@@ -1388,8 +1384,7 @@ static inline void emit_symbol(const struct tok *t, struct tok_scratch *s, int32
  * never cached, so a cached chunk never pushes one).
  */
 static int bpe_encode_chunked(const struct tok *t, struct tok_scratch *s,
-                              const struct tok_trie *trie, const char *nb, size_t nn,
-                              bool *retry)
+                              const struct tok_trie *trie, const char *nb, size_t nn, bool *retry)
 {
     struct tok_sym *sym = s->sym;
     size_t pos = 0;
@@ -1453,8 +1448,7 @@ static int bpe_encode_chunked(const struct tok *t, struct tok_scratch *s,
             h = tok_hash_padded(w, clen);
             const struct tok_cache_slot *sl = cache_find(s, w, clen, h);
             if (sl) {
-                memcpy(s->ids + s->ids_n, s->cache_ids + sl->ids_off,
-                       sl->n_ids * sizeof(*s->ids));
+                memcpy(s->ids + s->ids_n, s->cache_ids + sl->ids_off, sl->n_ids * sizeof(*s->ids));
                 s->ids_n += sl->n_ids;
                 continue;
             }
@@ -1560,8 +1554,8 @@ int tok_encode_scratch(const struct tok *t, struct tok_scratch *s, const char *t
     return 0;
 }
 
-int tok_encode(const struct tok *t, const char *text, size_t len, unsigned flags,
-               int32_t **ids_out, size_t *n_out, struct assay_error *err)
+int tok_encode(const struct tok *t, const char *text, size_t len, unsigned flags, int32_t **ids_out,
+               size_t *n_out, struct assay_error *err)
 {
     struct tok_scratch *s = NULL;
     const int32_t *ids;
@@ -1604,11 +1598,11 @@ static int stream_drain(struct tok_stream *s, struct buf *out, bool all)
     int rc;
     while (s->n_pending > 0) {
         uint8_t c = s->pending[0];
-        size_t need = c < 0x80                 ? 1
-                      : (c & 0xE0) == 0xC0     ? 2
-                      : (c & 0xF0) == 0xE0     ? 3
-                      : (c & 0xF8) == 0xF0     ? 4
-                                               : 1;
+        size_t need = c < 0x80             ? 1
+                      : (c & 0xE0) == 0xC0 ? 2
+                      : (c & 0xF0) == 0xE0 ? 3
+                      : (c & 0xF8) == 0xF0 ? 4
+                                           : 1;
         if (need > (size_t)s->n_pending && !all)
             break;
         size_t k = u8_valid_len(s->pending, (size_t)s->n_pending);
@@ -1707,8 +1701,8 @@ int tok_stream_finish(const struct tok *t, struct tok_stream *s, struct buf *out
     return 0;
 }
 
-int tok_decode(const struct tok *t, const int32_t *ids, size_t n, unsigned flags,
-               char **text_out, size_t *len_out, struct assay_error *err)
+int tok_decode(const struct tok *t, const int32_t *ids, size_t n, unsigned flags, char **text_out,
+               size_t *len_out, struct assay_error *err)
 {
     struct buf b;
     struct tok_stream st;

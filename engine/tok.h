@@ -59,13 +59,13 @@ enum tok_piece_type {
 };
 
 enum tok_encode_flags {
-    TOK_ENCODE_BOS = 1 << 0,     /* prepend tok_bos_id (ASSAY_EUSAGE if the model has none) */
-    TOK_ENCODE_EOS = 1 << 1,     /* append tok_eos_id (ASSAY_EUSAGE if the model has none) */
-    TOK_ENCODE_SPECIAL = 1 << 2, /* match CONTROL pieces (and the UNKNOWN piece) in the text,
-                                  * e.g. "<start_of_turn>" or "<eos>" as one id, longest
-                                  * first, as llama.cpp's parse_special does (sentencepiece
-                                  * never does; chat templates need it). Without it they
-                                  * are plain text, as the goldens show. */
+    TOK_ENCODE_BOS = 1 << 0,      /* prepend tok_bos_id (ASSAY_EUSAGE if the model has none) */
+    TOK_ENCODE_EOS = 1 << 1,      /* append tok_eos_id (ASSAY_EUSAGE if the model has none) */
+    TOK_ENCODE_SPECIAL = 1 << 2,  /* match CONTROL pieces (and the UNKNOWN piece) in the text,
+                                   * e.g. "<start_of_turn>" or "<eos>" as one id, longest
+                                   * first, as llama.cpp's parse_special does (sentencepiece
+                                   * never does; chat templates need it). Without it they
+                                   * are plain text, as the goldens show. */
     TOK_ENCODE_ONE_LIST = 1 << 3, /* merge over the whole text as one list, literally as
                                    * bpe_model.cc does, instead of word-sized chunks; the
                                    * result is the same, only slower (tests compare both) */
@@ -76,9 +76,9 @@ enum tok_decode_flags {
 };
 
 /* Limits: larger inputs fail with ASSAY_ELIMIT. */
-#define TOK_MAX_VOCAB       (1 << 24)          /* pieces */
-#define TOK_MAX_PIECE_BYTES 4096               /* one piece */
-#define TOK_MAX_TEXT_BYTES  ((size_t)1 << 28)  /* one encode call (256 MiB) */
+#define TOK_MAX_VOCAB       (1 << 24)         /* pieces */
+#define TOK_MAX_PIECE_BYTES 4096              /* one piece */
+#define TOK_MAX_TEXT_BYTES  ((size_t)1 << 28) /* one encode call (256 MiB) */
 
 struct tok; /* opaque, immutable after creation */
 
@@ -87,21 +87,21 @@ struct tok; /* opaque, immutable after creation */
  * sets every field to the default noted here, then fill what you have.
  */
 struct tok_vocab_desc {
-    const char *name;              /* for messages ("<vocab>") */
-    size_t n_vocab;                /* pieces; 1..TOK_MAX_VOCAB */
-    const char *const *pieces;     /* n_vocab pointers, UTF-8, not empty (required) */
-    const size_t *piece_lens;      /* n_vocab byte lengths (NULL: pieces are NUL-terminated) */
-    const float *scores;           /* n_vocab merge scores, higher merges first (NULL: all 0) */
-    const int32_t *types;          /* n_vocab enum tok_piece_type (NULL: all NORMAL) */
-    int32_t unk_id;                /* -1 (default): the piece of type UNKNOWN */
+    const char *name;               /* for messages ("<vocab>") */
+    size_t n_vocab;                 /* pieces; 1..TOK_MAX_VOCAB */
+    const char *const *pieces;      /* n_vocab pointers, UTF-8, not empty (required) */
+    const size_t *piece_lens;       /* n_vocab byte lengths (NULL: pieces are NUL-terminated) */
+    const float *scores;            /* n_vocab merge scores, higher merges first (NULL: all 0) */
+    const int32_t *types;           /* n_vocab enum tok_piece_type (NULL: all NORMAL) */
+    int32_t unk_id;                 /* -1 (default): the piece of type UNKNOWN */
     int32_t bos_id, eos_id, pad_id; /* -1 (default): none */
-    bool add_bos, add_eos;         /* the model's wish, reported by tok_add_bos/_eos (false) */
-    bool add_dummy_prefix;         /* GGUF add_space_prefix (false) */
-    bool remove_extra_whitespaces; /* (false) */
-    bool escape_whitespaces;       /* ' ' -> U+2581 (true) */
-    int byte_fallback;             /* 1 on, 0 off, -1 (default): on iff there are BYTE pieces */
-    const char *unk_surface;       /* what decoding <unk> gives (NULL: " \xE2\x81\x87 ") */
-    size_t unk_surface_len;        /* bytes at unk_surface */
+    bool add_bos, add_eos;          /* the model's wish, reported by tok_add_bos/_eos (false) */
+    bool add_dummy_prefix;          /* GGUF add_space_prefix (false) */
+    bool remove_extra_whitespaces;  /* (false) */
+    bool escape_whitespaces;        /* ' ' -> U+2581 (true) */
+    int byte_fallback;              /* 1 on, 0 off, -1 (default): on iff there are BYTE pieces */
+    const char *unk_surface;        /* what decoding <unk> gives (NULL: " \xE2\x81\x87 ") */
+    size_t unk_surface_len;         /* bytes at unk_surface */
 };
 
 void tok_vocab_desc_init(struct tok_vocab_desc *d);
@@ -177,8 +177,8 @@ void tok_scratch_free(struct tok_scratch *s);
  * ASSAY_ELIMIT past TOK_MAX_TEXT_BYTES, ASSAY_EUSAGE for BOS/EOS the model lacks,
  * ASSAY_ENOMEM.
  */
-int tok_encode(const struct tok *t, const char *text, size_t len, unsigned flags,
-               int32_t **ids_out, size_t *n_out, struct assay_error *err);
+int tok_encode(const struct tok *t, const char *text, size_t len, unsigned flags, int32_t **ids_out,
+               size_t *n_out, struct assay_error *err);
 int tok_encode_scratch(const struct tok *t, struct tok_scratch *s, const char *text, size_t len,
                        unsigned flags, const int32_t **ids_out, size_t *n_out,
                        struct assay_error *err);
@@ -188,8 +188,8 @@ int tok_encode_scratch(const struct tok *t, struct tok_scratch *s, const char *t
  * DecodeIds. flags: enum tok_decode_flags. ASSAY_EINVAL for an id out of range (the
  * message gives its position), ASSAY_ENOMEM.
  */
-int tok_decode(const struct tok *t, const int32_t *ids, size_t n, unsigned flags,
-               char **text_out, size_t *len_out, struct assay_error *err);
+int tok_decode(const struct tok *t, const int32_t *ids, size_t n, unsigned flags, char **text_out,
+               size_t *len_out, struct assay_error *err);
 
 /*
  * Streaming decode for generation: push ids one at a time; each push appends to out the
@@ -202,9 +202,9 @@ struct tok_stream {
     unsigned flags;     /* enum tok_decode_flags */
     uint8_t pending[4]; /* bytes of an unfinished character */
     int n_pending;
-    bool is_bos_ws;     /* sentencepiece's state: a leading "▁" may still be dropped */
+    bool is_bos_ws; /* sentencepiece's state: a leading "▁" may still be dropped */
     bool bos_ws_seen;
-    bool any_text;      /* something was written */
+    bool any_text; /* something was written */
 };
 void tok_stream_init(struct tok_stream *s, unsigned flags);
 int tok_stream_push(const struct tok *t, struct tok_stream *s, int32_t id, struct buf *out,

@@ -29,10 +29,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEY_MODEL   "tokenizer.ggml.model"
-#define KEY_TOKENS  "tokenizer.ggml.tokens"
-#define KEY_SCORES  "tokenizer.ggml.scores"
-#define KEY_TYPES   "tokenizer.ggml.token_type"
+#define KEY_MODEL  "tokenizer.ggml.model"
+#define KEY_TOKENS "tokenizer.ggml.tokens"
+#define KEY_SCORES "tokenizer.ggml.scores"
+#define KEY_TYPES  "tokenizer.ggml.token_type"
 
 /* An optional special id: -1 when absent; ASSAY_EINVAL when present but not an id. */
 static int opt_id(const struct gguf *g, const char *key, size_t n, int32_t *out,
@@ -160,8 +160,8 @@ int tok_new_from_gguf(struct tok **out, const struct gguf *g, struct assay_error
             goto out;
         }
         if (types[unk] != TOK_PIECE_CONTROL && types[unk] != TOK_PIECE_UNKNOWN) {
-            rc = err_set(err, ASSAY_EINVAL, "%s: unknown token %d has type %d, not CONTROL",
-                         path, (int)unk, (int)types[unk]);
+            rc = err_set(err, ASSAY_EINVAL, "%s: unknown token %d has type %d, not CONTROL", path,
+                         (int)unk, (int)types[unk]);
             goto out;
         }
         types[unk] = TOK_PIECE_UNKNOWN;

@@ -361,11 +361,10 @@ int tok_open_spm_mem(struct tok **out, const void *data, size_t size, const char
         }
     }
     if (n == 0)
-        return err_set_off(err, ASSAY_EINVAL, top.name, 0,
-                           "no pieces: not a sentencepiece model");
+        return err_set_off(err, ASSAY_EINVAL, top.name, 0, "no pieces: not a sentencepiece model");
     if (n > TOK_MAX_VOCAB)
-        return err_set_off(err, ASSAY_ELIMIT, top.name, 0, "%zu pieces, more than the limit %d",
-                           n, TOK_MAX_VOCAB);
+        return err_set_off(err, ASSAY_ELIMIT, top.name, 0, "%zu pieces, more than the limit %d", n,
+                           TOK_MAX_VOCAB);
     m.pieces = mem_alloc_array(n, sizeof(*m.pieces));
     m.lens = mem_alloc_array(n, sizeof(*m.lens));
     m.scores = mem_alloc_array(n, sizeof(*m.scores));

@@ -264,9 +264,9 @@ static size_t run_goldens_ref(const struct tok *t, const struct tok *ref,
         /* BOS + EOS only wrap the same ids */
         int32_t *ids2 = NULL;
         size_t n2 = 0;
-        assert_int_equal(tok_encode(t, g->text, g->text_len, TOK_ENCODE_BOS | TOK_ENCODE_EOS,
-                                    &ids2, &n2, &err),
-                         0);
+        assert_int_equal(
+            tok_encode(t, g->text, g->text_len, TOK_ENCODE_BOS | TOK_ENCODE_EOS, &ids2, &n2, &err),
+            0);
         assert_int_equal(n2, g->n_ids + 2);
         assert_int_equal(ids2[0], tok_bos_id(t));
         assert_int_equal(ids2[n2 - 1], tok_eos_id(t));
@@ -275,8 +275,8 @@ static size_t run_goldens_ref(const struct tok *t, const struct tok *ref,
     }
     tok_scratch_free(sc);
     if (skipped)
-        fprintf(stderr, "%s: %zu of %zu golden lines agree, %zu skipped (retyped pieces)\n",
-                what, gs->n - bad - skipped, gs->n - skipped, skipped);
+        fprintf(stderr, "%s: %zu of %zu golden lines agree, %zu skipped (retyped pieces)\n", what,
+                gs->n - bad - skipped, gs->n - skipped, skipped);
     else
         fprintf(stderr, "%s: %zu of %zu golden lines agree\n", what, gs->n - bad, gs->n);
     assert_true(skipped * 4 < gs->n);
@@ -446,9 +446,8 @@ static void test_special(void **state)
     assert_int_equal(n, 2);
     assert_int_equal(ids[1], 3);
     free(ids);
-    assert_int_equal(tok_encode(t, "a<unk>", 6, TOK_ENCODE_SPECIAL | TOK_ENCODE_ONE_LIST, &ids, &n,
-                                &err),
-                     0);
+    assert_int_equal(
+        tok_encode(t, "a<unk>", 6, TOK_ENCODE_SPECIAL | TOK_ENCODE_ONE_LIST, &ids, &n, &err), 0);
     assert_int_equal(n, 2);
     assert_int_equal(ids[1], 3);
     free(ids);
@@ -479,7 +478,8 @@ static void test_decode_bytes(void **state)
     char *out = NULL;
     size_t ol = 0;
     assert_int_equal(tok_decode(t, ids, 6, 0, &out, &ol, &err), 0);
-    assert_string_equal(out, "\xEF\xBF\xBD\xEF\xBF\xBD" "A\xC3\xA9\xEF\xBF\xBD");
+    assert_string_equal(out, "\xEF\xBF\xBD\xEF\xBF\xBD"
+                             "A\xC3\xA9\xEF\xBF\xBD");
     free(out);
     /* a run cut by a control piece */
     int32_t ids2[] = {9 + 0xC3, 2, 9 + 0xA9};
@@ -574,17 +574,19 @@ static void expect_text(const struct tok *t, const int32_t *ids, size_t n, const
 static void test_mini_merges(void **state)
 {
     static const struct mini v[] = {
-        {"<unk>", 0, TOK_PIECE_UNKNOWN}, /* 0 */
-        {"<s>", 0, TOK_PIECE_CONTROL},   /* 1 */
-        {"a", -1, TOK_PIECE_NORMAL},     /* 2 */
-        {"b", -2, TOK_PIECE_NORMAL},     /* 3 */
-        {"c", -3, TOK_PIECE_NORMAL},     /* 4 */
-        {"ab", -5, TOK_PIECE_NORMAL},    /* 5 */
-        {"bc", -4, TOK_PIECE_NORMAL},    /* 6: beats ab */
-        {"abc", -6, TOK_PIECE_NORMAL},   /* 7 */
-        {"aa", -7, TOK_PIECE_NORMAL},    /* 8 */
+        {"<unk>", 0, TOK_PIECE_UNKNOWN},        /* 0 */
+        {"<s>", 0, TOK_PIECE_CONTROL},          /* 1 */
+        {"a", -1, TOK_PIECE_NORMAL},            /* 2 */
+        {"b", -2, TOK_PIECE_NORMAL},            /* 3 */
+        {"c", -3, TOK_PIECE_NORMAL},            /* 4 */
+        {"ab", -5, TOK_PIECE_NORMAL},           /* 5 */
+        {"bc", -4, TOK_PIECE_NORMAL},           /* 6: beats ab */
+        {"abc", -6, TOK_PIECE_NORMAL},          /* 7 */
+        {"aa", -7, TOK_PIECE_NORMAL},           /* 8 */
         {"\xE2\x96\x81", -8, TOK_PIECE_NORMAL}, /* 9: ▁ */
-        {"\xE2\x96\x81" "a", -9, TOK_PIECE_NORMAL}, /* 10 */
+        {"\xE2\x96\x81"
+         "a",
+         -9, TOK_PIECE_NORMAL},          /* 10 */
         {"cc", -10, TOK_PIECE_UNUSED},   /* 11: merged, then split back */
         {"ccc", -11, TOK_PIECE_NORMAL},  /* 12: c + cc */
         {"ca", -4.5f, TOK_PIECE_NORMAL}, /* 13 */
@@ -593,10 +595,10 @@ static void test_mini_merges(void **state)
     struct assay_error err;
     err_clear(&err);
     assert_int_equal(build_mini(&t, v, sizeof(v) / sizeof(v[0]), false, false, &err), 0);
-    expect_ids(t, "abc", (int32_t[]){7}, 1);       /* a + bc */
-    expect_ids(t, "abca", (int32_t[]){7, 2}, 2);   /* bc (-4) before ca (-4.5) before ab */
+    expect_ids(t, "abc", (int32_t[]){7}, 1);     /* a + bc */
+    expect_ids(t, "abca", (int32_t[]){7, 2}, 2); /* bc (-4) before ca (-4.5) before ab */
     expect_ids(t, "abb", (int32_t[]){5, 3}, 2);
-    expect_ids(t, "aaa", (int32_t[]){8, 2}, 2);    /* ties: leftmost first */
+    expect_ids(t, "aaa", (int32_t[]){8, 2}, 2); /* ties: leftmost first */
     expect_ids(t, "ab", (int32_t[]){5}, 1);
     expect_ids(t, " a", (int32_t[]){10}, 1);
     expect_ids(t, "x", (int32_t[]){0}, 1);         /* no byte fallback: unk */
@@ -631,9 +633,8 @@ static void test_mini_errors(void **state)
     err_clear(&err);
     assert_int_equal(build_mini(&t, no_unk, 1, false, false, &err), ASSAY_EINVAL);
     assert_non_null(strstr(err.msg, "UNKNOWN"));
-    static const struct mini dup[] = {{"<unk>", 0, TOK_PIECE_UNKNOWN},
-                                      {"a", 0, TOK_PIECE_NORMAL},
-                                      {"a", 0, TOK_PIECE_NORMAL}};
+    static const struct mini dup[] = {
+        {"<unk>", 0, TOK_PIECE_UNKNOWN}, {"a", 0, TOK_PIECE_NORMAL}, {"a", 0, TOK_PIECE_NORMAL}};
     err_clear(&err);
     assert_int_equal(build_mini(&t, dup, 3, false, false, &err), ASSAY_EINVAL);
     assert_non_null(strstr(err.msg, "piece 2 'a' is already defined"));
@@ -743,8 +744,7 @@ static void test_spm_corrupt(void **state)
     static const uint8_t wrong_wt[] = {0x08, 0x01}; /* pieces as a varint */
     assert_int_equal(open_mem(wrong_wt, sizeof(wrong_wt), &err), ASSAY_EINVAL);
     assert_int_equal(open_mem("", 0, &err), ASSAY_EINVAL);
-    static const uint8_t huge_len[] = {0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-                                       0xFF, 0xFF, 0xFF, 0x7F};
+    static const uint8_t huge_len[] = {0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F};
     assert_int_equal(open_mem(huge_len, sizeof(huge_len), &err), ASSAY_EINVAL);
 
     /* No trainer spec: the proto default is a unigram model -> unsupported. */
@@ -906,12 +906,59 @@ static void test_large_vocab(void **state)
 static void test_random_equivalence(void **state)
 {
     static const char *const frag[] = {
-        "the", " the", "  ", "    ", "\n", "\n\n", "\t", "return", " x", "a", "b", "1", "23",
-        "456", "<start_of_turn>", "<end_of_turn>", "<s>", "</s>", "<pad>", "<table>", "<p>",
-        "</div>", "<", ">", "\xC3\xA9", "e\xCC\x81", "\xE4\xB8\xAD\xE6\x96\x87", "\xF0\x9F\x98\x80",
-        "\xE2\x96\x81", "\xFF", "\xC3", "\xED\xA0\x80", "\xEF\xBF\xBD", ",", ".", "'", "\"", "\r",
-        "don't", "HELLO", "tokenization", "\xD8\xB3\xD9\x84\xD8\xA7\xD9\x85", " \xCE\xB1\xCE\xB2",
-        "\xE0\xA4\xB9\xE0\xA4\xBF", "_", "-", "--", "==", "()", "{}", " ", "\x00", "\x01",
+        "the",
+        " the",
+        "  ",
+        "    ",
+        "\n",
+        "\n\n",
+        "\t",
+        "return",
+        " x",
+        "a",
+        "b",
+        "1",
+        "23",
+        "456",
+        "<start_of_turn>",
+        "<end_of_turn>",
+        "<s>",
+        "</s>",
+        "<pad>",
+        "<table>",
+        "<p>",
+        "</div>",
+        "<",
+        ">",
+        "\xC3\xA9",
+        "e\xCC\x81",
+        "\xE4\xB8\xAD\xE6\x96\x87",
+        "\xF0\x9F\x98\x80",
+        "\xE2\x96\x81",
+        "\xFF",
+        "\xC3",
+        "\xED\xA0\x80",
+        "\xEF\xBF\xBD",
+        ",",
+        ".",
+        "'",
+        "\"",
+        "\r",
+        "don't",
+        "HELLO",
+        "tokenization",
+        "\xD8\xB3\xD9\x84\xD8\xA7\xD9\x85",
+        " \xCE\xB1\xCE\xB2",
+        "\xE0\xA4\xB9\xE0\xA4\xBF",
+        "_",
+        "-",
+        "--",
+        "==",
+        "()",
+        "{}",
+        " ",
+        "\x00",
+        "\x01",
     };
     const size_t n_frag = sizeof(frag) / sizeof(frag[0]);
     const char *models[2] = {TINY_MODEL, WIDE_MODEL};
@@ -1005,8 +1052,8 @@ static void test_throughput(void **state)
             }
         }
         double dt = clock_now_s() - t0;
-        fprintf(stderr, "%s: %.2f MB/s, %.2f M tokens/s (%zu bytes, golden texts x5)\n",
-                models[m], bytes / dt / 1e6, tokens / dt / 1e6, bytes);
+        fprintf(stderr, "%s: %.2f MB/s, %.2f M tokens/s (%zu bytes, golden texts x5)\n", models[m],
+                bytes / dt / 1e6, tokens / dt / 1e6, bytes);
         tok_scratch_free(sc);
         tok_free(t);
     }
@@ -1016,18 +1063,12 @@ static void test_throughput(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tiny_golden),
-        cmocka_unit_test(test_wide_golden),
-        cmocka_unit_test(test_array_path),
-        cmocka_unit_test(test_tiny_facts),
-        cmocka_unit_test(test_special),
-        cmocka_unit_test(test_decode_bytes),
-        cmocka_unit_test(test_mini_merges),
-        cmocka_unit_test(test_mini_errors),
-        cmocka_unit_test(test_spm_corrupt),
-        cmocka_unit_test(test_random_equivalence),
-        cmocka_unit_test(test_gguf_path),
-        cmocka_unit_test(test_large_vocab),
+        cmocka_unit_test(test_tiny_golden), cmocka_unit_test(test_wide_golden),
+        cmocka_unit_test(test_array_path),  cmocka_unit_test(test_tiny_facts),
+        cmocka_unit_test(test_special),     cmocka_unit_test(test_decode_bytes),
+        cmocka_unit_test(test_mini_merges), cmocka_unit_test(test_mini_errors),
+        cmocka_unit_test(test_spm_corrupt), cmocka_unit_test(test_random_equivalence),
+        cmocka_unit_test(test_gguf_path),   cmocka_unit_test(test_large_vocab),
         cmocka_unit_test(test_throughput),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
