@@ -49,5 +49,15 @@ char *mem_strdup(const char *s)
 
 char *mem_strndup(const char *s, size_t n)
 {
-    return s ? strndup(s, n) : NULL;
+    /* Not strndup: callers pass names that end exactly at the end of a mapped buffer with no
+     * NUL after them, and strndup may look one byte further. strnlen reads at most n. */
+    if (!s)
+        return NULL;
+    size_t len = strnlen(s, n);
+    char *p = malloc(len + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
 }

@@ -48,7 +48,8 @@ void *mem_realloc_array(void *p, size_t n, size_t size);
 /* Aligned allocation (alignment a power of two, multiple of sizeof(void*)); free with free(). */
 void *mem_alloc_aligned(size_t alignment, size_t size);
 
-/* strdup / strndup that return NULL on failure (and on NULL input). */
+/* strdup / strndup that return NULL on failure (and on NULL input). mem_strndup reads at
+ * most n bytes of s, which need not be NUL-terminated. */
 char *mem_strdup(const char *s);
 char *mem_strndup(const char *s, size_t n);
 

@@ -76,6 +76,25 @@ static void test_checked_arith(void **state)
     assert_null(mem_alloc_array(SIZE_MAX / 4, 8));
 }
 
+/* Regression: a name that ends exactly at the end of its buffer, with no NUL after it
+ * (GGUF keys in a mapping), is copied without reading past the buffer (ASan caught the
+ * strndup interceptor doing so in test_gguf's truncation test). */
+static void test_strndup_unterminated(void **state)
+{
+    char *buf = malloc(5);
+    memcpy(buf, "abcde", 5);
+    char *c = mem_strndup(buf, 5);
+    assert_string_equal(c, "abcde");
+    free(c);
+    c = mem_strndup(buf, 3);
+    assert_string_equal(c, "abc");
+    free(c);
+    free(buf);
+    c = mem_strndup("ab\0cd", 5);
+    assert_string_equal(c, "ab");
+    free(c);
+}
+
 static void test_utf8(void **state)
 {
     size_t bad = 99;
@@ -152,7 +171,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error_first_wins), cmocka_unit_test(test_exit_status),
         cmocka_unit_test(test_buf_cap),          cmocka_unit_test(test_checked_arith),
-        cmocka_unit_test(test_utf8),             cmocka_unit_test(test_sha256),
+        cmocka_unit_test(test_utf8),             cmocka_unit_test(test_strndup_unterminated),             cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_json_errors),      cmocka_unit_test(test_file_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
