@@ -225,12 +225,13 @@ void kern_matmul(float *y, const void *w, int weight_type, const float *x, int64
     }
 
     /* Rows in runs of 16, shared out evenly: a thread's rows are contiguous. Work per
-     * call below ~64k weight-token products is not worth waking threads for. */
+     * call below 2^19 weight-token products (~10 us on one core) is not worth waking
+     * threads for: a parallel region costs a few us, and much more on a busy machine. */
     int64_t n_units = (n_rows + 15) / 16;
     int nt = n_threads;
     if ((int64_t)nt > n_units)
         nt = (int)n_units;
-    if (n_rows * n_cols * n_tok < 65536)
+    if (n_rows * n_cols * n_tok < ((int64_t)1 << 19))
         nt = 1;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {

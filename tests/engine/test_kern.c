@@ -149,6 +149,7 @@ static double check(const struct kcase *c, const float *y, bool int8, const char
     return worst;
 }
 
+
 static bool is_float_type(int type)
 {
     return type == QUANT_TYPE_F32 || type == QUANT_TYPE_F16 || type == QUANT_TYPE_BF16;
@@ -238,6 +239,33 @@ static void test_batch_independent(void **state)
     }
 }
 
+/* Shapes big enough for kern_matmul to use several threads (small calls stay on one):
+ * 1, 2 and 3 threads give identical bits, rows split at different places. */
+static void test_threads_identical(void **state)
+{
+    static const int64_t toks[] = {1, 5};
+    for (size_t ti = 0; ti < sizeof(k_types) / sizeof(k_types[0]); ti++) {
+        for (size_t k = 0; k < 2; k++) {
+            struct kcase c;
+            case_init(&c, k_types[ti], 301, 2048, toks[k]);
+            size_t ny = sizeof(float) * (size_t)(c.n_tok * c.n_rows);
+            for (int path = 0; path < 2; path++) {
+                enum kern_act act = path ? KERN_ACT_Q8 : KERN_ACT_F32;
+                float *y1 = run(&c, KERN_ISA_BEST, act, 1);
+                float *y2 = run(&c, KERN_ISA_BEST, act, 2);
+                float *y3 = run(&c, KERN_ISA_BEST, act, 3);
+                assert_memory_equal(y1, y2, ny);
+                assert_memory_equal(y1, y3, ny);
+                check(&c, y1, path == 1 && !is_float_type(c.type), "threads");
+                free(y1);
+                free(y2);
+                free(y3);
+            }
+            case_release(&c);
+        }
+    }
+}
+
 /* Without enough scratch the int8 path is not taken: same result as the float path. */
 static void test_no_scratch_falls_back(void **state)
 {
@@ -299,6 +327,7 @@ int main(void)
         cmocka_unit_test(test_quant_a8),
         cmocka_unit_test(test_no_scratch_falls_back),
         cmocka_unit_test(test_batch_independent),
+        cmocka_unit_test(test_threads_identical),
         cmocka_unit_test(test_matmul_vs_ref),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
