@@ -1,0 +1,74 @@
+/*
+ * evals/fmt.h - prompt formats as values (ARCHITECTURE.md, "Formats are data").
+ *
+ * A format says how one document becomes text: a description printed once before the
+ * shots, the question layout (passage, prefix, suffix, listed choices with labels), the
+ * answer prefix, and the delimiters lm-eval puts between a query and its target
+ * (target_delimiter, " ") and after each shot (fewshot_delimiter, "\n\n"). The prompt
+ * is description + shots + query, where a shot is query + target_delimiter + target +
+ * fewshot_delimiter (EVAL-NOTES.md section 1). Each task's default format reproduces
+ * lm-evaluation-harness byte for byte; a sweep loops over other values of this struct,
+ * and every stored sample records the id of the format that made it.
+ *
+ * Rendering appends to a caller's struct buf; nothing is owned here.
+ */
+#ifndef ASSAY_EVALS_FMT_H
+#define ASSAY_EVALS_FMT_H
+
+#include <stdbool.h>
+
+#include "base/buf.h"
+#include "base/error.h"
+
+struct task_doc;
+
+enum fmt_layout {
+    FMT_LAYOUT_QA = 0,      /* [preamble][passage+sep][prefix]question[suffix][choices]answer */
+    FMT_LAYOUT_PARTIAL = 1, /* Winogrande partial scoring: one context per choice, one
+                               continuation shared by all */
+    FMT_LAYOUT_MBPP = 2,    /* the MBPP paper's task template ending "[BEGIN]\n" */
+};
+
+struct fmt {
+    const char *id;          /* stored with every sample: "mmlu_default", ... */
+    enum fmt_layout layout;
+    const char *description; /* once before the shots; "{subject}" is replaced; "" none */
+    const char *preamble;    /* before every query (TruthfulQA's QA primer); "" none */
+    const char *passage_sep; /* after the passage when the document has one (BoolQ) */
+    const char *question_prefix; /* "Question: ", "Q: ", "" */
+    const char *question_suffix; /* "?" for BoolQ, else "" */
+    bool strip_question;         /* Python str.strip() of the question (MMLU) */
+    const char *choice_labels;   /* "ABCD...": list the choices in the query; NULL: not */
+    const char *choice_prefix;   /* before each listed choice: "\n" */
+    const char *label_sep;       /* between label and choice text: ". " */
+    const char *answer_prefix;   /* "\nAnswer:", "\nA:", "" */
+    bool target_is_label;        /* the continuation is the label (" A"), not the text */
+    const char *target_delimiter;  /* " " (MBPP: "") */
+    const char *fewshot_delimiter; /* "\n\n" */
+};
+
+/* The format with this id, or NULL. */
+const struct fmt *fmt_find(const char *id);
+/* All known formats (for listings): *n_out rows. */
+const struct fmt *fmt_all(int *n_out);
+
+/* Append the description with {subject} replaced (subject may be NULL). */
+int fmt_render_description(const struct fmt *f, const char *subject, struct buf *out,
+                           struct assay_error *err);
+/* Append doc_to_text: the query of document d, ending at the answer prefix with no
+ * trailing space. For FMT_LAYOUT_PARTIAL, choice selects the context (the query of a
+ * shot uses the gold one). */
+int fmt_render_query(const struct fmt *f, const struct task_doc *d, int choice, struct buf *out,
+                     struct assay_error *err);
+/* Append doc_to_target for a shot: the gold label, the gold choice text, the
+ * continuation (partial), or the reference answer (generation tasks). */
+int fmt_render_target(const struct fmt *f, const struct task_doc *d, struct buf *out,
+                      struct assay_error *err);
+/* Append what is scored for choice i, without the target delimiter: "A", or the text. */
+int fmt_render_choice(const struct fmt *f, const struct task_doc *d, int i, struct buf *out,
+                      struct assay_error *err);
+
+/* Python's str.strip() on ASCII and C1/Unicode whitespace: [*s, *s + *len) shrinks. */
+void fmt_strip(const char **s, size_t *len);
+
+#endif

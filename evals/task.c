@@ -1,0 +1,855 @@
+/*
+ * evals/task.c - the task table, dataset loading and validation, few-shot selection and
+ * prompt assembly. Reading bytes is datasets/' job (ds_read.h); what the rows mean is
+ * decided here; how a document becomes text is the format's (fmt.c).
+ */
+#include "evals/task.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/mem.h"
+#include "datasets/ds.h"
+#include "evals/fmt.h"
+
+/* ---- the table -------------------------------------------------------------------- */
+
+/* lm-eval lm_eval/tasks/mmlu/_generate_configs.py SUBJECTS (subject -> category). */
+static const struct {
+    const char *subject;
+    const char *category;
+} mmlu_subjects[] = {
+    {"abstract_algebra", "stem"},
+    {"anatomy", "stem"},
+    {"astronomy", "stem"},
+    {"business_ethics", "other"},
+    {"clinical_knowledge", "other"},
+    {"college_biology", "stem"},
+    {"college_chemistry", "stem"},
+    {"college_computer_science", "stem"},
+    {"college_mathematics", "stem"},
+    {"college_medicine", "other"},
+    {"college_physics", "stem"},
+    {"computer_security", "stem"},
+    {"conceptual_physics", "stem"},
+    {"econometrics", "social_sciences"},
+    {"electrical_engineering", "stem"},
+    {"elementary_mathematics", "stem"},
+    {"formal_logic", "humanities"},
+    {"global_facts", "other"},
+    {"high_school_biology", "stem"},
+    {"high_school_chemistry", "stem"},
+    {"high_school_computer_science", "stem"},
+    {"high_school_european_history", "humanities"},
+    {"high_school_geography", "social_sciences"},
+    {"high_school_government_and_politics", "social_sciences"},
+    {"high_school_macroeconomics", "social_sciences"},
+    {"high_school_mathematics", "stem"},
+    {"high_school_microeconomics", "social_sciences"},
+    {"high_school_physics", "stem"},
+    {"high_school_psychology", "social_sciences"},
+    {"high_school_statistics", "stem"},
+    {"high_school_us_history", "humanities"},
+    {"high_school_world_history", "humanities"},
+    {"human_aging", "other"},
+    {"human_sexuality", "social_sciences"},
+    {"international_law", "humanities"},
+    {"jurisprudence", "humanities"},
+    {"logical_fallacies", "humanities"},
+    {"machine_learning", "stem"},
+    {"management", "other"},
+    {"marketing", "other"},
+    {"medical_genetics", "other"},
+    {"miscellaneous", "other"},
+    {"moral_disputes", "humanities"},
+    {"moral_scenarios", "humanities"},
+    {"nutrition", "other"},
+    {"philosophy", "humanities"},
+    {"prehistory", "humanities"},
+    {"professional_accounting", "other"},
+    {"professional_law", "humanities"},
+    {"professional_medicine", "other"},
+    {"professional_psychology", "social_sciences"},
+    {"public_relations", "social_sciences"},
+    {"security_studies", "social_sciences"},
+    {"sociology", "social_sciences"},
+    {"us_foreign_policy", "social_sciences"},
+    {"virology", "other"},
+    {"world_religions", "humanities"},
+};
+#define N_MMLU ((int)(sizeof(mmlu_subjects) / sizeof(mmlu_subjects[0])))
+
+const char *const task_group_names[] = {"mmlu", "mmlu_stem", "mmlu_humanities",
+                                        "mmlu_social_sciences", "mmlu_other", NULL};
+
+/* The non-MMLU rows. Fields as in struct task_def, in order. */
+static const struct task_def other_tasks[] = {
+    {"gsm8k", "", "gsm8k", "gsm8k/test.jsonl", "gsm8k/train.jsonl.gz", "", "", "test", "train",
+     TASK_LOADER_GSM8K, TASK_OUTPUT_GENERATE, TASK_SCORING_GSM8K, 5, FEWSHOT_SAMPLER_RANDOM,
+     "exact_match,strict-match;exact_match,flexible-extract", "gsm8k_default", 3,
+     {"Question:", "</s>", "<|im_end|>"}, 256, 0, {0}, false},
+    {"hellaswag", "", "hellaswag", "hellaswag/hellaswag_val_full.txt.gz", "", "", "",
+     "validation", "", TASK_LOADER_HELLASWAG, TASK_OUTPUT_LOGLIKELIHOOD, TASK_SCORING_MC, 0,
+     FEWSHOT_SAMPLER_NONE, "acc;acc_norm", "hellaswag_llamacpp", 0, {NULL}, 0, 0, {0}, false},
+    {"arc_easy", "", "arc_easy", "arc/ARC-Easy/ARC-Easy-Test.jsonl",
+     "arc/ARC-Easy/ARC-Easy-Train.jsonl", "", "", "test", "train", TASK_LOADER_ARC,
+     TASK_OUTPUT_LOGLIKELIHOOD, TASK_SCORING_MC, 0, FEWSHOT_SAMPLER_RANDOM, "acc;acc_norm",
+     "arc_default", 0, {NULL}, 0, 0, {0}, false},
+    {"arc_challenge", "", "arc_challenge", "arc/ARC-Challenge/ARC-Challenge-Test.jsonl",
+     "arc/ARC-Challenge/ARC-Challenge-Train.jsonl", "", "", "test", "train", TASK_LOADER_ARC,
+     TASK_OUTPUT_LOGLIKELIHOOD, TASK_SCORING_MC, 0, FEWSHOT_SAMPLER_RANDOM, "acc;acc_norm",
+     "arc_default", 0, {NULL}, 0, 0, {0}, false},
+    {"winogrande", "", "winogrande", "winogrande/winogrande_dev_llmfoundry.jsonl", "", "", "",
+     "validation", "", TASK_LOADER_WINOGRANDE, TASK_OUTPUT_LOGLIKELIHOOD, TASK_SCORING_MC, 0,
+     FEWSHOT_SAMPLER_NONE, "acc", "winogrande_partial", 0, {NULL}, 0, 0, {0}, false},
+    {"piqa", "", "piqa", "piqa/valid.jsonl", "", "piqa/valid-labels.lst", "", "validation", "",
+     TASK_LOADER_PIQA, TASK_OUTPUT_LOGLIKELIHOOD, TASK_SCORING_MC, 0, FEWSHOT_SAMPLER_NONE,
+     "acc;acc_norm", "piqa_default", 0, {NULL}, 0, 0, {0}, false},
+    {"boolq", "", "boolq", "boolq/val.jsonl", "", "", "", "validation", "", TASK_LOADER_BOOLQ,
+     TASK_OUTPUT_LOGLIKELIHOOD, TASK_SCORING_MC, 0, FEWSHOT_SAMPLER_NONE, "acc",
+     "boolq_default", 0, {NULL}, 0, 0, {0}, false},
+    {"truthfulqa_mc1", "", "truthfulqa", "truthfulqa/v1_2021/mc_task.json", "", "", "",
+     "validation", "", TASK_LOADER_TRUTHFULQA_MC1, TASK_OUTPUT_LOGLIKELIHOOD, TASK_SCORING_MC, 0,
+     FEWSHOT_SAMPLER_NONE, "acc", "truthfulqa_default", 0, {NULL}, 0, 0, {0}, false},
+    {"truthfulqa_mc2", "", "truthfulqa", "truthfulqa/v1_2021/mc_task.json", "", "", "",
+     "validation", "", TASK_LOADER_TRUTHFULQA_MC2, TASK_OUTPUT_LOGLIKELIHOOD, TASK_SCORING_MC2,
+     0, FEWSHOT_SAMPLER_NONE, "mc2", "truthfulqa_default", 0, {NULL}, 0, 0, {0}, false},
+    {"humaneval", "", "humaneval", "humaneval/HumanEval.jsonl.gz", "", "", "", "test", "",
+     TASK_LOADER_HUMANEVAL, TASK_OUTPUT_GENERATE, TASK_SCORING_CODE, 0, FEWSHOT_SAMPLER_NONE,
+     "pass@1", "humaneval_default", 5, {"\nclass", "\ndef", "\n#", "\nif", "\nprint"}, 1024, 0,
+     {0}, false},
+    /* eval = task_ids 11..510; pool = task_ids 1..10, shots = tasks 2, 3, 4 */
+    {"mbpp", "", "mbpp", "mbpp/mbpp.jsonl", "mbpp/mbpp.jsonl", "", "", "test", "prompt",
+     TASK_LOADER_MBPP, TASK_OUTPUT_GENERATE, TASK_SCORING_CODE, 3, FEWSHOT_SAMPLER_FIXED,
+     "pass@1", "mbpp_default", 1, {"[DONE]"}, 256, 3, {1, 2, 3}, false},
+};
+#define N_OTHER ((int)(sizeof(other_tasks) / sizeof(other_tasks[0])))
+
+int task_count(void)
+{
+    return N_MMLU + N_OTHER;
+}
+
+void task_at(int i, struct task_def *out)
+{
+    if (i >= N_MMLU) {
+        *out = other_tasks[i - N_MMLU];
+        return;
+    }
+    memset(out, 0, sizeof(*out));
+    const char *s = mmlu_subjects[i].subject;
+    snprintf(out->name, sizeof(out->name), "mmlu_%s", s);
+    snprintf(out->group, sizeof(out->group), "mmlu_%s", mmlu_subjects[i].category);
+    snprintf(out->dataset, sizeof(out->dataset), "mmlu");
+    snprintf(out->eval_path, sizeof(out->eval_path), "mmlu/test/%s_test.csv", s);
+    snprintf(out->fewshot_path, sizeof(out->fewshot_path), "mmlu/dev/%s_dev.csv", s);
+    snprintf(out->subject, sizeof(out->subject), "%s", s);
+    for (char *p = out->subject; *p; p++)
+        if (*p == '_')
+            *p = ' ';
+    snprintf(out->eval_split, sizeof(out->eval_split), "test");
+    snprintf(out->fewshot_split, sizeof(out->fewshot_split), "dev");
+    out->loader = TASK_LOADER_MMLU;
+    out->output = TASK_OUTPUT_LOGLIKELIHOOD;
+    out->scoring = TASK_SCORING_MC;
+    out->default_shots = 0; /* lm-eval sets none; the 5-shot convention is --shots 5 */
+    out->sampler = FEWSHOT_SAMPLER_FIRST_N;
+    out->metrics = "acc";
+    out->format_id = "mmlu_default";
+}
+
+int task_find(const char *name, struct task_def *out, struct assay_error *err)
+{
+    for (int i = 0; i < task_count(); i++) {
+        task_at(i, out);
+        if (strcmp(out->name, name) == 0)
+            return 0;
+    }
+    return err_set(err, ASSAY_ENOTFOUND, "unknown task '%s' (see 'assay tasks')", name);
+}
+
+int task_groups_of(const struct task_def *t, const char *out[2])
+{
+    if (t->loader != TASK_LOADER_MMLU)
+        return 0;
+    for (int g = 1; task_group_names[g]; g++)
+        if (strcmp(task_group_names[g], t->group) == 0)
+            out[0] = task_group_names[g];
+    out[1] = "mmlu";
+    return 2;
+}
+
+void task_names_free(char **names, int n)
+{
+    for (int i = 0; names && i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+static int add_name(char ***names, int *n, const char *name)
+{
+    for (int i = 0; i < *n; i++)
+        if (strcmp((*names)[i], name) == 0)
+            return 0;
+    char **nn = mem_realloc_array(*names, (size_t)*n + 1, sizeof(char *));
+    if (!nn)
+        return ASSAY_ENOMEM;
+    *names = nn;
+    if (!(nn[*n] = mem_strdup(name)))
+        return ASSAY_ENOMEM;
+    (*n)++;
+    return 0;
+}
+
+int task_expand(const char *list, char ***names_out, int *n_out, struct assay_error *err)
+{
+    char **names = NULL;
+    int n = 0, rc = 0;
+    char *copy = mem_strdup(list ? list : "");
+    if (!copy)
+        return err_set(err, ASSAY_ENOMEM, "out of memory");
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        size_t len = strlen(tok);
+        while (len && tok[len - 1] == ' ')
+            tok[--len] = '\0';
+        if (!len)
+            continue;
+        bool is_group = false;
+        for (int g = 0; task_group_names[g]; g++)
+            is_group = is_group || strcmp(task_group_names[g], tok) == 0;
+        struct task_def d;
+        if (is_group) {
+            for (int i = 0; i < N_MMLU && !rc; i++) {
+                task_at(i, &d);
+                if (strcmp(tok, "mmlu") == 0 || strcmp(tok, d.group) == 0)
+                    rc = add_name(&names, &n, d.name);
+            }
+        } else if ((rc = task_find(tok, &d, err)) == 0) {
+            rc = add_name(&names, &n, d.name);
+        }
+        if (rc)
+            break;
+    }
+    free(copy);
+    if (!rc && n == 0)
+        rc = err_set(err, ASSAY_EUSAGE, "no tasks given");
+    if (rc) {
+        if (rc == ASSAY_ENOMEM)
+            err_set(err, rc, "out of memory");
+        task_names_free(names, n);
+        return rc;
+    }
+    *names_out = names;
+    *n_out = n;
+    return 0;
+}
+
+/* ---- documents -------------------------------------------------------------------- */
+
+static void doc_release(struct task_doc *d)
+{
+    free(d->id);
+    free(d->passage);
+    free(d->question);
+    for (int i = 0; i < d->n_choices; i++)
+        free(d->choices[i]);
+    free(d->choices);
+    free(d->continuation);
+    free(d->labels);
+    free(d->answer);
+    for (int i = 0; i < d->n_tests; i++)
+        free(d->tests[i]);
+    free(d->tests);
+    free(d->entry_point);
+    memset(d, 0, sizeof(*d));
+}
+
+void task_docs_release(struct task_docs *d)
+{
+    for (int64_t i = 0; i < d->n; i++)
+        doc_release(&d->docs[i]);
+    free(d->docs);
+    memset(d, 0, sizeof(*d));
+}
+
+void task_data_release(struct task_data *t)
+{
+    task_docs_release(&t->eval);
+    task_docs_release(&t->pool);
+}
+
+/* Append a zeroed doc; returns it or NULL (out of memory). */
+static struct task_doc *docs_push(struct task_docs *d)
+{
+    if (d->n == d->cap) {
+        int64_t cap = d->cap ? d->cap * 2 : 64;
+        struct task_doc *nd = mem_realloc_array(d->docs, (size_t)cap, sizeof(*nd));
+        if (!nd)
+            return NULL;
+        d->docs = nd;
+        d->cap = cap;
+    }
+    struct task_doc *doc = &d->docs[d->n++];
+    memset(doc, 0, sizeof(*doc));
+    doc->gold = -1;
+    return doc;
+}
+
+static int set_choices(struct task_doc *d, int n)
+{
+    d->choices = mem_calloc_array((size_t)n, sizeof(char *));
+    if (!d->choices)
+        return ASSAY_ENOMEM;
+    d->n_choices = n;
+    return 0;
+}
+
+static int dup_to(char **dst, const char *s, size_t n)
+{
+    *dst = mem_strndup(s, n);
+    return *dst ? 0 : ASSAY_ENOMEM;
+}
+
+static int set_id_int(struct task_doc *d, int64_t i)
+{
+    char tmp[32];
+    snprintf(tmp, sizeof(tmp), "%lld", (long long)i);
+    return dup_to(&d->id, tmp, strlen(tmp));
+}
+
+static int oom(struct assay_error *err)
+{
+    return err_set(err, ASSAY_ENOMEM, "out of memory");
+}
+
+/* A string member of a JSON object, or an error naming file:line and the key. */
+static int jstr(const json_t *o, const char *key, const char *path, long line, const char **out,
+                struct assay_error *err)
+{
+    const json_t *v = json_object_get(o, key);
+    if (!json_is_string(v))
+        return err_set_at(err, ASSAY_EINVAL, path, line, "%s field '%s'",
+                          v ? "expected a string in" : "missing", key);
+    *out = json_string_value(v);
+    return 0;
+}
+
+static int load_mmlu(struct task_docs *out, const char *path, struct assay_error *err)
+{
+    struct ds_read_opts o = {0};
+    o.n_fields = 6;
+    struct ds_csv *c = NULL;
+    int rc = ds_csv_open(&c, path, &o, err);
+    while (!rc && (rc = ds_csv_next(c, err)) == 1) {
+        rc = 0;
+        size_t alen = 0;
+        const char *ans = ds_csv_field(c, 5, &alen);
+        if (alen != 1 || ans[0] < 'A' || ans[0] > 'D') {
+            rc = err_set_at(err, ASSAY_EINVAL, path, ds_csv_lineno(c),
+                            "unknown answer letter '%s' (expected A, B, C or D)", ans);
+            break;
+        }
+        struct task_doc *d = docs_push(out);
+        if (!d || set_id_int(d, out->n - 1) || set_choices(d, 4)) {
+            rc = oom(err);
+            break;
+        }
+        d->line = ds_csv_lineno(c);
+        size_t len;
+        const char *q = ds_csv_field(c, 0, &len);
+        if (dup_to(&d->question, q, len)) {
+            rc = oom(err);
+            break;
+        }
+        for (int i = 0; i < 4 && !rc; i++) {
+            const char *f = ds_csv_field(c, (size_t)i + 1, &len);
+            if (dup_to(&d->choices[i], f, len))
+                rc = oom(err);
+        }
+        d->gold = ans[0] - 'A';
+    }
+    ds_csv_close(c);
+    return rc < 0 ? rc : 0;
+}
+
+static int load_jsonl(struct task_docs *out, const char *path, const struct task_def *def,
+                      bool pool, struct assay_error *err)
+{
+    struct ds_jsonl *r = NULL;
+    json_t *o = NULL;
+    int rc = ds_jsonl_open(&r, path, NULL, err);
+    while (!rc && (rc = ds_jsonl_next(r, &o, err)) == 1) {
+        rc = 0;
+        long line = ds_jsonl_lineno(r);
+        struct task_doc *d = docs_push(out);
+        if (!d) {
+            rc = oom(err);
+            break;
+        }
+        d->line = line;
+        const char *a = NULL, *b = NULL, *c3 = NULL;
+        switch (def->loader) {
+        case TASK_LOADER_GSM8K:
+            if ((rc = jstr(o, "question", path, line, &a, err)) ||
+                (rc = jstr(o, "answer", path, line, &b, err)))
+                break;
+            if (!strstr(b, "####")) {
+                rc = err_set_at(err, ASSAY_EINVAL, path, line, "answer has no '#### N' line");
+                break;
+            }
+            if (set_id_int(d, out->n - 1) || dup_to(&d->question, a, strlen(a)) ||
+                dup_to(&d->answer, b, strlen(b)))
+                rc = oom(err);
+            break;
+        case TASK_LOADER_ARC: {
+            const json_t *q = json_object_get(o, "question");
+            const json_t *ch = q ? json_object_get(q, "choices") : NULL;
+            if (!json_is_object(q) || !json_is_array(ch) || json_array_size(ch) == 0) {
+                rc = err_set_at(err, ASSAY_EINVAL, path, line,
+                                "missing field 'question' with 'stem' and 'choices'");
+                break;
+            }
+            if ((rc = jstr(q, "stem", path, line, &a, err)) ||
+                (rc = jstr(o, "answerKey", path, line, &b, err)) ||
+                (rc = jstr(o, "id", path, line, &c3, err)))
+                break;
+            int n = (int)json_array_size(ch);
+            if (set_choices(d, n) || dup_to(&d->question, a, strlen(a)) ||
+                dup_to(&d->id, c3, strlen(c3))) {
+                rc = oom(err);
+                break;
+            }
+            for (int i = 0; i < n && !rc; i++) {
+                const json_t *e = json_array_get(ch, (size_t)i);
+                const char *txt = NULL, *lab = NULL;
+                if ((rc = jstr(e, "text", path, line, &txt, err)) ||
+                    (rc = jstr(e, "label", path, line, &lab, err)))
+                    break;
+                if (strcmp(lab, b) == 0)
+                    d->gold = i;
+                if (dup_to(&d->choices[i], txt, strlen(txt)))
+                    rc = oom(err);
+            }
+            if (!rc && d->gold < 0)
+                rc = err_set_at(err, ASSAY_EINVAL, path, line,
+                                "unknown answer letter '%s': no choice has that label", b);
+            break;
+        }
+        case TASK_LOADER_WINOGRANDE: {
+            const json_t *opts = json_object_get(o, "context_options");
+            const json_t *g = json_object_get(o, "gold");
+            if (!json_is_array(opts) || json_array_size(opts) < 2) {
+                rc = err_set_at(err, ASSAY_EINVAL, path, line,
+                                "missing field 'context_options' (an array of 2 strings)");
+                break;
+            }
+            if ((rc = jstr(o, "continuation", path, line, &a, err)))
+                break;
+            int n = (int)json_array_size(opts);
+            if (!json_is_integer(g) || json_integer_value(g) < 0 || json_integer_value(g) >= n) {
+                rc = err_set_at(err, ASSAY_EINVAL, path, line,
+                                "field 'gold' must be an integer from 0 to %d", n - 1);
+                break;
+            }
+            d->gold = (int)json_integer_value(g);
+            if (set_id_int(d, out->n - 1) || set_choices(d, n) ||
+                dup_to(&d->continuation, a, strlen(a))) {
+                rc = oom(err);
+                break;
+            }
+            for (int i = 0; i < n && !rc; i++) {
+                const json_t *e = json_array_get(opts, (size_t)i);
+                if (!json_is_string(e))
+                    rc = err_set_at(err, ASSAY_EINVAL, path, line,
+                                    "context_options[%d] is not a string", i);
+                else if (dup_to(&d->choices[i], json_string_value(e),
+                                json_string_length(e)))
+                    rc = oom(err);
+            }
+            break;
+        }
+        case TASK_LOADER_PIQA:
+            if ((rc = jstr(o, "goal", path, line, &a, err)) ||
+                (rc = jstr(o, "sol1", path, line, &b, err)) ||
+                (rc = jstr(o, "sol2", path, line, &c3, err)))
+                break;
+            if (set_id_int(d, out->n - 1) || set_choices(d, 2) ||
+                dup_to(&d->question, a, strlen(a)) || dup_to(&d->choices[0], b, strlen(b)) ||
+                dup_to(&d->choices[1], c3, strlen(c3)))
+                rc = oom(err);
+            break;
+        case TASK_LOADER_BOOLQ: {
+            if ((rc = jstr(o, "passage", path, line, &a, err)) ||
+                (rc = jstr(o, "question", path, line, &b, err)))
+                break;
+            const json_t *l = json_object_get(o, "label");
+            int gold = -1;
+            if (json_is_string(l) && strcmp(json_string_value(l), "true") == 0)
+                gold = 1;
+            else if (json_is_string(l) && strcmp(json_string_value(l), "false") == 0)
+                gold = 0;
+            else if (json_is_boolean(l))
+                gold = json_is_true(l) ? 1 : 0;
+            if (gold < 0) {
+                rc = err_set_at(err, ASSAY_EINVAL, path, line,
+                                "field 'label' must be \"true\" or \"false\"");
+                break;
+            }
+            d->gold = gold;
+            if (set_id_int(d, out->n - 1) || set_choices(d, 2) ||
+                dup_to(&d->passage, a, strlen(a)) || dup_to(&d->question, b, strlen(b)) ||
+                dup_to(&d->choices[0], "no", 2) || dup_to(&d->choices[1], "yes", 3))
+                rc = oom(err);
+            break;
+        }
+        case TASK_LOADER_HUMANEVAL: {
+            const char *ep = NULL;
+            if ((rc = jstr(o, "task_id", path, line, &a, err)) ||
+                (rc = jstr(o, "prompt", path, line, &b, err)) ||
+                (rc = jstr(o, "test", path, line, &c3, err)) ||
+                (rc = jstr(o, "entry_point", path, line, &ep, err)))
+                break;
+            d->tests = mem_calloc_array(1, sizeof(char *));
+            if (!d->tests || dup_to(&d->id, a, strlen(a)) || dup_to(&d->question, b, strlen(b)) ||
+                dup_to(&d->tests[0], c3, strlen(c3)) || dup_to(&d->entry_point, ep, strlen(ep))) {
+                rc = oom(err);
+                break;
+            }
+            d->n_tests = 1;
+            break;
+        }
+        case TASK_LOADER_MBPP: {
+            const json_t *tid = json_object_get(o, "task_id");
+            const json_t *tl = json_object_get(o, "test_list");
+            if (!json_is_integer(tid)) {
+                rc = err_set_at(err, ASSAY_EINVAL, path, line, "missing field 'task_id'");
+                break;
+            }
+            if (!json_is_array(tl) || json_array_size(tl) == 0) {
+                rc = err_set_at(err, ASSAY_EINVAL, path, line,
+                                "missing field 'test_list' (an array of strings)");
+                break;
+            }
+            if ((rc = jstr(o, "text", path, line, &a, err)) ||
+                (rc = jstr(o, "code", path, line, &b, err)))
+                break;
+            int64_t id = json_integer_value(tid);
+            /* eval split: task_ids 11..510; pool: 1..10 (the paper's prompt tasks) */
+            if (pool ? (id < 1 || id > 10) : (id < 11 || id > 510)) {
+                out->n--;
+                break;
+            }
+            int n = (int)json_array_size(tl);
+            d->tests = mem_calloc_array((size_t)n, sizeof(char *));
+            if (!d->tests || set_id_int(d, id) || dup_to(&d->question, a, strlen(a)) ||
+                dup_to(&d->answer, b, strlen(b))) {
+                rc = oom(err);
+                break;
+            }
+            d->n_tests = n;
+            for (int i = 0; i < n && !rc; i++) {
+                const json_t *e = json_array_get(tl, (size_t)i);
+                if (!json_is_string(e))
+                    rc = err_set_at(err, ASSAY_EINVAL, path, line,
+                                    "test_list[%d] is not a string", i);
+                else if (dup_to(&d->tests[i], json_string_value(e), json_string_length(e)))
+                    rc = oom(err);
+            }
+            break;
+        }
+        default:
+            rc = err_set(err, ASSAY_EFAIL, "task '%s' has no JSONL loader", def->name);
+        }
+    }
+    ds_jsonl_close(r);
+    return rc < 0 ? rc : 0;
+}
+
+static int load_hellaswag(struct task_docs *out, const char *path, struct assay_error *err)
+{
+    struct ds_lines *r = NULL;
+    const char *line;
+    size_t len;
+    int rc = ds_lines_open(&r, path, NULL, err);
+    struct task_doc *d = NULL;
+    int k = 0; /* line within the 6-line item */
+    while (!rc && (rc = ds_lines_next(r, &line, &len, err)) == 1) {
+        rc = 0;
+        long ln = ds_lines_lineno(r);
+        if (k == 0) {
+            if (!(d = docs_push(out)) || set_id_int(d, out->n - 1) || set_choices(d, 4) ||
+                dup_to(&d->question, line, len)) {
+                rc = oom(err);
+                break;
+            }
+            d->line = ln;
+        } else if (k == 1) {
+            if (len != 1 || line[0] < '0' || line[0] > '3') {
+                rc = err_set_at(err, ASSAY_EINVAL, path, ln,
+                                "expected the gold ending index 0-3, got '%.20s'", line);
+                break;
+            }
+            d->gold = line[0] - '0';
+        } else if (dup_to(&d->choices[k - 2], line, len)) {
+            rc = oom(err);
+            break;
+        }
+        k = (k + 1) % 6;
+    }
+    if (!rc && k != 0)
+        rc = err_set_at(err, ASSAY_EINVAL, path, ds_lines_lineno(r),
+                        "truncated item: %d of its 6 lines", k);
+    ds_lines_close(r);
+    return rc < 0 ? rc : 0;
+}
+
+static int load_piqa_labels(struct task_docs *docs, const char *path, struct assay_error *err)
+{
+    struct ds_lines *r = NULL;
+    const char *line;
+    size_t len;
+    int64_t i = 0;
+    int rc = ds_lines_open(&r, path, NULL, err);
+    while (!rc && (rc = ds_lines_next(r, &line, &len, err)) == 1) {
+        rc = 0;
+        if (len != 1 || (line[0] != '0' && line[0] != '1')) {
+            rc = err_set_at(err, ASSAY_EINVAL, path, ds_lines_lineno(r),
+                            "expected a label 0 or 1, got '%.20s'", line);
+            break;
+        }
+        if (i >= docs->n) {
+            rc = err_set_at(err, ASSAY_EINVAL, path, ds_lines_lineno(r),
+                            "more labels than questions (%lld)", (long long)docs->n);
+            break;
+        }
+        docs->docs[i++].gold = line[0] - '0';
+    }
+    if (!rc && i != docs->n)
+        rc = err_set_at(err, ASSAY_EINVAL, path, ds_lines_lineno(r),
+                        "%lld labels for %lld questions", (long long)i, (long long)docs->n);
+    ds_lines_close(r);
+    return rc < 0 ? rc : 0;
+}
+
+static int load_truthfulqa(struct task_docs *out, const char *path, bool mc2,
+                           struct assay_error *err)
+{
+    json_t *root = NULL;
+    int rc = ds_json_load(&root, path, NULL, err);
+    if (rc)
+        return rc;
+    if (!json_is_array(root)) {
+        json_decref(root);
+        return err_set_at(err, ASSAY_EINVAL, path, 1, "expected a JSON array of questions");
+    }
+    const char *key_name = mc2 ? "mc2_targets" : "mc1_targets";
+    for (size_t i = 0; i < json_array_size(root) && !rc; i++) {
+        const json_t *o = json_array_get(root, i);
+        const char *q = NULL;
+        const json_t *t = json_object_get(o, key_name);
+        if (!json_is_object(o) || (rc = jstr(o, "question", path, 0, &q, err)))
+            rc = rc ? rc
+                    : err_set_at(err, ASSAY_EINVAL, path, 0, "item %zu is not an object", i);
+        else if (!json_is_object(t) || json_object_size(t) == 0)
+            rc = err_set_at(err, ASSAY_EINVAL, path, 0, "item %zu: missing field '%s'", i,
+                            key_name);
+        if (rc)
+            break;
+        struct task_doc *d = docs_push(out);
+        int n = (int)json_object_size(t);
+        if (!d || set_id_int(d, (int64_t)i) || set_choices(d, n) ||
+            dup_to(&d->question, q, strlen(q)) ||
+            !(d->labels = mem_calloc_array((size_t)n, 1))) {
+            rc = oom(err);
+            break;
+        }
+        /* jansson keeps insertion order: the keys come back as written in the file */
+        int k = 0, n_true = 0;
+        const char *key;
+        json_t *v;
+        json_object_foreach((json_t *)t, key, v)
+        {
+            if (!json_is_integer(v) || (json_integer_value(v) != 0 && json_integer_value(v) != 1)) {
+                rc = err_set_at(err, ASSAY_EINVAL, path, 0,
+                                "item %zu: '%s' label must be 0 or 1", i, key_name);
+                break;
+            }
+            d->labels[k] = (int8_t)json_integer_value(v);
+            n_true += d->labels[k];
+            if (dup_to(&d->choices[k], key, strlen(key))) {
+                rc = oom(err);
+                break;
+            }
+            k++;
+        }
+        if (!rc && n_true == 0)
+            rc = err_set_at(err, ASSAY_EINVAL, path, 0, "item %zu: '%s' has no true answer", i,
+                            key_name);
+        if (!rc && !mc2 && d->labels[0] != 1)
+            rc = err_set_at(err, ASSAY_EINVAL, path, 0,
+                            "item %zu: the first mc1 answer is not the true one", i);
+        d->gold = 0; /* MC1: the first key; MC2 uses the label mask */
+        if (!mc2) { /* MC1 needs no mask */
+            free(d->labels);
+            d->labels = NULL;
+        }
+    }
+    json_decref(root);
+    return rc;
+}
+
+static int resolve(char *path, size_t n, const struct task_def *def, const char *file,
+                   const char *data_dir, struct assay_error *err)
+{
+    struct ds_opts o = {0};
+    o.data_dir = data_dir;
+    int rc = ds_resolve(path, n, def->dataset, file, &o, err);
+    if (rc == ASSAY_ENOTFOUND) {
+        char msg[ASSAY_ERROR_MSG_MAX];
+        snprintf(msg, sizeof(msg), "%s", err ? err->msg : "");
+        if (err)
+            err_clear(err);
+        return err_set(err, ASSAY_ENOTFOUND, "task '%s': dataset not available: %s", def->name,
+                       msg);
+    }
+    return rc;
+}
+
+static int load_split(struct task_docs *out, const struct task_def *def, const char *file,
+                      bool pool, const char *data_dir, struct assay_error *err)
+{
+    char path[1024];
+    int rc = resolve(path, sizeof(path), def, file, data_dir, err);
+    if (rc)
+        return rc;
+    switch (def->loader) {
+    case TASK_LOADER_MMLU:
+        rc = load_mmlu(out, path, err);
+        break;
+    case TASK_LOADER_HELLASWAG:
+        rc = load_hellaswag(out, path, err);
+        break;
+    case TASK_LOADER_TRUTHFULQA_MC1:
+    case TASK_LOADER_TRUTHFULQA_MC2:
+        rc = load_truthfulqa(out, path, def->loader == TASK_LOADER_TRUTHFULQA_MC2, err);
+        break;
+    default:
+        rc = load_jsonl(out, path, def, pool, err);
+    }
+    if (!rc && def->aux_path[0] && !pool) {
+        char aux[1024];
+        rc = resolve(aux, sizeof(aux), def, def->aux_path, data_dir, err);
+        if (!rc)
+            rc = load_piqa_labels(out, aux, err);
+    }
+    if (!rc && out->n == 0)
+        rc = err_set_at(err, ASSAY_EINVAL, path, 0, "empty split: no %s documents",
+                        pool ? def->fewshot_split : def->eval_split);
+    return rc;
+}
+
+int task_load(struct task_data *out, const struct task_def *def, const char *data_dir,
+              struct assay_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    out->def = *def;
+    out->fmt = fmt_find(def->format_id);
+    if (!out->fmt)
+        return err_set(err, ASSAY_EFAIL, "task '%s': unknown format '%s'", def->name,
+                       def->format_id);
+    int rc = load_split(&out->eval, def, def->eval_path, false, data_dir, err);
+    if (!rc && def->fewshot_path[0])
+        rc = load_split(&out->pool, def, def->fewshot_path, true, data_dir, err);
+    if (!rc && def->sampler == FEWSHOT_SAMPLER_FIXED)
+        for (int i = 0; i < def->n_fixed_shots; i++)
+            if (def->fixed_shots[i] >= out->pool.n)
+                rc = err_set(err, ASSAY_EINVAL, "task '%s': few-shot pool has %lld rows",
+                             def->name, (long long)out->pool.n);
+    if (rc)
+        task_data_release(out);
+    return rc;
+}
+
+int task_effective_shots(const struct task_data *t, int shots)
+{
+    if (shots < 0)
+        shots = t->def.default_shots;
+    if (t->def.sampler == FEWSHOT_SAMPLER_NONE || t->pool.n == 0)
+        return 0;
+    if (t->def.sampler == FEWSHOT_SAMPLER_FIXED && shots > t->def.n_fixed_shots)
+        shots = t->def.n_fixed_shots;
+    if (shots > t->pool.n)
+        shots = (int)t->pool.n;
+    return shots;
+}
+
+/* ---- prompts ---------------------------------------------------------------------- */
+
+void task_shots_init(struct task_shots *s, const struct task_data *t, int shots, uint64_t seed)
+{
+    memset(s, 0, sizeof(*s));
+    s->shots = task_effective_shots(t, shots);
+    fewshot_rng_seed(&s->rng, seed);
+}
+
+int task_shots_next(struct task_shots *s, const struct task_data *t, uint32_t *out,
+                    struct assay_error *err)
+{
+    if (s->shots == 0)
+        return 0;
+    switch (t->def.sampler) {
+    case FEWSHOT_SAMPLER_FIRST_N:
+        for (int i = 0; i < s->shots; i++)
+            out[i] = (uint32_t)i;
+        return 0;
+    case FEWSHOT_SAMPLER_FIXED:
+        for (int i = 0; i < s->shots; i++)
+            out[i] = (uint32_t)t->def.fixed_shots[i];
+        return 0;
+    case FEWSHOT_SAMPLER_RANDOM:
+        return fewshot_sample(&s->rng, (uint32_t)t->pool.n, (uint32_t)s->shots, out, err);
+    default:
+        return 0;
+    }
+}
+
+int task_render_context(const struct task_data *t, const struct task_doc *d, int choice,
+                        const uint32_t *shot_ids, int n_shots, struct buf *out,
+                        struct assay_error *err)
+{
+    const struct fmt *f = t->fmt;
+    int rc = fmt_render_description(f, t->def.subject, out, err);
+    for (int i = 0; !rc && i < n_shots; i++) {
+        if ((int64_t)shot_ids[i] >= t->pool.n)
+            return err_set(err, ASSAY_EINVAL, "shot %u past the pool", shot_ids[i]);
+        const struct task_doc *s = &t->pool.docs[shot_ids[i]];
+        rc = fmt_render_query(f, s, s->gold >= 0 ? s->gold : 0, out, err);
+        if (!rc && buf_add_str(out, f->target_delimiter))
+            rc = err_set(err, ASSAY_ELIMIT, "prompt too large");
+        if (!rc)
+            rc = fmt_render_target(f, s, out, err);
+        if (!rc && buf_add_str(out, f->fewshot_delimiter))
+            rc = err_set(err, ASSAY_ELIMIT, "prompt too large");
+    }
+    if (!rc)
+        rc = fmt_render_query(f, d, choice, out, err);
+    return rc;
+}
+
+int task_render_continuation(const struct task_data *t, const struct task_doc *d, int i,
+                             struct buf *out, struct assay_error *err)
+{
+    if (buf_add_str(out, t->fmt->target_delimiter))
+        return err_set(err, ASSAY_ELIMIT, "prompt too large");
+    return fmt_render_choice(t->fmt, d, i, out, err);
+}
+
+int task_n_requests(const struct task_data *t, const struct task_doc *d)
+{
+    return t->def.output == TASK_OUTPUT_LOGLIKELIHOOD ? d->n_choices : 0;
+}
