@@ -11,6 +11,7 @@ PACKAGES=(
     libssl-dev
     zlib1g-dev
     libcurl4-openssl-dev
+    libarchive-dev
     libpcre2-dev
     libcmocka-dev
     clang libclang-rt-14-dev
