@@ -28,6 +28,9 @@
 #include <string.h>
 
 #include <omp.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 /* Elements dequantized at a time by the scalar paths (a multiple of every block size
  * that divides it; types with 256-element blocks use exactly one block). */
@@ -138,12 +141,24 @@ struct kern_isa {
     const char *name;
 };
 
+#if defined(__x86_64__) || defined(__i386__)
+/* F16C (CPUID.1:ECX bit 29); clang's __builtin_cpu_supports does not know "f16c". Every
+ * AVX2 CPU has it, but a virtual machine may hide it. */
+static bool cpu_has_f16c(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return false;
+    return (c >> 29) & 1u;
+}
+#endif
+
 static struct kern_isa pick_isa(void)
 {
     struct kern_isa isa = {NULL, kern_quantize_a8_ref, "scalar"};
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c()) {
         isa.rows = kern_rows_avx2;
         isa.quant_a8 = kern_quant_a8_avx2;
         isa.name = "avx2";

@@ -12,16 +12,25 @@
  * Structure. A weight row is walked in groups of 32 values (one Q4_0/Q8_0... block, an
  * eighth of a K-quant super-block). `unpack` turns one group into 32 int8 levels q plus
  * two scales (values 0-15 and 16-31; Q6_K has a scale per 16) and, for types with an
- * offset, a min m: value = s * q + m. A tile of R rows x T tokens unpacks each row's
- * group once and meets it with T tokens, so prompt processing reuses unpacked weights
- * (blocked matrix-matrix) while decode (T = 1) streams the weights once.
- *  - integer path (act != NULL): dot(q, a.q) in int32 lanes (maddubs+madd, or vpdpbusd),
- *    lanes scaled by s * a.d in float and accumulated; m * a.s adds the offset term.
- *    Signed levels use |q| and sign(a.q, q) so the unsigned x signed instruction applies.
- *  - float path: the 32 values are formed in float (s * q, then + m, in the same order as
- *    the scalar dequantizer, so they are exact) and FMA'd with float activations.
+ * offset, a min m: value = s * q + m. Work is cut into tiles of R rows x T tokens:
+ *  - decode (one token): tile_int / tile_f, 8 (AVX-512) or 4 rows, weights unpacked
+ *    straight into registers and used once; the tile after next is prefetched;
+ *  - prompts: chunk_int unpacks a 4-row tile 8 groups at a time into a small array and
+ *    runs all of a 32-token chunk through it 4 (or 2) tokens at a time, accumulators
+ *    parked in an array between k-chunks, so unpacking is shared by 32 tokens; tile_f
+ *    does 4 rows x 4 tokens with the weights converted 8 values at a time.
+ * Paths:
+ *  - integer (act != NULL): int32 lane sums of q * a.q, scaled by s * a.d in float and
+ *    accumulated; offset types add (m / 8) * a.s in every lane (the 8 lanes add up to
+ *    m * a.d * sum(a.q)). AVX2: maddubs+madd, signed levels via |q| and sign(a.q, q).
+ *    VNNI: one vpdpbusd; signed levels as dot(a.q + 128, q) - 128 * sum(q), with the
+ *    correction as the instruction's accumulator. Both give the exact integer dot, so
+ *    AVX2 and AVX-512 results are bit-identical.
+ *  - float: the 32 values are formed in float (s * q, then + m, in the same order as the
+ *    scalar dequantizer, so they are exact) and FMA'd with float activations.
  * Every output has its own accumulator and the same sequence of operations whatever the
- * tile shape, so results do not depend on how rows are split between threads.
+ * tile shape, so results depend neither on how rows are split between threads nor on
+ * how many tokens share the call.
  */
 #include "engine/kern_int.h"
 
