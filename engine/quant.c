@@ -12,7 +12,8 @@
  * weighted least-squares search over a grid of candidate scales (see quant_k_*): valid
  * blocks of good quality, but not byte-identical to llama-quantize.
  *
- * This file does not do matrix products (engine/kern.c) and does not read files.
+ * This file does not do matrix products (engine/kern.c) and does not read files. Its one
+ * OpenMP loop spreads whole rows over threads in quant_quantize_rows.
  */
 #include "engine/quant.h"
 #include "engine/kern_int.h"
@@ -20,6 +21,8 @@
 #include <math.h>
 #include <string.h>
 #include <strings.h>
+
+#include <omp.h>
 
 _Static_assert(sizeof(struct blk_q4_0) == 18, "q4_0 block size");
 _Static_assert(sizeof(struct blk_q4_1) == 20, "q4_1 block size");
@@ -739,6 +742,22 @@ int quant_type_from_name(const char *name)
         if (k_traits[i].name && strcasecmp(k_traits[i].name, name) == 0)
             return i;
     return -1;
+}
+
+bool quant_quantize_rows(int type, const float *src, void *dst, int64_t n_rows, int64_t n_cols,
+                         int n_threads)
+{
+    const struct quant_traits *t = quant_traits_of(type);
+    size_t rb;
+    if (!t || !t->quantize || n_rows < 0 || !quant_row_bytes(type, n_cols, &rb))
+        return false;
+    if (n_threads < 1)
+        n_threads = 1;
+    /* each row is quantized on its own, so the split cannot change the bytes */
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 16) if (n_threads > 1)
+    for (int64_t r = 0; r < n_rows; r++)
+        t->quantize(src + r * n_cols, (uint8_t *)dst + (size_t)r * rb, n_cols);
+    return true;
 }
 
 /* ---- activations of the integer path ------------------------------------------------ */

@@ -55,6 +55,14 @@ bool quant_row_bytes(int type, int64_t n_elem, size_t *out);
 /* Type id by name ("q4_k", "Q8_0", "f16": case-insensitive); -1 if unknown. */
 int quant_type_from_name(const char *name);
 
+/* Quantize src (n_rows, n_cols) float32 into dst, rows of quant_row_bytes(type, n_cols)
+ * bytes each, spreading rows over n_threads OpenMP threads (K-quants take ~0.1 us per
+ * value on one core, so a 2B-parameter checkpoint wants them all). Bytes are identical
+ * for any thread count. False, with nothing written, for a type that cannot be written
+ * or an n_cols that is not a multiple of its block. */
+bool quant_quantize_rows(int type, const float *src, void *dst, int64_t n_rows, int64_t n_cols,
+                         int n_threads);
+
 /* Scalar conversions used everywhere (round-to-nearest-even, as ggml does). */
 float quant_f16_to_f32(uint16_t h);
 uint16_t quant_f32_to_f16(float f);

@@ -294,6 +294,32 @@ static void test_nonfinite(void **state)
     }
 }
 
+/* Rows spread over threads give the same bytes as one thread and as the row function. */
+static void test_quantize_rows(void **state)
+{
+    enum { R = 37, C = 512 };
+    float *x = malloc(sizeof(float) * R * C);
+    for (int i = 0; i < R * C; i++)
+        x[i] = rnd_normal();
+    static const int types[] = {QUANT_TYPE_Q4_K, QUANT_TYPE_Q6_K, QUANT_TYPE_Q8_0, QUANT_TYPE_F16};
+    for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
+        size_t rb;
+        assert_true(quant_row_bytes(types[k], C, &rb));
+        uint8_t *a = malloc(rb * R), *b = malloc(rb * R), *c = malloc(rb * R);
+        assert_true(quant_quantize_rows(types[k], x, a, R, C, 1));
+        assert_true(quant_quantize_rows(types[k], x, b, R, C, 3));
+        quant_traits_of(types[k])->quantize(x, c, (int64_t)R * C);
+        assert_memory_equal(a, b, rb * R);
+        assert_memory_equal(a, c, rb * R);
+        free(a);
+        free(b);
+        free(c);
+    }
+    assert_false(quant_quantize_rows(QUANT_TYPE_Q4_K, x, NULL, 1, 100, 1));
+    assert_false(quant_quantize_rows(QUANT_TYPE_Q2_K, x, NULL, 1, 256, 1));
+    free(x);
+}
+
 /* ---- fixtures --------------------------------------------------------------------------- */
 
 struct fx_tensor {
@@ -580,6 +606,7 @@ int main(void)
         cmocka_unit_test(test_bf16_edges),
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_nonfinite),
+        cmocka_unit_test(test_quantize_rows),
         cmocka_unit_test(test_fixture_offsets_absolute),
         cmocka_unit_test(test_fixture_quantize_exact),
         cmocka_unit_test(test_fixture_dequant),
