@@ -28,4 +28,9 @@ int cmd_score(struct cli_ctx *ctx, const struct cli_args *a);
 extern const struct cli_opt cmd_generate_opts[];
 int cmd_generate(struct cli_ctx *ctx, const struct cli_args *a);
 
+extern const struct cli_opt cmd_run_opts[];
+int cmd_run(struct cli_ctx *ctx, const struct cli_args *a);
+extern const struct cli_opt cmd_tasks_opts[];
+int cmd_tasks(struct cli_ctx *ctx, const struct cli_args *a);
+
 #endif

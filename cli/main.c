@@ -60,6 +60,23 @@ const struct cli_cmd cli_commands[] = {
      "(or tied embedding) gets Q6_K, Q4_K_M/Q5_K_M give attn_v and ffn_down of some layers\n"
      "Q6_K, and K-quants fall back to Q5_0/Q5_1/Q8_0 when rows are not multiples of 256.",
      cmd_quantize_opts, 2, 2, cmd_quantize},
+    {"run", "evaluate a model on benchmark tasks; every sample stored, resumable",
+     "--model M --tasks LIST [options]",
+     "Tasks and prompts follow lm-evaluation-harness defaults byte for byte (see 'assay tasks\n"
+     "show TASK'). Every dataset file is validated before the model is loaded. Samples are\n"
+     "stored as each batch completes; rerunning the same command resumes a killed run.\n"
+     "Metrics come from the stored samples: acc, acc_norm (by characters), exact_match,\n"
+     "mc2, pass@1, each with the standard error of the mean sqrt(var/n), n-1 in var\n"
+     "(lm-eval mean_stderr). Groups (mmlu, mmlu_stem...): 'acc' = micro average over all\n"
+     "items (stderr over the concatenated items), 'acc_macro' = mean of subtasks with\n"
+     "sqrt(sum se_i^2)/m.",
+     cmd_run_opts, 0, 0, cmd_run},
+    {"tasks", "list the benchmark tasks, or show the exact prompt of one document",
+     "[show TASK [--doc I] [--shots K]] [options]",
+     "Lists name, dataset, output type, default shots and metrics. 'show' prints what the\n"
+     "model sees for document I of the eval split: {\"context\", \"continuations\", \"gold\"}\n"
+     "for log-likelihood tasks, {\"prompt\", \"until\", \"gold\"} for generation tasks.",
+     cmd_tasks_opts, 0, 2, cmd_tasks},
     {"help", "show help for assay or for one command", "[COMMAND]", NULL, no_opts, 0, 1,
      cmd_help},
     {"version", "show the version and git revision", "", NULL, no_opts, 0, 0, cmd_version},

@@ -1,0 +1,207 @@
+/*
+ * cli/cmd_run.c - `assay run`: evaluate a model on tasks, storing every sample as it
+ * completes and resuming an interrupted run with the same configuration. Parsing and
+ * wiring only; the work is evals/runner.c.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "assay_version.h"
+#include "base/json.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "cli/model.h"
+#include "engine/backend.h"
+#include "evals/runner.h"
+#include "evals/sandbox.h"
+#include "store/store.h"
+
+const struct cli_opt cmd_run_opts[] = {
+    CLI_OPT_MODEL,
+    {"tasks", 0, CLI_OPT_STR, "LIST", NULL,
+     "comma-separated tasks and groups, e.g. mmlu,gsm8k (see 'assay tasks')"},
+    {"limit", 0, CLI_OPT_INT, "N", NULL, "only the first N documents of each task"},
+    {"shots", 0, CLI_OPT_INT, "K", NULL,
+     "few-shot examples per prompt (default: each task's lm-eval default; tasks without a "
+     "few-shot split run 0-shot)"},
+    {"seed", 0, CLI_OPT_INT, "S", "1234",
+     "seed of the few-shot sampler (CPython random.Random, as lm-eval) and of generation"},
+    {"batch", 0, CLI_OPT_INT, "B", "16",
+     "documents per backend call; scores do not depend on it"},
+    {"data-dir", 0, CLI_OPT_STR, "DIR", NULL,
+     "dataset mirror (default: $ASSAY_DATA_DIR, else the datasets cache)"},
+    {"jobs", 'j', CLI_OPT_INT, "N", NULL, "code-execution runs at once (default: cores)"},
+    CLI_OPT_DB,
+    CLI_OPT_THREADS,
+    CLI_OPT_CTX,
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
+static bool plan_has_code(const struct eval_plan *p)
+{
+    for (int i = 0; i < p->n_tasks; i++)
+        if (p->tasks[i].def.scoring == TASK_SCORING_CODE)
+            return true;
+    return false;
+}
+
+static void print_metrics(struct cli_ctx *ctx, int64_t run, const struct store_metric *m,
+                          int64_t n, bool resumed, int64_t n_samples)
+{
+    if (ctx->json) {
+        json_t *o = json_object(), *arr = json_array();
+        json_object_set_new(o, "run", json_integer(run));
+        json_object_set_new(o, "resumed", json_boolean(resumed));
+        json_object_set_new(o, "n_samples", json_integer(n_samples));
+        for (int64_t i = 0; i < n; i++) {
+            json_t *e = json_pack("{s:s, s:s, s:f, s:I}", "task", m[i].task, "metric", m[i].name,
+                                  "value", m[i].value, "n", (json_int_t)m[i].n);
+            json_object_set_new(e, "stderr",
+                                isnan(m[i].stderr_) ? json_null() : json_real(m[i].stderr_));
+            json_array_append_new(arr, e);
+        }
+        json_object_set_new(o, "metrics", arr);
+        char *s = json_dumps(o, JSON_INDENT(2));
+        printf("%s\n", s ? s : "{}");
+        free(s);
+        json_decref(o);
+        return;
+    }
+    printf("%-44s %-30s %8s   %-8s %6s\n", "task", "metric", "value", "stderr", "n");
+    for (int64_t i = 0; i < n; i++) {
+        char se[32];
+        if (isnan(m[i].stderr_))
+            snprintf(se, sizeof(se), "%-8s", "-");
+        else
+            snprintf(se, sizeof(se), "%.4f", m[i].stderr_);
+        printf("%-44s %-30s %8.4f ± %-8s %6" PRId64 "\n", m[i].task, m[i].name, m[i].value, se,
+               m[i].n);
+    }
+    printf("run %" PRId64 "%s: %" PRId64 " samples. stderr: sample standard error of the mean "
+           "sqrt(var/n) with n-1 (lm-eval mean_stderr); groups: 'acc' is the micro average "
+           "over all items with the stderr of the concatenated items, 'acc_macro' the mean of "
+           "subtasks with sqrt(sum se^2)/m\n",
+           run, resumed ? " (resumed)" : "", n_samples);
+}
+
+int cmd_run(struct cli_ctx *ctx, const struct cli_args *a)
+{
+    struct eval_plan plan;
+    memset(&plan, 0, sizeof(plan));
+    struct store *s = NULL;
+    struct backend *b = NULL;
+    struct sandbox *sb = NULL;
+    struct store_metric *mets = NULL;
+    int64_t n_mets = 0, model_id = 0, run = 0;
+    char *cfg = NULL;
+    json_t *c = NULL;
+    bool resumed = false;
+    const char *tasks = cli_get(a, "tasks");
+    if (!tasks)
+        return err_set(&ctx->err, ASSAY_EUSAGE, "--tasks is required");
+    struct eval_opts o = {.shots = -1, .limit = 0, .seed = 1234, .batch = EVAL_DEFAULT_BATCH,
+                          .data_dir = cli_get(a, "data-dir")};
+    int64_t v;
+    int rc = 0;
+    v = -1;
+    if ((rc = cli_get_int(a, "shots", 0, 32, &v, &ctx->err)))
+        return rc;
+    o.shots = (int)v;
+    v = 0;
+    if ((rc = cli_get_int(a, "limit", 1, INT64_MAX, &v, &ctx->err)))
+        return rc;
+    o.limit = v;
+    v = 1234;
+    if ((rc = cli_get_int(a, "seed", 0, INT64_MAX, &v, &ctx->err)))
+        return rc;
+    o.seed = (uint64_t)v;
+    v = EVAL_DEFAULT_BATCH;
+    if ((rc = cli_get_int(a, "batch", 1, 4096, &v, &ctx->err)))
+        return rc;
+    o.batch = (int)v;
+    int64_t jobs = 0;
+    if ((rc = cli_get_int(a, "jobs", 1, 1024, &jobs, &ctx->err)))
+        return rc;
+
+    /* Every dataset file is read and validated before the model is touched. */
+    if ((rc = eval_plan_load(&plan, tasks, &o, &ctx->err)))
+        return rc;
+    if (!ctx->quiet && o.shots > 0)
+        for (int i = 0; i < plan.n_tasks; i++)
+            if (plan.shots[i] < o.shots && plan.tasks[i].def.output == TASK_OUTPUT_LOGLIKELIHOOD &&
+                plan.tasks[i].pool.n == 0)
+                cli_warn("task '%s' has no few-shot split; it runs %d-shot", plan.tasks[i].def.name,
+                         plan.shots[i]);
+    if ((rc = cli_open_store(&s, a, 0, &ctx->err)))
+        goto out;
+    if ((rc = cli_backend_open(ctx, a, s, &b, &model_id)))
+        goto out;
+    struct backend_info in;
+    backend_info(b, &in);
+    c = json_pack("{s:s, s:s, s:b, s:I, s:s}", "command", "run", "model", in.fingerprint,
+                  "add_bos", in.add_bos, "n_ctx", (json_int_t)in.n_ctx, "assay_major", "0");
+    if (!c || (rc = eval_plan_config(&plan, c, &ctx->err)))
+        goto out;
+    cfg = jsn_dump_canonical(c);
+    if (!cfg) {
+        rc = err_set(&ctx->err, ASSAY_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = store_find_resumable_run(s, "eval", cfg, &run, &ctx->err)))
+        goto out;
+    if (run) {
+        resumed = true;
+        if ((rc = store_reopen_run(s, run, &ctx->err)))
+            goto out;
+        if (!ctx->quiet)
+            fprintf(stderr, "assay: resuming run %" PRId64 " (%" PRId64 " samples stored)\n", run,
+                    store_count_samples(s, run, NULL, NULL));
+    } else {
+        struct store_run_new rn = {.kind = "eval", .model_id = model_id, .backend = in.kind,
+                                   .config_json = cfg};
+        if ((rc = store_begin_run(s, &rn, &run, &ctx->err)))
+            goto out;
+        if (!ctx->quiet)
+            fprintf(stderr, "assay: run %" PRId64 ": %d tasks, %" PRId64 " documents\n", run,
+                    plan.n_tasks, plan.n_items);
+    }
+    if (plan_has_code(&plan)) {
+        struct sandbox_opts so;
+        memset(&so, 0, sizeof(so));
+        so.n_jobs = (int)jobs;
+        struct assay_error serr;
+        err_clear(&serr);
+        if (sandbox_new(&sb, &so, &serr)) {
+            char msg[1024];
+            err_format(&serr, msg, sizeof(msg));
+            cli_warn("no code sandbox (%s): code tasks are stored as not executed", msg);
+            sb = NULL;
+        }
+    }
+    rc = eval_plan_run(&plan, b, s, run, sb, &ctx->prog, &ctx->err);
+    cli_progress_done(ctx);
+    if (!rc)
+        rc = eval_compute_metrics(&plan, s, run, &ctx->err);
+    if (rc) {
+        store_finish_run(s, run, STORE_RUN_FAILED, ctx->err.msg, NULL);
+        goto out;
+    }
+    if ((rc = store_finish_run(s, run, STORE_RUN_DONE, NULL, &ctx->err)))
+        goto out;
+    if ((rc = store_list_metrics(s, run, &mets, &n_mets, &ctx->err)))
+        goto out;
+    print_metrics(ctx, run, mets, n_mets, resumed, store_count_samples(s, run, NULL, NULL));
+out:
+    store_metrics_free(mets, n_mets);
+    json_decref(c);
+    free(cfg);
+    sandbox_free(sb);
+    backend_free(b);
+    store_close(s);
+    eval_plan_release(&plan);
+    return rc;
+}
