@@ -116,9 +116,9 @@ static int read_record(struct ds_csv *c, struct assay_error *err)
         if (ch < 0) { /* end of file */
             if (st == ST_QUOTED)
                 return err_set_at(err, ASSAY_EINVAL, path, quote_line,
-                                  "unterminated quoted field %zu (quote opened here, file ends "
-                                  "on line %ld)",
-                                  c->n_f + 1, c->line);
+                                  "unterminated quoted field %zu: the quote opened here is never "
+                                  "closed",
+                                  c->n_f + 1);
             c->done = 1;
             if (!any)
                 return 0;
@@ -138,12 +138,12 @@ static int read_record(struct ds_csv *c, struct assay_error *err)
         switch (st) {
         case ST_START:
         case ST_PLAIN:
-            if (ch == '"' && st == ST_START) {
+            if (ch == '"' && st == ST_START && !c->o.no_quotes) {
                 st = ST_QUOTED;
                 quote_line = c->line;
                 continue;
             }
-            if (ch == '"')
+            if (ch == '"' && !c->o.no_quotes)
                 return err_set_at(err, ASSAY_EINVAL, path, c->line,
                                   "unexpected quote in unquoted field %zu", c->n_f + 1);
             if (ch == delim || is_eol) {

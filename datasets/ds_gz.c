@@ -30,6 +30,12 @@ static int gz_read(struct ds_src *s, void *buf, size_t n, size_t *got, struct as
         *got = 0;
         if (zerr == Z_ERRNO)
             return err_set_off(err, ASSAY_EIO, s->name, at, "read failed: %s", strerror(errno));
+        /* zlib prefixes its message with the name it was opened under ("<fd:N>: ") */
+        if (msg && msg[0] == '<') {
+            const char *colon = strstr(msg, ">: ");
+            if (colon)
+                msg = colon + 3;
+        }
         return err_set_off(err, ASSAY_EIO, s->name, at, "corrupt gzip data: %s",
                            msg && *msg ? msg : "unknown error");
     }
