@@ -143,7 +143,7 @@ static int read_record(struct ds_csv *c, struct assay_error *err)
                 quote_line = c->line;
                 continue;
             }
-            if (ch == '"' && !c->o.no_quotes)
+            if (ch == '"' && !c->o.no_quotes && !c->o.lax_quotes)
                 return err_set_at(err, ASSAY_EINVAL, path, c->line,
                                   "unexpected quote in unquoted field %zu", c->n_f + 1);
             if (ch == delim || is_eol) {
@@ -185,9 +185,13 @@ static int read_record(struct ds_csv *c, struct assay_error *err)
                 }
                 continue;
             }
-            return err_set_at(err, ASSAY_EINVAL, path, c->line,
-                              "unexpected character after closing quote in field %zu",
-                              c->n_f + 1);
+            if (!c->o.lax_quotes)
+                return err_set_at(err, ASSAY_EINVAL, path, c->line,
+                                  "unexpected character after closing quote in field %zu",
+                                  c->n_f + 1);
+            /* lax: keep the byte and go on unquoted, as Python's csv module does */
+            st = ST_PLAIN;
+            break;
         }
         if (buf_add_ch(&c->rec, (char)ch) < 0)
             return err_set_at(err, ASSAY_ELIMIT, path, c->rec_line,

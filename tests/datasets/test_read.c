@@ -111,6 +111,8 @@ static void parse_opts(struct ds_read_opts *o, const char *line)
             o->header = (int)n;
         else if (strcmp(t, "no_quotes") == 0)
             o->no_quotes = (int)n;
+        else if (strcmp(t, "lax_quotes") == 0)
+            o->lax_quotes = (int)n;
         else if (strcmp(t, "keep_bom") == 0)
             o->keep_bom = (int)n;
         else if (strcmp(t, "max_fields") == 0)
