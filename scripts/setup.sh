@@ -16,6 +16,7 @@ PACKAGES=(
     libcmocka-dev
     clang libclang-rt-14-dev
     python3
+    bubblewrap
 )
 
 missing=()

@@ -1,0 +1,3 @@
+    import sys
+    sys.stdout.write('x' * (4 << 20))
+    return None

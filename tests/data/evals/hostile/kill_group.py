@@ -1,0 +1,3 @@
+    import os, signal
+    os.killpg(0, signal.SIGTERM)
+    return True

