@@ -84,6 +84,13 @@ const struct cli_cmd cli_commands[] = {
      "model sees for document I of the eval split: {\"context\", \"continuations\", \"gold\"}\n"
      "for log-likelihood tasks, {\"prompt\", \"until\", \"gold\"} for generation tasks.",
      cmd_tasks_opts, 0, 2, cmd_tasks},
+    {"datasets", "list, fetch and verify the benchmark datasets assay knows",
+     "(list | fetch NAME... | verify [NAME...] | path NAME FILE) [options]",
+     "Files are looked for under --data-dir / $ASSAY_DATA_DIR (a mirror laid out like\n"
+     "../shared/datasets), then in the cache, where 'fetch' downloads them (resuming, retrying,\n"
+     "and checking each sha256 before it lands). 'verify' hashes what is present: OK, MISSING\n"
+     "or MISMATCH; exit status 3 when a file does not match.",
+     cmd_datasets_opts, 1, -1, cmd_datasets},
     {"help", "show help for assay or for one command", "[COMMAND]", NULL, no_opts, 0, 1,
      cmd_help},
     {"version", "show the version and git revision", "", NULL, no_opts, 0, 0, cmd_version},
