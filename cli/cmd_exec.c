@@ -27,8 +27,8 @@
 
 const struct cli_opt cmd_exec_opts[] = {
     {"task", 0, CLI_OPT_STR, "NAME", NULL, "humaneval or mbpp"},
-    {"completions", 0, CLI_OPT_STR, "FILE",
-     NULL, "JSONL, one {\"task_id\", \"completion\"} per line (repeat a task_id for more samples)"},
+    {"completions", 0, CLI_OPT_STR, "FILE", NULL,
+     "JSONL, one {\"task_id\", \"completion\"} per line (repeat a task_id for more samples)"},
     {"data-dir", 0, CLI_OPT_STR, "DIR", NULL,
      "dataset mirror folder (default: $ASSAY_DATA_DIR, else the download cache)"},
     CLI_OPT_DB,
@@ -45,8 +45,8 @@ const struct cli_opt cmd_exec_opts[] = {
 struct exec_sample {
     size_t problem; /* index into the problems */
     char *completion;
-    long line;      /* in the completions file */
-    int64_t index;  /* sample number within its problem */
+    long line;     /* in the completions file */
+    int64_t index; /* sample number within its problem */
     char *program;
     size_t program_len;
     enum sandbox_outcome outcome;
@@ -131,9 +131,8 @@ static int read_completions(struct exec_sample **out, size_t *n_out, const char 
         }
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 256;
-            struct exec_sample *nv = ncap > EXEC_MAX_SAMPLES
-                                         ? NULL
-                                         : mem_realloc_array(v, ncap, sizeof(*nv));
+            struct exec_sample *nv =
+                ncap > EXEC_MAX_SAMPLES ? NULL : mem_realloc_array(v, ncap, sizeof(*nv));
             if (!nv) {
                 rc = err_set_at(err, ncap > EXEC_MAX_SAMPLES ? ASSAY_ELIMIT : ASSAY_ENOMEM, path,
                                 line, "too many completions");
@@ -188,12 +187,11 @@ static int on_done(void *user, size_t i, const struct sandbox_result *r)
     smp->outcome = r->outcome;
     char item[300];
     snprintf(item, sizeof(item), "%s#%lld", p->task_id, (long long)smp->index);
-    json_t *d = json_pack("{s:I, s:I, s:s, s:i, s:i, s:f, s:f, s:b, s:I}", "index",
-                          (json_int_t)smp->index, "line", (json_int_t)smp->line, "result",
-                          sandbox_outcome_name(r->outcome), "exit_status", r->exit_status,
-                          "signal", r->term_signal, "wall_s", r->wall_s, "cpu_s", r->cpu_s,
-                          "output_truncated", r->output_truncated, "output_bytes",
-                          (json_int_t)r->output_total);
+    json_t *d = json_pack(
+        "{s:I, s:I, s:s, s:i, s:i, s:f, s:f, s:b, s:I}", "index", (json_int_t)smp->index, "line",
+        (json_int_t)smp->line, "result", sandbox_outcome_name(r->outcome), "exit_status",
+        r->exit_status, "signal", r->term_signal, "wall_s", r->wall_s, "cpu_s", r->cpu_s,
+        "output_truncated", r->output_truncated, "output_bytes", (json_int_t)r->output_total);
     char *data = d ? jsn_dump_canonical(d) : NULL;
     json_decref(d);
     bool passed = r->outcome == SANDBOX_PASSED;
@@ -289,8 +287,8 @@ int cmd_exec(struct cli_ctx *ctx, const struct cli_args *a)
         goto out;
     }
     for (size_t i = 0; i < n_smp; i++) {
-        rc = codeexec_program(&smp[i].program, &smp[i].program_len, task,
-                              &probs.v[smp[i].problem], smp[i].completion, err);
+        rc = codeexec_program(&smp[i].program, &smp[i].program_len, task, &probs.v[smp[i].problem],
+                              smp[i].completion, err);
         if (rc)
             goto out;
         jobs[i].program = smp[i].program;
@@ -307,8 +305,8 @@ int cmd_exec(struct cli_ctx *ctx, const struct cli_args *a)
     for (int i = 0; i < n_ks; i++)
         json_array_append_new(kj, json_integer(ks[i]));
     json_t *c = json_pack("{s:s, s:s, s:s, s:o, s:f, s:I, s:s}", "command", "exec", "task",
-                          codeexec_task_name(task), "completions_sha256", sha, "k", kj,
-                          "timeout", timeout, "memory_mib", (json_int_t)mem_mib, "isolation",
+                          codeexec_task_name(task), "completions_sha256", sha, "k", kj, "timeout",
+                          timeout, "memory_mib", (json_int_t)mem_mib, "isolation",
                           sandbox_isolation_name(sandbox_isolation(sb)));
     cfg = c ? jsn_dump_canonical(c) : NULL;
     json_decref(c);
@@ -316,12 +314,15 @@ int cmd_exec(struct cli_ctx *ctx, const struct cli_args *a)
         rc = err_set(err, ASSAY_ENOMEM, "out of memory");
         goto out;
     }
-    struct store_run_new rn = {.kind = "exec", .model_id = 0, .backend = NULL,
-                               .config_json = cfg};
+    struct store_run_new rn = {.kind = "exec", .model_id = 0, .backend = NULL, .config_json = cfg};
     if ((rc = store_begin_run(s, &rn, &run, err)))
         goto out;
-    struct exec_state st = {.s = s, .run = run, .task = codeexec_task_name(task),
-                            .probs = &probs, .smp = smp, .err = err};
+    struct exec_state st = {.s = s,
+                            .run = run,
+                            .task = codeexec_task_name(task),
+                            .probs = &probs,
+                            .smp = smp,
+                            .err = err};
     double t0 = clock_now_s();
     rc = sandbox_run(sb, jobs, n_smp, NULL, on_done, &st, &ctx->prog, err);
     double elapsed = clock_now_s() - t0;
@@ -356,13 +357,14 @@ int cmd_exec(struct cli_ctx *ctx, const struct cli_args *a)
                 sum2 += v * v;
             }
         double mean = sum / (double)n_prob;
-        double var = n_prob > 1 ? (sum2 - (double)n_prob * mean * mean) / (double)(n_prob - 1) : NAN;
+        double var =
+            n_prob > 1 ? (sum2 - (double)n_prob * mean * mean) / (double)(n_prob - 1) : NAN;
         value[j] = mean;
         se[j] = n_prob > 1 ? sqrt(var > 0 ? var : 0) / sqrt((double)n_prob) : NAN;
         char name[32];
         snprintf(name, sizeof(name), "pass@%lld", (long long)ks[j]);
-        if ((rc = store_put_metric(s, run, codeexec_task_name(task), name, value[j], se[j],
-                                   n_prob, err)))
+        if ((rc = store_put_metric(s, run, codeexec_task_name(task), name, value[j], se[j], n_prob,
+                                   err)))
             goto fail_run;
     }
     if ((rc = store_finish_run(s, run, STORE_RUN_DONE, NULL, err)))
@@ -370,11 +372,10 @@ int cmd_exec(struct cli_ctx *ctx, const struct cli_args *a)
 
     if (ctx->json) {
         for (size_t i = 0; i < n_smp; i++) {
-            json_t *o = json_pack("{s:s, s:I, s:b, s:s}", "task_id",
-                                  probs.v[smp[i].problem].task_id, "index",
-                                  (json_int_t)smp[i].index, "passed",
-                                  smp[i].outcome == SANDBOX_PASSED, "result",
-                                  sandbox_outcome_name(smp[i].outcome));
+            json_t *o = json_pack(
+                "{s:s, s:I, s:b, s:s}", "task_id", probs.v[smp[i].problem].task_id, "index",
+                (json_int_t)smp[i].index, "passed", smp[i].outcome == SANDBOX_PASSED, "result",
+                sandbox_outcome_name(smp[i].outcome));
             char *line = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
             json_decref(o);
             if (line)

@@ -120,10 +120,10 @@ static int load_mbpp(struct codeexec_problem *p, json_t *obj, const char *path, 
         json_t *t = json_array_get(tl, i);
         if (!json_is_string(t)) {
             buf_release(&b);
-            return err_set_at(err, ASSAY_EINVAL, path, line, "test_list[%zu] is not a string",
-                              i);
+            return err_set_at(err, ASSAY_EINVAL, path, line, "test_list[%zu] is not a string", i);
         }
-        if ((i && buf_add_ch(&b, '\n')) || buf_add(&b, json_string_value(t), json_string_length(t))) {
+        if ((i && buf_add_ch(&b, '\n')) ||
+            buf_add(&b, json_string_value(t), json_string_length(t))) {
             buf_release(&b);
             return err_set(err, ASSAY_ENOMEM, "out of memory");
         }
@@ -181,8 +181,7 @@ int codeexec_load(struct codeexec_problems *out, enum codeexec_task t, const cha
     return 0;
 }
 
-const struct codeexec_problem *codeexec_find(const struct codeexec_problems *p,
-                                             const char *task_id)
+const struct codeexec_problem *codeexec_find(const struct codeexec_problems *p, const char *task_id)
 {
     if (!task_id)
         return NULL;

@@ -82,7 +82,7 @@ static const char RUNNER[] =
     "            'pty.spawn', 'os.startfile')\n"
     "    PATH1 = ('os.remove', 'os.rmdir', 'os.mkdir', 'os.chmod', 'os.chown', 'os.truncate',\n"
     "             'os.utime', 'os.mkfifo', 'os.mknod', 'shutil.rmtree', 'os.setxattr',\n"
-    "             'os.removexattr', 'os.chdir')\n"
+    "             'os.removexattr')\n"
     "    PATH2 = ('os.rename', 'os.link', 'os.symlink', 'shutil.copyfile', 'shutil.copytree',\n"
     "             'shutil.move')\n"
     "    def inside(p):\n"
@@ -160,8 +160,8 @@ const char *sandbox_isolation_name(enum sandbox_isolation iso)
 
 const char *sandbox_outcome_name(enum sandbox_outcome o)
 {
-    static const char *const names[] = {"passed", "failed", "timed out", "resource limit",
-                                        "sandbox violation", "error"};
+    static const char *const names[] = {
+        "passed", "failed", "timed out", "resource limit", "sandbox violation", "error"};
     return (unsigned)o < sizeof(names) / sizeof(names[0]) ? names[o] : "?";
 }
 
@@ -207,13 +207,13 @@ void sandbox_free(struct sandbox *sb)
 /* Everything the child needs, prepared before fork (no allocation after it). */
 struct launch {
     enum sandbox_isolation iso;
-    const char *exe;           /* execve path */
+    const char *exe; /* execve path */
     char *argv[MAX_ARGS];
     char *envp[MAX_ENV];
     char env_store[MAX_ENV][600];
     const char *dir;
     int devnull;
-    int out_w;                 /* write end of the output pipe */
+    int out_w; /* write end of the output pipe */
     bool drop_uid;
     uid_t uid;
     const struct sandbox_limits *lim;
@@ -223,8 +223,8 @@ struct slot {
     bool busy;
     size_t job;
     pid_t pid;
-    int pidfd;   /* -1 if the kernel gave none: poll in short steps instead */
-    int out_r;   /* -1 once closed */
+    int pidfd; /* -1 if the kernel gave none: poll in short steps instead */
+    int out_r; /* -1 once closed */
     double t_start, deadline, drain_until;
     bool exited, timed_out, output_killed;
     int status;
@@ -236,11 +236,11 @@ struct slot {
     size_t done_len, vtag_len;
     bool saw_done;
     char violation[256];
-    struct buf out;          /* the kept output */
-    uint64_t total;          /* bytes read */
-    char carry[128];         /* the last bytes of the stream, for tags split over reads */
+    struct buf out;  /* the kept output */
+    uint64_t total;  /* bytes read */
+    char carry[128]; /* the last bytes of the stream, for tags split over reads */
     size_t carry_len;
-    char tail[2048];         /* the last bytes, for the exception line when truncated */
+    char tail[2048]; /* the last bytes, for the exception line when truncated */
     size_t tail_len;
     struct sandbox_result res;
 };
@@ -470,8 +470,7 @@ static void child_main(const struct launch *L)
         break;
     case SANDBOX_ISO_NAMESPACES: {
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-        if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) !=
-            0)
+        if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) != 0)
             child_fail("unshare failed");
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
             child_fail("cannot make the mount namespace private");
@@ -559,7 +558,7 @@ static void slot_start(struct sandbox *sb, struct slot *s, int slot_index,
 {
     int pipefd[2] = {-1, -1}, devnull = -1;
     struct launch *L = calloc(1, sizeof(*L));
-    char (*links)[256] = calloc(sizeof(ROOT_LINKS) / sizeof(ROOT_LINKS[0]), 256);
+    char(*links)[256] = calloc(sizeof(ROOT_LINKS) / sizeof(ROOT_LINKS[0]), 256);
     s->busy = true;
     s->t_start = clock_now_s();
     s->deadline = s->t_start + sb->lim.timeout_s;
@@ -576,10 +575,8 @@ static void slot_start(struct sandbox *sb, struct slot *s, int slot_index,
     }
     for (size_t i = 0; i < sizeof(rnd); i++)
         snprintf(s->token + 2 * i, 3, "%02x", rnd[i]);
-    s->done_len = (size_t)snprintf(s->done_tag, sizeof(s->done_tag), "@@assay-done-%s@@",
-                                   s->token);
-    s->vtag_len = (size_t)snprintf(s->vtag, sizeof(s->vtag), "\n@@assay-violation-%s@@ ",
-                                   s->token);
+    s->done_len = (size_t)snprintf(s->done_tag, sizeof(s->done_tag), "@@assay-done-%s@@", s->token);
+    s->vtag_len = (size_t)snprintf(s->vtag, sizeof(s->vtag), "\n@@assay-violation-%s@@ ", s->token);
     snprintf(s->dir, sizeof(s->dir), "%s/assay-sbx.XXXXXX", sb->tmp_root);
     if (!mkdtemp(s->dir)) {
         set_error(s, "cannot create a run directory", strerror(errno));
@@ -832,8 +829,7 @@ static void classify(struct sandbox *sb, struct slot *s)
         snprintf(r->reason, sizeof(r->reason), "could not run: %.*s", (int)k, m);
     } else if (sig == SIGXCPU || (sig == SIGKILL && r->cpu_s >= (double)sb->lim.cpu_s - 0.05)) {
         r->outcome = SANDBOX_RESOURCE_LIMIT;
-        snprintf(r->reason, sizeof(r->reason), "cpu time limit (%lld s)",
-                 (long long)sb->lim.cpu_s);
+        snprintf(r->reason, sizeof(r->reason), "cpu time limit (%lld s)", (long long)sb->lim.cpu_s);
     } else if (sig == SIGXFSZ || strstr(exc, "[Errno 27]")) {
         r->outcome = SANDBOX_RESOURCE_LIMIT;
         snprintf(r->reason, sizeof(r->reason), "file size limit (%llu bytes)",
@@ -855,12 +851,10 @@ static void classify(struct sandbox *sb, struct slot *s)
         snprintf(r->reason, sizeof(r->reason), "passed");
     } else if (code == 0) {
         r->outcome = SANDBOX_FAILED;
-        snprintf(r->reason, sizeof(r->reason),
-                 "exited with status 0 before its tests finished");
+        snprintf(r->reason, sizeof(r->reason), "exited with status 0 before its tests finished");
     } else if (sig) {
         r->outcome = SANDBOX_FAILED;
-        snprintf(r->reason, sizeof(r->reason), "killed by signal %d (%s)", sig,
-                 strsignal(sig));
+        snprintf(r->reason, sizeof(r->reason), "killed by signal %d (%s)", sig, strsignal(sig));
     } else {
         r->outcome = SANDBOX_FAILED;
         if (exc[0])

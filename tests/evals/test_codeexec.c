@@ -34,8 +34,8 @@ static void test_pass_at_k(void **state)
     assert_true(codeexec_pass_at_k(5, 5, 1) == 1.0);
     assert_true(codeexec_pass_at_k(10, 8, 3) == 1.0); /* n - c < k */
     assert_true(codeexec_pass_at_k(10, 0, 3) == 0.0);
-    assert_true(isnan(codeexec_pass_at_k(3, 1, 5)));  /* k > n */
-    assert_true(isnan(codeexec_pass_at_k(3, 4, 1)));  /* c > n */
+    assert_true(isnan(codeexec_pass_at_k(3, 1, 5))); /* k > n */
+    assert_true(isnan(codeexec_pass_at_k(3, 4, 1))); /* c > n */
     assert_true(isnan(codeexec_pass_at_k(3, 1, 0)));
     for (int n = 1; n <= 30; n++)
         for (int c = 0; c <= n; c++)
@@ -56,24 +56,29 @@ static void test_pass_at_k(void **state)
 static void test_programs(void **state)
 {
     (void)state;
-    struct codeexec_problem he = {.task_id = "HumanEval/0", .prompt = "def f(x):\n    \"\"\"d\"\"\"\n",
-                                  .test = "\n\ndef check(candidate):\n    assert candidate(1) == 2\n",
+    struct codeexec_problem he = {.task_id = "HumanEval/0",
+                                  .prompt = "def f(x):\n    \"\"\"d\"\"\"\n",
+                                  .test =
+                                      "\n\ndef check(candidate):\n    assert candidate(1) == 2\n",
                                   .entry_point = "f"};
     char *p = NULL;
     size_t len = 0;
     struct assay_error err;
     err_clear(&err);
-    assert_int_equal(codeexec_program(&p, &len, CODEEXEC_HUMANEVAL, &he, "    return x + 1\n", &err),
-                     0);
-    assert_string_equal(p, "def f(x):\n    \"\"\"d\"\"\"\n    return x + 1\n\n\n\ndef check(candidate):\n"
-                           "    assert candidate(1) == 2\n\ncheck(f)");
+    assert_int_equal(
+        codeexec_program(&p, &len, CODEEXEC_HUMANEVAL, &he, "    return x + 1\n", &err), 0);
+    assert_string_equal(
+        p, "def f(x):\n    \"\"\"d\"\"\"\n    return x + 1\n\n\n\ndef check(candidate):\n"
+           "    assert candidate(1) == 2\n\ncheck(f)");
     assert_int_equal(len, strlen(p));
     free(p);
-    struct codeexec_problem mb = {.task_id = "11", .prompt = "t",
+    struct codeexec_problem mb = {.task_id = "11",
+                                  .prompt = "t",
                                   .test = "assert g(1) == 1\nassert g(2) == 2\nassert g(3) == 3"};
-    assert_int_equal(codeexec_program(&p, &len, CODEEXEC_MBPP, &mb, "def g(x):\r\n\treturn x", &err),
-                     0);
-    assert_string_equal(p, "def g(x):\r\n\treturn x\nassert g(1) == 1\nassert g(2) == 2\nassert g(3) == 3");
+    assert_int_equal(
+        codeexec_program(&p, &len, CODEEXEC_MBPP, &mb, "def g(x):\r\n\treturn x", &err), 0);
+    assert_string_equal(
+        p, "def g(x):\r\n\treturn x\nassert g(1) == 1\nassert g(2) == 2\nassert g(3) == 3");
     free(p);
 }
 
@@ -101,8 +106,9 @@ static void test_load_bad(void **state)
     const char *dir = tu_tmpdir();
     char path[1024];
     snprintf(path, sizeof(path), "%s/bad.jsonl", dir);
-    const char *text = "{\"task_id\": \"A/0\", \"prompt\": \"p\", \"test\": \"t\", \"entry_point\": "
-                       "\"f\", \"canonical_solution\": \"s\"}\n{\"task_id\": \"A/1\", \"prompt\": 3}\n";
+    const char *text =
+        "{\"task_id\": \"A/0\", \"prompt\": \"p\", \"test\": \"t\", \"entry_point\": "
+        "\"f\", \"canonical_solution\": \"s\"}\n{\"task_id\": \"A/1\", \"prompt\": 3}\n";
     struct assay_error err;
     err_clear(&err);
     assert_int_equal(file_write_atomic(path, text, strlen(text), &err), 0);
@@ -135,7 +141,8 @@ static void test_mbpp_references_pass(void **state)
         const struct codeexec_problem *p = codeexec_find(&ps, id);
         assert_non_null(p);
         size_t len;
-        assert_int_equal(codeexec_program(&progs[i], &len, CODEEXEC_MBPP, p, p->reference, &err), 0);
+        assert_int_equal(codeexec_program(&progs[i], &len, CODEEXEC_MBPP, p, p->reference, &err),
+                         0);
         jobs[i].program = progs[i];
         jobs[i].program_len = len;
     }

@@ -171,8 +171,8 @@ static void run_hostile(struct sandbox *sb)
     for (int i = 0; i < n; i++) {
         const char *got = sandbox_outcome_name(res[i].outcome);
         bool ok = strcmp(got, e[i].outcome) == 0 && strstr(res[i].reason, e[i].reason);
-        fprintf(stderr, "%-16s %-18s %5.2f s  %s%s\n", e[i].name, got, res[i].wall_s,
-                res[i].reason, ok ? "" : "   <-- MISMATCH");
+        fprintf(stderr, "%-16s %-18s %5.2f s  %s%s\n", e[i].name, got, res[i].wall_s, res[i].reason,
+                ok ? "" : "   <-- MISMATCH");
         if (!ok) {
             fprintf(stderr, "  expected: %s / %s\n  output: %.400s\n", e[i].outcome, e[i].reason,
                     res[i].output ? res[i].output : "");
