@@ -128,11 +128,15 @@ size_t kern_matmul_scratch_bytes(int weight_type, int64_t n_cols, int64_t n_tok)
 {
     if (!type_has_int_path(weight_type) || n_cols <= 0 || n_tok <= 0 || n_cols % 32 != 0)
         return 0;
-    size_t n_blk, bytes;
+    /* blocks, then the per-block sums padded to 8 per token (kern_int.h) */
+    size_t n_blk, n_sum, bytes, sum_bytes;
     if (!ck_mul(&n_blk, (size_t)(n_cols / 32), (size_t)n_tok) ||
-        !ck_mul(&bytes, n_blk, sizeof(struct blk_a8)))
+        !ck_mul(&bytes, n_blk, sizeof(struct blk_a8)) ||
+        !ck_mul(&n_sum, (size_t)kern_a8_nb8(n_cols / 32), (size_t)n_tok) ||
+        !ck_mul(&sum_bytes, n_sum, sizeof(float)) || !ck_add(&bytes, bytes, sum_bytes) ||
+        !ck_add(&bytes, bytes, 64))
         return SIZE_MAX;
-    return bytes + 64; /* room to align to 64 bytes */
+    return bytes; /* the 64: room to align to 64 bytes */
 }
 
 struct kern_isa {
@@ -227,15 +231,14 @@ void kern_matmul(float *y, const void *w, int weight_type, const float *x, int64
             act = (struct blk_a8 *)p;
         }
     }
-    int64_t nb = n_cols / 32;
+    int64_t nb = n_cols / 32, nb8 = kern_a8_nb8(nb);
     if (act) {
-        if (n_tok * nb >= 4096 && n_threads > 1) {
-#pragma omp parallel for num_threads(n_threads) schedule(static)
-            for (int64_t tok = 0; tok < n_tok; tok++)
-                isa.quant_a8(x + tok * n_cols, act + tok * nb, n_cols);
-        } else {
-            for (int64_t tok = 0; tok < n_tok; tok++)
-                isa.quant_a8(x + tok * n_cols, act + tok * nb, n_cols);
+        float *sums = (float *)(act + n_tok * nb);
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (n_tok * nb >= 4096 && n_threads > 1)
+        for (int64_t tok = 0; tok < n_tok; tok++) {
+            isa.quant_a8(x + tok * n_cols, act + tok * nb, n_cols);
+            for (int64_t j = 0; j < nb8; j++)
+                sums[tok * nb8 + j] = j < nb ? act[tok * nb + j].s : 0.0f;
         }
     }
 

@@ -21,8 +21,8 @@
  *    does 4 rows x 4 tokens with the weights converted 8 values at a time.
  * Paths:
  *  - integer (act != NULL): int32 lane sums of q * a.q, scaled by s * a.d in float and
- *    accumulated; offset types add (m / 8) * a.s in every lane (the 8 lanes add up to
- *    m * a.d * sum(a.q)). AVX2: maddubs+madd, signed levels via |q| and sign(a.q, q).
+ *    accumulated; offset types add m * a.s for 8 groups at once, one group per lane
+ *    (a.s = a.d * sum(a.q), kept 8 to a vector after the blocks). AVX2: maddubs+madd, signed levels via |q| and sign(a.q, q).
  *    VNNI: one vpdpbusd; signed levels as dot(a.q + 128, q) - 128 * sum(q), with the
  *    correction as the instruction's accumulator. Both give the exact integer dot, so
  *    AVX2 and AVX-512 results are bit-identical.
@@ -306,14 +306,12 @@ struct kw {
     __m256i a;  /* operand of the dot product (see step) */
     __m256i b;  /* signed types: sign source (AVX2) or offset correction (VNNI) */
     __m256 sv;  /* lane scales: s0 for lanes 0-3 (values 0-15), s1 for lanes 4-7 */
-    __m256 m8;  /* offset types: m / 8 in every lane (8 lanes add up to m) */
 };
 
 /* One activation block prepared for many rows. */
 struct kx {
     __m256i x;
     __m256 dx; /* a.d in every lane */
-    __m256 s;  /* a.s = a.d * sum(a.q) in every lane */
 };
 
 KX_INLINE struct kw prep_w(const int type, struct kb b)
@@ -322,7 +320,6 @@ KX_INLINE struct kw prep_w(const int type, struct kb b)
     /* only Q6_K has two scales per group; one broadcast for the others */
     o.sv = type == QUANT_TYPE_Q6_K ? _mm256_set_m128(_mm_set1_ps(b.s1), _mm_set1_ps(b.s0))
                                    : _mm256_set1_ps(b.s0);
-    o.m8 = _mm256_set1_ps(b.m * 0.125f);
     if (!type_signed(type)) {
         o.a = b.q;
         o.b = _mm256_setzero_si256();
@@ -352,7 +349,6 @@ KX_INLINE struct kx prep_x(const int type, const struct blk_a8 *a)
         o.x = _mm256_xor_si256(o.x, _mm256_set1_epi8((char)0x80));
 #endif
     o.dx = _mm256_broadcast_ss(&a->d);
-    o.s = _mm256_broadcast_ss(&a->s);
     return o;
 }
 
@@ -373,30 +369,52 @@ KX_INLINE __m256 step(const int type, const struct kw *w, const struct kx *x, __
     else
         dot = _mm256_madd_epi16(_mm256_maddubs_epi16(w->a, x->x), _mm256_set1_epi16(1));
 #endif
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(w->sv, x->dx), acc);
-    if (!type_signed(type))
-        acc = _mm256_fmadd_ps(w->m8, x->s, acc);
-    return acc;
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(w->sv, x->dx), acc);
+}
+
+/* Offset types: after each run of 8 groups, acc += m[g] * a.s[g] lane by lane (lane g
+ * holds group g; hsum adds them up): one FMA per 8 groups instead of one per group.
+ * m holds the 8 mins (zero past the row's end), s the matching sums (kern_int.h). */
+KX_INLINE __m256 offset8(const float *m, const float *s, __m256 acc)
+{
+    return _mm256_fmadd_ps(_mm256_loadu_ps(m), _mm256_loadu_ps(s), acc);
 }
 
 /* Decode-sized work: y[t..t+T) x rows [r, r+R), R <= KX_RT, T <= KX_TT (compile-time
  * after inlining), weights unpacked once per tile straight into registers. */
 KX_INLINE void tile_int(const int type, const int R, const int T, float *y, const uint8_t *w,
-                        size_t row_bytes, const struct blk_a8 *act, int64_t nb, int64_t n_rows,
-                        int64_t r, int64_t t)
+                        size_t row_bytes, const struct blk_a8 *act, const float *sums,
+                        int64_t nb, int64_t n_rows, int64_t r, int64_t t)
 {
+    const int64_t nb8 = kern_a8_nb8(nb);
     __m256 acc[KX_RD][KX_TT];
-    for (int i = 0; i < R; i++)
+    float mv[KX_RD][8];
+    for (int i = 0; i < R; i++) {
         for (int u = 0; u < T; u++)
             acc[i][u] = _mm256_setzero_ps();
+        for (int g = 0; g < 8; g++)
+            mv[i][g] = 0.0f;
+    }
     for (int64_t j = 0; j < nb; j++) {
         struct kw kw[KX_RD];
-        for (int i = 0; i < R; i++)
-            kw[i] = prep_w(type, unpack(type, w + (size_t)(r + i) * row_bytes, j));
+        for (int i = 0; i < R; i++) {
+            struct kb b = unpack(type, w + (size_t)(r + i) * row_bytes, j);
+            kw[i] = prep_w(type, b);
+            mv[i][j & 7] = b.m;
+        }
         for (int u = 0; u < T; u++) {
             struct kx kx = prep_x(type, act + (t + u) * nb + j);
             for (int i = 0; i < R; i++)
                 acc[i][u] = step(type, &kw[i], &kx, acc[i][u]);
+        }
+        if (!type_signed(type) && ((j & 7) == 7 || j == nb - 1)) {
+            for (int u = 0; u < T; u++)
+                for (int i = 0; i < R; i++)
+                    acc[i][u] = offset8(mv[i], sums + (t + u) * nb8 + (j & ~(int64_t)7),
+                                        acc[i][u]);
+            for (int i = 0; i < R; i++)
+                for (int g = 0; g < 8; g++)
+                    mv[i][g] = 0.0f;
         }
     }
     for (int i = 0; i < R; i++)
@@ -414,8 +432,9 @@ KX_INLINE void tile_int(const int type, const int R, const int T, float *y, cons
 #define KX_G 8 /* a K-quant super-block */
 
 KX_INLINE void chunk_inner(const int type, const int R, const int T, const struct kw *kw,
-                           __m256 accb[][KX_TC], const struct blk_a8 *act, int64_t nb,
-                           int64_t j0, int ng, int64_t t, int64_t tc)
+                           const float mv[][8], __m256 accb[][KX_TC], const struct blk_a8 *act,
+                           const float *sums, int64_t nb, int64_t j0, int ng, int64_t t,
+                           int64_t tc)
 {
     __m256 acc[KX_RT][KX_TT];
     for (int i = 0; i < R; i++)
@@ -431,14 +450,20 @@ KX_INLINE void chunk_inner(const int type, const int R, const int T, const struc
                 acc[i][u] = step(type, &wr[i], &kx, acc[i][u]);
         }
     }
+    if (!type_signed(type)) {
+        const int64_t nb8 = kern_a8_nb8(nb);
+        for (int u = 0; u < T; u++)
+            for (int i = 0; i < R; i++)
+                acc[i][u] = offset8(mv[i], sums + (t + u) * nb8 + j0, acc[i][u]);
+    }
     for (int i = 0; i < R; i++)
         for (int u = 0; u < T; u++)
             accb[i][t - tc + u] = acc[i][u];
 }
 
 KX_INLINE void chunk_int(const int type, const int R, float *y, const uint8_t *w,
-                         size_t row_bytes, const struct blk_a8 *act, int64_t nb, int64_t n_rows,
-                         int64_t r, int64_t tc, int64_t te)
+                         size_t row_bytes, const struct blk_a8 *act, const float *sums,
+                         int64_t nb, int64_t n_rows, int64_t r, int64_t tc, int64_t te)
 {
     __m256 accb[KX_RT][KX_TC];
     for (int i = 0; i < R; i++)
@@ -447,23 +472,31 @@ KX_INLINE void chunk_int(const int type, const int R, float *y, const uint8_t *w
     for (int64_t j0 = 0; j0 < nb; j0 += KX_G) {
         int ng = nb - j0 < KX_G ? (int)(nb - j0) : KX_G;
         struct kw kw[KX_RT * KX_G];
+        float mv[KX_RT][8];
         for (int i = 0; i < R; i++) {
             const uint8_t *row = w + (size_t)(r + i) * row_bytes;
+            for (int g = 0; g < 8; g++)
+                mv[i][g] = 0.0f;
             if (type_k(type)) { /* KX_G == 8: one super-block */
                 struct kb kb[8];
                 unpack_sb(type, row, j0 / 8, kb);
-                for (int g = 0; g < 8; g++)
+                for (int g = 0; g < 8; g++) {
                     kw[i * KX_G + g] = prep_w(type, kb[g]);
+                    mv[i][g] = kb[g].m;
+                }
             } else {
-                for (int g = 0; g < ng; g++)
-                    kw[i * KX_G + g] = prep_w(type, unpack(type, row, j0 + g));
+                for (int g = 0; g < ng; g++) {
+                    struct kb b = unpack(type, row, j0 + g);
+                    kw[i * KX_G + g] = prep_w(type, b);
+                    mv[i][g] = b.m;
+                }
             }
         }
         int64_t t = tc;
         for (; t + KX_TT <= te; t += KX_TT)
-            chunk_inner(type, R, KX_TT, kw, accb, act, nb, j0, ng, t, tc);
+            chunk_inner(type, R, KX_TT, kw, mv, accb, act, sums, nb, j0, ng, t, tc);
         for (; t < te; t++)
-            chunk_inner(type, R, 1, kw, accb, act, nb, j0, ng, t, tc);
+            chunk_inner(type, R, 1, kw, mv, accb, act, sums, nb, j0, ng, t, tc);
     }
     for (int i = 0; i < R; i++)
         for (int64_t u = 0; u < te - tc; u++)
@@ -475,37 +508,38 @@ KX_INLINE void rows_int(const int type, float *y, const uint8_t *w, size_t row_b
                         int64_t n_tok, int64_t r0, int64_t r1)
 {
     int64_t nb = n_cols / 32;
+    const float *sums = (const float *)(act + n_tok * nb); /* kern_int.h */
     for (int64_t tc = 0; tc < n_tok; tc += KX_TC) {
         int64_t te = tc + KX_TC < n_tok ? tc + KX_TC : n_tok;
         int64_t r = r0;
         if (te - tc >= 2 * KX_TT || type_k(type)) {
             for (; r + KX_RT <= r1; r += KX_RT) {
                 prefetch_rows(w, row_bytes, r + 2 * KX_RT, KX_RT, r1);
-                chunk_int(type, KX_RT, y, w, row_bytes, act, nb, n_rows, r, tc, te);
+                chunk_int(type, KX_RT, y, w, row_bytes, act, sums, nb, n_rows, r, tc, te);
             }
             for (; r < r1; r++)
-                chunk_int(type, 1, y, w, row_bytes, act, nb, n_rows, r, tc, te);
+                chunk_int(type, 1, y, w, row_bytes, act, sums, nb, n_rows, r, tc, te);
             continue;
         }
         if (te - tc == 1) {
             for (; r + KX_RD <= r1; r += KX_RD) {
                 prefetch_rows(w, row_bytes, r + 2 * KX_RD, KX_RD, r1);
-                tile_int(type, KX_RD, 1, y, w, row_bytes, act, nb, n_rows, r, tc);
+                tile_int(type, KX_RD, 1, y, w, row_bytes, act, sums, nb, n_rows, r, tc);
             }
         }
         for (; r + KX_RT <= r1; r += KX_RT) {
             int64_t t = tc;
             for (; t + KX_TT <= te; t += KX_TT)
-                tile_int(type, KX_RT, KX_TT, y, w, row_bytes, act, nb, n_rows, r, t);
+                tile_int(type, KX_RT, KX_TT, y, w, row_bytes, act, sums, nb, n_rows, r, t);
             for (; t < te; t++)
-                tile_int(type, KX_RT, 1, y, w, row_bytes, act, nb, n_rows, r, t);
+                tile_int(type, KX_RT, 1, y, w, row_bytes, act, sums, nb, n_rows, r, t);
         }
         for (; r < r1; r++) {
             int64_t t = tc;
             for (; t + KX_TT <= te; t += KX_TT)
-                tile_int(type, 1, KX_TT, y, w, row_bytes, act, nb, n_rows, r, t);
+                tile_int(type, 1, KX_TT, y, w, row_bytes, act, sums, nb, n_rows, r, t);
             for (; t < te; t++)
-                tile_int(type, 1, 1, y, w, row_bytes, act, nb, n_rows, r, t);
+                tile_int(type, 1, 1, y, w, row_bytes, act, sums, nb, n_rows, r, t);
         }
     }
 }

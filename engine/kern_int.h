@@ -93,7 +93,16 @@ struct blk_a8 {
     int8_t qs[32];
 };
 
-/* The integer path quantizes each token's row of n_cols values to n_cols/32 blk_a8. */
+/* The integer path quantizes each token's row of n_cols values to nb = n_cols/32 blk_a8.
+ * In the scratch, the n_tok * nb blocks are followed by n_tok rows of kern_a8_nb8(nb)
+ * floats: the blocks' s values, zero-padded to a multiple of 8, so that kernels can load
+ * the sums of 8 consecutive blocks as one vector (offset types: Q4_1, Q5_1, Q4_K, Q5_K). */
+static inline int64_t kern_a8_nb8(int64_t nb)
+{
+    return (nb + 7) & ~(int64_t)7;
+}
+
+
 void kern_quantize_a8_ref(const float *x, struct blk_a8 *y, int64_t n);
 
 /* 6-bit scale j and min j of a Q4_K / Q5_K block (ggml's get_scale_min_k4 layout). */

@@ -280,8 +280,11 @@ static void test_no_scratch_falls_back(void **state)
     free(yf);
     free(y);
     assert_int_equal(kern_matmul_scratch_bytes(QUANT_TYPE_F16, 256, 3), 0);
+    /* 3 tokens x 8 blocks, then 3 x 8 sums, then alignment room */
     assert_int_equal(kern_matmul_scratch_bytes(QUANT_TYPE_Q4_K, 256, 3),
-                     3 * 8 * sizeof(struct blk_a8) + 64);
+                     3 * 8 * sizeof(struct blk_a8) + 3 * 8 * sizeof(float) + 64);
+    assert_int_equal(kern_matmul_scratch_bytes(QUANT_TYPE_Q4_0, 96, 2),
+                     2 * 3 * sizeof(struct blk_a8) + 2 * 8 * sizeof(float) + 64);
     /* NULL context: one thread, float path */
     float *y0 = malloc(sizeof(float) * 24);
     kern_matmul(y0, c.w, c.type, c.x, 8, 256, 3, NULL);
