@@ -229,8 +229,11 @@ int task_expand(const char *list, char ***names_out, int *n_out, struct assay_er
                 if (strcmp(tok, "mmlu") == 0 || strcmp(tok, d.group) == 0)
                     rc = add_name(&names, &n, d.name);
             }
-        } else if ((rc = task_find(tok, &d, err)) == 0) {
+        } else if (task_find(tok, &d, NULL) == 0) {
             rc = add_name(&names, &n, d.name);
+        } else {
+            /* a name on the command line: a usage error, not missing data */
+            rc = err_set(err, ASSAY_EUSAGE, "unknown task '%s' (see 'assay tasks')", tok);
         }
         if (rc)
             break;

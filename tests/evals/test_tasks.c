@@ -72,7 +72,7 @@ static void test_table(void **state)
     task_names_free(names, n);
     struct assay_error e;
     err_clear(&e);
-    assert_int_equal(task_expand("mmlu,nosuch", &names, &n, &e), ASSAY_ENOTFOUND);
+    assert_int_equal(task_expand("mmlu,nosuch", &names, &n, &e), ASSAY_EUSAGE);
     assert_non_null(strstr(e.msg, "nosuch"));
     struct task_def d;
     assert_int_equal(task_find("mmlu_high_school_us_history", &d, NULL), 0);
