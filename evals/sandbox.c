@@ -139,6 +139,8 @@ struct sandbox {
     int n_jobs;
     bool root;
     uint32_t uid_turn[SANDBOX_MAX_JOBS]; /* runs started per slot, for the uid rotation */
+    int64_t uid_procs; /* not root: processes our uid already has (RLIMIT_NPROC counts
+                        * them too), plus room for the other slots' runs */
     char python[512];
     char bwrap[512];
     char tmp_root[512];
@@ -216,6 +218,7 @@ struct launch {
     int out_w; /* write end of the output pipe */
     bool drop_uid;
     uid_t uid;
+    int64_t n_proc; /* RLIMIT_NPROC: the limit, plus what the uid already runs if shared */
     const struct sandbox_limits *lim;
 };
 
@@ -362,8 +365,9 @@ static void child_fail(const char *what)
     _exit(126);
 }
 
-static void child_limits(const struct sandbox_limits *lim)
+static void child_limits(const struct launch *L)
 {
+    const struct sandbox_limits *lim = L->lim;
     struct rlimit r;
     r.rlim_cur = (rlim_t)lim->cpu_s;
     r.rlim_max = (rlim_t)lim->cpu_s + 1; /* SIGXCPU first, SIGKILL a second later */
@@ -372,7 +376,7 @@ static void child_limits(const struct sandbox_limits *lim)
     setrlimit(RLIMIT_AS, &r);
     r.rlim_cur = r.rlim_max = (rlim_t)lim->file_bytes;
     setrlimit(RLIMIT_FSIZE, &r);
-    r.rlim_cur = r.rlim_max = (rlim_t)lim->n_proc;
+    r.rlim_cur = r.rlim_max = (rlim_t)L->n_proc;
     setrlimit(RLIMIT_NPROC, &r);
     r.rlim_cur = r.rlim_max = (rlim_t)lim->n_files;
     setrlimit(RLIMIT_NOFILE, &r);
@@ -448,7 +452,7 @@ static void child_readonly_mounts(const char *dir)
 static void child_exec(const struct launch *L)
 {
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    child_limits(L->lim);
+    child_limits(L);
     if (chdir(L->dir) != 0)
         child_fail("cannot enter the run directory");
     execve(L->exe, L->argv, L->envp);
@@ -457,7 +461,8 @@ static void child_exec(const struct launch *L)
 
 static void child_main(const struct launch *L)
 {
-    setsid();
+    if (setsid() < 0)
+        _exit(126);
     if (dup2(L->devnull, 0) < 0 || dup2(L->out_w, 1) < 0 || dup2(L->out_w, 2) < 0)
         _exit(126);
     syscall(SYS_close_range, 3U, ~0U, 0U);
@@ -592,6 +597,7 @@ static void slot_start(struct sandbox *sb, struct slot *s, int slot_index,
     L->lim = &sb->lim;
     L->dir = s->dir;
     L->drop_uid = sb->root;
+    L->n_proc = sb->lim.n_proc + sb->uid_procs;
     L->uid = (uid_t)(SANDBOX_UID_BASE + slot_index * SANDBOX_UID_SPAN +
                      (int)(sb->uid_turn[slot_index]++ % SANDBOX_UID_SPAN));
     if (sb->root && chown(s->dir, L->uid, L->uid) != 0) {
@@ -624,7 +630,9 @@ static void slot_start(struct sandbox *sb, struct slot *s, int slot_index,
     if (pid == 0)
         child_main(L); /* never returns */
     s->pid = pid;
-    setpgid(pid, pid); /* the child does the same with setsid; whichever runs first wins */
+    /* no setpgid here: the child's setsid would fail on a group leader, and a run must
+     * have no controlling terminal (TIOCSTI); nothing signals the group before the
+     * child has run its first instructions */
     s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     close(pipefd[1]);
     close(devnull);
@@ -905,6 +913,28 @@ static void slot_kill_all(struct slot *slots, int n)
     }
 }
 
+/* Processes owned by our uid (when not root, runs share it and RLIMIT_NPROC counts all). */
+static int64_t count_own_processes(void)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    int64_t n = 0;
+    uid_t me = getuid();
+    struct dirent *e;
+    char path[300];
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s", e->d_name);
+        struct stat st;
+        if (stat(path, &st) == 0 && st.st_uid == me)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
 static int run_batch(struct sandbox *sb, enum sandbox_isolation iso, const struct sandbox_job *jobs,
                      size_t n, struct sandbox_result *results, sandbox_done_fn done, void *user,
                      const struct progress *prog, struct assay_error *err)
@@ -923,6 +953,8 @@ static int run_batch(struct sandbox *sb, enum sandbox_isolation iso, const struc
     }
     for (int i = 0; i < n_slots; i++)
         slot_reset(&slots[i]);
+    if (!sb->root)
+        sb->uid_procs = count_own_processes() + (int64_t)n_slots * sb->lim.n_proc;
     size_t next = 0, n_done = 0;
     progress_report(prog, 0, (int64_t)n, "exec");
     while (n_done < n) {

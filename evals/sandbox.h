@@ -92,7 +92,8 @@ struct sandbox_result {
     int exit_status; /* exit code, or -1 when it ended by a signal or was not run */
     int term_signal; /* the signal that ended it, 0 if none */
     double wall_s;
-    double cpu_s;          /* user + system time of the run's processes that were reaped */
+    double cpu_s;          /* user + system time of the reaped processes; under bwrap only the
+                            * launcher's (the program's own time stays in its pid namespace) */
     char *output;          /* stdout and stderr interleaved, NUL-terminated; owned */
     size_t output_len;     /* bytes (output may hold NUL bytes and invalid UTF-8) */
     bool output_truncated; /* more was printed than max_output_bytes */
