@@ -185,6 +185,10 @@ out:
     return rc;
 }
 
+static int download_loop(const char *url, const char *part, const char *dest,
+                         const char *sha256_hex, const struct ds_opts *o,
+                         struct assay_error *err);
+
 int ds_download(const char *url, const char *dest, const char *sha256_hex,
                 const struct ds_opts *o, struct assay_error *err)
 {
@@ -195,12 +199,18 @@ int ds_download(const char *url, const char *dest, const char *sha256_hex,
     int rc = ds_mkdirs_for(dest, err);
     if (rc < 0)
         return rc;
-    static int global_done; /* curl_global_init: once per process, before any thread */
-    if (!global_done) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-            return err_set(err, ASSAY_EFAIL, "libcurl initialisation failed");
-        global_done = 1;
-    }
+    /* reference-counted and thread-safe since libcurl 7.84 (Debian 12 has 7.88) */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return err_set(err, ASSAY_EFAIL, "libcurl initialisation failed");
+    rc = download_loop(url, part, dest, sha256_hex, o, err);
+    curl_global_cleanup();
+    return rc;
+}
+
+static int download_loop(const char *url, const char *part, const char *dest,
+                         const char *sha256_hex, const struct ds_opts *o, struct assay_error *err)
+{
+    int rc;
     int max_retries = o && o->max_retries ? (o->max_retries < 0 ? 0 : o->max_retries) : 5;
     long delay = o && o->retry_base_ms > 0 ? o->retry_base_ms : 500;
     size_t max_bytes = o && o->max_bytes ? o->max_bytes : ((size_t)8 << 30);

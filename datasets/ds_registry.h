@@ -13,6 +13,26 @@
  * and call ds_resolve_file.
  *
  * Registry entries are static and borrowed; nothing here needs freeing.
+ *
+ * How an eval reads its rows (no path is ever spelled out):
+ *
+ *     const struct ds_info *d = ds_registry_find("mmlu");
+ *     const struct ds_file *f;
+ *     for (size_t i = 0; (f = ds_info_split(d, "test", i)); i++) {
+ *         char path[4096];
+ *         rc = ds_resolve_file(path, sizeof(path), f, opts, err);   // ENOTFOUND: say fetch
+ *         struct ds_read_opts ro = {.n_fields = 6};                 // MMLU: no header
+ *         rc = ds_csv_open(&csv, path, &ro, err);
+ *         while ((rc = ds_csv_next(csv, err)) == 1) ...
+ *     }
+ *
+ * Split names by dataset (see `assay datasets list --json` for every file):
+ *   mmlu: test, dev (5-shot exemplars), validation    arc_easy/arc_challenge: test,
+ *   validation, train    gsm8k: test, train    humaneval: test    mbpp: full (test =
+ *   task_id 11-510, prompts 1-10), sanitized    hellaswag: validation (text, 6 lines per
+ *   item)    piqa: validation + validation_labels (text)    boolq: validation
+ *   truthfulqa: mc, generation (v1_2021, what lm-eval scores), mc_2025, generation_2025
+ *   winogrande: validation + validation_labels    math: test, test500
  */
 #ifndef ASSAY_DATASETS_DS_REGISTRY_H
 #define ASSAY_DATASETS_DS_REGISTRY_H

@@ -7,6 +7,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +43,7 @@ int ds_tar_open(struct ds_tar **out, const char *path, struct assay_error *err)
     archive_read_support_format_gnutar(t->a);
     archive_read_support_format_zip(t->a);
     if (archive_read_open_filename(t->a, path, 64 * 1024) != ARCHIVE_OK) {
-        int code = archive_errno(t->a) == 2 /* ENOENT */ ? ASSAY_ENOTFOUND : ASSAY_EINVAL;
+        int code = archive_errno(t->a) == ENOENT ? ASSAY_ENOTFOUND : ASSAY_EINVAL;
         int rc = tar_err(t, code, "cannot open archive", err);
         ds_tar_close(t);
         return rc;
