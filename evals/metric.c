@@ -81,16 +81,6 @@ double metric_mc2(const double *ll, const int8_t *labels, int n)
     return t / all;
 }
 
-double metric_pass_at_k(int64_t n, int64_t c, int64_t k)
-{
-    if (n - c < k)
-        return 1.0;
-    double prod = 1.0;
-    for (int64_t i = n - c + 1; i <= n; i++)
-        prod *= 1.0 - (double)k / (double)i;
-    return 1.0 - prod;
-}
-
 /* ---- GSM8K ------------------------------------------------------------------------ */
 
 static bool is_digit(char c)

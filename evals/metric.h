@@ -38,9 +38,7 @@ int metric_argmax_norm(const double *ll, const int64_t *len, int n);
  * max subtracted first; labels[i] is 1 for a true answer. NaN when n == 0. */
 double metric_mc2(const double *ll, const int8_t *labels, int n);
 
-/* Unbiased pass@k for n samples with c passing (1 - C(n-c,k)/C(n,k)), as
- * 1 - prod_{i=n-c+1..n} (1 - k/i); 1 when n - c < k. */
-double metric_pass_at_k(int64_t n, int64_t c, int64_t k);
+/* pass@k lives with the code tasks: codeexec_pass_at_k (evals/codeexec.h). */
 
 /* GSM8K answer extraction, into out[cap] (NUL-terminated, truncated to fit):
  * strict: group 1 of the first match of "#### (\-?[0-9\.\,]+)";

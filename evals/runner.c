@@ -14,6 +14,7 @@
 #include "base/mem.h"
 #include "base/utf8.h"
 #include "engine/backend.h"
+#include "evals/codeexec.h"
 #include "evals/fmt.h"
 #include "evals/metric.h"
 #include "evals/sandbox.h"
@@ -417,24 +418,28 @@ out:
     return rc;
 }
 
-/* The program a code task runs (EVAL-NOTES.md section 2): HumanEval = prompt +
- * completion + "\n" + test + "\n" + "check(<entry_point>)"; MBPP = completion + "\n" +
- * the asserts joined by "\n". */
+/* The program a code task runs, assembled by evals/codeexec.h from a view of the
+ * document (HumanEval: prompt + completion + test + check(entry_point); MBPP: completion
+ * + the asserts). *out is malloc'd. */
 static int code_program(const struct task_data *t, const struct task_doc *d,
-                        const char *completion, struct buf *out)
+                        const char *completion, char **out, struct assay_error *err)
 {
-    int rc = 0;
-    if (t->def.loader == TASK_LOADER_HUMANEVAL) {
-        rc = buf_add_str(out, d->question);
-        if (!rc)
-            rc = buf_add_str(out, completion);
-        if (!rc)
-            rc = buf_addf(out, "\n%s\ncheck(%s)", d->tests[0], d->entry_point);
-    } else {
-        rc = buf_add_str(out, completion);
-        for (int i = 0; !rc && i < d->n_tests; i++)
-            rc = buf_addf(out, "\n%s", d->tests[i]);
-    }
+    struct buf tests;
+    buf_init(&tests, 0);
+    for (int i = 0; i < d->n_tests; i++)
+        if ((i && buf_add_ch(&tests, '\n')) || buf_add_str(&tests, d->tests[i])) {
+            buf_release(&tests);
+            return err_set(err, ASSAY_ENOMEM, "out of memory");
+        }
+    bool he = t->def.loader == TASK_LOADER_HUMANEVAL;
+    struct codeexec_problem cp = {.task_id = d->id, .prompt = d->question,
+                                  .test = tests.data ? tests.data : "",
+                                  .entry_point = he ? d->entry_point : NULL,
+                                  .reference = d->answer};
+    size_t len = 0;
+    int rc = codeexec_program(out, &len, he ? CODEEXEC_HUMANEVAL : CODEEXEC_MBPP, &cp,
+                              completion, err);
+    buf_release(&tests);
     return rc;
 }
 
@@ -494,15 +499,12 @@ static int run_gen_batch(const struct eval_plan *p, const struct task_data *t,
     have_res = true;
     if (t->def.scoring == TASK_SCORING_CODE && sb) {
         for (int i = 0; i < n_items; i++) {
-            buf_reset(&b1);
             const struct task_doc *d = &t->eval.docs[items[i]->doc];
-            if (code_program(t, d, res[i].text ? res[i].text : "", &b1)) {
-                rc = err_set(err, ASSAY_ELIMIT, "program too large");
+            char *prog = NULL;
+            if ((rc = code_program(t, d, res[i].text ? res[i].text : "", &prog, err)) != 0)
                 goto out;
-            }
-            char *prog = pool_take(sp, &b1);
-            if (!prog) {
-                rc = err_set(err, ASSAY_ENOMEM, "out of memory");
+            if ((rc = pool_add(sp, prog)) != 0) {
+                err_set(err, rc, "out of memory");
                 goto out;
             }
             jobs[i].program = prog;
