@@ -151,15 +151,16 @@ static int lookup(const struct ds_info **out, struct cli_ctx *ctx, const char *n
 {
     *out = ds_registry_find(name);
     if (!*out)
-        return err_set(&ctx->err, ASSAY_EUSAGE,
-                       "unknown dataset '%s' (see 'assay datasets list')", name);
+        return err_set(&ctx->err, ASSAY_EUSAGE, "unknown dataset '%s' (see 'assay datasets list')",
+                       name);
     return 0;
 }
 
 static int do_fetch(struct cli_ctx *ctx, const struct cli_args *a)
 {
     if (a->n_pos < 2)
-        return err_set(&ctx->err, ASSAY_EUSAGE, "fetch: name a dataset (see 'assay datasets list')");
+        return err_set(&ctx->err, ASSAY_EUSAGE,
+                       "fetch: name a dataset (see 'assay datasets list')");
     struct ds_opts o;
     int rc = fill_opts(&o, ctx, a);
     if (rc)
@@ -226,15 +227,16 @@ static int do_verify(struct cli_ctx *ctx, const struct cli_args *a)
                 json_object_set_new(x, "path", json_string(f->path));
                 json_object_set_new(x, "status", json_string(ds_verify_status_name(st)));
                 json_object_set_new(x, "file", path[0] ? json_string(path) : json_null());
-                json_object_set_new(x, "expected", f->sha256 ? json_string(f->sha256) : json_null());
+                json_object_set_new(x, "expected",
+                                    f->sha256 ? json_string(f->sha256) : json_null());
                 json_object_set_new(x, "got", hex[0] ? json_string(hex) : json_null());
                 json_array_append_new(arr, x);
             } else if (st == DS_VERIFY_MISMATCH) {
                 printf("%-9s %s (%s)\n          expected %s\n          got      %s\n",
                        ds_verify_status_name(st), f->path, path, f->sha256, hex);
             } else {
-                printf("%-9s %s%s%s%s\n", ds_verify_status_name(st), f->path,
-                       path[0] ? " (" : "", path, path[0] ? ")" : "");
+                printf("%-9s %s%s%s%s\n", ds_verify_status_name(st), f->path, path[0] ? " (" : "",
+                       path, path[0] ? ")" : "");
             }
         }
     }
@@ -249,9 +251,9 @@ static int do_verify(struct cli_ctx *ctx, const struct cli_args *a)
         rc = err_set(&ctx->err, ASSAY_EINVAL, "%zu file(s) do not match their sha256",
                      counts[DS_VERIFY_MISMATCH]);
     else if (counts[DS_VERIFY_MISSING] && a->n_pos > 1)
-        rc = err_set(&ctx->err, ASSAY_EFAIL,
-                     "%zu file(s) missing (run 'assay datasets fetch NAME')",
-                     counts[DS_VERIFY_MISSING]);
+        rc =
+            err_set(&ctx->err, ASSAY_EFAIL, "%zu file(s) missing (run 'assay datasets fetch NAME')",
+                    counts[DS_VERIFY_MISSING]);
 out:
     json_decref(arr);
     return rc;

@@ -194,8 +194,8 @@ static int read_record(struct ds_csv *c, struct assay_error *err)
             break;
         }
         if (buf_add_ch(&c->rec, (char)ch) < 0)
-            return err_set_at(err, ASSAY_ELIMIT, path, c->rec_line,
-                              "record longer than %zu bytes", c->o.max_line_bytes);
+            return err_set_at(err, ASSAY_ELIMIT, path, c->rec_line, "record longer than %zu bytes",
+                              c->o.max_line_bytes);
     }
 }
 

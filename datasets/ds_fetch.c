@@ -102,9 +102,8 @@ static int64_t file_size(const char *path)
 /* One transfer attempt. Returns 0 when the body is complete; sets *transient for failures
  * worth retrying and *restart when the .part file must be dropped (server ignored Range
  * or refused it). */
-static int attempt(const char *url, const char *part, const struct ds_opts *o,
-                   size_t max_bytes, int *transient, int *restart, int64_t *got,
-                   struct assay_error *err)
+static int attempt(const char *url, const char *part, const struct ds_opts *o, size_t max_bytes,
+                   int *transient, int *restart, int64_t *got, struct assay_error *err)
 {
     *transient = 0;
     *restart = 0;
@@ -186,11 +185,10 @@ out:
 }
 
 static int download_loop(const char *url, const char *part, const char *dest,
-                         const char *sha256_hex, const struct ds_opts *o,
-                         struct assay_error *err);
+                         const char *sha256_hex, const struct ds_opts *o, struct assay_error *err);
 
-int ds_download(const char *url, const char *dest, const char *sha256_hex,
-                const struct ds_opts *o, struct assay_error *err)
+int ds_download(const char *url, const char *dest, const char *sha256_hex, const struct ds_opts *o,
+                struct assay_error *err)
 {
     char part[4096];
     int k = snprintf(part, sizeof(part), "%s.part", dest);
@@ -290,9 +288,8 @@ static int fetch_member(const struct ds_file *f, const char *cache, const char *
         char hex[65];
         rc = hash_sha256_hex(data, len, hex, err);
         if (rc == 0 && strcmp(hex, f->sha256) != 0)
-            rc = err_set(err, ASSAY_EINVAL,
-                         "sha256 mismatch for '%s' in '%s': expected %s, got %s", f->member,
-                         f->url, f->sha256, hex);
+            rc = err_set(err, ASSAY_EINVAL, "sha256 mismatch for '%s' in '%s': expected %s, got %s",
+                         f->member, f->url, f->sha256, hex);
     }
     if (rc == 0)
         rc = ds_mkdirs_for(dest, err);
@@ -311,8 +308,8 @@ int ds_fetch(const struct ds_info *d, const struct ds_opts *o, size_t *n_fetched
     int rc = ds_cache_dir(cache, sizeof(cache), o, err);
     if (rc < 0)
         return rc;
-    const char *base = o && o->base_url && *o->base_url ? o->base_url
-                                                         : getenv("ASSAY_DATASETS_BASE_URL");
+    const char *base =
+        o && o->base_url && *o->base_url ? o->base_url : getenv("ASSAY_DATASETS_BASE_URL");
     if (base && !*base)
         base = NULL;
     int first = 0;

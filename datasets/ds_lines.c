@@ -192,8 +192,8 @@ int ds_jsonl_next(struct ds_jsonl *r, json_t **obj, struct assay_error *err)
         if (!json_is_object(v)) {
             const char *kind = json_kind(v);
             json_decref(v);
-            return err_set_at(err, ASSAY_EINVAL, ds_lines_path(r->lines),
-                              ds_lines_lineno(r->lines), "expected a JSON object, got %s", kind);
+            return err_set_at(err, ASSAY_EINVAL, ds_lines_path(r->lines), ds_lines_lineno(r->lines),
+                              "expected a JSON object, got %s", kind);
         }
         r->cur = v;
         *obj = v;

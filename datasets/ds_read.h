@@ -37,16 +37,16 @@ struct ds_read_opts {
     size_t max_file_bytes; /* cap on whole-file reads after decompression (0: default) */
     int keep_bom;          /* 0: drop a UTF-8 BOM at the start of the file; 1: keep it */
     /* CSV only */
-    char delim;    /* field separator: 0 means ',' ('\t' for TSV) */
-    int no_quotes; /* 1: '"' is ordinary data (TSV files such as winogender's never quote) */
+    char delim;     /* field separator: 0 means ',' ('\t' for TSV) */
+    int no_quotes;  /* 1: '"' is ordinary data (TSV files such as winogender's never quote) */
     int lax_quotes; /* 1: read as Python's csv module does (strict=False): a quote inside an
                      * unquoted field, and text after a closing quote, are kept as data.
                      * MMLU's val/college_medicine_val.csv line 6 needs it; its test and
                      * dev files read strictly. */
-    int header;   /* 1: the first record is a header (see ds_csv_header / ds_csv_col) */
-    int n_fields; /* >0: every record must have exactly this many fields;
-                   * 0: every record must have as many as the first one;
-                   * -1: records may differ (ragged) */
+    int header;     /* 1: the first record is a header (see ds_csv_header / ds_csv_col) */
+    int n_fields;   /* >0: every record must have exactly this many fields;
+                     * 0: every record must have as many as the first one;
+                     * -1: records may differ (ragged) */
 };
 
 /* ---- lines ---------------------------------------------------------------------- */

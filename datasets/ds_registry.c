@@ -125,8 +125,7 @@ int ds_mkdirs_for(const char *path, struct assay_error *err)
             continue;
         *p = '\0';
         if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return err_set_at(err, ASSAY_EIO, tmp, 0, "cannot create folder: %s",
-                              strerror(errno));
+            return err_set_at(err, ASSAY_EIO, tmp, 0, "cannot create folder: %s", strerror(errno));
         *p = '/';
     }
     return 0;
@@ -184,7 +183,8 @@ int ds_cache_dir(char *out, size_t n, const struct ds_opts *o, struct assay_erro
     else if ((x = getenv("HOME")) && *x)
         k = snprintf(out, n, "%s/.cache/assay/datasets", x);
     else
-        return err_set(err, ASSAY_ENOTFOUND, "no cache folder: neither XDG_CACHE_HOME nor HOME set");
+        return err_set(err, ASSAY_ENOTFOUND,
+                       "no cache folder: neither XDG_CACHE_HOME nor HOME set");
     if (k < 0 || (size_t)k >= n)
         return err_set(err, ASSAY_ELIMIT, "cache folder path too long");
     return 0;

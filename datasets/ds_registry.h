@@ -52,19 +52,19 @@ enum ds_format {
 };
 
 struct ds_file {
-    const char *path;   /* in the mirror layout, e.g. "gsm8k/test.jsonl" */
-    const char *split;  /* "test", "validation", "train", "dev", "fewshot", "labels",
-                         * "extra" ... (the dataset section of MANIFEST.md says which
-                         * split harnesses score on) */
+    const char *path;      /* in the mirror layout, e.g. "gsm8k/test.jsonl" */
+    const char *split;     /* "test", "validation", "train", "dev", "fewshot", "labels",
+                            * "extra" ... (the dataset section of MANIFEST.md says which
+                            * split harnesses score on) */
     enum ds_format format; /* of the content, after gunzip */
-    int64_t n_rows;     /* as counted in MANIFEST.md's appendix: JSONL objects, CSV
-                         * records with the header, JSON top-level length, text lines */
-    int64_t n_bytes;    /* size as stored */
-    const char *sha256; /* of the file as stored in the mirror */
-    const char *url;    /* canonical download URL, NULL when there is none */
-    const char *member; /* non-NULL: url is an archive (tar/zip) and this is the member */
-    int gz_of_url;      /* 1: the mirror file is a gzip of what url serves; a fetch
-                         * stores it uncompressed, under the name without ".gz" */
+    int64_t n_rows;        /* as counted in MANIFEST.md's appendix: JSONL objects, CSV
+                            * records with the header, JSON top-level length, text lines */
+    int64_t n_bytes;       /* size as stored */
+    const char *sha256;    /* of the file as stored in the mirror */
+    const char *url;       /* canonical download URL, NULL when there is none */
+    const char *member;    /* non-NULL: url is an archive (tar/zip) and this is the member */
+    int gz_of_url;         /* 1: the mirror file is a gzip of what url serves; a fetch
+                            * stores it uncompressed, under the name without ".gz" */
 };
 
 struct ds_info {
@@ -93,10 +93,10 @@ const char *ds_format_name(enum ds_format f);
 
 /* Where to look, and how to download. Zeroed (or NULL) means the defaults above. */
 struct ds_opts {
-    const char *data_dir;  /* NULL: $ASSAY_DATA_DIR, else the cache only */
-    const char *cache_dir; /* NULL: $XDG_CACHE_HOME/assay/datasets, ~/.cache/... */
-    const char *base_url;  /* NULL: $ASSAY_DATASETS_BASE_URL, else each file's url. A base
-                            * URL is a mirror over HTTP: file = base_url + "/" + path */
+    const char *data_dir;     /* NULL: $ASSAY_DATA_DIR, else the cache only */
+    const char *cache_dir;    /* NULL: $XDG_CACHE_HOME/assay/datasets, ~/.cache/... */
+    const char *base_url;     /* NULL: $ASSAY_DATASETS_BASE_URL, else each file's url. A base
+                               * URL is a mirror over HTTP: file = base_url + "/" + path */
     struct progress progress; /* downloads report (done, total bytes, file path) */
     int max_retries;          /* transient failures retried (0: 5; -1: none) */
     long retry_base_ms;       /* first backoff, doubled each retry (0: 500 ms) */
@@ -141,8 +141,8 @@ int ds_verify_file(enum ds_verify_status *st, char got_hex[65], char *path_out, 
  * mismatch the .part file is removed, nothing is left at dest, and the error says
  * "sha256 mismatch for 'URL': expected X, got Y" (ASSAY_EINVAL). ASSAY_ENETWORK for
  * failures that retries did not cure, ASSAY_ENOTFOUND for HTTP 404. */
-int ds_download(const char *url, const char *dest, const char *sha256_hex,
-                const struct ds_opts *o, struct assay_error *err);
+int ds_download(const char *url, const char *dest, const char *sha256_hex, const struct ds_opts *o,
+                struct assay_error *err);
 
 /* Fetch every file of d that is not already in the cache with the right hash (files
  * present in the data dir are left alone). With a base URL, files come from the

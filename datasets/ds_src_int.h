@@ -22,11 +22,11 @@ typedef void (*ds_src_close_fn)(struct ds_src *s);
 struct ds_src {
     ds_src_read_fn read;
     ds_src_close_fn close;
-    char *name;          /* path or caller's name, for messages (owned) */
-    const uint8_t *mem;  /* memory source: borrowed bytes */
+    char *name;         /* path or caller's name, for messages (owned) */
+    const uint8_t *mem; /* memory source: borrowed bytes */
     size_t mem_len;
     size_t mem_pos;
-    void *handle;        /* file source: gzFile */
+    void *handle; /* file source: gzFile */
 };
 
 /* ds_src.c (no zlib): memory sources and the shared close. */

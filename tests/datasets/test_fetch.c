@@ -475,8 +475,8 @@ static void test_fetch_from_mirror(void **state)
     struct srv s;
     srv_start(&s, root, SRV_CORRUPT, tmp);
     snprintf(base, sizeof(base), "http://127.0.0.1:%d/", s.port);
-    struct ds_opts o = {.cache_dir = cache, .base_url = base, .retry_base_ms = 10,
-                        .data_dir = "/nonexistent"};
+    struct ds_opts o = {
+        .cache_dir = cache, .base_url = base, .retry_base_ms = 10, .data_dir = "/nonexistent"};
     size_t n = 99;
     err_clear(&e);
     assert_int_equal(ds_fetch(d, &o, &n, &e), ASSAY_EINVAL);
@@ -506,8 +506,7 @@ static void test_fetch_from_mirror(void **state)
     struct ds_opts nob = {.cache_dir = cache, .data_dir = "/nonexistent"};
     unsetenv("ASSAY_DATASETS_BASE_URL");
     err_clear(&e);
-    assert_int_equal(ds_fetch(ds_registry_find("hellaswag"), &nob, &n, &e),
-                     ASSAY_EUNSUPPORTED);
+    assert_int_equal(ds_fetch(ds_registry_find("hellaswag"), &nob, &n, &e), ASSAY_EUNSUPPORTED);
     assert_non_null(strstr(e.msg, "no download URL"));
 }
 
@@ -515,12 +514,9 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_normal_and_redirect),
-        cmocka_unit_test(test_drop_resumes),
-        cmocka_unit_test(test_resume_leftover_part),
-        cmocka_unit_test(test_server_ignores_range),
-        cmocka_unit_test(test_transient_retry),
-        cmocka_unit_test(test_corrupt_not_cached),
+        cmocka_unit_test(test_normal_and_redirect),  cmocka_unit_test(test_drop_resumes),
+        cmocka_unit_test(test_resume_leftover_part), cmocka_unit_test(test_server_ignores_range),
+        cmocka_unit_test(test_transient_retry),      cmocka_unit_test(test_corrupt_not_cached),
         cmocka_unit_test(test_fetch_from_mirror),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -409,7 +409,8 @@ static void test_huge_line(void **state)
 
 static void test_lines(void **state)
 {
-    static const char text[] = "\xEF\xBB\xBF" "first\r\n\nthird\rstill\nlast";
+    static const char text[] = "\xEF\xBB\xBF"
+                               "first\r\n\nthird\rstill\nlast";
     struct assay_error e;
     err_clear(&e);
     struct ds_lines *r;
@@ -430,7 +431,8 @@ static void test_lines(void **state)
     struct ds_read_opts o = {.keep_bom = 1};
     assert_int_equal(ds_lines_open_mem(&r, text, sizeof(text) - 1, "t.txt", &o, &e), 0);
     assert_int_equal(ds_lines_next(r, &l, &n, &e), 1);
-    assert_string_equal(l, "\xEF\xBB\xBF" "first");
+    assert_string_equal(l, "\xEF\xBB\xBF"
+                           "first");
     ds_lines_close(r);
 }
 

@@ -43,9 +43,9 @@ static void test_table_sane(void **state)
     assert_null(ds_registry_find("nope"));
     fprintf(stderr, "%zu datasets, %zu files\n", ds_registry_count(), n_files);
     /* the ones evals need */
-    static const char *const need[] = {"mmlu",  "humaneval",  "mbpp",  "gsm8k", "hellaswag",
-                                       "arc_easy", "arc_challenge", "piqa", "boolq",
-                                       "truthfulqa", "winogrande"};
+    static const char *const need[] = {"mmlu",      "humaneval",  "mbpp",          "gsm8k",
+                                       "hellaswag", "arc_easy",   "arc_challenge", "piqa",
+                                       "boolq",     "truthfulqa", "winogrande"};
     for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
         assert_non_null(ds_registry_find(need[i]));
     const struct ds_info *m = ds_registry_find("mmlu");
@@ -154,8 +154,8 @@ static void test_mirror_files(void **state)
             if (rows < 0 || (f->n_rows >= 0 && rows != f->n_rows)) {
                 char msg[1200];
                 err_format(&e, msg, sizeof(msg));
-                fprintf(stderr, "%s: %lld rows, MANIFEST says %lld %s\n", f->path,
-                        (long long)rows, (long long)f->n_rows, rows < 0 ? msg : "");
+                fprintf(stderr, "%s: %lld rows, MANIFEST says %lld %s\n", f->path, (long long)rows,
+                        (long long)f->n_rows, rows < 0 ? msg : "");
                 n_bad++;
                 continue;
             }
@@ -163,8 +163,7 @@ static void test_mirror_files(void **state)
             n_files++;
         }
     }
-    fprintf(stderr, "mirror: %zu files verified and read, %lld rows\n", n_files,
-            (long long)n_rows);
+    fprintf(stderr, "mirror: %zu files verified and read, %lld rows\n", n_files, (long long)n_rows);
     assert_int_equal(n_bad, 0);
 }
 
@@ -242,8 +241,8 @@ static void test_resolve(void **state)
     assert_string_equal(p, f);
     enum ds_verify_status st;
     assert_int_equal(ds_verify_file(&st, NULL, NULL, 0,
-                                    ds_info_file(ds_registry_find("gsm8k"), "train.jsonl.gz"),
-                                    &o, &e),
+                                    ds_info_file(ds_registry_find("gsm8k"), "train.jsonl.gz"), &o,
+                                    &e),
                      0);
     assert_int_equal(st, DS_VERIFY_UNCHECKED);
 
@@ -260,8 +259,7 @@ static void test_resolve(void **state)
     assert_string_equal(p, f);
     char hex[65];
     assert_int_equal(ds_verify_file(&st, hex, NULL, 0,
-                                    ds_info_file(ds_registry_find("gsm8k"), "test.jsonl"), &o,
-                                    &e),
+                                    ds_info_file(ds_registry_find("gsm8k"), "test.jsonl"), &o, &e),
                      0);
     assert_int_equal(st, DS_VERIFY_MISMATCH);
     /* sha256 of "{}\n" (sha256sum) */
@@ -297,8 +295,8 @@ static void test_env_dirs(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table_sane),  cmocka_unit_test(test_mirror_files),
-        cmocka_unit_test(test_mmlu_shape),  cmocka_unit_test(test_resolve),
+        cmocka_unit_test(test_table_sane), cmocka_unit_test(test_mirror_files),
+        cmocka_unit_test(test_mmlu_shape), cmocka_unit_test(test_resolve),
         cmocka_unit_test(test_env_dirs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

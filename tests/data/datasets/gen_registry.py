@@ -3,6 +3,7 @@
 the appendix of MANIFEST.md (bytes, rows). The per-dataset rules below (name, license,
 split and URL of each file) are transcribed from the dataset sections of MANIFEST.md.
 Run: python3 tests/data/datasets/gen_registry.py ../shared/datasets > datasets/ds_table.c
+     clang-format -i datasets/ds_table.c
 """
 import os, re, sys
 
