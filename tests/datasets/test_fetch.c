@@ -18,7 +18,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -161,6 +163,16 @@ static void srv_start(struct srv *s, const char *root, enum srv_mode mode, const
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        /* never outlive the test: die with the parent, give up after a minute, and do not
+         * hold ctest's output pipes open */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        alarm(60);
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0) {
+            dup2(devnull, STDOUT_FILENO);
+            dup2(devnull, STDERR_FILENO);
+            close(devnull);
+        }
         signal(SIGPIPE, SIG_IGN);
         FILE *log = fopen(s->log, "w");
         if (!log)

@@ -67,6 +67,8 @@ static void add_escaped(struct buf *b, const char *s, size_t n)
             buf_add_str(b, "\\r");
         else if (s[i] == '\t')
             buf_add_str(b, "\\t");
+        else if (s[i] == '\0')
+            buf_add_str(b, "\\0");
         else
             buf_add_ch(b, s[i]);
     }
@@ -407,6 +409,36 @@ static void test_huge_line(void **state)
     unlink(p);
 }
 
+/* A small gzip that inflates to 80 MiB with no newline: the caps apply after inflating. */
+static void test_gzip_bomb(void **state)
+{
+    const char *tmp = tu_tmpdir();
+    assert_non_null(tmp);
+    char p[1100];
+    snprintf(p, sizeof(p), "%s/bomb.jsonl.gz", tmp);
+    gzFile g = gzopen(p, "wb1");
+    assert_non_null(g);
+    static char zeros[1 << 20];
+    memset(zeros, 'a', sizeof(zeros));
+    for (int i = 0; i < 80; i++)
+        assert_int_equal(gzwrite(g, zeros, sizeof(zeros)), (int)sizeof(zeros));
+    assert_int_equal(gzclose(g), Z_OK);
+    struct assay_error e;
+    err_clear(&e);
+    struct ds_jsonl *r;
+    assert_int_equal(ds_jsonl_open(&r, p, NULL, &e), 0);
+    json_t *o;
+    assert_int_equal(ds_jsonl_next(r, &o, &e), ASSAY_ELIMIT);
+    assert_int_equal(e.line, 1);
+    ds_jsonl_close(r);
+    char *all;
+    size_t len;
+    err_clear(&e);
+    assert_int_equal(ds_read_all(&all, &len, p, (size_t)16 << 20, &e), ASSAY_ELIMIT);
+    assert_non_null(strstr(e.msg, "larger than 16777216 bytes"));
+    unlink(p);
+}
+
 static void test_lines(void **state)
 {
     static const char text[] = "\xEF\xBB\xBF"
@@ -585,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_gzip_transparent),
         cmocka_unit_test(test_gzip_corrupt_and_truncated),
         cmocka_unit_test(test_huge_line),
+        cmocka_unit_test(test_gzip_bomb),
         cmocka_unit_test(test_lines),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_json_load),
