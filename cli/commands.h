@@ -37,4 +37,7 @@ int cmd_exec(struct cli_ctx *ctx, const struct cli_args *a);
 extern const struct cli_opt cmd_datasets_opts[];
 int cmd_datasets(struct cli_ctx *ctx, const struct cli_args *a);
 
+extern const struct cli_opt cmd_pii_opts[];
+int cmd_pii(struct cli_ctx *ctx, const struct cli_args *a);
+
 #endif

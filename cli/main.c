@@ -91,6 +91,16 @@ const struct cli_cmd cli_commands[] = {
      "and checking each sha256 before it lands). 'verify' hashes what is present: OK, MISSING\n"
      "or MISMATCH; exit status 3 when a file does not match.",
      cmd_datasets_opts, 1, -1, cmd_datasets},
+    {"pii", "find personal data and secrets in text, JSONL or a run's stored outputs",
+     "types | scan (FILE... | --run ID) [options]",
+     "Patterns with validators (Luhn, mod-97, mod 11, Verhoeff, base58check, bech32, EIP-55,\n"
+     "entropy) and context words, no model. Each finding: type, byte span (UTF-8, end\n"
+     "exclusive), likelihood, severity (sensitive / personal), detector, validated.\n"
+     "PERSON is found only after an introduction or a title ('my name is', 'Mr', 'Dear',\n"
+     "'Regards,') and STREET_ADDRESS only as a US-style number + name + suffix next to an\n"
+     "address word ('lives at', 'ship to'): both are precise where they fire but miss most\n"
+     "names and addresses (no name lists, no model). --run stores findings in the database.",
+     cmd_pii_opts, 1, -1, cmd_pii},
     {"help", "show help for assay or for one command", "[COMMAND]", NULL, no_opts, 0, 1,
      cmd_help},
     {"version", "show the version and git revision", "", NULL, no_opts, 0, 0, cmd_version},

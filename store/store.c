@@ -100,6 +100,23 @@ static const char *const migrations[] = {
     "  inode INTEGER NOT NULL,"
     "  fingerprint TEXT NOT NULL"
     ");",
+    /* 1 -> 2: PII findings in stored texts (safety/ scanner; offsets are UTF-8 bytes into
+     * the sample's field, end exclusive). The matched text itself is never stored. */
+    "CREATE TABLE pii_findings ("
+    "  id INTEGER PRIMARY KEY,"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    "  sample_id INTEGER REFERENCES samples(id) ON DELETE CASCADE,"
+    "  field TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  start_byte INTEGER NOT NULL,"
+    "  end_byte INTEGER NOT NULL,"
+    "  likelihood TEXT NOT NULL,"
+    "  severity TEXT NOT NULL,"
+    "  detector TEXT NOT NULL,"
+    "  validated INTEGER NOT NULL,"
+    "  created_at TEXT NOT NULL"
+    ");"
+    "CREATE INDEX pii_findings_by_run ON pii_findings(run_id, type);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
@@ -945,4 +962,134 @@ void store_metrics_free(struct store_metric *m, int64_t n)
         free(m[i].name);
     }
     free(m);
+}
+
+/* ---- PII findings -------------------------------------------------------------------- */
+
+int store_delete_pii_findings(struct store *s, int64_t run_id, struct assay_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st, "DELETE FROM pii_findings WHERE run_id = ?1", err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, run_id);
+    int step = sqlite3_step(st);
+    if (step != SQLITE_DONE)
+        rc = db_error(s, err, step, "cannot delete pii findings");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_put_pii_findings(struct store *s, int64_t run_id, const struct store_pii_finding *f,
+                           int64_t n, struct assay_error *err)
+{
+    if (n <= 0)
+        return 0;
+    sqlite3_stmt *st = NULL;
+    int rc = exec_sql(s, "BEGIN IMMEDIATE", "cannot begin transaction", err);
+    if (rc)
+        return rc;
+    rc = prepare(s, &st,
+                 "INSERT INTO pii_findings (run_id, sample_id, field, type, start_byte,"
+                 " end_byte, likelihood, severity, detector, validated, created_at)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 err);
+    if (rc)
+        goto out;
+    char now[32];
+    now_iso(now);
+    for (int64_t i = 0; i < n; i++) {
+        const struct store_pii_finding *x = &f[i];
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        sqlite3_bind_int64(st, 1, run_id);
+        if (x->sample_id > 0)
+            sqlite3_bind_int64(st, 2, x->sample_id);
+        else
+            sqlite3_bind_null(st, 2);
+        bind_text(st, 3, x->field ? x->field : "");
+        bind_text(st, 4, x->type);
+        sqlite3_bind_int64(st, 5, x->start_byte);
+        sqlite3_bind_int64(st, 6, x->end_byte);
+        bind_text(st, 7, x->likelihood);
+        bind_text(st, 8, x->severity);
+        bind_text(st, 9, x->detector);
+        sqlite3_bind_int(st, 10, x->validated ? 1 : 0);
+        bind_text(st, 11, now);
+        int step = sqlite3_step(st);
+        if (step != SQLITE_DONE) {
+            rc = db_error(s, err, step, "cannot store pii finding");
+            goto out;
+        }
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    return exec_sql(s, "COMMIT", "cannot commit pii findings", err);
+out:
+    sqlite3_finalize(st);
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int store_list_pii_findings(struct store *s, int64_t run_id, struct store_pii_finding_row **out,
+                            int64_t *n_out, struct assay_error *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st,
+                     "SELECT sample_id, field, type, start_byte, end_byte, likelihood, severity,"
+                     " detector, validated FROM pii_findings WHERE run_id = ?1 ORDER BY id",
+                     err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, run_id);
+    struct store_pii_finding_row *v = NULL;
+    int64_t n = 0, cap = 0;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            int64_t ncap = cap ? cap * 2 : 16;
+            struct store_pii_finding_row *p = mem_realloc_array(v, (size_t)ncap, sizeof(*v));
+            if (!p) {
+                rc = err_set(err, ASSAY_ENOMEM, "out of memory");
+                goto out;
+            }
+            v = p;
+            cap = ncap;
+        }
+        struct store_pii_finding_row *r = &v[n++];
+        r->sample_id = sqlite3_column_int64(st, 0);
+        r->field = col_text(st, 1);
+        r->type = col_text(st, 2);
+        r->start_byte = sqlite3_column_int64(st, 3);
+        r->end_byte = sqlite3_column_int64(st, 4);
+        r->likelihood = col_text(st, 5);
+        r->severity = col_text(st, 6);
+        r->detector = col_text(st, 7);
+        r->validated = sqlite3_column_int(st, 8);
+    }
+    if (step != SQLITE_DONE)
+        rc = db_error(s, err, step, "cannot list pii findings");
+out:
+    sqlite3_finalize(st);
+    if (rc) {
+        store_pii_findings_free(v, n);
+        return rc;
+    }
+    *out = v;
+    *n_out = n;
+    return 0;
+}
+
+void store_pii_findings_free(struct store_pii_finding_row *v, int64_t n)
+{
+    for (int64_t i = 0; v && i < n; i++) {
+        free(v[i].field);
+        free(v[i].type);
+        free(v[i].likelihood);
+        free(v[i].severity);
+        free(v[i].detector);
+    }
+    free(v);
 }

@@ -27,7 +27,7 @@
 
 #include "base/error.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 
@@ -192,5 +192,38 @@ int store_put_metric(struct store *s, int64_t run_id, const char *task, const ch
 int store_list_metrics(struct store *s, int64_t run_id, struct store_metric **out, int64_t *n_out,
                        struct assay_error *err);
 void store_metrics_free(struct store_metric *m, int64_t n);
+
+/* ---- PII findings (safety/ scanner) ---------------------------------------------------- */
+
+/* One finding in a stored text: UTF-8 byte offsets into the sample's `field` ("output",
+ * "prompt"), end exclusive. The matched text is never stored. Strings are borrowed. */
+struct store_pii_finding {
+    int64_t sample_id; /* 0: none */
+    const char *field;
+    const char *type;       /* "EMAIL_ADDRESS", ... */
+    int64_t start_byte, end_byte;
+    const char *likelihood; /* "VERY_LIKELY", ... */
+    const char *severity;   /* "sensitive" / "personal" */
+    const char *detector;
+    int validated;          /* 1 if a validator (checksum...) passed */
+};
+
+/* The same as read back; strings are owned (store_pii_findings_free). */
+struct store_pii_finding_row {
+    int64_t sample_id;
+    char *field, *type, *likelihood, *severity, *detector;
+    int64_t start_byte, end_byte;
+    int validated;
+};
+
+/* Remove the run's findings (before a rescan replaces them). */
+int store_delete_pii_findings(struct store *s, int64_t run_id, struct assay_error *err);
+/* Insert n findings of a run in one transaction (all or none). */
+int store_put_pii_findings(struct store *s, int64_t run_id, const struct store_pii_finding *f,
+                           int64_t n, struct assay_error *err);
+/* The run's findings in insertion order; free with store_pii_findings_free. */
+int store_list_pii_findings(struct store *s, int64_t run_id, struct store_pii_finding_row **out,
+                            int64_t *n_out, struct assay_error *err);
+void store_pii_findings_free(struct store_pii_finding_row *v, int64_t n);
 
 #endif
