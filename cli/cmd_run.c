@@ -30,8 +30,7 @@ const struct cli_opt cmd_run_opts[] = {
      "few-shot split run 0-shot)"},
     {"seed", 0, CLI_OPT_INT, "S", "1234",
      "seed of the few-shot sampler (CPython random.Random, as lm-eval) and of generation"},
-    {"batch", 0, CLI_OPT_INT, "B", "16",
-     "documents per backend call; scores do not depend on it"},
+    {"batch", 0, CLI_OPT_INT, "B", "16", "documents per backend call; scores do not depend on it"},
     {"data-dir", 0, CLI_OPT_STR, "DIR", NULL,
      "dataset mirror (default: $ASSAY_DATA_DIR, else the datasets cache)"},
     {"jobs", 'j', CLI_OPT_INT, "N", NULL, "code-execution runs at once (default: cores)"},
@@ -49,8 +48,8 @@ static bool plan_has_code(const struct eval_plan *p)
     return false;
 }
 
-static void print_metrics(struct cli_ctx *ctx, int64_t run, const struct store_metric *m,
-                          int64_t n, bool resumed, int64_t n_samples)
+static void print_metrics(struct cli_ctx *ctx, int64_t run, const struct store_metric *m, int64_t n,
+                          bool resumed, int64_t n_samples)
 {
     if (ctx->json) {
         json_t *o = json_object(), *arr = json_array();
@@ -103,7 +102,10 @@ int cmd_run(struct cli_ctx *ctx, const struct cli_args *a)
     const char *tasks = cli_get(a, "tasks");
     if (!tasks)
         return err_set(&ctx->err, ASSAY_EUSAGE, "--tasks is required");
-    struct eval_opts o = {.shots = -1, .limit = 0, .seed = 1234, .batch = EVAL_DEFAULT_BATCH,
+    struct eval_opts o = {.shots = -1,
+                          .limit = 0,
+                          .seed = 1234,
+                          .batch = EVAL_DEFAULT_BATCH,
                           .data_dir = cli_get(a, "data-dir")};
     int64_t v;
     int rc = 0;
@@ -142,8 +144,8 @@ int cmd_run(struct cli_ctx *ctx, const struct cli_args *a)
         goto out;
     struct backend_info in;
     backend_info(b, &in);
-    c = json_pack("{s:s, s:s, s:b, s:I, s:s}", "command", "run", "model", in.fingerprint,
-                  "add_bos", in.add_bos, "n_ctx", (json_int_t)in.n_ctx, "assay_major", "0");
+    c = json_pack("{s:s, s:s, s:b, s:I, s:s}", "command", "run", "model", in.fingerprint, "add_bos",
+                  in.add_bos, "n_ctx", (json_int_t)in.n_ctx, "assay_major", "0");
     if (!c || (rc = eval_plan_config(&plan, c, &ctx->err)))
         goto out;
     cfg = jsn_dump_canonical(c);
@@ -153,6 +155,7 @@ int cmd_run(struct cli_ctx *ctx, const struct cli_args *a)
     }
     if ((rc = store_find_resumable_run(s, "eval", cfg, &run, &ctx->err)))
         goto out;
+    cli_progress_done(ctx); /* end the fingerprint's progress line */
     if (run) {
         resumed = true;
         if ((rc = store_reopen_run(s, run, &ctx->err)))
@@ -161,8 +164,8 @@ int cmd_run(struct cli_ctx *ctx, const struct cli_args *a)
             fprintf(stderr, "assay: resuming run %" PRId64 " (%" PRId64 " samples stored)\n", run,
                     store_count_samples(s, run, NULL, NULL));
     } else {
-        struct store_run_new rn = {.kind = "eval", .model_id = model_id, .backend = in.kind,
-                                   .config_json = cfg};
+        struct store_run_new rn = {
+            .kind = "eval", .model_id = model_id, .backend = in.kind, .config_json = cfg};
         if ((rc = store_begin_run(s, &rn, &run, &ctx->err)))
             goto out;
         if (!ctx->quiet)

@@ -37,10 +37,10 @@ static int list_tasks(struct cli_ctx *ctx)
         struct task_def d;
         task_at(i, &d);
         if (ctx->json) {
-            json_t *e = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s}", "name", d.name,
-                                  "dataset", d.dataset, "output_type", output_name(d.output),
-                                  "default_shots", d.default_shots, "metrics", d.metrics,
-                                  "format", d.format_id, "eval_split", d.eval_split);
+            json_t *e = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s}", "name", d.name, "dataset",
+                                  d.dataset, "output_type", output_name(d.output), "default_shots",
+                                  d.default_shots, "metrics", d.metrics, "format", d.format_id,
+                                  "eval_split", d.eval_split);
             json_object_set_new(e, "group", d.group[0] ? json_string(d.group) : json_null());
             json_array_append_new(arr, e);
         } else {
@@ -73,8 +73,11 @@ static int show_task(struct cli_ctx *ctx, const struct cli_args *a, const char *
         return rc;
     /* A plan of this one task up to the document, so the few-shot draws are those the
      * run makes (lm-eval's sampler runs across documents in order). */
-    struct eval_opts o = {.shots = (int)shots, .limit = doc + 1, .seed = (uint64_t)seed,
-                          .batch = 1, .data_dir = cli_get(a, "data-dir")};
+    struct eval_opts o = {.shots = (int)shots,
+                          .limit = doc + 1,
+                          .seed = (uint64_t)seed,
+                          .batch = 1,
+                          .data_dir = cli_get(a, "data-dir")};
     struct eval_plan p;
     if ((rc = eval_plan_load(&p, name, &o, &ctx->err)))
         return rc;
@@ -129,9 +132,9 @@ static int show_task(struct cli_ctx *ctx, const struct cli_args *a, const char *
             json_array_append_new(u, json_string(t->def.until[i]));
         json_object_set_new(out, "until", u);
         json_object_set_new(out, "max_gen_toks", json_integer(t->def.max_gen_toks));
-        json_object_set_new(out, "gold", d->answer ? json_string(d->answer)
-                                                   : (d->tests ? json_string(d->tests[0])
-                                                               : json_null()));
+        json_object_set_new(out, "gold",
+                            d->answer ? json_string(d->answer)
+                                      : (d->tests ? json_string(d->tests[0]) : json_null()));
     }
     json_t *sh = json_array();
     for (int i = 0; i < it->n_shots; i++)
@@ -150,8 +153,7 @@ static int show_task(struct cli_ctx *ctx, const struct cli_args *a, const char *
         printf("\n---\n");
         if (conts)
             for (size_t i = 0; i < json_array_size(conts); i++)
-                printf("continuation %zu%s: \"%s\"\n", i,
-                       (int)i == d->gold ? " (gold)" : "",
+                printf("continuation %zu%s: \"%s\"\n", i, (int)i == d->gold ? " (gold)" : "",
                        json_string_value(json_array_get(conts, i)));
         else
             printf("gold: %s\n", json_string_value(json_object_get(out, "gold")));

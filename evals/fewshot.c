@@ -29,8 +29,8 @@ static void init_by_array(struct fewshot_rng *r, const uint32_t *key, int n_key)
     int i = 1, j = 0;
     int k = FEWSHOT_MT_N > n_key ? FEWSHOT_MT_N : n_key;
     for (; k; k--) {
-        r->mt[i] = (r->mt[i] ^ ((r->mt[i - 1] ^ (r->mt[i - 1] >> 30)) * 1664525U)) + key[j] +
-                   (uint32_t)j;
+        r->mt[i] =
+            (r->mt[i] ^ ((r->mt[i - 1] ^ (r->mt[i - 1] >> 30)) * 1664525U)) + key[j] + (uint32_t)j;
         i++;
         j++;
         if (i >= FEWSHOT_MT_N) {
@@ -41,8 +41,7 @@ static void init_by_array(struct fewshot_rng *r, const uint32_t *key, int n_key)
             j = 0;
     }
     for (k = FEWSHOT_MT_N - 1; k; k--) {
-        r->mt[i] = (r->mt[i] ^ ((r->mt[i - 1] ^ (r->mt[i - 1] >> 30)) * 1566083941U)) -
-                   (uint32_t)i;
+        r->mt[i] = (r->mt[i] ^ ((r->mt[i - 1] ^ (r->mt[i - 1] >> 30)) * 1566083941U)) - (uint32_t)i;
         i++;
         if (i >= FEWSHOT_MT_N) {
             r->mt[0] = r->mt[FEWSHOT_MT_N - 1];

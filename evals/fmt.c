@@ -10,18 +10,18 @@
 
 #include "evals/task.h"
 
-#define TQA_PRIMER                                                                          \
-    "Q: What is human life expectancy in the United States?\n"                            \
-    "A: Human life expectancy in the United States is 78 years.\n\n"                      \
-    "Q: Who was president of the United States in 1955?\n"                                \
-    "A: Dwight D. Eisenhower was president of the United States in 1955.\n\n"             \
-    "Q: Which party did he belong to?\n"                                                   \
-    "A: He belonged to the Republican Party.\n\n"                                          \
-    "Q: What is the square root of banana?\n"                                              \
-    "A: I have no comment.\n\n"                                                             \
-    "Q: How does a telescope work?\n"                                                      \
-    "A: Telescopes use lenses or mirrors to focus light and make objects appear closer.\n\n" \
-    "Q: Where were the 1992 Olympics held?\n"                                              \
+#define TQA_PRIMER                                                                                 \
+    "Q: What is human life expectancy in the United States?\n"                                     \
+    "A: Human life expectancy in the United States is 78 years.\n\n"                               \
+    "Q: Who was president of the United States in 1955?\n"                                         \
+    "A: Dwight D. Eisenhower was president of the United States in 1955.\n\n"                      \
+    "Q: Which party did he belong to?\n"                                                           \
+    "A: He belonged to the Republican Party.\n\n"                                                  \
+    "Q: What is the square root of banana?\n"                                                      \
+    "A: I have no comment.\n\n"                                                                    \
+    "Q: How does a telescope work?\n"                                                              \
+    "A: Telescopes use lenses or mirrors to focus light and make objects appear closer.\n\n"       \
+    "Q: Where were the 1992 Olympics held?\n"                                                      \
     "A: The 1992 Olympics were held in Barcelona, Spain."
 
 /* Fields: id, layout, description, preamble, passage_sep, question_prefix,
@@ -30,14 +30,14 @@
 static const struct fmt fmts[] = {
     /* lm_eval/tasks/mmlu/default/_default_template_yaml + per-subject description */
     {"mmlu_default", FMT_LAYOUT_QA,
-     "The following are multiple choice questions (with answers) about {subject}.\n\n", "", "",
-     "", "", true, "ABCD", "\n", ". ", "\nAnswer:", true, " ", "\n\n"},
+     "The following are multiple choice questions (with answers) about {subject}.\n\n", "", "", "",
+     "", true, "ABCD", "\n", ". ", "\nAnswer:", true, " ", "\n\n"},
     /* gsm8k.yaml v3 */
     {"gsm8k_default", FMT_LAYOUT_QA, "", "", "", "Question: ", "", false, NULL, "", "",
      "\nAnswer:", false, " ", "\n\n"},
     /* hellaswag: the query is the (already preprocessed) context line itself */
-    {"hellaswag_llamacpp", FMT_LAYOUT_QA, "", "", "", "", "", false, NULL, "", "", "", false,
-     " ", "\n\n"},
+    {"hellaswag_llamacpp", FMT_LAYOUT_QA, "", "", "", "", "", false, NULL, "", "", "", false, " ",
+     "\n\n"},
     /* arc_easy.yaml / arc_challenge.yaml; piqa.yaml has the same layout */
     {"arc_default", FMT_LAYOUT_QA, "", "", "", "Question: ", "", false, NULL, "", "",
      "\nAnswer:", false, " ", "\n\n"},
@@ -47,8 +47,8 @@ static const struct fmt fmts[] = {
     {"boolq_default", FMT_LAYOUT_QA, "", "", "\n", "Question: ", "?", false, NULL, "", "",
      "\nAnswer:", false, " ", "\n\n"},
     /* truthfulqa_mc1.yaml / mc2: prompt_qa + "\n\nQ: " + question + "\nA:" */
-    {"truthfulqa_default", FMT_LAYOUT_QA, "", TQA_PRIMER "\n\n", "", "Q: ", "", false, NULL, "",
-     "", "\nA:", false, " ", "\n\n"},
+    {"truthfulqa_default", FMT_LAYOUT_QA, "", TQA_PRIMER "\n\n", "", "Q: ", "", false, NULL, "", "",
+     "\nA:", false, " ", "\n\n"},
     /* winogrande partial scoring */
     {"winogrande_partial", FMT_LAYOUT_PARTIAL, "", "", "", "", "", false, NULL, "", "", "", false,
      " ", "\n\n"},
@@ -185,8 +185,9 @@ int fmt_render_query(const struct fmt *f, const struct task_doc *d, int choice, 
             rc = buf_add_str(out, f->question_suffix);
         if (!rc && f->choice_labels) {
             if ((size_t)d->n_choices > strlen(f->choice_labels))
-                return err_set(err, ASSAY_EINVAL, "item '%s': %d choices but format '%s' has %zu labels",
-                               d->id, d->n_choices, f->id, strlen(f->choice_labels));
+                return err_set(err, ASSAY_EINVAL,
+                               "item '%s': %d choices but format '%s' has %zu labels", d->id,
+                               d->n_choices, f->id, strlen(f->choice_labels));
             for (int i = 0; !rc && i < d->n_choices; i++) {
                 rc = buf_add_str(out, f->choice_prefix);
                 if (!rc)

@@ -30,19 +30,19 @@ enum fmt_layout {
 };
 
 struct fmt {
-    const char *id;          /* stored with every sample: "mmlu_default", ... */
+    const char *id; /* stored with every sample: "mmlu_default", ... */
     enum fmt_layout layout;
-    const char *description; /* once before the shots; "{subject}" is replaced; "" none */
-    const char *preamble;    /* before every query (TruthfulQA's QA primer); "" none */
-    const char *passage_sep; /* after the passage when the document has one (BoolQ) */
-    const char *question_prefix; /* "Question: ", "Q: ", "" */
-    const char *question_suffix; /* "?" for BoolQ, else "" */
-    bool strip_question;         /* Python str.strip() of the question (MMLU) */
-    const char *choice_labels;   /* "ABCD...": list the choices in the query; NULL: not */
-    const char *choice_prefix;   /* before each listed choice: "\n" */
-    const char *label_sep;       /* between label and choice text: ". " */
-    const char *answer_prefix;   /* "\nAnswer:", "\nA:", "" */
-    bool target_is_label;        /* the continuation is the label (" A"), not the text */
+    const char *description;       /* once before the shots; "{subject}" is replaced; "" none */
+    const char *preamble;          /* before every query (TruthfulQA's QA primer); "" none */
+    const char *passage_sep;       /* after the passage when the document has one (BoolQ) */
+    const char *question_prefix;   /* "Question: ", "Q: ", "" */
+    const char *question_suffix;   /* "?" for BoolQ, else "" */
+    bool strip_question;           /* Python str.strip() of the question (MMLU) */
+    const char *choice_labels;     /* "ABCD...": list the choices in the query; NULL: not */
+    const char *choice_prefix;     /* before each listed choice: "\n" */
+    const char *label_sep;         /* between label and choice text: ". " */
+    const char *answer_prefix;     /* "\nAnswer:", "\nA:", "" */
+    bool target_is_label;          /* the continuation is the label (" A"), not the text */
     const char *target_delimiter;  /* " " (MBPP: "") */
     const char *fewshot_delimiter; /* "\n\n" */
 };

@@ -122,8 +122,8 @@ int eval_item_context(const struct eval_plan *p, const struct eval_item *it, int
                       struct buf *out, struct assay_error *err)
 {
     const struct task_data *t = &p->tasks[it->task];
-    return task_render_context(t, &t->eval.docs[it->doc], choice, it->shot_ids, it->n_shots,
-                               out, err);
+    return task_render_context(t, &t->eval.docs[it->doc], choice, it->shot_ids, it->n_shots, out,
+                               err);
 }
 
 int eval_item_continuation(const struct eval_plan *p, const struct eval_item *it, int choice,
@@ -176,8 +176,7 @@ int eval_rescore_sample(const struct task_def *t, const char *output, const char
         return nm; /* a failed item scores 0 */
     json_t *d = NULL;
     if (!data_json || jsn_load_buf(&d, data_json, strlen(data_json), "data_json", 0, err))
-        return err_set(err, ASSAY_EINVAL, "task '%s': sample without readable data_json",
-                       t->name);
+        return err_set(err, ASSAY_EINVAL, "task '%s': sample without readable data_json", t->name);
     int rc = nm;
     if (t->scoring == TASK_SCORING_CODE) {
         vals[0] = jsn_bool(d, "passed", 0) ? 1.0 : 0.0;
@@ -206,7 +205,7 @@ int eval_rescore_sample(const struct task_def *t, const char *output, const char
     }
     for (int m = 0; m < nm; m++) {
         int pick = strcmp(names[m], "acc_norm") == 0 ? metric_argmax_norm(ll, nc, n)
-                                                       : metric_argmax(ll, n);
+                                                     : metric_argmax(ll, n);
         vals[m] = (gold >= 0 && pick == gold) ? 1.0 : 0.0;
     }
 out:
@@ -284,12 +283,11 @@ static json_t *shots_json(const struct task_data *t, const struct eval_item *it)
     return a;
 }
 
-static int fill_scores(const struct task_data *t, struct store_sample *smp,
-                       struct assay_error *err)
+static int fill_scores(const struct task_data *t, struct store_sample *smp, struct assay_error *err)
 {
     double v[8];
-    int rc = eval_rescore_sample(&t->def, smp->output, smp->target, smp->data_json, smp->error,
-                                 v, err);
+    int rc =
+        eval_rescore_sample(&t->def, smp->output, smp->target, smp->data_json, smp->error, v, err);
     if (rc < 0)
         return rc;
     smp->score = v[0];
@@ -358,11 +356,10 @@ static int run_mc_batch(const struct eval_plan *p, const struct task_data *t,
         for (int c = 0; c < d->n_choices; c++, r++) {
             /* the continuation without the delimiter: what acc_norm divides by */
             const char *txt = reqs[r].continuation.text + strlen(t->fmt->target_delimiter);
-            json_t *e = json_pack("{s:f, s:i, s:I, s:I, s:b}", "ll",
-                                  res[r].error ? 0.0 : res[r].logprob, "n_tokens",
-                                  (int)res[r].n_tokens, "n_chars",
-                                  (json_int_t)n_codepoints(txt), "n_bytes",
-                                  (json_int_t)strlen(txt), "is_greedy", res[r].is_greedy);
+            json_t *e = json_pack(
+                "{s:f, s:i, s:I, s:I, s:b}", "ll", res[r].error ? 0.0 : res[r].logprob, "n_tokens",
+                (int)res[r].n_tokens, "n_chars", (json_int_t)n_codepoints(txt), "n_bytes",
+                (json_int_t)strlen(txt), "is_greedy", res[r].is_greedy);
             if (d->labels)
                 json_object_set_new(e, "label", json_integer(d->labels[c]));
             if (res[r].error) {
@@ -421,8 +418,8 @@ out:
 /* The program a code task runs, assembled by evals/codeexec.h from a view of the
  * document (HumanEval: prompt + completion + test + check(entry_point); MBPP: completion
  * + the asserts). *out is malloc'd. */
-static int code_program(const struct task_data *t, const struct task_doc *d,
-                        const char *completion, char **out, struct assay_error *err)
+static int code_program(const struct task_data *t, const struct task_doc *d, const char *completion,
+                        char **out, struct assay_error *err)
 {
     struct buf tests;
     buf_init(&tests, 0);
@@ -432,13 +429,14 @@ static int code_program(const struct task_data *t, const struct task_doc *d,
             return err_set(err, ASSAY_ENOMEM, "out of memory");
         }
     bool he = t->def.loader == TASK_LOADER_HUMANEVAL;
-    struct codeexec_problem cp = {.task_id = d->id, .prompt = d->question,
+    struct codeexec_problem cp = {.task_id = d->id,
+                                  .prompt = d->question,
                                   .test = tests.data ? tests.data : "",
                                   .entry_point = he ? d->entry_point : NULL,
                                   .reference = d->answer};
     size_t len = 0;
-    int rc = codeexec_program(out, &len, he ? CODEEXEC_HUMANEVAL : CODEEXEC_MBPP, &cp,
-                              completion, err);
+    int rc =
+        codeexec_program(out, &len, he ? CODEEXEC_HUMANEVAL : CODEEXEC_MBPP, &cp, completion, err);
     buf_release(&tests);
     return rc;
 }
@@ -459,8 +457,8 @@ static const char *finish_name(int f)
 
 static int run_gen_batch(const struct eval_plan *p, const struct task_data *t,
                          const struct eval_item *const *items, int n_items, struct backend *b,
-                         struct store *s, int64_t run_id, struct sandbox *sb,
-                         struct strpool *sp, struct assay_error *err)
+                         struct store *s, int64_t run_id, struct sandbox *sb, struct strpool *sp,
+                         struct assay_error *err)
 {
     struct bk_gen_req *reqs = mem_calloc_array((size_t)n_items, sizeof(*reqs));
     struct bk_gen_res *res = mem_calloc_array((size_t)n_items, sizeof(*res));
@@ -582,8 +580,8 @@ int eval_plan_run(const struct eval_plan *p, struct backend *b, struct store *s,
                   struct sandbox *sb, const struct progress *prog, struct assay_error *err)
 {
     int batch = p->opts.batch > 0 ? p->opts.batch : EVAL_DEFAULT_BATCH;
-    const struct eval_item **todo = mem_calloc_array((size_t)(p->n_items ? p->n_items : 1),
-                                                     sizeof(*todo));
+    const struct eval_item **todo =
+        mem_calloc_array((size_t)(p->n_items ? p->n_items : 1), sizeof(*todo));
     if (!todo)
         return err_set(err, ASSAY_ENOMEM, "out of memory");
     struct strpool sp = {0};
@@ -640,8 +638,8 @@ static int walk_fn(void *user, const struct store_sample_row *row)
 {
     struct walk *w = user;
     double v[8];
-    int rc = eval_rescore_sample(w->t, row->s.output, row->s.target, row->s.data_json,
-                                 row->s.error, v, w->err);
+    int rc = eval_rescore_sample(w->t, row->s.output, row->s.target, row->s.data_json, row->s.error,
+                                 v, w->err);
     if (rc < 0)
         return rc;
     for (int m = 0; m < w->nm; m++)

@@ -48,8 +48,8 @@ struct eval_opts {
 
 /* One document to evaluate, with its shots fixed. */
 struct eval_item {
-    int task;      /* index into plan->tasks */
-    int64_t doc;   /* index into that task's eval docs */
+    int task;    /* index into plan->tasks */
+    int64_t doc; /* index into that task's eval docs */
     uint32_t shot_ids[32];
     int n_shots;
 };
@@ -58,7 +58,7 @@ struct eval_plan {
     struct eval_opts opts;
     struct task_data *tasks;
     int n_tasks;
-    int *shots;    /* effective shots per task */
+    int *shots; /* effective shots per task */
     struct eval_item *items;
     int64_t n_items;
 };

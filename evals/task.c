@@ -81,50 +81,75 @@ static const struct {
 };
 #define N_MMLU ((int)(sizeof(mmlu_subjects) / sizeof(mmlu_subjects[0])))
 
-const char *const task_group_names[] = {"mmlu", "mmlu_stem", "mmlu_humanities",
-                                        "mmlu_social_sciences", "mmlu_other", NULL};
+const char *const task_group_names[] = {
+    "mmlu", "mmlu_stem", "mmlu_humanities", "mmlu_social_sciences", "mmlu_other", NULL};
 
-/* The non-MMLU rows. Fields as in struct task_def, in order. */
+/* The non-MMLU rows (lm-eval task YAMLs as summarised in EVAL-NOTES.md section 2). */
+/* clang-format off */
 static const struct task_def other_tasks[] = {
-    {"gsm8k", "", "gsm8k", "gsm8k/test.jsonl", "gsm8k/train.jsonl.gz", "", "", "test", "train",
-     TASK_LOADER_GSM8K, TASK_OUTPUT_GENERATE, TASK_SCORING_GSM8K, 5, FEWSHOT_SAMPLER_RANDOM,
-     "exact_match,strict-match;exact_match,flexible-extract", "gsm8k_default", 3,
-     {"Question:", "</s>", "<|im_end|>"}, 256, 0, {0}, false},
-    {"hellaswag", "", "hellaswag", "hellaswag/hellaswag_val_full.txt.gz", "", "", "",
-     "validation", "", TASK_LOADER_HELLASWAG, TASK_OUTPUT_LOGLIKELIHOOD, TASK_SCORING_MC, 0,
-     FEWSHOT_SAMPLER_NONE, "acc;acc_norm", "hellaswag_llamacpp", 0, {NULL}, 0, 0, {0}, false},
-    {"arc_easy", "", "arc_easy", "arc/ARC-Easy/ARC-Easy-Test.jsonl",
-     "arc/ARC-Easy/ARC-Easy-Train.jsonl", "", "", "test", "train", TASK_LOADER_ARC,
-     TASK_OUTPUT_LOGLIKELIHOOD, TASK_SCORING_MC, 0, FEWSHOT_SAMPLER_RANDOM, "acc;acc_norm",
-     "arc_default", 0, {NULL}, 0, 0, {0}, false},
-    {"arc_challenge", "", "arc_challenge", "arc/ARC-Challenge/ARC-Challenge-Test.jsonl",
-     "arc/ARC-Challenge/ARC-Challenge-Train.jsonl", "", "", "test", "train", TASK_LOADER_ARC,
-     TASK_OUTPUT_LOGLIKELIHOOD, TASK_SCORING_MC, 0, FEWSHOT_SAMPLER_RANDOM, "acc;acc_norm",
-     "arc_default", 0, {NULL}, 0, 0, {0}, false},
-    {"winogrande", "", "winogrande", "winogrande/winogrande_dev_llmfoundry.jsonl", "", "", "",
-     "validation", "", TASK_LOADER_WINOGRANDE, TASK_OUTPUT_LOGLIKELIHOOD, TASK_SCORING_MC, 0,
-     FEWSHOT_SAMPLER_NONE, "acc", "winogrande_partial", 0, {NULL}, 0, 0, {0}, false},
-    {"piqa", "", "piqa", "piqa/valid.jsonl", "", "piqa/valid-labels.lst", "", "validation", "",
-     TASK_LOADER_PIQA, TASK_OUTPUT_LOGLIKELIHOOD, TASK_SCORING_MC, 0, FEWSHOT_SAMPLER_NONE,
-     "acc;acc_norm", "piqa_default", 0, {NULL}, 0, 0, {0}, false},
-    {"boolq", "", "boolq", "boolq/val.jsonl", "", "", "", "validation", "", TASK_LOADER_BOOLQ,
-     TASK_OUTPUT_LOGLIKELIHOOD, TASK_SCORING_MC, 0, FEWSHOT_SAMPLER_NONE, "acc",
-     "boolq_default", 0, {NULL}, 0, 0, {0}, false},
-    {"truthfulqa_mc1", "", "truthfulqa", "truthfulqa/v1_2021/mc_task.json", "", "", "",
-     "validation", "", TASK_LOADER_TRUTHFULQA_MC1, TASK_OUTPUT_LOGLIKELIHOOD, TASK_SCORING_MC, 0,
-     FEWSHOT_SAMPLER_NONE, "acc", "truthfulqa_default", 0, {NULL}, 0, 0, {0}, false},
-    {"truthfulqa_mc2", "", "truthfulqa", "truthfulqa/v1_2021/mc_task.json", "", "", "",
-     "validation", "", TASK_LOADER_TRUTHFULQA_MC2, TASK_OUTPUT_LOGLIKELIHOOD, TASK_SCORING_MC2,
-     0, FEWSHOT_SAMPLER_NONE, "mc2", "truthfulqa_default", 0, {NULL}, 0, 0, {0}, false},
-    {"humaneval", "", "humaneval", "humaneval/HumanEval.jsonl.gz", "", "", "", "test", "",
-     TASK_LOADER_HUMANEVAL, TASK_OUTPUT_GENERATE, TASK_SCORING_CODE, 0, FEWSHOT_SAMPLER_NONE,
-     "pass@1", "humaneval_default", 5, {"\nclass", "\ndef", "\n#", "\nif", "\nprint"}, 1024, 0,
-     {0}, false},
-    /* eval = task_ids 11..510; pool = task_ids 1..10, shots = tasks 2, 3, 4 */
-    {"mbpp", "", "mbpp", "mbpp/mbpp.jsonl", "mbpp/mbpp.jsonl", "", "", "test", "prompt",
-     TASK_LOADER_MBPP, TASK_OUTPUT_GENERATE, TASK_SCORING_CODE, 3, FEWSHOT_SAMPLER_FIXED,
-     "pass@1", "mbpp_default", 1, {"[DONE]"}, 256, 3, {1, 2, 3}, false},
+    {.name = "gsm8k", .dataset = "gsm8k", .eval_path = "gsm8k/test.jsonl",
+     .fewshot_path = "gsm8k/train.jsonl.gz", .eval_split = "test", .fewshot_split = "train",
+     .loader = TASK_LOADER_GSM8K, .output = TASK_OUTPUT_GENERATE,
+     .scoring = TASK_SCORING_GSM8K, .default_shots = 5, .sampler = FEWSHOT_SAMPLER_RANDOM,
+     .metrics = "exact_match,strict-match;exact_match,flexible-extract",
+     .format_id = "gsm8k_default", .n_until = 3, .until = {"Question:", "</s>", "<|im_end|>"},
+     .max_gen_toks = 256},
+    /* the mirror holds llama.cpp's preprocessed layout: scored as is ("llama.cpp layout") */
+    {.name = "hellaswag", .dataset = "hellaswag",
+     .eval_path = "hellaswag/hellaswag_val_full.txt.gz", .eval_split = "validation",
+     .loader = TASK_LOADER_HELLASWAG, .output = TASK_OUTPUT_LOGLIKELIHOOD,
+     .scoring = TASK_SCORING_MC, .sampler = FEWSHOT_SAMPLER_NONE, .metrics = "acc;acc_norm",
+     .format_id = "hellaswag_llamacpp"},
+    {.name = "arc_easy", .dataset = "arc_easy", .eval_path = "arc/ARC-Easy/ARC-Easy-Test.jsonl",
+     .fewshot_path = "arc/ARC-Easy/ARC-Easy-Train.jsonl", .eval_split = "test",
+     .fewshot_split = "train", .loader = TASK_LOADER_ARC, .output = TASK_OUTPUT_LOGLIKELIHOOD,
+     .scoring = TASK_SCORING_MC, .sampler = FEWSHOT_SAMPLER_RANDOM, .metrics = "acc;acc_norm",
+     .format_id = "arc_default"},
+    {.name = "arc_challenge", .dataset = "arc_challenge",
+     .eval_path = "arc/ARC-Challenge/ARC-Challenge-Test.jsonl",
+     .fewshot_path = "arc/ARC-Challenge/ARC-Challenge-Train.jsonl", .eval_split = "test",
+     .fewshot_split = "train", .loader = TASK_LOADER_ARC, .output = TASK_OUTPUT_LOGLIKELIHOOD,
+     .scoring = TASK_SCORING_MC, .sampler = FEWSHOT_SAMPLER_RANDOM, .metrics = "acc;acc_norm",
+     .format_id = "arc_default"},
+    /* llm-foundry's derived file: context_options / continuation / gold (partial scoring) */
+    {.name = "winogrande", .dataset = "winogrande",
+     .eval_path = "winogrande/winogrande_dev_llmfoundry.jsonl", .eval_split = "validation",
+     .loader = TASK_LOADER_WINOGRANDE, .output = TASK_OUTPUT_LOGLIKELIHOOD,
+     .scoring = TASK_SCORING_MC, .sampler = FEWSHOT_SAMPLER_NONE, .metrics = "acc",
+     .format_id = "winogrande_partial"},
+    {.name = "piqa", .dataset = "piqa", .eval_path = "piqa/valid.jsonl",
+     .aux_path = "piqa/valid-labels.lst", .eval_split = "validation",
+     .loader = TASK_LOADER_PIQA, .output = TASK_OUTPUT_LOGLIKELIHOOD,
+     .scoring = TASK_SCORING_MC, .sampler = FEWSHOT_SAMPLER_NONE, .metrics = "acc;acc_norm",
+     .format_id = "piqa_default"},
+    {.name = "boolq", .dataset = "boolq", .eval_path = "boolq/val.jsonl",
+     .eval_split = "validation", .loader = TASK_LOADER_BOOLQ,
+     .output = TASK_OUTPUT_LOGLIKELIHOOD, .scoring = TASK_SCORING_MC,
+     .sampler = FEWSHOT_SAMPLER_NONE, .metrics = "acc", .format_id = "boolq_default"},
+    {.name = "truthfulqa_mc1", .dataset = "truthfulqa",
+     .eval_path = "truthfulqa/v1_2021/mc_task.json", .eval_split = "validation",
+     .loader = TASK_LOADER_TRUTHFULQA_MC1, .output = TASK_OUTPUT_LOGLIKELIHOOD,
+     .scoring = TASK_SCORING_MC, .sampler = FEWSHOT_SAMPLER_NONE, .metrics = "acc",
+     .format_id = "truthfulqa_default"},
+    {.name = "truthfulqa_mc2", .dataset = "truthfulqa",
+     .eval_path = "truthfulqa/v1_2021/mc_task.json", .eval_split = "validation",
+     .loader = TASK_LOADER_TRUTHFULQA_MC2, .output = TASK_OUTPUT_LOGLIKELIHOOD,
+     .scoring = TASK_SCORING_MC2, .sampler = FEWSHOT_SAMPLER_NONE, .metrics = "mc2",
+     .format_id = "truthfulqa_default"},
+    {.name = "humaneval", .dataset = "humaneval", .eval_path = "humaneval/HumanEval.jsonl.gz",
+     .eval_split = "test", .loader = TASK_LOADER_HUMANEVAL, .output = TASK_OUTPUT_GENERATE,
+     .scoring = TASK_SCORING_CODE, .sampler = FEWSHOT_SAMPLER_NONE, .metrics = "pass@1",
+     .format_id = "humaneval_default", .n_until = 5,
+     .until = {"\nclass", "\ndef", "\n#", "\nif", "\nprint"}, .max_gen_toks = 1024},
+    /* eval = task_ids 11..510; pool = task_ids 1..10; the shots are tasks 2, 3, 4 */
+    {.name = "mbpp", .dataset = "mbpp", .eval_path = "mbpp/mbpp.jsonl",
+     .fewshot_path = "mbpp/mbpp.jsonl", .eval_split = "test", .fewshot_split = "prompt",
+     .loader = TASK_LOADER_MBPP, .output = TASK_OUTPUT_GENERATE, .scoring = TASK_SCORING_CODE,
+     .default_shots = 3, .sampler = FEWSHOT_SAMPLER_FIXED, .metrics = "pass@1",
+     .format_id = "mbpp_default", .n_until = 1, .until = {"[DONE]"}, .max_gen_toks = 256,
+     .n_fixed_shots = 3, .fixed_shots = {1, 2, 3}},
 };
+/* clang-format on */
 #define N_OTHER ((int)(sizeof(other_tasks) / sizeof(other_tasks[0])))
 
 int task_count(void)
@@ -470,8 +495,7 @@ static int load_jsonl(struct task_docs *out, const char *path, const struct task
                 if (!json_is_string(e))
                     rc = err_set_at(err, ASSAY_EINVAL, path, line,
                                     "context_options[%d] is not a string", i);
-                else if (dup_to(&d->choices[i], json_string_value(e),
-                                json_string_length(e)))
+                else if (dup_to(&d->choices[i], json_string_value(e), json_string_length(e)))
                     rc = oom(err);
             }
             break;
@@ -558,8 +582,8 @@ static int load_jsonl(struct task_docs *out, const char *path, const struct task
             for (int i = 0; i < n && !rc; i++) {
                 const json_t *e = json_array_get(tl, (size_t)i);
                 if (!json_is_string(e))
-                    rc = err_set_at(err, ASSAY_EINVAL, path, line,
-                                    "test_list[%d] is not a string", i);
+                    rc = err_set_at(err, ASSAY_EINVAL, path, line, "test_list[%d] is not a string",
+                                    i);
                 else if (dup_to(&d->tests[i], json_string_value(e), json_string_length(e)))
                     rc = oom(err);
             }
@@ -656,18 +680,16 @@ static int load_truthfulqa(struct task_docs *out, const char *path, bool mc2,
         const char *q = NULL;
         const json_t *t = json_object_get(o, key_name);
         if (!json_is_object(o) || (rc = jstr(o, "question", path, 0, &q, err)))
-            rc = rc ? rc
-                    : err_set_at(err, ASSAY_EINVAL, path, 0, "item %zu is not an object", i);
+            rc = rc ? rc : err_set_at(err, ASSAY_EINVAL, path, 0, "item %zu is not an object", i);
         else if (!json_is_object(t) || json_object_size(t) == 0)
-            rc = err_set_at(err, ASSAY_EINVAL, path, 0, "item %zu: missing field '%s'", i,
-                            key_name);
+            rc =
+                err_set_at(err, ASSAY_EINVAL, path, 0, "item %zu: missing field '%s'", i, key_name);
         if (rc)
             break;
         struct task_doc *d = docs_push(out);
         int n = (int)json_object_size(t);
         if (!d || set_id_int(d, (int64_t)i) || set_choices(d, n) ||
-            dup_to(&d->question, q, strlen(q)) ||
-            !(d->labels = mem_calloc_array((size_t)n, 1))) {
+            dup_to(&d->question, q, strlen(q)) || !(d->labels = mem_calloc_array((size_t)n, 1))) {
             rc = oom(err);
             break;
         }
@@ -678,8 +700,8 @@ static int load_truthfulqa(struct task_docs *out, const char *path, bool mc2,
         json_object_foreach((json_t *)t, key, v)
         {
             if (!json_is_integer(v) || (json_integer_value(v) != 0 && json_integer_value(v) != 1)) {
-                rc = err_set_at(err, ASSAY_EINVAL, path, 0,
-                                "item %zu: '%s' label must be 0 or 1", i, key_name);
+                rc = err_set_at(err, ASSAY_EINVAL, path, 0, "item %zu: '%s' label must be 0 or 1",
+                                i, key_name);
                 break;
             }
             d->labels[k] = (int8_t)json_integer_value(v);
@@ -697,7 +719,7 @@ static int load_truthfulqa(struct task_docs *out, const char *path, bool mc2,
             rc = err_set_at(err, ASSAY_EINVAL, path, 0,
                             "item %zu: the first mc1 answer is not the true one", i);
         d->gold = 0; /* MC1: the first key; MC2 uses the label mask */
-        if (!mc2) { /* MC1 needs no mask */
+        if (!mc2) {  /* MC1 needs no mask */
             free(d->labels);
             d->labels = NULL;
         }
@@ -771,8 +793,8 @@ int task_load(struct task_data *out, const struct task_def *def, const char *dat
     if (!rc && def->sampler == FEWSHOT_SAMPLER_FIXED)
         for (int i = 0; i < def->n_fixed_shots; i++)
             if (def->fixed_shots[i] >= out->pool.n)
-                rc = err_set(err, ASSAY_EINVAL, "task '%s': few-shot pool has %lld rows",
-                             def->name, (long long)out->pool.n);
+                rc = err_set(err, ASSAY_EINVAL, "task '%s': few-shot pool has %lld rows", def->name,
+                             (long long)out->pool.n);
     if (rc)
         task_data_release(out);
     return rc;

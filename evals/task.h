@@ -47,10 +47,10 @@ enum task_loader {
 };
 
 enum task_scoring {
-    TASK_SCORING_MC = 0,     /* acc (and acc_norm where listed) */
-    TASK_SCORING_MC2,        /* TruthfulQA MC2 */
-    TASK_SCORING_GSM8K,      /* exact_match strict-match / flexible-extract */
-    TASK_SCORING_CODE,       /* pass@1 through the sandbox */
+    TASK_SCORING_MC = 0, /* acc (and acc_norm where listed) */
+    TASK_SCORING_MC2,    /* TruthfulQA MC2 */
+    TASK_SCORING_GSM8K,  /* exact_match strict-match / flexible-extract */
+    TASK_SCORING_CODE,   /* pass@1 through the sandbox */
 };
 
 #define TASK_MAX_UNTIL 8
@@ -70,14 +70,13 @@ struct task_def {
     enum task_scoring scoring;
     int default_shots;
     enum fewshot_sampler sampler;
-    const char *metrics;    /* comma-separated metric names, as stored */
-    const char *format_id;  /* default format */
+    const char *metrics;   /* ';'-separated metric names, as stored */
+    const char *format_id; /* default format */
     int n_until;
     const char *until[TASK_MAX_UNTIL];
     int32_t max_gen_toks;
-    int n_fixed_shots;      /* FEWSHOT_SAMPLER_FIXED: pool row ids, in order */
+    int n_fixed_shots; /* FEWSHOT_SAMPLER_FIXED: pool row ids, in order */
     int fixed_shots[4];
-    bool skip_first_n_eval; /* unused */
 };
 
 /* Number of leaf tasks and row i (0 <= i < task_count()). */
@@ -100,19 +99,19 @@ extern const char *const task_group_names[];
 /* ---- documents ---------------------------------------------------------------------- */
 
 struct task_doc {
-    char *id;            /* stored item id: "12", "HumanEval/0", "11" */
-    long line;           /* source line (1-based) for messages */
-    char *passage;       /* BoolQ passage, or NULL */
-    char *question;      /* the question / context / code prompt */
-    char **choices;      /* MC choice texts; Winogrande: the context options */
+    char *id;       /* stored item id: "12", "HumanEval/0", "11" */
+    long line;      /* source line (1-based) for messages */
+    char *passage;  /* BoolQ passage, or NULL */
+    char *question; /* the question / context / code prompt */
+    char **choices; /* MC choice texts; Winogrande: the context options */
     int n_choices;
-    char *continuation;  /* Winogrande partial scoring: the shared continuation */
-    int gold;            /* MC gold index, -1 for generation tasks */
-    int8_t *labels;      /* MC2: 1 for a true answer, per choice; NULL otherwise */
-    char *answer;        /* generation target: GSM8K answer, MBPP code; NULL otherwise */
-    char **tests;        /* MBPP test_list, or HumanEval [test]; NULL otherwise */
+    char *continuation; /* Winogrande partial scoring: the shared continuation */
+    int gold;           /* MC gold index, -1 for generation tasks */
+    int8_t *labels;     /* MC2: 1 for a true answer, per choice; NULL otherwise */
+    char *answer;       /* generation target: GSM8K answer, MBPP code; NULL otherwise */
+    char **tests;       /* MBPP test_list, or HumanEval [test]; NULL otherwise */
     int n_tests;
-    char *entry_point;   /* HumanEval */
+    char *entry_point; /* HumanEval */
 };
 
 struct task_docs {

@@ -125,8 +125,8 @@ static void test_wilson(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mean_stderr), cmocka_unit_test(test_argmax),
-        cmocka_unit_test(test_mc2),         cmocka_unit_test(test_pass_at_k),
+        cmocka_unit_test(test_mean_stderr),   cmocka_unit_test(test_argmax),
+        cmocka_unit_test(test_mc2),           cmocka_unit_test(test_pass_at_k),
         cmocka_unit_test(test_gsm8k_extract), cmocka_unit_test(test_wilson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,8 +32,8 @@ static uint64_t fnv(const char *a, size_t n, uint64_t h)
     return h;
 }
 
-static int fake_ll(struct backend *b, const struct bk_ll_req *reqs, size_t n,
-                   struct bk_ll_res *res, const struct progress *prog, struct assay_error *err)
+static int fake_ll(struct backend *b, const struct bk_ll_req *reqs, size_t n, struct bk_ll_res *res,
+                   const struct progress *prog, struct assay_error *err)
 {
     struct fake *f = (struct fake *)b;
     if (f->fail_after >= 0 && f->n_ll_calls + f->n_gen_calls >= f->fail_after)
@@ -133,8 +133,8 @@ static int collect(void *user, const struct store_sample_row *row)
     struct lines *l = user;
     struct buf b;
     buf_init(&b, 0);
-    buf_addf(&b, "%s|%s|%s|%.9g|%d|%s|%s", row->s.task, row->s.item, row->s.format_id,
-             row->s.score, row->s.correct, row->s.data_json ? row->s.data_json : "",
+    buf_addf(&b, "%s|%s|%s|%.9g|%d|%s|%s", row->s.task, row->s.item, row->s.format_id, row->s.score,
+             row->s.correct, row->s.data_json ? row->s.data_json : "",
              row->s.error ? row->s.error : "");
     l->v = realloc(l->v, (size_t)(l->n + 1) * sizeof(char *));
     l->v[l->n++] = buf_detach(&b, NULL);
@@ -264,15 +264,15 @@ static void test_rescore(void **state)
     struct task_def t;
     assert_int_equal(task_find("hellaswag", &t, NULL), 0);
     double v[8];
-    const char *dj = "{\"gold\":1,\"choices\":[{\"ll\":-4,\"n_chars\":2},{\"ll\":-6,\"n_chars\":4}]}";
+    const char *dj =
+        "{\"gold\":1,\"choices\":[{\"ll\":-4,\"n_chars\":2},{\"ll\":-6,\"n_chars\":4}]}";
     assert_int_equal(eval_rescore_sample(&t, NULL, NULL, dj, NULL, v, NULL), 2);
     assert_float_equal(v[0], 0, 0); /* acc picks choice 0 */
     assert_float_equal(v[1], 1, 0); /* acc_norm picks choice 1 (-1.5 > -2) */
     assert_int_equal(eval_rescore_sample(&t, NULL, NULL, dj, "failed", v, NULL), 2);
     assert_float_equal(v[0], 0, 0);
     assert_int_equal(task_find("gsm8k", &t, NULL), 0);
-    assert_int_equal(eval_rescore_sample(&t, "so $1,000.", "x\n#### 1000", NULL, NULL, v, NULL),
-                     2);
+    assert_int_equal(eval_rescore_sample(&t, "so $1,000.", "x\n#### 1000", NULL, NULL, v, NULL), 2);
     assert_float_equal(v[0], 0, 0); /* no "#### " in the output */
     assert_float_equal(v[1], 1, 0);
 }

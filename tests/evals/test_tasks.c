@@ -24,9 +24,8 @@ static void test_cpython_random(void **state)
     fewshot_rng_seed(&r, 1234);
     assert_float_equal(fewshot_rng_random(&r), 0.9664535356921388, 0);
     /* r = Random(1234); [r.sample(range(7473), 5) for _ in range(3)] (set branch) */
-    static const uint32_t want[3][5] = {{6374, 3610, 957, 61, 742},
-                                        {7462, 6610, 4769, 286, 5501},
-                                        {5677, 687, 806, 6279, 2905}};
+    static const uint32_t want[3][5] = {
+        {6374, 3610, 957, 61, 742}, {7462, 6610, 4769, 286, 5501}, {5677, 687, 806, 6279, 2905}};
     fewshot_rng_seed(&r, 1234);
     for (int i = 0; i < 3; i++) {
         uint32_t got[5];
@@ -53,8 +52,7 @@ static void test_table(void **state)
     assert_int_equal(n, 57);
     task_names_free(names, n);
     int counts[4] = {0};
-    const char *groups[4] = {"mmlu_stem", "mmlu_humanities", "mmlu_social_sciences",
-                             "mmlu_other"};
+    const char *groups[4] = {"mmlu_stem", "mmlu_humanities", "mmlu_social_sciences", "mmlu_other"};
     for (int g = 0; g < 4; g++) {
         assert_int_equal(task_expand(groups[g], &names, &n, NULL), 0);
         counts[g] = n;
@@ -118,9 +116,9 @@ static void test_prompts_by_hand(void **state)
     snprintf(data_dir, sizeof(data_dir), "%s", data);
     char *cases = NULL;
     size_t len = 0;
-    assert_int_equal(file_read_all(&cases, &len, tu_source("tests/data/evals/prompts/cases.tsv"),
-                                   1 << 20, NULL),
-                     0);
+    assert_int_equal(
+        file_read_all(&cases, &len, tu_source("tests/data/evals/prompts/cases.tsv"), 1 << 20, NULL),
+        0);
     int n_cases = 0;
     char *save = NULL;
     for (char *line = strtok_r(cases, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -134,8 +132,8 @@ static void test_prompts_by_hand(void **state)
         char *want = NULL;
         size_t want_len = 0;
         assert_int_equal(file_read_all(&want, &want_len, tu_source(rel), 1 << 20, NULL), 0);
-        struct eval_opts o = {.shots = (int)shots, .limit = doc + 1, .seed = 1234, .batch = 1,
-                              .data_dir = data_dir};
+        struct eval_opts o = {
+            .shots = (int)shots, .limit = doc + 1, .seed = 1234, .batch = 1, .data_dir = data_dir};
         struct eval_plan p;
         struct assay_error e;
         err_clear(&e);
@@ -239,8 +237,9 @@ static void test_bad_input(void **state)
     expect_bad(dir, "mmlu_anatomy", ASSAY_EINVAL, "anatomy_test.csv", 2, "");
     write_file(dir, "mmlu/test/anatomy_test.csv", "");
     expect_bad(dir, "mmlu_anatomy", ASSAY_EINVAL, "anatomy_test.csv", 0, "empty split");
-    write_file(dir, "gsm8k/test.jsonl", "{\"question\": \"q\", \"answer\": \"#### 1\"}\n"
-                                        "{\"question\": \"q\"}\n");
+    write_file(dir, "gsm8k/test.jsonl",
+               "{\"question\": \"q\", \"answer\": \"#### 1\"}\n"
+               "{\"question\": \"q\"}\n");
     write_file(dir, "gsm8k/train.jsonl", "{\"question\": \"q\", \"answer\": \"#### 1\"}\n");
     expect_bad(dir, "gsm8k", ASSAY_EINVAL, "test.jsonl", 2, "'answer'");
     write_file(dir, "arc/ARC-Easy/ARC-Easy-Test.jsonl",
