@@ -50,6 +50,7 @@ struct exec_sample {
     char *program;
     size_t program_len;
     enum sandbox_outcome outcome;
+    bool done; /* stored by an earlier, interrupted run with the same configuration */
 };
 
 struct exec_state {
@@ -58,6 +59,11 @@ struct exec_state {
     const char *task;
     const struct codeexec_problems *probs;
     struct exec_sample *smp;
+    size_t *job_sample; /* job i runs sample job_sample[i] */
+    /* resuming: sample number k of problem p is smp[by_problem[first[p] + k]] */
+    const size_t *first, *by_problem;
+    const int64_t *per_problem;
+    int64_t n_resumed;
     struct assay_error *err;
 };
 
@@ -182,7 +188,7 @@ static int file_sha256(const char *path, char hex[HASH_SHA256_HEX], struct assay
 static int on_done(void *user, size_t i, const struct sandbox_result *r)
 {
     struct exec_state *st = user;
-    struct exec_sample *smp = &st->smp[i];
+    struct exec_sample *smp = &st->smp[st->job_sample[i]];
     const struct codeexec_problem *p = &st->probs->v[smp->problem];
     smp->outcome = r->outcome;
     char item[300];
@@ -213,6 +219,39 @@ static int on_done(void *user, size_t i, const struct sandbox_result *r)
     return rc;
 }
 
+/* A sample stored by an interrupted run: item "TASK_ID#INDEX", data_json {"result": ...}. */
+static int resume_row(void *user, const struct store_sample_row *row)
+{
+    struct exec_state *st = user;
+    const char *hash = row->s.item ? strrchr(row->s.item, '#') : NULL;
+    if (!hash || !row->s.data_json)
+        return 0;
+    char id[256];
+    snprintf(id, sizeof(id), "%.*s", (int)(hash - row->s.item), row->s.item);
+    const struct codeexec_problem *p = codeexec_find(st->probs, id);
+    char *end;
+    long long k = strtoll(hash + 1, &end, 10);
+    if (!p || *end || k < 0)
+        return 0;
+    size_t pi = (size_t)(p - st->probs->v);
+    if (k >= st->per_problem[pi])
+        return 0;
+    json_t *d = NULL;
+    if (jsn_load_buf(&d, row->s.data_json, strlen(row->s.data_json), "data_json", 0, NULL))
+        return 0;
+    const char *res = jsn_str(d, "result", "");
+    for (int o = SANDBOX_PASSED; o <= SANDBOX_ERROR; o++)
+        if (strcmp(res, sandbox_outcome_name((enum sandbox_outcome)o)) == 0) {
+            struct exec_sample *smp = &st->smp[st->by_problem[st->first[pi] + (size_t)k]];
+            if (!smp->done)
+                st->n_resumed++;
+            smp->outcome = (enum sandbox_outcome)o;
+            smp->done = true;
+        }
+    json_decref(d);
+    return 0;
+}
+
 int cmd_exec(struct cli_ctx *ctx, const struct cli_args *a)
 {
     struct assay_error *err = &ctx->err;
@@ -224,6 +263,7 @@ int cmd_exec(struct cli_ctx *ctx, const struct cli_args *a)
     struct sandbox *sb = NULL;
     struct store *s = NULL;
     struct sandbox_job *jobs = NULL;
+    size_t *job_sample = NULL, *first = NULL, *by_problem = NULL;
     char *cfg = NULL;
     int64_t run = 0;
     int rc;
@@ -282,18 +322,17 @@ int cmd_exec(struct cli_ctx *ctx, const struct cli_args *a)
     if ((rc = file_sha256(comp_path, sha, err)))
         goto out;
     jobs = calloc(n_smp, sizeof(*jobs));
-    if (!jobs) {
+    job_sample = calloc(n_smp, sizeof(*job_sample));
+    first = calloc(probs.n, sizeof(*first));
+    by_problem = calloc(n_smp, sizeof(*by_problem));
+    if (!jobs || !job_sample || !first || !by_problem) {
         rc = err_set(err, ASSAY_ENOMEM, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < n_smp; i++) {
-        rc = codeexec_program(&smp[i].program, &smp[i].program_len, task, &probs.v[smp[i].problem],
-                              smp[i].completion, err);
-        if (rc)
-            goto out;
-        jobs[i].program = smp[i].program;
-        jobs[i].program_len = smp[i].program_len;
-    }
+    for (size_t p = 1; p < probs.n; p++)
+        first[p] = first[p - 1] + (size_t)per_problem[p - 1];
+    for (size_t i = 0; i < n_smp; i++)
+        by_problem[first[smp[i].problem] + (size_t)smp[i].index] = i;
 
     if ((rc = sandbox_new(&sb, &so, err)))
         goto out;
@@ -314,17 +353,45 @@ int cmd_exec(struct cli_ctx *ctx, const struct cli_args *a)
         rc = err_set(err, ASSAY_ENOMEM, "out of memory");
         goto out;
     }
-    struct store_run_new rn = {.kind = "exec", .model_id = 0, .backend = NULL, .config_json = cfg};
-    if ((rc = store_begin_run(s, &rn, &run, err)))
-        goto out;
     struct exec_state st = {.s = s,
-                            .run = run,
                             .task = codeexec_task_name(task),
                             .probs = &probs,
                             .smp = smp,
+                            .job_sample = job_sample,
+                            .first = first,
+                            .by_problem = by_problem,
+                            .per_problem = per_problem,
                             .err = err};
+    /* the same configuration interrupted earlier: keep what it stored, run the rest */
+    if ((rc = store_find_resumable_run(s, "exec", cfg, &run, err)))
+        goto out;
+    if (run) {
+        if ((rc = store_reopen_run(s, run, err)) ||
+            (rc = store_each_sample(s, run, st.task, resume_row, &st, err)))
+            goto out;
+        if (!ctx->quiet && !ctx->json)
+            fprintf(stderr, "assay: resuming run %lld: %lld of %zu samples already done\n",
+                    (long long)run, (long long)st.n_resumed, n_smp);
+    } else {
+        struct store_run_new rn = {.kind = "exec", .config_json = cfg};
+        if ((rc = store_begin_run(s, &rn, &run, err)))
+            goto out;
+    }
+    st.run = run;
+    size_t n_jobs = 0;
+    for (size_t i = 0; i < n_smp; i++) {
+        if (smp[i].done)
+            continue;
+        rc = codeexec_program(&smp[i].program, &smp[i].program_len, task, &probs.v[smp[i].problem],
+                              smp[i].completion, err);
+        if (rc)
+            goto fail_run;
+        jobs[n_jobs].program = smp[i].program;
+        jobs[n_jobs].program_len = smp[i].program_len;
+        job_sample[n_jobs++] = i;
+    }
     double t0 = clock_now_s();
-    rc = sandbox_run(sb, jobs, n_smp, NULL, on_done, &st, &ctx->prog, err);
+    rc = sandbox_run(sb, jobs, n_jobs, NULL, on_done, &st, &ctx->prog, err);
     double elapsed = clock_now_s() - t0;
     if (rc)
         goto fail_run;
@@ -427,6 +494,9 @@ out:
         }
     free(smp);
     free(jobs);
+    free(job_sample);
+    free(first);
+    free(by_problem);
     free(per_problem);
     free(correct);
     free(cfg);

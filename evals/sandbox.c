@@ -1094,6 +1094,21 @@ static void fill_defaults(struct sandbox_limits *l)
         l->kill_output_bytes = (uint64_t)16 << 20;
 }
 
+/* True if every directory on the (absolute) path lets others through (o+x). */
+static bool searchable_by_all(const char *path)
+{
+    char p[512];
+    if (path[0] != '/' || snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p))
+        return false;
+    for (char *slash = p + strlen(p); slash > p; slash = strrchr(p, '/')) {
+        struct stat st;
+        if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode) || !(st.st_mode & S_IXOTH))
+            return false;
+        *slash = '\0';
+    }
+    return true;
+}
+
 int sandbox_new(struct sandbox **out, const struct sandbox_opts *o, struct assay_error *err)
 {
     *out = NULL;
@@ -1114,7 +1129,10 @@ int sandbox_new(struct sandbox **out, const struct sandbox_opts *o, struct assay
     snprintf(sb->python, sizeof(sb->python), "%s", o->python ? o->python : "/usr/bin/python3");
     snprintf(sb->bwrap, sizeof(sb->bwrap), "%s", o->bwrap ? o->bwrap : "/usr/bin/bwrap");
     const char *tmp = o->tmp_root ? o->tmp_root : getenv("TMPDIR");
-    snprintf(sb->tmp_root, sizeof(sb->tmp_root), "%s", tmp && *tmp ? tmp : "/tmp");
+    /* as root, runs use other uids, which must be able to reach their directory */
+    if (!tmp || !*tmp || (sb->root && !searchable_by_all(tmp)))
+        tmp = "/tmp";
+    snprintf(sb->tmp_root, sizeof(sb->tmp_root), "%s", tmp);
     if (access(sb->python, X_OK) != 0) {
         int rc = err_set(err, ASSAY_ENOTFOUND, "sandbox: no interpreter at '%s' (install python3)",
                          sb->python);

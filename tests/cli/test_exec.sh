@@ -6,6 +6,10 @@
 cd "$TMP"
 
 PY=/usr/bin/python3
+# run directories go under our own folder, so that leftovers are ours to count
+chmod 755 "$TMP"
+mkdir -m 755 "$TMP/sbx"
+export TMPDIR="$TMP/sbx"
 DATA="$ASSAY_SHARED_DIR/datasets"
 HOSTILE="$ASSAY_SOURCE_DIR/tests/data/evals/hostile"
 if [ ! -f "$DATA/humaneval/HumanEval.jsonl.gz" ] || [ ! -x "$PY" ]; then
@@ -82,7 +86,7 @@ expect_grep hostile.out "^\{\"pass@1\":0\.05[0-9]*,\"n\":1,\"samples\":$((i + 1)
     "hostile pass@1: 1 right of $((i + 1)) samples of 1 problem"
 [ ! -e /tmp/assay_escape_test ] && pass || fail "/tmp/assay_escape_test was written"
 [ ! -e "$ASSAY_SOURCE_DIR/assay_escape_test" ] && pass || fail "project dir was written"
-ls -d "${TMPDIR:-/tmp}"/assay-sbx.* >/dev/null 2>&1 && fail "run directories left behind" || pass
+ls -d "$TMPDIR"/assay-sbx.* >/dev/null 2>&1 && fail "run directories left behind" || pass
 out=$(sqlite3 hostile.db "select output from samples where item like 'HumanEval/0#%'")
 case "$out" in *hunter2*) fail "a secret of the environment reached a program" ;; *) pass ;; esac
 # <script> and invalid UTF-8 are stored byte for byte
@@ -110,6 +114,16 @@ expect_exit 0 "exec multi" -- "$ASSAY" exec --task humaneval --completions multi
 expect_grep "$TMP/out" '^\{"pass@1":0\.(39999|4000)[0-9]*,"pass@2":0\.6(4999|5000)[0-9]*,"pass@5":1\.0,"n":2,"samples":10,' \
     "pass@k over 2 problems x 5 samples"
 expect_grep "$TMP/out" '"index":4,"passed":false' "per-task index"
+
+# a run killed half-way resumes: same configuration, only the missing samples run
+sqlite3 multi.db "update runs set status = 'interrupted', finished_at = NULL; delete from samples where item in ('HumanEval/0#4', 'HumanEval/1#0', 'HumanEval/1#3'); delete from metrics"
+expect_exit 0 "exec multi resumed" -- "$ASSAY" exec --task humaneval --completions multi.jsonl \
+    --data-dir "$DATA" --db multi.db -k 1,2,5,10
+expect_grep "$TMP/err" "resuming run 1: 7 of 10 samples already done" "resume message"
+expect_grep "$TMP/out" "^pass@2 +0\.6500" "resumed pass@2"
+[ "$(sqlite3 multi.db "select count(*) || ' ' || group_concat(status) from runs")" = "1 done" ] &&
+    pass || fail "resume reused the run"
+[ "$(sqlite3 multi.db "select count(*) from samples")" = 10 ] && pass || fail "resumed samples"
 
 # ---- bad completion files: file:line, nothing runs ---------------------------------
 printf '{"task_id": "HumanEval/0", "completion": "    return True\\n"}\nnot json\n' >bad1.jsonl
