@@ -15,6 +15,8 @@
 
 #include "testutil.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -218,6 +220,12 @@ static char *slurp(const char *path, size_t *len)
     if (len)
         *len = (size_t)n;
     return s;
+}
+
+static int ends_with_str(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
 static int exists(const char *p)
@@ -522,6 +530,102 @@ static void test_fetch_from_mirror(void **state)
     assert_non_null(strstr(e.msg, "no download URL"));
 }
 
+static void write_tar(const char *path, const char *const *names, const char *const *bodies, int n)
+{
+    struct archive *a = archive_write_new();
+    assert_non_null(a);
+    archive_write_set_format_pax_restricted(a);
+    assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
+    for (int i = 0; i < n; i++) {
+        struct archive_entry *e = archive_entry_new();
+        archive_entry_set_pathname(e, names[i]);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_size(e, (la_int64_t)strlen(bodies[i]));
+        assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+        assert_int_equal(archive_write_data(a, bodies[i], strlen(bodies[i])),
+                         (la_ssize_t)strlen(bodies[i]));
+        archive_entry_free(e);
+    }
+    archive_write_close(a);
+    archive_write_free(a);
+}
+
+/* Canonical URLs (no base URL): archive members, extracted and checked, and a file that
+ * the mirror stores gzipped but the URL serves plain. The dataset rows are the test's own,
+ * pointing at the local server. */
+static void test_fetch_canonical_urls(void **state)
+{
+    const char *tmp = tu_tmpdir();
+    assert_non_null(tmp);
+    char www[1100], tar[1200], plain[1200], cache[1100];
+    snprintf(www, sizeof(www), "%s/www", tmp);
+    snprintf(cache, sizeof(cache), "%s/cache", tmp);
+    assert_int_equal(mkdir(www, 0755), 0);
+    snprintf(tar, sizeof(tar), "%s/data.tar", www);
+    static const char *const names[] = {"data/test/x_test.csv", "data/dev/x_dev.csv"};
+    static const char *const bodies[] = {"q,a,b,c,d,A\n", "\"q\nq\",a,b,c,d,B\n"};
+    write_tar(tar, names, bodies, 2);
+    snprintf(plain, sizeof(plain), "%s/train.jsonl", www);
+    FILE *f = fopen(plain, "w");
+    assert_non_null(f);
+    fputs("{\"question\": \"q\", \"answer\": \"#### 1\"}\n", f);
+    fclose(f);
+    char sha_test[65], sha_dev[65];
+    assert_int_equal(hash_sha256_hex(bodies[0], strlen(bodies[0]), sha_test, NULL), 0);
+    assert_int_equal(hash_sha256_hex(bodies[1], strlen(bodies[1]), sha_dev, NULL), 0);
+    struct srv s;
+    srv_start(&s, www, SRV_DROP, tmp);
+    char url_tar[128], url_plain[128];
+    url_of(url_tar, sizeof(url_tar), &s, "data.tar");
+    url_of(url_plain, sizeof(url_plain), &s, "train.jsonl");
+    struct ds_file files[] = {
+        {"fake/test/x_test.csv", "test", DS_FORMAT_CSV, 1, 12, sha_test, url_tar,
+         "data/test/x_test.csv", 0},
+        {"fake/dev/x_dev.csv", "dev", DS_FORMAT_CSV, 1, 16, sha_dev, url_tar, "data/dev/x_dev.csv",
+         0},
+        {"fake/train.jsonl.gz", "train", DS_FORMAT_JSONL, 1, 0,
+         "0000000000000000000000000000000000000000000000000000000000000000", url_plain, NULL, 1},
+    };
+    struct ds_info d = {"fake", "a test dataset", "MIT", "here", 1, files, 3};
+    struct ds_opts o = {.cache_dir = cache, .data_dir = "/nonexistent", .retry_base_ms = 10};
+    unsetenv("ASSAY_DATASETS_BASE_URL");
+    struct assay_error e;
+    err_clear(&e);
+    size_t n = 0;
+    assert_int_equal(ds_fetch(&d, &o, &n, &e), 0);
+    assert_int_equal(n, 3);
+    enum ds_verify_status st;
+    char p[2048];
+    assert_int_equal(ds_verify_file(&st, NULL, p, sizeof(p), &files[0], &o, &e), 0);
+    assert_int_equal(st, DS_VERIFY_OK);
+    assert_int_equal(ds_verify_file(&st, NULL, p, sizeof(p), &files[1], &o, &e), 0);
+    assert_int_equal(st, DS_VERIFY_OK);
+    /* the gz_of_url file is kept plain, under the name without .gz */
+    assert_int_equal(ds_verify_file(&st, NULL, p, sizeof(p), &files[2], &o, &e), 0);
+    assert_int_equal(st, DS_VERIFY_UNCHECKED);
+    assert_true(ends_with_str(p, "/fake/train.jsonl"));
+    char arch[1300];
+    snprintf(arch, sizeof(arch), "%s/.archives/data.tar", cache);
+    assert_true(exists(arch)); /* downloaded once (resumed after the drop) and kept */
+    /* a member whose bytes do not match: error, nothing written */
+    struct ds_file bad[] = {{"fake2/test/x_test.csv", "test", DS_FORMAT_CSV, 1, 12, sha_dev,
+                             url_tar, "data/test/x_test.csv", 0}};
+    struct ds_info d2 = {"fake2", "mismatch", "MIT", "here", 1, bad, 1};
+    err_clear(&e);
+    assert_int_equal(ds_fetch(&d2, &o, &n, &e), ASSAY_EINVAL);
+    assert_non_null(strstr(e.msg, "sha256 mismatch for 'data/test/x_test.csv' in '"));
+    snprintf(p, sizeof(p), "%s/fake2/test/x_test.csv", cache);
+    assert_false(exists(p));
+    /* a member the archive lacks */
+    struct ds_file none[] = {
+        {"fake3/x.csv", "test", DS_FORMAT_CSV, 1, 1, sha_dev, url_tar, "data/val/x_val.csv", 0}};
+    struct ds_info d3 = {"fake3", "missing member", "MIT", "here", 1, none, 1};
+    err_clear(&e);
+    assert_int_equal(ds_fetch(&d3, &o, &n, &e), ASSAY_ENOTFOUND);
+    srv_stop(&s);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -529,7 +633,7 @@ int main(void)
         cmocka_unit_test(test_normal_and_redirect),  cmocka_unit_test(test_drop_resumes),
         cmocka_unit_test(test_resume_leftover_part), cmocka_unit_test(test_server_ignores_range),
         cmocka_unit_test(test_transient_retry),      cmocka_unit_test(test_corrupt_not_cached),
-        cmocka_unit_test(test_fetch_from_mirror),
+        cmocka_unit_test(test_fetch_from_mirror),    cmocka_unit_test(test_fetch_canonical_urls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
