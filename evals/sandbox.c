@@ -46,12 +46,13 @@
 #include "base/clock.h"
 #include "base/mem.h"
 
-/* When assay is root, slot i runs as uid/gid SANDBOX_UID_BASE + i * SANDBOX_UID_SPAN + k,
- * k cycling through the span: a run's processes (a fork bomb's included) may take a moment
- * to be torn down after it ends, and RLIMIT_NPROC counts them against their uid, so the
- * slot's next run uses a fresh uid. No two slots ever share one. */
+/* When assay is root, each run gets a random uid/gid in [BASE, BASE + RANGE): RLIMIT_NPROC
+ * counts processes per uid, a run's processes (a fork bomb's included) take a moment to be
+ * torn down after it ends, and other assay processes on the machine run sandboxes too, so
+ * a uid is never reused on purpose (two runs share one with odds about 1 in 2^30 per pair).
+ * The range stays below 2^31: bubblewrap writes uid maps as signed ints. */
 #define SANDBOX_UID_BASE   100000
-#define SANDBOX_UID_SPAN   64
+#define SANDBOX_UID_RANGE  (1u << 30)
 #define SANDBOX_MAX_JOBS   256
 #define SANDBOX_TOKEN_HEX  32
 #define SANDBOX_READ_CHUNK 65536
@@ -138,7 +139,6 @@ struct sandbox {
     enum sandbox_isolation iso;
     int n_jobs;
     bool root;
-    uint32_t uid_turn[SANDBOX_MAX_JOBS]; /* runs started per slot, for the uid rotation */
     int64_t uid_procs; /* not root: processes our uid already has (RLIMIT_NPROC counts
                         * them too), plus room for the other slots' runs */
     char python[512];
@@ -558,8 +558,8 @@ static void set_error(struct slot *s, const char *what, const char *why)
 
 /* Prepare the directory and fork. On failure the slot holds an ERROR result and
  * exited = true, so the loop finishes it like any other run. */
-static void slot_start(struct sandbox *sb, struct slot *s, int slot_index,
-                       const struct sandbox_job *job, enum sandbox_isolation iso)
+static void slot_start(struct sandbox *sb, struct slot *s, const struct sandbox_job *job,
+                       enum sandbox_isolation iso)
 {
     int pipefd[2] = {-1, -1}, devnull = -1;
     struct launch *L = calloc(1, sizeof(*L));
@@ -573,12 +573,12 @@ static void slot_start(struct sandbox *sb, struct slot *s, int slot_index,
         set_error(s, "cannot start", "out of memory");
         goto fail;
     }
-    uint8_t rnd[SANDBOX_TOKEN_HEX / 2];
+    uint8_t rnd[SANDBOX_TOKEN_HEX / 2 + 4]; /* the token, then the uid */
     if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
         set_error(s, "cannot start", "no random token");
         goto fail;
     }
-    for (size_t i = 0; i < sizeof(rnd); i++)
+    for (size_t i = 0; i < SANDBOX_TOKEN_HEX / 2; i++)
         snprintf(s->token + 2 * i, 3, "%02x", rnd[i]);
     s->done_len = (size_t)snprintf(s->done_tag, sizeof(s->done_tag), "@@assay-done-%s@@", s->token);
     s->vtag_len = (size_t)snprintf(s->vtag, sizeof(s->vtag), "\n@@assay-violation-%s@@ ", s->token);
@@ -598,8 +598,9 @@ static void slot_start(struct sandbox *sb, struct slot *s, int slot_index,
     L->dir = s->dir;
     L->drop_uid = sb->root;
     L->n_proc = sb->lim.n_proc + sb->uid_procs;
-    L->uid = (uid_t)(SANDBOX_UID_BASE + slot_index * SANDBOX_UID_SPAN +
-                     (int)(sb->uid_turn[slot_index]++ % SANDBOX_UID_SPAN));
+    uint32_t r32;
+    memcpy(&r32, rnd + SANDBOX_TOKEN_HEX / 2, sizeof(r32));
+    L->uid = (uid_t)(SANDBOX_UID_BASE + r32 % SANDBOX_UID_RANGE);
     if (sb->root && chown(s->dir, L->uid, L->uid) != 0) {
         set_error(s, "cannot hand the run directory to the sandbox uid", strerror(errno));
         goto fail;
@@ -961,7 +962,7 @@ static int run_batch(struct sandbox *sb, enum sandbox_isolation iso, const struc
         for (int i = 0; i < n_slots && next < n; i++)
             if (!slots[i].busy) {
                 slots[i].job = next;
-                slot_start(sb, &slots[i], i, &jobs[next], iso);
+                slot_start(sb, &slots[i], &jobs[next], iso);
                 next++;
             }
         /* wait for output, an exit, or the nearest deadline */
@@ -1176,7 +1177,7 @@ int sandbox_new(struct sandbox **out, const struct sandbox_opts *o, struct assay
     }
     char uid_note[64] = "";
     if (sb->root)
-        snprintf(uid_note, sizeof(uid_note), ", unprivileged uids from %d", SANDBOX_UID_BASE);
+        snprintf(uid_note, sizeof(uid_note), ", a random unprivileged uid per run");
     switch (sb->iso) {
     case SANDBOX_ISO_BWRAP:
         snprintf(sb->desc, sizeof(sb->desc),

@@ -16,7 +16,7 @@
  * Every level has: a fresh temporary directory as working directory (removed after),
  * stdin on /dev/null, an empty environment (PATH, HOME and TMPDIR = the directory,
  * LANG=C.UTF-8), its own session and process group killed as a whole, an unprivileged
- * uid per parallel slot when assay runs as root, no_new_privs, rlimits (CPU, address
+ * uid drawn at random per run when assay is root, no_new_privs, rlimits (CPU, address
  * space, file size, processes, open files, no core), a wall-clock timeout, and a Python
  * audit hook that blocks and reports network use, signals to other processes, starting
  * programs, ctypes libraries and file changes outside the directory.
