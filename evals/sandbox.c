@@ -463,6 +463,9 @@ static void child_main(const struct launch *L)
 {
     if (setsid() < 0)
         _exit(126);
+    sigset_t none; /* a blocked SIGXCPU would turn the soft CPU limit into the hard one */
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     if (dup2(L->devnull, 0) < 0 || dup2(L->out_w, 1) < 0 || dup2(L->out_w, 2) < 0)
         _exit(126);
     syscall(SYS_close_range, 3U, ~0U, 0U);
