@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,16 @@ const struct cli_opt cmd_run_opts[] = {
     CLI_OPT_CTX,
     {NULL, 0, 0, NULL, NULL, NULL},
 };
+
+/* Set by SIGINT/SIGTERM: the runner stops between batches and the run is marked
+ * interrupted (resumable). The only mutable global here, as a signal needs one. */
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
 
 static bool plan_has_code(const struct eval_plan *p)
 {
@@ -185,12 +196,27 @@ int cmd_run(struct cli_ctx *ctx, const struct cli_args *a)
             sb = NULL;
         }
     }
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    g_stop = 0;
+    plan.opts.stop = &g_stop;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
     rc = eval_plan_run(&plan, b, s, run, sb, &ctx->prog, &ctx->err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     cli_progress_done(ctx);
     if (!rc)
         rc = eval_compute_metrics(&plan, s, run, &ctx->err);
     if (rc) {
-        store_finish_run(s, run, STORE_RUN_FAILED, ctx->err.msg, NULL);
+        bool stopped = g_stop != 0;
+        store_finish_run(s, run, stopped ? STORE_RUN_INTERRUPTED : STORE_RUN_FAILED, ctx->err.msg,
+                         NULL);
+        if (stopped && !ctx->quiet)
+            fprintf(stderr, "assay: run %" PRId64 " interrupted; run the same command to resume\n",
+                    run);
         goto out;
     }
     if ((rc = store_finish_run(s, run, STORE_RUN_DONE, NULL, &ctx->err)))

@@ -606,6 +606,10 @@ int eval_plan_run(const struct eval_plan *p, struct backend *b, struct store *s,
         }
         progress_report(prog, done, p->n_items, t->def.name);
         for (int k = 0; !rc && k < n_todo; k += batch) {
+            if (p->opts.stop && *p->opts.stop) {
+                rc = err_set(err, ASSAY_EFAIL, "interrupted");
+                break;
+            }
             int n = n_todo - k < batch ? n_todo - k : batch;
             if (t->def.output == TASK_OUTPUT_LOGLIKELIHOOD)
                 rc = run_mc_batch(p, t, todo + k, n, b, s, run_id, &sp, err);

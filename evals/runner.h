@@ -24,6 +24,7 @@
 #define ASSAY_EVALS_RUNNER_H
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "base/buf.h"
@@ -44,6 +45,9 @@ struct eval_opts {
     uint64_t seed;        /* few-shot sampler and generation seed */
     int batch;            /* items per backend call (0: EVAL_DEFAULT_BATCH) */
     const char *data_dir; /* NULL: $ASSAY_DATA_DIR, then the datasets cache */
+    /* When set and non-zero (a signal handler's flag), eval_plan_run stops between
+     * batches with ASSAY_EFAIL "interrupted"; what was stored stays stored. */
+    const volatile sig_atomic_t *stop;
 };
 
 /* One document to evaluate, with its shots fixed. */

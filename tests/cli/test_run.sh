@@ -81,6 +81,25 @@ if a != b or len(a) != 64:
     sys.exit(1)
 PYEOF
 
+# ---- SIGINT: stops between batches, marks the run interrupted, resumes ------------------
+I=(run --model "$M" --tasks mmlu_anatomy --limit 60 --batch 1 --threads 2 --data-dir "$D" --quiet)
+"$ASSAY" "${I[@]}" --db int.db >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+    n=$("$ASSAY" runs show 1 --db int.db --json 2>/dev/null | $PY -c 'import json,sys
+try: print(json.load(sys.stdin)["n_samples"])
+except Exception: print(0)')
+    [ "$n" -ge 2 ] && break
+    sleep 0.05
+done
+kill -INT "$pid"
+wait "$pid"
+[ $? -ne 0 ] && pass || fail "an interrupted run exits 0"
+expect_exit 0 "runs show interrupted" -- "$ASSAY" runs show 1 --db int.db --json
+expect_grep "$TMP/out" '"status": "interrupted"' "SIGINT marks the run interrupted"
+expect_exit 0 "resume after SIGINT" -- "$ASSAY" "${I[@]}" --db int.db --json
+expect_grep "$TMP/out" '"n_samples": 60' "resumed run has every sample"
+
 # ---- batch size does not change scores ------------------------------------------------------
 B=(run --model "$M" --tasks mmlu_anatomy,truthfulqa_mc2,winogrande,gsm8k --limit 6 --threads 2
    --data-dir "$D" --quiet)
