@@ -45,6 +45,9 @@ enum pii_trig {
 
 /* Validator: 1 valid, 0 not; `s` is the span's n bytes. */
 typedef int (*pii_validate_fn)(const char *s, size_t n);
+/* Gate: a cheap necessary condition on the bytes at the anchor t[s..len), checked before
+ * the PCRE2 match (1: worth matching). */
+typedef int (*pii_gate_fn)(const char *t, size_t s, size_t len);
 
 struct pii_rule {
     const char *id;       /* detector name */
@@ -61,6 +64,9 @@ struct pii_rule {
     int base;             /* likelihood without context */
     int with_context;     /* likelihood with context (0: same as base) */
     int need_context;     /* no context: no finding */
+    int min_digits;       /* PII_TRIG_DIGIT: digits needed in the number run at the hit */
+    int min_back;         /* bytes the walk back must cover (IBAN: the country code) */
+    pii_gate_fn gate;     /* NULL: none */
 };
 
 extern const struct pii_rule pii_rules[];
@@ -87,6 +93,15 @@ int pii_valid_date(const char *s, size_t n);
 int pii_valid_phone(const char *s, size_t n);
 int pii_valid_nanp(const char *s, size_t n);
 int pii_valid_jwt(const char *s, size_t n);
+int pii_gate_street(const char *t, size_t s, size_t len);
+int pii_gate_btc(const char *t, size_t s, size_t len);
+int pii_gate_eth(const char *t, size_t s, size_t len);
+int pii_gate_mac(const char *t, size_t s, size_t len);
+int pii_gate_ipv4(const char *t, size_t s, size_t len);
+int pii_gate_date(const char *t, size_t s, size_t len);
+int pii_gate_assign(const char *t, size_t s, size_t len);
+int pii_gate_url(const char *t, size_t s, size_t len);
+int pii_gate_ipv6(const char *t, size_t s, size_t len);
 /* Keccak-256 (the pre-standard padding Ethereum uses), for EIP-55. */
 void pii_keccak256(const uint8_t *in, size_t n, uint8_t out[32]);
 /* Shannon entropy in bits per byte. */

@@ -73,164 +73,174 @@ const struct pii_rule pii_rules[] = {
      "(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
      "(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.){1,8}[A-Za-z]{2,24}"
      "(?![A-Za-z0-9-]|\\.[A-Za-z0-9])",
-     NULL, ctx_email, LI, VL, 0},
+     NULL, ctx_email, LI, VL, 0, 0, 0, NULL},
     /* ---- payment and banking ------------------------------------------------------------ */
     {"credit_card", PII_TYPE_CREDIT_CARD, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 24,
      NB "(?:[0-9]{4}([ -]?)[0-9]{4}\\1[0-9]{4}\\1[0-9]{1,4}(?:\\1[0-9]{1,3})?|"
         "[0-9]{4}([ -]?)[0-9]{6}\\2[0-9]{4,5}|[0-9]{13,19})" NA,
-     pii_valid_luhn_card, ctx_card, LI, VL, 0},
+     pii_valid_luhn_card, ctx_card, LI, VL, 0, 13, 0, NULL},
     {"credit_card_12", PII_TYPE_CREDIT_CARD, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 16,
      NB "(?:[0-9]{12}|[0-9]{4}([ -])[0-9]{4}\\1[0-9]{4})" NA, pii_valid_luhn_card, ctx_card, 0,
-     LI, 1},
+     LI, 1, 12, 0, NULL},
     {"iban", PII_TYPE_IBAN_CODE, PII_TRIG_DIGIT, NULL, 0, UPPER LOWER, 2, 48,
      "(?<![0-9A-Za-z_])(?:[A-Za-z]{2}[0-9]{2}[A-Za-z0-9]{11,30}|"
      "[A-Z]{2}[0-9]{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?)(?![0-9A-Za-z_])",
-     pii_valid_iban, ctx_iban, LI, VL, 0},
+     pii_valid_iban, ctx_iban, LI, VL, 0, 2, 2, NULL},
 
     /* ---- US identifiers ----------------------------------------------------------------- */
     {"ssn", PII_TYPE_US_SSN, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 12,
-     NB "[0-9]{3}([- ])[0-9]{2}\\1[0-9]{4}" NA, pii_valid_ssn, ctx_ssn, LI, VL, 0},
+     NB "[0-9]{3}([- ])[0-9]{2}\\1[0-9]{4}" NA, pii_valid_ssn, ctx_ssn, LI, VL, 0, 9, 0, NULL},
     {"ssn_bare", PII_TYPE_US_SSN, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 10, NB "[0-9]{9}" NA,
-     pii_valid_ssn, ctx_ssn, 0, LI, 1},
+     pii_valid_ssn, ctx_ssn, 0, LI, 1, 9, 0, NULL},
     {"itin", PII_TYPE_US_ITIN, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 12,
-     NB "9[0-9]{2}([- ])[0-9]{2}\\1[0-9]{4}" NA, pii_valid_itin, ctx_itin, LI, VL, 0},
+     NB "9[0-9]{2}([- ])[0-9]{2}\\1[0-9]{4}" NA, pii_valid_itin, ctx_itin, LI, VL, 0, 9, 0, NULL},
     {"itin_bare", PII_TYPE_US_ITIN, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 10, NB "9[0-9]{8}" NA,
-     pii_valid_itin, ctx_itin, 0, LI, 1},
+     pii_valid_itin, ctx_itin, 0, LI, 1, 9, 0, NULL},
     {"us_passport", PII_TYPE_US_PASSPORT, PII_TRIG_DIGIT, NULL, 0, UPPER, 1, 10,
-     NB "(?:[A-Z][0-9]{8}|[0-9]{9})" NA, NULL, ctx_passport, 0, LI, 1},
-    {"us_driver_license", PII_TYPE_US_DRIVER_LICENSE, PII_TRIG_DIGIT, NULL, 0, UPPER, 2, 20,
-     NB "(?:[A-Z]{1,2}[0-9]{4,14}|[0-9]{7,13}|[0-9]{3,4}-[0-9]{2,3}-[0-9]{3,4}|"
-        "[A-Z][0-9]{3}-[0-9]{4}-[0-9]{4}|[A-Z]-?[0-9]{3}-[0-9]{3}-[0-9]{3}-[0-9]{3})" NA,
-     NULL, ctx_dl, 0, LI, 1},
+     NB "(?:[A-Z][0-9]{8}|[0-9]{9})" NA, NULL, ctx_passport, 0, LI, 1, 8, 0, NULL},
+    {"us_driver_license", PII_TYPE_US_DRIVER_LICENSE, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 20,
+     NB "(?:[0-9]{7,13}|[0-9]{3,4}-[0-9]{2,3}-[0-9]{3,4})" NA, NULL, ctx_dl, 0, LI, 1, 7, 0,
+     NULL},
+    {"us_driver_license_alpha", PII_TYPE_US_DRIVER_LICENSE, PII_TRIG_DIGIT, NULL, 0, UPPER, 2,
+     20,
+     NB "(?:[A-Z]{1,2}[0-9]{4,14}|[A-Z][0-9]{3}-[0-9]{4}-[0-9]{4}|"
+        "[A-Z]-?[0-9]{3}-[0-9]{3}-[0-9]{3}-[0-9]{3})" NA,
+     NULL, ctx_dl, 0, LI, 1, 3, 1, NULL},
 
     /* ---- other national identifiers ----------------------------------------------------- */
     {"uk_nhs", PII_TYPE_UK_NHS, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 14,
-     NB "[0-9]{3}([ -]?)[0-9]{3}\\1[0-9]{4}" NA, pii_valid_nhs, ctx_nhs, 0, VL, 1},
+     NB "[0-9]{3}([ -]?)[0-9]{3}\\1[0-9]{4}" NA, pii_valid_nhs, ctx_nhs, 0, VL, 1, 10, 0, NULL},
     {"cn_resident_id", PII_TYPE_CN_RESIDENT_ID, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 18,
      "(?<![0-9A-Za-z_])[1-8][0-9]{16}[0-9Xx](?![0-9A-Za-z_])", pii_valid_cn_id, ctx_cn, LI,
-     VL, 0},
+     VL, 0, 17, 0, NULL},
     {"in_aadhaar", PII_TYPE_IN_AADHAAR, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 14,
-     NB "[2-9][0-9]{3}([ -])[0-9]{4}\\1[0-9]{4}" NA, pii_valid_aadhaar, ctx_aadhaar, PO, VL, 0},
+     NB "[2-9][0-9]{3}([ -])[0-9]{4}\\1[0-9]{4}" NA, pii_valid_aadhaar, ctx_aadhaar, PO, VL, 0, 12, 0, NULL},
     {"in_aadhaar_bare", PII_TYPE_IN_AADHAAR, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 12,
-     NB "[2-9][0-9]{11}" NA, pii_valid_aadhaar, ctx_aadhaar, 0, LI, 1},
+     NB "[2-9][0-9]{11}" NA, pii_valid_aadhaar, ctx_aadhaar, 0, LI, 1, 12, 0, NULL},
 
     /* ---- phones: after the identifiers, which win ties (a specific context word) ---- */
     {"phone_intl", PII_TYPE_PHONE_NUMBER, PII_TRIG_DIGIT, NULL, 0, "+", 1, 32,
      "(?<![0-9A-Za-z_+])\\+[1-9][0-9]{0,2}(?:[ .-]?\\(?[0-9]{1,5}\\)?){1,6}(?![0-9])",
-     pii_valid_phone, ctx_phone, LI, VL, 0},
+     pii_valid_phone, ctx_phone, LI, VL, 0, 7, 1, NULL},
     {"phone_nanp", PII_TYPE_PHONE_NUMBER, PII_TRIG_DIGIT, NULL, 0, "(+", 3, 24,
      "(?<![0-9A-Za-z_+.-])(?:\\+?1[ .-]?)?(?:\\([2-9][0-9]{2}\\)[ .-]?|[2-9][0-9]{2}[ .-])"
      "[2-9][0-9]{2}[ .-][0-9]{4}" NA,
-     pii_valid_nanp, ctx_phone, LI, VL, 0},
+     pii_valid_nanp, ctx_phone, LI, VL, 0, 10, 0, NULL},
     {"phone_uk", PII_TYPE_PHONE_NUMBER, PII_TRIG_DIGIT, NULL, 0, "(", 1, 20,
      NB "(?:0[1-9][0-9]{2,3} ?[0-9]{3} ?[0-9]{3,4}|07[0-9]{3} ?[0-9]{6}|"
         "\\(0[1-9][0-9]{1,3}\\) ?[0-9]{3,4} ?[0-9]{3,4})" NA,
-     pii_valid_phone, ctx_phone, PO, VL, 0},
+     pii_valid_phone, ctx_phone, PO, VL, 0, 10, 0, NULL},
     {"phone_eu", PII_TYPE_PHONE_NUMBER, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 20,
-     NB "0[1-9](?:[ .][0-9]{2}){4}" NA, pii_valid_phone, ctx_phone, PO, VL, 0},
+     NB "0[1-9](?:[ .][0-9]{2}){4}" NA, pii_valid_phone, ctx_phone, PO, VL, 0, 10, 0, NULL},
     {"phone_cn", PII_TYPE_PHONE_NUMBER, PII_TRIG_DIGIT, NULL, 0, "+", 1, 20,
      NB "(?:\\+?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]{4}){2}" NA, pii_valid_phone, ctx_phone, PO,
-     VL, 0},
+     VL, 0, 11, 0, NULL},
     {"phone_in", PII_TYPE_PHONE_NUMBER, PII_TRIG_DIGIT, NULL, 0, "+", 1, 20,
      NB "(?:\\+?91[ -]?)?[6-9][0-9]{4}[ -]?[0-9]{5}" NA, pii_valid_phone, ctx_phone, PO, VL,
-     0},
+     0, 10, 0, NULL},
     {"phone_context", PII_TYPE_PHONE_NUMBER, PII_TRIG_DIGIT, NULL, 0, "(", 1, 24,
-     NB "\\(?[0-9]{2,5}\\)?(?:[ .-]?[0-9]{2,5}){1,4}" NA, pii_valid_phone, ctx_phone, 0, LI, 1},
+     NB "\\(?[0-9]{2,5}\\)?(?:[ .-]?[0-9]{2,5}){1,4}" NA, pii_valid_phone, ctx_phone, 0, LI, 1, 6, 0, NULL},
 
     /* ---- dates of birth (context required) ---------------------------------------------- */
     {"date_of_birth", PII_TYPE_DATE_OF_BIRTH, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 32,
-     NB "(?:[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}|[0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{4}|"
-        "[0-9]{1,2}(?:st|nd|rd|th)?\\s{1,3}(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
-        "[a-z]{0,6}\\.?,?\\s{1,3}[0-9]{4})" NA,
-     pii_valid_date, ctx_dob, 0, LI, 1},
+     NB "(?:[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}|[0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{4})" NA,
+     pii_valid_date, ctx_dob, 0, LI, 1, 5, 0, pii_gate_date},
     {"date_of_birth_month", PII_TYPE_DATE_OF_BIRTH, PII_TRIG_KEYWORD,
      "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|"
      "NOV|DEC",
      0, NULL, 0, 32,
      "(?<![A-Za-z])(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\\.?"
      "\\s{1,3}[0-9]{1,2}(?:st|nd|rd|th)?,?\\s{1,3}[0-9]{4}(?![0-9])",
-     pii_valid_date, ctx_dob, 0, LI, 1},
+     pii_valid_date, ctx_dob, 0, LI, 1, 0, 0, NULL},
+    {"date_of_birth_dmy", PII_TYPE_DATE_OF_BIRTH, PII_TRIG_KEYWORD,
+     "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|"
+     "NOV|DEC",
+     0, DIGITS " stndrh", 9, 48,
+     "[a-z ]{0,8}?(?<![0-9A-Za-z])(?<v>[0-9]{1,2}(?:st|nd|rd|th)?\\s{1,3}"
+     "(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\\.?,?\\s{1,3}[0-9]{4})"
+     "(?![0-9])",
+     pii_valid_date, ctx_dob, 0, LI, 1, 0, 0, NULL},
 
     /* ---- network ------------------------------------------------------------------------ */
     {"ipv4", PII_TYPE_IP_ADDRESS, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 16,
      "(?<![0-9A-Za-z_.])(?:[0-9]{1,3}\\.){3}[0-9]{1,3}(?![0-9A-Za-z_]|\\.[0-9])",
-     pii_valid_ipv4, ctx_ip, LI, VL, 0},
+     pii_valid_ipv4, ctx_ip, LI, VL, 0, 4, 0, pii_gate_ipv4},
     {"ipv6", PII_TYPE_IP_ADDRESS, PII_TRIG_COLON, NULL, 0, HEX ":", 39, 40,
      "(?<![0-9A-Za-z_:.])[0-9A-Fa-f:]{3,39}(?![0-9A-Za-z_:]|\\.[0-9])", pii_valid_ipv6, ctx_ip,
-     LI, VL, 0},
-    {"mac", PII_TYPE_MAC_ADDRESS, PII_TRIG_DIGIT | PII_TRIG_COLON | PII_TRIG_DASH, NULL, 0,
+     LI, VL, 0, 0, 0, pii_gate_ipv6},
+    {"mac", PII_TYPE_MAC_ADDRESS, PII_TRIG_COLON | PII_TRIG_DASH, NULL, 0,
      HEX ":-.", 15, 18,
      "(?<![0-9A-Za-z_:.-])(?:[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\\1){4}[0-9A-Fa-f]{2}|"
      "[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4})(?![0-9A-Za-z_]|[:.-][0-9A-Fa-f])",
-     NULL, ctx_mac, LI, VL, 0},
+     NULL, ctx_mac, LI, VL, 0, 0, 0, pii_gate_mac},
     {"url_basic_auth", PII_TYPE_URL_BASIC_AUTH, PII_TRIG_COLON, NULL, 0,
      UPPER LOWER DIGITS "+.-", 16, 512,
      "(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,15}://[^\\s:@/?#]{1,64}:[^\\s@/?#]{1,128}@"
      "[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?",
-     NULL, NULL, VL, 0, 0},
+     NULL, NULL, VL, 0, 0, 0, 0, pii_gate_url},
 
     /* ---- cryptocurrency ----------------------------------------------------------------- */
     {"btc_base58", PII_TYPE_CRYPTO, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 35,
      "(?<![0-9A-Za-z_])[13][1-9A-HJ-NP-Za-km-z]{25,34}(?![0-9A-Za-z_])", pii_valid_btc_base58,
-     ctx_crypto, LI, VL, 0},
+     ctx_crypto, LI, VL, 0, 1, 0, pii_gate_btc},
     {"btc_bech32", PII_TYPE_CRYPTO, PII_TRIG_KEYWORD, "bc1|BC1", 0, NULL, 0, 90,
      "(?<![0-9A-Za-z_])(?:bc1[02-9ac-hj-np-z]{11,87}|BC1[02-9AC-HJ-NP-Z]{11,87})"
      "(?![0-9A-Za-z_])",
-     pii_valid_btc_bech32, ctx_crypto, LI, VL, 0},
+     pii_valid_btc_bech32, ctx_crypto, LI, VL, 0, 0, 0, NULL},
     {"eth_address", PII_TYPE_CRYPTO, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 42,
      "(?<![0-9A-Za-z_])0x[0-9a-fA-F]{40}(?![0-9A-Za-z_])", pii_valid_eth, ctx_crypto, LI, VL,
-     0},
+     0, 1, 0, pii_gate_eth},
 
     /* ---- secrets ------------------------------------------------------------------------ */
     {"aws_access_key", PII_TYPE_AWS_ACCESS_KEY, PII_TRIG_KEYWORD,
      "AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA", 0, NULL, 0, 20,
      "(?<![A-Za-z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z2-7]{16}"
      "(?![A-Za-z0-9])",
-     NULL, NULL, VL, 0, 0},
+     NULL, NULL, VL, 0, 0, 0, 0, NULL},
     {"aws_secret_key", PII_TYPE_AWS_SECRET_KEY, PII_TRIG_KEYWORD, "aws|secret_access|secretaccess",
      1, IDENT, 32, 160,
      "(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]{0,32}?(?i:aws|secret)[A-Za-z0-9_.-]{0,40}[\"']?"
      "\\s{0,3}(?::=|=>|[:=])\\s{0,3}[\"']?(?<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
-     pii_valid_entropy, NULL, LI, VL, 0},
+     pii_valid_entropy, NULL, LI, VL, 0, 0, 0, pii_gate_assign},
     {"github_token", PII_TYPE_GITHUB_TOKEN, PII_TRIG_KEYWORD,
      "ghp_|gho_|ghu_|ghs_|ghr_|github_pat_", 0, NULL, 0, 300,
      "(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,255})"
      "(?![A-Za-z0-9_])",
-     NULL, NULL, VL, 0, 0},
+     NULL, NULL, VL, 0, 0, 0, 0, NULL},
     {"slack_token", PII_TYPE_SLACK_TOKEN, PII_TRIG_KEYWORD,
      "xoxb-|xoxp-|xoxa-|xoxr-|xoxs-|xoxe-", 0, NULL, 0, 260,
      "(?<![A-Za-z0-9])xox[abeprs]-[0-9A-Za-z]{4,}(?:-[0-9A-Za-z]{4,}){1,6}"
      "(?![A-Za-z0-9-])",
-     NULL, NULL, VL, 0, 0},
+     NULL, NULL, VL, 0, 0, 0, 0, NULL},
     {"slack_webhook", PII_TYPE_SLACK_TOKEN, PII_TRIG_KEYWORD, "hooks.slack.com", 0, LOWER ":/",
      8, 160,
      "(?:https?://)?hooks\\.slack\\.com/services/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/"
      "[A-Za-z0-9]{16,40}",
-     NULL, NULL, VL, 0, 0},
+     NULL, NULL, VL, 0, 0, 0, 0, NULL},
     {"google_api_key", PII_TYPE_GOOGLE_API_KEY, PII_TRIG_KEYWORD, "AIza", 0, NULL, 0, 39,
-     "(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])", NULL, NULL, VL, 0, 0},
+     "(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])", NULL, NULL, VL, 0, 0, 0, 0, NULL},
     {"stripe_key", PII_TYPE_STRIPE_KEY, PII_TRIG_KEYWORD, "sk_live_|sk_test_|rk_live_|rk_test_",
      0, NULL, 0, 255,
      "(?<![A-Za-z0-9_])[sr]k_(?:live|test)_[0-9A-Za-z]{16,247}(?![0-9A-Za-z_])", NULL, NULL,
-     VL, 0, 0},
+     VL, 0, 0, 0, 0, NULL},
     {"jwt", PII_TYPE_JWT, PII_TRIG_KEYWORD, "eyJ", 0, NULL, 0, 7000,
      "(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,2048}\\.[A-Za-z0-9_-]{4,4096}\\.[A-Za-z0-9_-]{0,800}"
      "(?![A-Za-z0-9_-])",
-     pii_valid_jwt, NULL, VL, 0, 0},
+     pii_valid_jwt, NULL, VL, 0, 0, 0, 0, NULL},
     {"private_key_block", PII_TYPE_PRIVATE_KEY, PII_TRIG_KEYWORD, "-----BEGIN", 0, NULL, 0,
      PII_MAX_MATCH,
      "-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----[A-Za-z0-9+/=\\s:,.-]{16,8000}?"
      "-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----",
-     NULL, NULL, VL, 0, 0},
+     NULL, NULL, VL, 0, 0, 0, 0, NULL},
     {"private_key_header", PII_TYPE_PRIVATE_KEY, PII_TRIG_KEYWORD, "-----BEGIN", 0, NULL, 0, 64,
-     "-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----", NULL, NULL, LI, 0, 0},
+     "-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----", NULL, NULL, LI, 0, 0, 0, 0, NULL},
     {"generic_secret", PII_TYPE_GENERIC_API_KEY, PII_TRIG_KEYWORD,
      "key|secret|token|password|passwd|pwd|auth|credential|apikey", 1, IDENT, 32, 220,
      "(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]{0,32}?"
      "(?i:key|secret|token|passw(?:or)?d|pwd|auth|credential)s?[A-Za-z0-9_.-]{0,24}[\"']?"
      "\\s{0,3}(?::=|=>|[:=])\\s{0,3}[\"']?(?<v>[A-Za-z0-9/+_.~!@#$%^&*=-]{16,128})"
      "(?![A-Za-z0-9/+_.~!@#$%^&*=-])",
-     pii_valid_entropy, NULL, LI, 0, 0},
+     pii_valid_entropy, NULL, LI, 0, 0, 0, 0, pii_gate_assign},
 
     /* ---- names and addresses: context only, see `assay pii --help` ---------------------- */
     {"person_intro", PII_TYPE_PERSON, PII_TRIG_KEYWORD,
@@ -240,7 +250,7 @@ const struct pii_rule pii_rules[] = {
      "(?<![A-Za-z])(?:(?i:my name is|name is|name\\s{0,2}:|named|dear|sincerely,?|"
      "regards,?|signed,?)|(?:Mr|Mrs|Ms|Miss|Dr|Prof|MR|MRS|MS|DR)\\.?)\\s{1,4}"
      "(?<v>\\p{Lu}[\\p{Ll}\\p{M}'’-]+(?:\\s\\p{Lu}\\.)?(?:[ ]\\p{Lu}[\\p{Ll}\\p{M}'’-]+){0,2})",
-     NULL, NULL, LI, 0, 0},
+     NULL, NULL, LI, 0, 0, 0, 0, NULL},
     {"street_address", PII_TYPE_STREET_ADDRESS, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 160,
      "(?<![0-9A-Za-z_.,-])[0-9]{1,6}[A-Za-z]?\\s{1,3}"
      "(?:(?:\\p{Lu}[\\p{L}\\p{M}'.-]*|[0-9]{1,3}(?:st|nd|rd|th))\\s{1,3}){1,4}"
@@ -248,7 +258,7 @@ const struct pii_rule pii_rules[] = {
      "Terrace|Ter|Way|Highway|Hwy|Parkway|Pkwy|Circle|Cir|Square|Sq|Trail|Trl|Crescent|"
      "Close|Row|Alley|Plaza|Loop|Path|Pike|Ridge|Heights)\\b\\.?"
      "(?:,?\\s{1,3}(?:Apt|Apartment|Suite|Ste|Unit|Floor|Fl|#)\\.?\\s{0,2}#?[0-9A-Za-z-]{1,6})?",
-     NULL, ctx_address, 0, LI, 1},
+     NULL, ctx_address, 0, LI, 1, 1, 0, pii_gate_street},
 };
 
 const size_t pii_n_rules = sizeof(pii_rules) / sizeof(pii_rules[0]);

@@ -31,6 +31,7 @@ struct rule_rt {
     pcre2_code *code;
     int v_group;        /* number of the group named "v", or 0 */
     uint8_t back[256];  /* bytes walked back over */
+    uint8_t ctx_first[256]; /* first bytes (both cases) of the rule's context words */
     int enabled;
 };
 
@@ -42,6 +43,7 @@ struct pii_scanner {
     size_t n_group_rules[8];
     struct kw_entry *kw;
     size_t n_kw;
+    uint8_t anti_first[256];
     pcre2_match_context *mctx;
 };
 
@@ -191,6 +193,21 @@ static int add_kw(struct pii_scanner *sc, size_t *cap, uint16_t rule, const char
     return 0;
 }
 
+static void first_bytes(uint8_t first[256], const char *words)
+{
+    for (const char *p = words; p && *p;) {
+        int c = (unsigned char)*p;
+        first[c] = 1;
+        first[lower_ascii(c)] = 1;
+        if (c >= 'a' && c <= 'z')
+            first[c - 32] = 1;
+        const char *e = strchr(p, '|');
+        if (!e)
+            break;
+        p = e + 1;
+    }
+}
+
 static int kw_cmp(const void *a, const void *b)
 {
     const struct kw_entry *x = a, *y = b;
@@ -269,6 +286,7 @@ int pii_scanner_new(struct pii_scanner **out, const struct pii_config *cfg,
     pcre2_set_depth_limit(sc->mctx, sc->cfg.match_limit);
     pcre2_set_heap_limit(sc->mctx, sc->cfg.heap_limit_kib);
     build_byte_triggers(sc);
+    first_bytes(sc->anti_first, pii_anti_context);
 
     for (size_t r = 0; r < pii_n_rules; r++) {
         const struct pii_rule *ru = &pii_rules[r];
@@ -298,6 +316,7 @@ int pii_scanner_new(struct pii_scanner **out, const struct pii_config *cfg,
         if (ru->back)
             for (const char *b = ru->back; *b; b++)
                 rt->back[(unsigned char)*b] = 1;
+        first_bytes(rt->ctx_first, ru->context);
         rt->enabled = 1;
         for (int g = 0; g < 8; g++)
             if ((ru->trig & (1u << g)) && (1u << g) != PII_TRIG_KEYWORD)
@@ -318,6 +337,16 @@ int pii_scanner_new(struct pii_scanner **out, const struct pii_config *cfg,
     }
     if (sc->n_kw)
         qsort(sc->kw, sc->n_kw, sizeof(*sc->kw), kw_cmp);
+    /* Digit rules by the digits they need, so a short number stops the loop early. */
+    for (size_t a = 1; a < sc->n_group_rules[0]; a++)
+        for (size_t b = a; b > 0; b--) {
+            uint16_t *g = sc->group_rules[0];
+            if (pii_rules[g[b - 1]].min_digits <= pii_rules[g[b]].min_digits)
+                break;
+            uint16_t t = g[b - 1];
+            g[b - 1] = g[b];
+            g[b] = t;
+        }
     /* Byte groups no enabled rule listens to are cleared, so the trigger pass skips them. */
     uint8_t used = PII_TRIG_KEYWORD;
     for (int g = 0; g < 8; g++)
@@ -413,35 +442,66 @@ static int is_word_byte(int c)
 /* Is one of the '|'-separated lower-case words in text[a, b) as a whole word (ASCII
  * case ignored; the boundary rule applies only where the word starts / ends with an
  * ASCII letter or digit, so "身份证" is found inside CJK text)? */
-static int has_context(const char *text, size_t text_len, size_t a, size_t b, const char *words)
+static int has_word_at(const char *text, size_t text_len, size_t i, size_t b, const char *words)
 {
     const char *p = words;
     while (*p) {
         const char *e = strchr(p, '|');
         size_t n = e ? (size_t)(e - p) : strlen(p);
-        if (n > 0 && b - a >= n) {
+        if (n > 0 && i + n <= b) {
             int wb0 = is_word_byte((unsigned char)p[0]);
             int wb1 = is_word_byte((unsigned char)p[n - 1]);
-            for (size_t i = a; i + n <= b; i++) {
-                if (lower_ascii((unsigned char)text[i]) != (unsigned char)p[0])
-                    continue;
+            {
+                if (i + n > b || lower_ascii((unsigned char)text[i]) != (unsigned char)p[0])
+                    goto next;
                 size_t j = 1;
                 while (j < n && lower_ascii((unsigned char)text[i + j]) == (unsigned char)p[j])
                     j++;
                 if (j < n)
-                    continue;
+                    goto next;
                 if (wb0 && i > 0 && is_word_byte((unsigned char)text[i - 1]))
-                    continue;
+                    goto next;
                 if (wb1 && i + n < text_len && is_word_byte((unsigned char)text[i + n]))
-                    continue;
+                    goto next;
                 return 1;
             }
         }
+    next:
         p += n;
         if (*p == '|')
             p++;
     }
     return 0;
+}
+
+static int has_context(const char *text, size_t text_len, size_t a, size_t b, const char *words,
+                       const uint8_t first[256])
+{
+    for (size_t i = a; i < b; i++)
+        if (first[(unsigned char)text[i]] && has_word_at(text, text_len, i, b, words))
+            return 1;
+    return 0;
+}
+
+/* Digits in the number run starting at h: digits and separators ( -./()+), at most two
+ * separators in a row, 48 bytes at most. A necessary condition for the digit rules. */
+static int digit_run(const char *t, size_t len, size_t h)
+{
+    int d = 0, sep = 0;
+    for (size_t i = h; i < len && i - h < 48; i++) {
+        int c = (unsigned char)t[i];
+        if (c >= '0' && c <= '9') {
+            d++;
+            sep = 0;
+        } else if (c == ' ' || c == '-' || c == '.' || c == '/' || c == '(' || c == ')' ||
+                   c == '+') {
+            if (++sep > 2)
+                break;
+        } else {
+            break;
+        }
+    }
+    return d;
 }
 
 /* ---- the candidate loop ------------------------------------------------------------ */
@@ -467,6 +527,8 @@ static int try_rule(const struct pii_scanner *sc, struct pii_scratch *x, size_t 
     if (s < own_b || s >= own_e || (int64_t)s == x->last_anchor[r])
         return 0;
     x->last_anchor[r] = (int64_t)s;
+    if (p - s < (size_t)ru->min_back || (ru->gate && !ru->gate(text, s, text_len)))
+        return 0;
     /* The subject: a little before s for lookbehind, max_len (+ lookahead) after. */
     size_t sub_b = s > 16 ? s - 16 : 0;
     size_t sub_e = s + (size_t)ru->max_len + 16;
@@ -497,14 +559,14 @@ static int try_rule(const struct pii_scanner *sc, struct pii_scratch *x, size_t 
     size_t cb = fe + PII_CTX_AFTER < text_len ? fe + PII_CTX_AFTER : text_len;
     int ctx = 0;
     if (ru->context)
-        ctx = has_context(text, text_len, ca, fs, ru->context) ||
-              has_context(text, text_len, fe, cb, ru->context);
+        ctx = has_context(text, text_len, ca, fs, ru->context, rt->ctx_first) ||
+              has_context(text, text_len, fe, cb, ru->context, rt->ctx_first);
     if (ctx) {
         like = ru->with_context ? ru->with_context : like + 1;
     } else {
         if (ru->need_context)
             return 0;
-        if ((ru->trig & PII_TRIG_DIGIT) && has_context(text, text_len, ca, fs, pii_anti_context))
+        if ((ru->trig & PII_TRIG_DIGIT) && has_context(text, text_len, ca, fs, pii_anti_context, sc->anti_first))
             like -= 2;
     }
     if (like > PII_LIKELIHOOD_VERY_LIKELY)
@@ -596,6 +658,14 @@ int pii_scan_range(const struct pii_scanner *sc, struct pii_scratch *x, const ch
             if (bit == PII_TRIG_KEYWORD) {
                 if (h > 0)
                     rc = try_keywords(sc, x, text, text_len, h, own_b, own_e, out, err);
+            } else if (bit == PII_TRIG_DIGIT) {
+                int d = digit_run(text, text_len, h);
+                for (size_t i = 0; i < sc->n_group_rules[gi] && !rc; i++) {
+                    size_t r = sc->group_rules[gi][i];
+                    if (pii_rules[r].min_digits > d)
+                        break;
+                    rc = try_rule(sc, x, r, text, text_len, h, own_b, own_e, out, err);
+                }
             } else {
                 for (size_t i = 0; i < sc->n_group_rules[gi] && !rc; i++)
                     rc = try_rule(sc, x, sc->group_rules[gi][i], text, text_len, h, own_b, own_e,

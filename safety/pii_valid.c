@@ -643,3 +643,99 @@ int pii_valid_jwt(const char *s, size_t n)
     }
     return o > 0 && hdr[0] == '{' && (has_nocase(hdr, o, "\"alg\"") || has_nocase(hdr, o, "\"typ\""));
 }
+
+/* ---- gates: cheap necessary conditions checked before a PCRE2 match ------------------ */
+
+int pii_gate_street(const char *t, size_t s, size_t len)
+{
+    size_t i = s;
+    while (i < len && i - s < 7 && is_digit((unsigned char)t[i]))
+        i++;
+    if (i < len && ((t[i] | 0x20) >= 'a' && (t[i] | 0x20) <= 'z'))
+        i++;
+    if (i >= len || (t[i] != ' ' && t[i] != '\t' && t[i] != '\n'))
+        return 0;
+    while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n'))
+        i++;
+    /* an upper-case letter, a non-ASCII letter, or an ordinal ("5th Avenue") */
+    return i < len && ((t[i] >= 'A' && t[i] <= 'Z') || (unsigned char)t[i] >= 0xc0 ||
+                       is_digit((unsigned char)t[i]));
+}
+
+int pii_gate_btc(const char *t, size_t s, size_t len)
+{
+    if (t[s] != '1' && t[s] != '3')
+        return 0;
+    size_t i = s;
+    while (i < len && i - s < 36 && memchr(b58_alphabet, t[i], 58) && t[i])
+        i++;
+    return i - s >= 26;
+}
+
+int pii_gate_eth(const char *t, size_t s, size_t len)
+{
+    return s + 42 <= len && t[s] == '0' && (t[s + 1] == 'x' || t[s + 1] == 'X');
+}
+
+int pii_gate_mac(const char *t, size_t s, size_t len)
+{
+    return (s + 2 < len && (t[s + 2] == ':' || t[s + 2] == '-')) ||
+           (s + 4 < len && t[s + 4] == '.');
+}
+
+int pii_gate_ipv4(const char *t, size_t s, size_t len)
+{
+    for (size_t i = s + 1; i < len && i <= s + 3; i++)
+        if (t[i] == '.')
+            return 1;
+    return 0;
+}
+
+/* A date: a separator (- / .) within the first five bytes, a digit after it. */
+int pii_gate_date(const char *t, size_t s, size_t len)
+{
+    for (size_t i = s + 1; i + 1 < len && i <= s + 4; i++)
+        if ((t[i] == '-' || t[i] == '/' || t[i] == '.') && is_digit((unsigned char)t[i + 1]))
+            return 1;
+    return 0;
+}
+
+/* An assignment: a name, then (after a quote and spaces) ':' or '='. */
+int pii_gate_assign(const char *t, size_t s, size_t len)
+{
+    size_t i = s;
+    while (i < len && i - s < 80 &&
+           ((t[i] | 0x20) >= 'a' && (t[i] | 0x20) <= 'z' ? 1
+                                                          : is_digit((unsigned char)t[i]) ||
+                                                                t[i] == '_' || t[i] == '.' ||
+                                                                t[i] == '-'))
+        i++;
+    if (i < len && (t[i] == '"' || t[i] == '\''))
+        i++;
+    for (int k = 0; k < 3 && i < len && (t[i] == ' ' || t[i] == '\t'); k++)
+        i++;
+    return i < len && (t[i] == ':' || t[i] == '=');
+}
+
+/* "://" within a scheme's length of the anchor. */
+int pii_gate_url(const char *t, size_t s, size_t len)
+{
+    for (size_t i = s + 1; i + 2 < len && i <= s + 17; i++)
+        if (t[i] == ':')
+            return t[i + 1] == '/' && t[i + 2] == '/';
+    return 0;
+}
+
+/* Two colons among the first 40 bytes. */
+int pii_gate_ipv6(const char *t, size_t s, size_t len)
+{
+    int n = 0;
+    for (size_t i = s; i < len && i < s + 40; i++) {
+        int c = (unsigned char)t[i];
+        if (c == ':')
+            n++;
+        else if (!((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')))
+            break;
+    }
+    return n >= 2;
+}
