@@ -263,27 +263,11 @@ static const char *basename_of(const char *url)
     return s ? s + 1 : url;
 }
 
-/* An archive member: download the archive once, extract the member, check, write. */
-static int fetch_member(const struct ds_file *f, const char *cache, const char *dest,
-                        const struct ds_opts *o, struct assay_error *err)
+/* Check a member's bytes against the registry and write them into the cache. */
+static int store_member(const struct ds_file *f, const char *dest, const char *data, size_t len,
+                        struct assay_error *err)
 {
-    char arch[4096], rel[1024];
-    char *data = NULL;
-    size_t len = 0;
-    int k = snprintf(rel, sizeof(rel), ".archives/%s", basename_of(f->url));
-    if (k < 0 || (size_t)k >= sizeof(rel))
-        return err_set(err, ASSAY_ELIMIT, "url '%s' too long", f->url);
-    int rc = ds_path_join(arch, sizeof(arch), cache, rel, err);
-    if (rc < 0)
-        return rc;
-    if (!ds_file_exists(arch)) {
-        rc = ds_download(f->url, arch, NULL, o, err);
-        if (rc < 0)
-            return rc;
-    }
-    rc = ds_tar_extract(&data, &len, arch, f->member, 0, err);
-    if (rc < 0)
-        return rc;
+    int rc = 0;
     if (f->sha256) {
         char hex[65];
         rc = hash_sha256_hex(data, len, hex, err);
@@ -295,8 +279,83 @@ static int fetch_member(const struct ds_file *f, const char *cache, const char *
         rc = ds_mkdirs_for(dest, err);
     if (rc == 0)
         rc = file_write_atomic(dest, data, len, err);
-    free(data);
     return rc;
+}
+
+static const char *strip_dot_slash(const char *n)
+{
+    return strncmp(n, "./", 2) == 0 ? n + 2 : n;
+}
+
+/* The pending members of one archive URL (pending[i] set for files of d whose url is
+ * d->files[first].url): download the archive once, then one pass over its members, so
+ * that MMLU's 171 files cost one read of data.tar, not 171. Clears pending[] for every
+ * file it handles; counts writes in *n_written; returns the first error. */
+static int fetch_archive(const struct ds_info *d, size_t first, char *pending, const char *cache,
+                         const struct ds_opts *o, size_t *n_written, struct assay_error *err)
+{
+    const char *url = d->files[first].url;
+    char arch[4096], rel[1024];
+    struct ds_tar *t = NULL;
+    int rc, first_rc = 0;
+    int k = snprintf(rel, sizeof(rel), ".archives/%s", basename_of(url));
+    if (k < 0 || (size_t)k >= sizeof(rel)) {
+        rc = err_set(err, ASSAY_ELIMIT, "url '%s' too long", url);
+        goto out;
+    }
+    rc = ds_path_join(arch, sizeof(arch), cache, rel, err);
+    if (rc == 0 && !ds_file_exists(arch))
+        rc = ds_download(url, arch, NULL, o, err);
+    if (rc == 0)
+        rc = ds_tar_open(&t, arch, err);
+    if (rc < 0)
+        goto out;
+    for (;;) {
+        const char *name;
+        int64_t size;
+        rc = ds_tar_next(t, &name, &size, err);
+        if (rc <= 0)
+            break;
+        name = strip_dot_slash(name);
+        for (size_t i = first; i < d->n_files; i++) {
+            const struct ds_file *f = &d->files[i];
+            if (!pending[i] || strcmp(f->url, url) != 0 || strcmp(f->member, name) != 0)
+                continue;
+            char *data = NULL;
+            size_t len = 0;
+            char dest[4096];
+            struct assay_error e1;
+            err_clear(&e1);
+            pending[i] = 0;
+            rc = ds_path_join(dest, sizeof(dest), cache, f->path, &e1);
+            if (rc == 0)
+                rc = ds_tar_read(t, &data, &len, 0, &e1);
+            if (rc == 0)
+                rc = store_member(f, dest, data, len, &e1);
+            free(data);
+            if (rc == 0) {
+                (*n_written)++;
+            } else if (!first_rc) {
+                first_rc = rc;
+                if (err && !err->code)
+                    *err = e1;
+            }
+            break; /* a member's data can be read once */
+        }
+    }
+out:
+    ds_tar_close(t);
+    if (rc < 0 && !first_rc)
+        first_rc = rc;
+    for (size_t i = first; i < d->n_files; i++) {
+        const struct ds_file *f = &d->files[i];
+        if (!pending[i] || !f->url || strcmp(f->url, url) != 0)
+            continue;
+        pending[i] = 0;
+        if (!first_rc)
+            first_rc = err_set(err, ASSAY_ENOTFOUND, "no member '%s' in '%s'", f->member, url);
+    }
+    return first_rc;
 }
 
 int ds_fetch(const struct ds_info *d, const struct ds_opts *o, size_t *n_fetched,
@@ -313,6 +372,9 @@ int ds_fetch(const struct ds_info *d, const struct ds_opts *o, size_t *n_fetched
     if (base && !*base)
         base = NULL;
     int first = 0;
+    char *pending = d->n_files ? calloc(d->n_files, 1) : NULL;
+    if (d->n_files && !pending)
+        return err_set(err, ASSAY_ENOMEM, "out of memory");
     for (size_t i = 0; i < d->n_files; i++) {
         const struct ds_file *f = &d->files[i];
         struct assay_error e1;
@@ -336,7 +398,8 @@ int ds_fetch(const struct ds_info *d, const struct ds_opts *o, size_t *n_fetched
                          "ASSAY_DATASETS_BASE_URL)",
                          f->path);
         } else if (rc == 0 && f->member) {
-            rc = fetch_member(f, cache, dest, o, &e1);
+            pending[i] = 1; /* below, one pass per archive */
+            continue;
         } else if (rc == 0 && f->gz_of_url) {
             /* the mirror holds a gzip of this URL's bytes; keep them plain (the readers
              * take either), so the stored hash (of the gzip) does not apply */
@@ -358,5 +421,21 @@ int ds_fetch(const struct ds_info *d, const struct ds_opts *o, size_t *n_fetched
         if (n_fetched)
             (*n_fetched)++;
     }
+    for (size_t i = 0; i < d->n_files; i++) {
+        if (!pending[i])
+            continue;
+        size_t n = 0;
+        struct assay_error e1;
+        err_clear(&e1);
+        rc = fetch_archive(d, i, pending, cache, o, &n, &e1);
+        if (n_fetched)
+            *n_fetched += n;
+        if (rc < 0 && !first) {
+            first = rc;
+            if (err && !err->code)
+                *err = e1;
+        }
+    }
+    free(pending);
     return first;
 }
