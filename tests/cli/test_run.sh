@@ -100,12 +100,14 @@ expect_grep "$TMP/out" '"status": "interrupted"' "SIGINT marks the run interrupt
 expect_exit 0 "resume after SIGINT" -- "$ASSAY" "${I[@]}" --db int.db --json
 expect_grep "$TMP/out" '"n_samples": 60' "resumed run has every sample"
 
-# ---- batch size does not change scores ------------------------------------------------------
-B=(run --model "$M" --tasks mmlu_anatomy,truthfulqa_mc2,winogrande,gsm8k --limit 6 --threads 2
+# ---- batch size and thread count do not change scores (tolerance 1e-6 on each LL) ----
+B=(run --model "$M" --tasks mmlu_anatomy,truthfulqa_mc2,winogrande,gsm8k --limit 6
    --data-dir "$D" --quiet)
-expect_exit 0 "batch 1" -- "$ASSAY" "${B[@]}" --batch 1 --db b1.db
-expect_exit 0 "batch 16" -- "$ASSAY" "${B[@]}" --batch 16 --db b16.db
-$PY - b1.db b16.db <<'PYEOF' && pass || fail "batch 1 and batch 16 give different samples"
+expect_exit 0 "batch 1" -- "$ASSAY" "${B[@]}" --batch 1 --threads 2 --db b1.db
+expect_exit 0 "batch 16" -- "$ASSAY" "${B[@]}" --batch 16 --threads 2 --db b16.db
+expect_exit 0 "batch 16, 1 thread" -- "$ASSAY" "${B[@]}" --batch 16 --threads 1 --db t1.db
+for other in b16.db t1.db; do
+$PY - b1.db $other <<'PYEOF' && pass || fail "batch 1 (2 threads) and $other give different samples"
 import json, sqlite3, sys
 def rows(p):
     c = sqlite3.connect(p)
@@ -125,5 +127,6 @@ for key in a:
 if bad or len(a) != len(b) or len(a) != 24:
     print(len(a), len(b), bad[:4]); sys.exit(1)
 PYEOF
+done
 
 finish
