@@ -42,6 +42,7 @@ static int list_tasks(struct cli_ctx *ctx)
                                   d.default_shots, "metrics", d.metrics, "format", d.format_id,
                                   "eval_split", d.eval_split);
             json_object_set_new(e, "group", d.group[0] ? json_string(d.group) : json_null());
+            json_object_set_new(e, "note", d.note ? json_string(d.note) : json_null());
             json_array_append_new(arr, e);
         } else {
             printf("%-44s %-14s %-16s %-5d %s\n", d.name, d.dataset, output_name(d.output),
@@ -56,6 +57,12 @@ static int list_tasks(struct cli_ctx *ctx)
     } else {
         printf("groups: mmlu (all 57 subjects), mmlu_stem, mmlu_humanities, "
                "mmlu_social_sciences, mmlu_other\n");
+        for (int i = 0; i < task_count(); i++) {
+            struct task_def d;
+            task_at(i, &d);
+            if (d.note)
+                printf("note: %s: %s\n", d.name, d.note);
+        }
     }
     return 0;
 }
@@ -96,6 +103,8 @@ static int show_task(struct cli_ctx *ctx, const struct cli_args *a, const char *
     json_object_set_new(out, "doc", json_integer(doc));
     json_object_set_new(out, "id", json_string(d->id));
     json_object_set_new(out, "format", json_string(t->fmt->id));
+    if (t->def.note)
+        json_object_set_new(out, "note", json_string(t->def.note));
     if (t->def.output == TASK_OUTPUT_LOGLIKELIHOOD) {
         json_t *conts = json_array(), *ctxs = json_array();
         for (int c = 0; c < d->n_choices; c++) {

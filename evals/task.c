@@ -99,7 +99,9 @@ static const struct task_def other_tasks[] = {
      .eval_path = "hellaswag/hellaswag_val_full.txt.gz", .eval_split = "validation",
      .loader = TASK_LOADER_HELLASWAG, .output = TASK_OUTPUT_LOGLIKELIHOOD,
      .scoring = TASK_SCORING_MC, .sampler = FEWSHOT_SAMPLER_NONE, .metrics = "acc;acc_norm",
-     .format_id = "hellaswag_llamacpp"},
+     .format_id = "hellaswag_llamacpp",
+     .note = "llama.cpp layout: the mirror's file is already preprocessed with ctx_b not "
+             "capitalized, so lm-eval's exact context cannot be rebuilt; scored as is"},
     {.name = "arc_easy", .dataset = "arc_easy", .eval_path = "arc/ARC-Easy/ARC-Easy-Test.jsonl",
      .fewshot_path = "arc/ARC-Easy/ARC-Easy-Train.jsonl", .eval_split = "test",
      .fewshot_split = "train", .loader = TASK_LOADER_ARC, .output = TASK_OUTPUT_LOGLIKELIHOOD,
@@ -116,7 +118,9 @@ static const struct task_def other_tasks[] = {
      .eval_path = "winogrande/winogrande_dev_llmfoundry.jsonl", .eval_split = "validation",
      .loader = TASK_LOADER_WINOGRANDE, .output = TASK_OUTPUT_LOGLIKELIHOOD,
      .scoring = TASK_SCORING_MC, .sampler = FEWSHOT_SAMPLER_NONE, .metrics = "acc",
-     .format_id = "winogrande_partial"},
+     .format_id = "winogrande_partial",
+     .note = "llm-foundry's derived file (context_options, continuation, gold): the same "
+             "partial-scoring requests as lm-eval"},
     {.name = "piqa", .dataset = "piqa", .eval_path = "piqa/valid.jsonl",
      .aux_path = "piqa/valid-labels.lst", .eval_split = "validation",
      .loader = TASK_LOADER_PIQA, .output = TASK_OUTPUT_LOGLIKELIHOOD,
@@ -135,7 +139,9 @@ static const struct task_def other_tasks[] = {
      .eval_path = "truthfulqa/v1_2021/mc_task.json", .eval_split = "validation",
      .loader = TASK_LOADER_TRUTHFULQA_MC2, .output = TASK_OUTPUT_LOGLIKELIHOOD,
      .scoring = TASK_SCORING_MC2, .sampler = FEWSHOT_SAMPLER_NONE, .metrics = "mc2",
-     .format_id = "truthfulqa_default"},
+     .format_id = "truthfulqa_default",
+     .note = "true answers selected by label mask (EVAL-NOTES); lm-eval splits at the first "
+             "false label, which differs on 2 of 817 questions; lm-eval names the metric acc"},
     {.name = "humaneval", .dataset = "humaneval", .eval_path = "humaneval/HumanEval.jsonl.gz",
      .eval_split = "test", .loader = TASK_LOADER_HUMANEVAL, .output = TASK_OUTPUT_GENERATE,
      .scoring = TASK_SCORING_CODE, .sampler = FEWSHOT_SAMPLER_NONE, .metrics = "pass@1",

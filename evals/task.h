@@ -77,6 +77,7 @@ struct task_def {
     int32_t max_gen_toks;
     int n_fixed_shots; /* FEWSHOT_SAMPLER_FIXED: pool row ids, in order */
     int fixed_shots[4];
+    const char *note; /* where assay knowingly differs from lm-eval, or NULL */
 };
 
 /* Number of leaf tasks and row i (0 <= i < task_count()). */
