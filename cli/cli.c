@@ -235,6 +235,8 @@ void cli_print_help(FILE *f, const struct cli_cmd *cmd)
         print_opt(f, o);
     for (const struct cli_opt *o = cli_common_opts; o->name; o++)
         print_opt(f, o);
+    if (cmd->help_extra)
+        cmd->help_extra(f);
     fprintf(f, "\nExit status: 0 success, 1 the work failed, 2 usage error, 3 bad input.\n");
 }
 

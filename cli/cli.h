@@ -67,6 +67,9 @@ struct cli_cmd {
     const struct cli_opt *opts; /* terminated by a row with name NULL */
     int min_pos, max_pos;       /* positional argument counts (max -1: any) */
     cli_run_fn run;
+    /* Optional: more help computed at run time (e.g. the sandbox isolation that works on
+     * this machine), printed after the options. */
+    void (*help_extra)(FILE *f);
 };
 
 /* Options every command has, appended to its own in help and parsing. */

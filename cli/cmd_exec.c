@@ -505,3 +505,16 @@ out:
     codeexec_problems_release(&probs);
     return rc;
 }
+
+void cmd_exec_help_extra(FILE *f)
+{
+    struct sandbox_opts o;
+    memset(&o, 0, sizeof(o));
+    struct sandbox *sb = NULL;
+    if (sandbox_new(&sb, &o, NULL) == 0) {
+        fprintf(f, "\nIsolation on this machine: %s\n", sandbox_describe(sb));
+        sandbox_free(sb);
+    } else {
+        fprintf(f, "\nIsolation on this machine: none works (the sandbox cannot start)\n");
+    }
+}

@@ -34,6 +34,8 @@ extern const struct cli_opt cmd_tasks_opts[];
 int cmd_tasks(struct cli_ctx *ctx, const struct cli_args *a);
 extern const struct cli_opt cmd_exec_opts[];
 int cmd_exec(struct cli_ctx *ctx, const struct cli_args *a);
+/* Prints the sandbox isolation that works here (for exec's and run's --help). */
+void cmd_exec_help_extra(FILE *f);
 extern const struct cli_opt cmd_datasets_opts[];
 int cmd_datasets(struct cli_ctx *ctx, const struct cli_args *a);
 
