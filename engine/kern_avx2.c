@@ -76,6 +76,7 @@ struct kb {
     __m256i q;  /* levels: signed types q in [-128, 127], others in [0, 63] */
     float s0, s1;
     float m;
+    __m256 sv;  /* Q6_K from unpack_sb only: lanes 0-3 s0, lanes 4-7 s1 (else unset) */
 };
 
 KX_INLINE float f16s(uint16_t h)
@@ -111,7 +112,7 @@ KX_INLINE __m256i nibbles_split(const uint8_t *qs)
 /* Group j (values 32j .. 32j+31) of a weight row. */
 KX_INLINE struct kb unpack(const int type, const uint8_t *row, int64_t j)
 {
-    struct kb o = {_mm256_setzero_si256(), 0, 0, 0};
+    struct kb o = {_mm256_setzero_si256(), 0, 0, 0, _mm256_setzero_ps()};
     switch (type) {
     case QUANT_TYPE_Q4_0: {
         const struct blk_q4_0 *b = (const struct blk_q4_0 *)row + j;
@@ -221,6 +222,13 @@ KX_INLINE void unpack_sb(const int type, const uint8_t *row, int64_t sb, struct 
     if (type == QUANT_TYPE_Q6_K) {
         const struct blk_q6_k *b = (const struct blk_q6_k *)row + sb;
         float d = f16s(b->d);
+        /* the 16 scales as d * sc in two vectors (the same float products as d * (float)sc);
+         * group g uses scales 2g (values 0-15) and 2g+1 (values 16-31) */
+        __m128i sc8 = _mm_loadu_si128((const __m128i *)b->scales);
+        __m256 vd = _mm256_set1_ps(d);
+        __m256 scf[2] = {
+            _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc8)), vd),
+            _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(sc8, 8))), vd)};
         for (int n = 0; n < 2; n++) {
             __m256i l0 = _mm256_loadu_si256((const __m256i *)(b->ql + 64 * n));
             __m256i l1 = _mm256_loadu_si256((const __m256i *)(b->ql + 64 * n + 32));
@@ -233,6 +241,8 @@ KX_INLINE void unpack_sb(const int type, const uint8_t *row, int64_t sb, struct 
                 __m256i q = _mm256_or_si256(ls[p], _mm256_slli_epi16(hp, 4));
                 struct kb *k = &o[4 * n + p];
                 k->q = _mm256_sub_epi8(q, _mm256_set1_epi8(32));
+                __m256i idx = _mm256_set_m128i(_mm_set1_epi32(2 * p + 1), _mm_set1_epi32(2 * p));
+                k->sv = _mm256_permutevar8x32_ps(scf[n], idx);
                 k->s0 = d * (float)b->scales[8 * n + 2 * p];
                 k->s1 = d * (float)b->scales[8 * n + 2 * p + 1];
                 k->m = 0;
@@ -314,12 +324,15 @@ struct kx {
     __m256 dx; /* a.d in every lane */
 };
 
-KX_INLINE struct kw prep_w(const int type, struct kb b)
+/* from_sb: b came from unpack_sb, whose Q6_K lane scales are ready in b.sv */
+KX_INLINE struct kw prep_w_(const int type, struct kb b, const bool from_sb)
 {
     struct kw o;
     /* only Q6_K has two scales per group; one broadcast for the others */
-    o.sv = type == QUANT_TYPE_Q6_K ? _mm256_set_m128(_mm_set1_ps(b.s1), _mm_set1_ps(b.s0))
-                                   : _mm256_set1_ps(b.s0);
+    if (type == QUANT_TYPE_Q6_K)
+        o.sv = from_sb ? b.sv : _mm256_set_m128(_mm_set1_ps(b.s1), _mm_set1_ps(b.s0));
+    else
+        o.sv = _mm256_set1_ps(b.s0);
     if (!type_signed(type)) {
         o.a = b.q;
         o.b = _mm256_setzero_si256();
@@ -338,6 +351,11 @@ KX_INLINE struct kw prep_w(const int type, struct kb b)
     o.b = b.q;
 #endif
     return o;
+}
+
+KX_INLINE struct kw prep_w(const int type, struct kb b)
+{
+    return prep_w_(type, b, false);
 }
 
 KX_INLINE struct kx prep_x(const int type, const struct blk_a8 *a)
@@ -481,7 +499,7 @@ KX_INLINE void chunk_int(const int type, const int R, float *y, const uint8_t *w
                 struct kb kb[8];
                 unpack_sb(type, row, j0 / 8, kb);
                 for (int g = 0; g < 8; g++) {
-                    kw[i * KX_G + g] = prep_w(type, kb[g]);
+                    kw[i * KX_G + g] = prep_w_(type, kb[g], true);
                     mv[i][g] = kb[g].m;
                 }
             } else {
@@ -503,6 +521,37 @@ KX_INLINE void chunk_int(const int type, const int R, float *y, const uint8_t *w
             y[(tc + u) * n_rows + r + i] = hsum(accb[i][u]);
 }
 
+/* Decoding K-quants (one token): each row's super-block is unpacked and used at once,
+ * nothing parked in memory. Per output: 8 group steps then offset8, per super-block,
+ * the order of chunk_int, so a token gives the same bits alone or in a batch. */
+KX_INLINE void tile_k1(const int type, const int R, float *y, const uint8_t *w,
+                       size_t row_bytes, const struct blk_a8 *act, const float *sums,
+                       int64_t nb, int64_t n_rows, int64_t r, int64_t t)
+{
+    const int64_t nb8 = kern_a8_nb8(nb);
+    __m256 acc[KX_RD];
+    for (int i = 0; i < R; i++)
+        acc[i] = _mm256_setzero_ps();
+    for (int64_t sb = 0; sb < nb / 8; sb++) {
+        const struct blk_a8 *a = act + t * nb + 8 * sb;
+        for (int i = 0; i < R; i++) {
+            struct kb kb[8];
+            float mv[8];
+            unpack_sb(type, w + (size_t)(r + i) * row_bytes, sb, kb);
+            for (int g = 0; g < 8; g++) {
+                struct kw k = prep_w_(type, kb[g], true);
+                struct kx x = prep_x(type, a + g);
+                acc[i] = step(type, &k, &x, acc[i]);
+                mv[g] = kb[g].m;
+            }
+            if (!type_signed(type))
+                acc[i] = offset8(mv, sums + t * nb8 + 8 * sb, acc[i]);
+        }
+    }
+    for (int i = 0; i < R; i++)
+        y[t * n_rows + r + i] = hsum(acc[i]);
+}
+
 KX_INLINE void rows_int(const int type, float *y, const uint8_t *w, size_t row_bytes,
                         const struct blk_a8 *act, int64_t n_rows, int64_t n_cols,
                         int64_t n_tok, int64_t r0, int64_t r1)
@@ -512,6 +561,15 @@ KX_INLINE void rows_int(const int type, float *y, const uint8_t *w, size_t row_b
     for (int64_t tc = 0; tc < n_tok; tc += KX_TC) {
         int64_t te = tc + KX_TC < n_tok ? tc + KX_TC : n_tok;
         int64_t r = r0;
+        if (type_k(type) && te - tc == 1) {
+            for (; r + KX_RD <= r1; r += KX_RD) {
+                prefetch_rows(w, row_bytes, r + 2 * KX_RD, KX_RD, r1);
+                tile_k1(type, KX_RD, y, w, row_bytes, act, sums, nb, n_rows, r, tc);
+            }
+            for (; r < r1; r++)
+                tile_k1(type, 1, y, w, row_bytes, act, sums, nb, n_rows, r, tc);
+            continue;
+        }
         if (te - tc >= 2 * KX_TT || type_k(type)) {
             for (; r + KX_RT <= r1; r += KX_RT) {
                 prefetch_rows(w, row_bytes, r + 2 * KX_RT, KX_RT, r1);
