@@ -65,12 +65,14 @@ static const char ctx_mac[] = "mac|mac address|hwaddr|ether|ethernet|bssid|wifi|
 
 const char *const pii_anti_context = "order|invoice|tracking|isbn|version|serial|ref|"
                                      "reference|transaction|build|issue|page|ticket|"
-                                     "sku|part|model|barcode|upc|ean|lot|batch";
+                                     "sku|part|model|barcode|upc|ean|lot|batch|"
+                                     /* another identifier's own word: not this one */
+                                     "nhs|ssn|passport|aadhaar|itin|身份证|license|licence";
 
 const struct pii_rule pii_rules[] = {
     /* ---- contact ---------------------------------------------------------------------- */
     {"email", PII_TYPE_EMAIL_ADDRESS, PII_TRIG_AT, NULL, 0, UPPER LOWER DIGITS "._%+-", 64, 254,
-     "(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
+     "(?<![A-Za-z0-9._%+/:-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
      "(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.){1,8}[A-Za-z]{2,24}"
      "(?![A-Za-z0-9-]|\\.[A-Za-z0-9])",
      NULL, ctx_email, LI, VL, 0, 0, 0, NULL},
@@ -254,9 +256,9 @@ const struct pii_rule pii_rules[] = {
     {"street_address", PII_TYPE_STREET_ADDRESS, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 160,
      "(?<![0-9A-Za-z_.,-])[0-9]{1,6}[A-Za-z]?\\s{1,3}"
      "(?:(?:\\p{Lu}[\\p{L}\\p{M}'.-]*|[0-9]{1,3}(?:st|nd|rd|th))\\s{1,3}){1,4}"
-     "(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|"
-     "Terrace|Ter|Way|Highway|Hwy|Parkway|Pkwy|Circle|Cir|Square|Sq|Trail|Trl|Crescent|"
-     "Close|Row|Alley|Plaza|Loop|Path|Pike|Ridge|Heights)\\b\\.?"
+     "(?:(?:Street|Avenue|Road|Boulevard|Lane|Drive|Court|Place|Terrace|Way|Highway|"
+     "Parkway|Circle|Square|Trail|Crescent|Close|Row|Alley|Plaza|Loop|Path|Pike|Ridge|"
+     "Heights)\\b|(?:St|Ave|Rd|Blvd|Ln|Dr|Ct|Pl|Ter|Hwy|Pkwy|Cir|Sq|Trl)\\b\\.?)"
      "(?:,?\\s{1,3}(?:Apt|Apartment|Suite|Ste|Unit|Floor|Fl|#)\\.?\\s{0,2}#?[0-9A-Za-z-]{1,6})?",
      NULL, ctx_address, 0, LI, 1, 1, 0, pii_gate_street},
 };
