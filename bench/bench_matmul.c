@@ -76,8 +76,8 @@ int main(int argc, char **argv)
         n_threads = 1;
     printf("streaming read 1 GiB: %.1f GB/s (%d threads), %.1f GB/s (1 thread)\n",
            bandwidth((size_t)1 << 30, n_threads), n_threads, bandwidth((size_t)1 << 30, 1));
-    static const int types[] = {QUANT_TYPE_Q8_0, QUANT_TYPE_Q4_0, QUANT_TYPE_Q4_K,
-                                QUANT_TYPE_Q6_K, QUANT_TYPE_F16};
+    static const int types[] = {QUANT_TYPE_Q8_0, QUANT_TYPE_Q4_0, QUANT_TYPE_Q4_K, QUANT_TYPE_Q6_K,
+                                QUANT_TYPE_F16};
     static const int64_t rows_list[] = {2048, 16384};
     static const int64_t toks[] = {1, 512};
     const int64_t n_cols = 2048;
@@ -85,8 +85,8 @@ int main(int argc, char **argv)
     g_cpu_clock = n_threads == 1;
     printf("isa %s, %d threads, %s\n", kern_isa_name(&probe), n_threads,
            g_cpu_clock ? "process CPU time" : "wall clock");
-    printf("%-5s %6s %5s %5s %10s %9s %8s\n", "type", "rows", "n_tok", "path", "ms/call",
-           "GFLOP/s", "GB/s(w)");
+    printf("%-5s %6s %5s %5s %10s %9s %8s\n", "type", "rows", "n_tok", "path", "ms/call", "GFLOP/s",
+           "GB/s(w)");
     float *base = malloc(sizeof(float) * 2048 * n_cols);
     for (int64_t i = 0; i < 2048 * n_cols; i++)
         base[i] = rnd();
@@ -113,8 +113,7 @@ int main(int argc, char **argv)
                         continue;
                     int64_t n_rows = rows_list[ri], n_tok = toks[k];
                     struct kern_ctx kc = {n_threads, scratch, sb,
-                                          path == 0 ? KERN_ACT_F32 : KERN_ACT_Q8,
-                                          KERN_ISA_BEST};
+                                          path == 0 ? KERN_ACT_F32 : KERN_ACT_Q8, KERN_ISA_BEST};
                     kern_matmul(y, w, type, x, n_rows, n_cols, n_tok, &kc); /* warm */
                     double flop = 2.0 * (double)n_rows * (double)n_cols * (double)n_tok;
                     /* ~50 ms per sample, best of 5 (the machine may be shared) */
@@ -130,9 +129,9 @@ int main(int argc, char **argv)
                         double d = (now_s() - t0) / reps;
                         dt = d < dt ? d : dt;
                     }
-                    printf("%-5s %6lld %5lld %5s %10.3f %9.1f %8.1f\n", tr->name,
-                           (long long)n_rows, (long long)n_tok, path == 0 ? "f32" : "int8",
-                           dt * 1e3, flop / dt / 1e9, (double)rb * n_rows / dt / 1e9);
+                    printf("%-5s %6lld %5lld %5s %10.3f %9.1f %8.1f\n", tr->name, (long long)n_rows,
+                           (long long)n_tok, path == 0 ? "f32" : "int8", dt * 1e3, flop / dt / 1e9,
+                           (double)rb * n_rows / dt / 1e9);
                     fflush(stdout);
                 }
             }

@@ -75,9 +75,9 @@ void kern_matmul_ref(float *y, const void *w, int weight_type, const float *x, i
 
 /* Scalar rows [r0, r1) for every token: the fallback when no SIMD kernel handles a type.
  * Same arithmetic as kern_matmul_ref (float accumulation in k order), so identical. */
-static void rows_scalar(float *y, const void *w, const struct quant_traits *t,
-                        size_t row_bytes, const float *x, int64_t n_rows, int64_t n_cols,
-                        int64_t n_tok, int64_t r0, int64_t r1)
+static void rows_scalar(float *y, const void *w, const struct quant_traits *t, size_t row_bytes,
+                        const float *x, int64_t n_rows, int64_t n_cols, int64_t n_tok, int64_t r0,
+                        int64_t r1)
 {
     size_t piece_bytes = (size_t)(PIECE / t->block_elems) * t->block_bytes;
     float buf[PIECE];
@@ -222,8 +222,7 @@ void kern_matmul(float *y, const void *w, int weight_type, const float *x, int64
     /* the integer path needs its scratch; without it we fall back to float */
     struct blk_a8 *act = NULL;
     bool want_int = type_is_quantized(weight_type) && type_has_int_path(weight_type) &&
-                    (!kc || kc->act != KERN_ACT_F32) && isa.rows != NULL &&
-                    isa.quant_a8 != NULL;
+                    (!kc || kc->act != KERN_ACT_F32) && isa.rows != NULL && isa.quant_a8 != NULL;
     if (want_int && kc && kc->scratch) {
         size_t need = kern_matmul_scratch_bytes(weight_type, n_cols, n_tok);
         if (need != 0 && need != SIZE_MAX && kc->scratch_bytes >= need) {
@@ -234,7 +233,8 @@ void kern_matmul(float *y, const void *w, int weight_type, const float *x, int64
     int64_t nb = n_cols / 32, nb8 = kern_a8_nb8(nb);
     if (act) {
         float *sums = (float *)(act + n_tok * nb);
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (n_tok * nb >= 4096 && n_threads > 1)
+        bool par = n_tok * nb >= 4096 && n_threads > 1;
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (par)
         for (int64_t tok = 0; tok < n_tok; tok++) {
             isa.quant_a8(x + tok * n_cols, act + tok * nb, n_cols);
             for (int64_t j = 0; j < nb8; j++)

@@ -22,10 +22,10 @@
  * Paths:
  *  - integer (act != NULL): int32 lane sums of q * a.q, scaled by s * a.d in float and
  *    accumulated; offset types add m * a.s for 8 groups at once, one group per lane
- *    (a.s = a.d * sum(a.q), kept 8 to a vector after the blocks). AVX2: maddubs+madd, signed levels via |q| and sign(a.q, q).
- *    VNNI: one vpdpbusd; signed levels as dot(a.q + 128, q) - 128 * sum(q), with the
- *    correction as the instruction's accumulator. Both give the exact integer dot, so
- *    AVX2 and AVX-512 results are bit-identical.
+ *    (a.s = a.d * sum(a.q), kept 8 to a vector after the blocks). AVX2: maddubs+madd,
+ *    signed levels via |q| and sign(a.q, q). VNNI: one vpdpbusd; signed levels as
+ *    dot(a.q + 128, q) - 128 * sum(q), with the correction as the instruction's
+ *    accumulator. Both give the exact integer dot, so AVX2 and AVX-512 agree bit for bit.
  *  - float: the 32 values are formed in float (s * q, then + m, in the same order as the
  *    scalar dequantizer, so they are exact) and FMA'd with float activations.
  * Every output has its own accumulator and the same sequence of operations whatever the
@@ -41,22 +41,24 @@
 #endif
 
 #if KX_LEVEL == 512
-#define KX(name)  name##_avx512
-#define KX_TT     4 /* tokens per tile: 32 vector registers */
-#define KX_TTF    4 /* float path: 16 accumulators + 4 weights + 1 x (6 measured no faster) */
-#define KX_RD     8 /* int8 rows per tile when decoding (T = 1), sharing activation loads */
+#define KX(name) name##_avx512
+#define KX_TT    4 /* tokens per tile: 32 vector registers */
+#define KX_TTF   4 /* float path: 16 accumulators + 4 weights + 1 x (6 measured no faster) */
+#define KX_RD    8 /* int8 rows per tile when decoding (T = 1), sharing activation loads */
 #else
-#define KX(name)  name##_avx2
-#define KX_TT     2 /* 16 vector registers */
-#define KX_TTF    2
-#define KX_RD     4
+#define KX(name) name##_avx2
+#define KX_TT    2 /* 16 vector registers */
+#define KX_TTF   2
+#define KX_RD    4
 #endif
-#define KX_RT 4   /* rows per tile */
-#define KX_TC 32  /* tokens per chunk: their activations stay in L2 while rows stream */
+#define KX_RT 4  /* rows per tile */
+#define KX_TC 32 /* tokens per chunk: their activations stay in L2 while rows stream */
 
 /* pragmas do not expand macros: one literal line per level */
 #if defined(__clang__) && KX_LEVEL == 512
-#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni"))), apply_to = function)
+#pragma clang attribute push(                                                                      \
+    __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni"))),                 \
+    apply_to = function)
 #elif defined(__clang__)
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
 #elif KX_LEVEL == 512
@@ -73,10 +75,10 @@
 
 /* One group of 32 weights: value = s[k/16] * q[k] + m. */
 struct kb {
-    __m256i q;  /* levels: signed types q in [-128, 127], others in [0, 63] */
+    __m256i q; /* levels: signed types q in [-128, 127], others in [0, 63] */
     float s0, s1;
     float m;
-    __m256 sv;  /* Q6_K from unpack_sb only: lanes 0-3 s0, lanes 4-7 s1 (else unset) */
+    __m256 sv; /* Q6_K from unpack_sb only: lanes 0-3 s0, lanes 4-7 s1 (else unset) */
 };
 
 KX_INLINE float f16s(uint16_t h)
@@ -93,8 +95,8 @@ KX_INLINE bool type_signed(int type)
 /* 32 bits -> 32 bytes: byte i is 0x10 if bit i is set, else 0. */
 KX_INLINE __m256i bits_to_0x10(uint32_t bits)
 {
-    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2,
-                                          2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2,
+                                          2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
     const __m256i bm = _mm256_set1_epi64x(0x8040201008040201ll);
     __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), shuf);
     v = _mm256_cmpeq_epi8(_mm256_and_si256(v, bm), bm);
@@ -176,8 +178,7 @@ KX_INLINE struct kb unpack(const int type, const uint8_t *row, int64_t j)
         if (type == QUANT_TYPE_Q5_K) {
             const struct blk_q5_k *b = (const struct blk_q5_k *)row + (j >> 3);
             __m256i h = _mm256_loadu_si256((const __m256i *)b->qh);
-            h = _mm256_and_si256(_mm256_srl_epi16(h, _mm_cvtsi32_si128(g)),
-                                 _mm256_set1_epi8(1));
+            h = _mm256_and_si256(_mm256_srl_epi16(h, _mm_cvtsi32_si128(g)), _mm256_set1_epi8(1));
             o.q = _mm256_or_si256(o.q, _mm256_slli_epi16(h, 4));
         }
         uint8_t sc, m;
@@ -194,8 +195,7 @@ KX_INLINE struct kb unpack(const int type, const uint8_t *row, int64_t j)
             l = _mm256_srli_epi16(l, 4);
         l = _mm256_and_si256(l, _mm256_set1_epi8(0x0F));
         __m256i h = _mm256_loadu_si256((const __m256i *)(b->qh + 32 * n));
-        h = _mm256_and_si256(_mm256_srl_epi16(h, _mm_cvtsi32_si128(2 * p)),
-                             _mm256_set1_epi8(3));
+        h = _mm256_and_si256(_mm256_srl_epi16(h, _mm_cvtsi32_si128(2 * p)), _mm256_set1_epi8(3));
         o.q = _mm256_or_si256(l, _mm256_slli_epi16(h, 4));
         o.q = _mm256_sub_epi8(o.q, _mm256_set1_epi8(32));
         float d = f16s(b->d);
@@ -313,9 +313,9 @@ KX_INLINE float hsum(__m256 v)
 
 /* One weight group prepared for the dot products of many tokens. */
 struct kw {
-    __m256i a;  /* operand of the dot product (see step) */
-    __m256i b;  /* signed types: sign source (AVX2) or offset correction (VNNI) */
-    __m256 sv;  /* lane scales: s0 for lanes 0-3 (values 0-15), s1 for lanes 4-7 */
+    __m256i a; /* operand of the dot product (see step) */
+    __m256i b; /* signed types: sign source (AVX2) or offset correction (VNNI) */
+    __m256 sv; /* lane scales: s0 for lanes 0-3 (values 0-15), s1 for lanes 4-7 */
 };
 
 /* One activation block prepared for many rows. */
@@ -342,9 +342,9 @@ KX_INLINE struct kw prep_w_(const int type, struct kb b, const bool from_sb)
     /* dot(q, x) = dot(x + 128, q) - 128 * sum(q): x + 128 is unsigned, so one vpdpbusd
      * (accumulating onto b = -128 * sum(q) per lane) does it with no sign fix-up */
     o.a = b.q;
-    o.b = _mm256_sub_epi32(_mm256_setzero_si256(),
-                           _mm256_dpbusd_epi32(_mm256_setzero_si256(),
-                                               _mm256_set1_epi8((char)0x80), b.q));
+    o.b = _mm256_sub_epi32(
+        _mm256_setzero_si256(),
+        _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8((char)0x80), b.q));
 #else
     /* maddubs wants unsigned x signed: |q| and sign(q) moved onto x */
     o.a = _mm256_sign_epi8(b.q, b.q);
@@ -401,8 +401,8 @@ KX_INLINE __m256 offset8(const float *m, const float *s, __m256 acc)
 /* Decode-sized work: y[t..t+T) x rows [r, r+R), R <= KX_RT, T <= KX_TT (compile-time
  * after inlining), weights unpacked once per tile straight into registers. */
 KX_INLINE void tile_int(const int type, const int R, const int T, float *y, const uint8_t *w,
-                        size_t row_bytes, const struct blk_a8 *act, const float *sums,
-                        int64_t nb, int64_t n_rows, int64_t r, int64_t t)
+                        size_t row_bytes, const struct blk_a8 *act, const float *sums, int64_t nb,
+                        int64_t n_rows, int64_t r, int64_t t)
 {
     const int64_t nb8 = kern_a8_nb8(nb);
     __m256 acc[KX_RD][KX_TT];
@@ -428,8 +428,7 @@ KX_INLINE void tile_int(const int type, const int R, const int T, float *y, cons
         if (!type_signed(type) && ((j & 7) == 7 || j == nb - 1)) {
             for (int u = 0; u < T; u++)
                 for (int i = 0; i < R; i++)
-                    acc[i][u] = offset8(mv[i], sums + (t + u) * nb8 + (j & ~(int64_t)7),
-                                        acc[i][u]);
+                    acc[i][u] = offset8(mv[i], sums + (t + u) * nb8 + (j & ~(int64_t)7), acc[i][u]);
             for (int i = 0; i < R; i++)
                 for (int g = 0; g < 8; g++)
                     mv[i][g] = 0.0f;
@@ -451,8 +450,7 @@ KX_INLINE void tile_int(const int type, const int R, const int T, float *y, cons
 
 KX_INLINE void chunk_inner(const int type, const int R, const int T, const struct kw *kw,
                            const float mv[][8], __m256 accb[][KX_TC], const struct blk_a8 *act,
-                           const float *sums, int64_t nb, int64_t j0, int ng, int64_t t,
-                           int64_t tc)
+                           const float *sums, int64_t nb, int64_t j0, int ng, int64_t t, int64_t tc)
 {
     __m256 acc[KX_RT][KX_TT];
     for (int i = 0; i < R; i++)
@@ -479,9 +477,9 @@ KX_INLINE void chunk_inner(const int type, const int R, const int T, const struc
             accb[i][t - tc + u] = acc[i][u];
 }
 
-KX_INLINE void chunk_int(const int type, const int R, float *y, const uint8_t *w,
-                         size_t row_bytes, const struct blk_a8 *act, const float *sums,
-                         int64_t nb, int64_t n_rows, int64_t r, int64_t tc, int64_t te)
+KX_INLINE void chunk_int(const int type, const int R, float *y, const uint8_t *w, size_t row_bytes,
+                         const struct blk_a8 *act, const float *sums, int64_t nb, int64_t n_rows,
+                         int64_t r, int64_t tc, int64_t te)
 {
     __m256 accb[KX_RT][KX_TC];
     for (int i = 0; i < R; i++)
@@ -524,9 +522,9 @@ KX_INLINE void chunk_int(const int type, const int R, float *y, const uint8_t *w
 /* Decoding K-quants (one token): each row's super-block is unpacked and used at once,
  * nothing parked in memory. Per output: 8 group steps then offset8, per super-block,
  * the order of chunk_int, so a token gives the same bits alone or in a batch. */
-KX_INLINE void tile_k1(const int type, const int R, float *y, const uint8_t *w,
-                       size_t row_bytes, const struct blk_a8 *act, const float *sums,
-                       int64_t nb, int64_t n_rows, int64_t r, int64_t t)
+KX_INLINE void tile_k1(const int type, const int R, float *y, const uint8_t *w, size_t row_bytes,
+                       const struct blk_a8 *act, const float *sums, int64_t nb, int64_t n_rows,
+                       int64_t r, int64_t t)
 {
     const int64_t nb8 = kern_a8_nb8(nb);
     __m256 acc[KX_RD];
@@ -553,8 +551,8 @@ KX_INLINE void tile_k1(const int type, const int R, float *y, const uint8_t *w,
 }
 
 KX_INLINE void rows_int(const int type, float *y, const uint8_t *w, size_t row_bytes,
-                        const struct blk_a8 *act, int64_t n_rows, int64_t n_cols,
-                        int64_t n_tok, int64_t r0, int64_t r1)
+                        const struct blk_a8 *act, int64_t n_rows, int64_t n_cols, int64_t n_tok,
+                        int64_t r0, int64_t r1)
 {
     int64_t nb = n_cols / 32;
     const float *sums = (const float *)(act + n_tok * nb); /* kern_int.h */
@@ -633,11 +631,9 @@ KX_INLINE void unpack_f(const int type, const uint8_t *row, int64_t j, __m256 v[
         __m128i lo = _mm256_castsi256_si128(b.q), hi = _mm256_extracti128_si256(b.q, 1);
         __m256 s0 = _mm256_set1_ps(b.s0), s1 = _mm256_set1_ps(b.s1), m = _mm256_set1_ps(b.m);
         v[0] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo)), s0);
-        v[1] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8))),
-                             s0);
+        v[1] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8))), s0);
         v[2] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi)), s1);
-        v[3] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))),
-                             s1);
+        v[3] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))), s1);
         if (!type_signed(type))
             for (int c = 0; c < 4; c++)
                 v[c] = _mm256_add_ps(v[c], m);
@@ -676,8 +672,8 @@ KX_INLINE float elem_f(const int type, const uint8_t *row, int64_t k)
 }
 
 KX_INLINE void tile_f(const int type, const int R, const int T, float *y, const uint8_t *w,
-                      size_t row_bytes, const float *x, int64_t n_cols, int64_t n_rows,
-                      int64_t r, int64_t t)
+                      size_t row_bytes, const float *x, int64_t n_cols, int64_t n_rows, int64_t r,
+                      int64_t t)
 {
     int64_t nb = n_cols / 32;
     __m256 acc[KX_RT][KX_TTF];
@@ -715,9 +711,8 @@ KX_INLINE void tile_f(const int type, const int R, const int T, float *y, const 
         }
 }
 
-KX_INLINE void rows_f(const int type, float *y, const uint8_t *w, size_t row_bytes,
-                      const float *x, int64_t n_rows, int64_t n_cols, int64_t n_tok, int64_t r0,
-                      int64_t r1)
+KX_INLINE void rows_f(const int type, float *y, const uint8_t *w, size_t row_bytes, const float *x,
+                      int64_t n_rows, int64_t n_cols, int64_t n_tok, int64_t r0, int64_t r1)
 {
     for (int64_t tc = 0; tc < n_tok; tc += KX_TC) {
         int64_t te = tc + KX_TC < n_tok ? tc + KX_TC : n_tok;
@@ -746,19 +741,19 @@ KX_INLINE void rows_f(const int type, float *y, const uint8_t *w, size_t row_byt
 
 /* ---- one instance per type -------------------------------------------------------------- */
 
-#define KX_ARGS_DECL                                                                           \
-    float *y, const uint8_t *w, size_t row_bytes, const float *x, const struct blk_a8 *act,    \
+#define KX_ARGS_DECL                                                                               \
+    float *y, const uint8_t *w, size_t row_bytes, const float *x, const struct blk_a8 *act,        \
         int64_t n_rows, int64_t n_cols, int64_t n_tok, int64_t r0, int64_t r1
 
-#define KX_INST_INT(NAME, TYPE)                                                                \
-    static void KX(NAME##_int)(KX_ARGS_DECL)                                                   \
-    {                                                                                          \
-        rows_int(TYPE, y, w, row_bytes, act, n_rows, n_cols, n_tok, r0, r1);                   \
+#define KX_INST_INT(NAME, TYPE)                                                                    \
+    static void KX(NAME##_int)(KX_ARGS_DECL)                                                       \
+    {                                                                                              \
+        rows_int(TYPE, y, w, row_bytes, act, n_rows, n_cols, n_tok, r0, r1);                       \
     }
-#define KX_INST_F(NAME, TYPE)                                                                  \
-    static void KX(NAME##_f)(KX_ARGS_DECL)                                                     \
-    {                                                                                          \
-        rows_f(TYPE, y, w, row_bytes, x, n_rows, n_cols, n_tok, r0, r1);                       \
+#define KX_INST_F(NAME, TYPE)                                                                      \
+    static void KX(NAME##_f)(KX_ARGS_DECL)                                                         \
+    {                                                                                              \
+        rows_f(TYPE, y, w, row_bytes, x, n_rows, n_cols, n_tok, r0, r1);                           \
     }
 
 KX_INST_INT(q4_0, QUANT_TYPE_Q4_0)
@@ -791,31 +786,71 @@ int KX(kern_rows)(float *y, const void *w, int type, const float *x, const struc
     void (*fn)(KX_ARGS_DECL) = NULL;
     if (act) {
         switch (type) {
-        case QUANT_TYPE_Q4_0: fn = KX(q4_0_int); break;
-        case QUANT_TYPE_Q4_1: fn = KX(q4_1_int); break;
-        case QUANT_TYPE_Q5_0: fn = KX(q5_0_int); break;
-        case QUANT_TYPE_Q5_1: fn = KX(q5_1_int); break;
-        case QUANT_TYPE_Q8_0: fn = KX(q8_0_int); break;
-        case QUANT_TYPE_Q4_K: fn = KX(q4_k_int); break;
-        case QUANT_TYPE_Q5_K: fn = KX(q5_k_int); break;
-        case QUANT_TYPE_Q6_K: fn = KX(q6_k_int); break;
-        default: break;
+        case QUANT_TYPE_Q4_0:
+            fn = KX(q4_0_int);
+            break;
+        case QUANT_TYPE_Q4_1:
+            fn = KX(q4_1_int);
+            break;
+        case QUANT_TYPE_Q5_0:
+            fn = KX(q5_0_int);
+            break;
+        case QUANT_TYPE_Q5_1:
+            fn = KX(q5_1_int);
+            break;
+        case QUANT_TYPE_Q8_0:
+            fn = KX(q8_0_int);
+            break;
+        case QUANT_TYPE_Q4_K:
+            fn = KX(q4_k_int);
+            break;
+        case QUANT_TYPE_Q5_K:
+            fn = KX(q5_k_int);
+            break;
+        case QUANT_TYPE_Q6_K:
+            fn = KX(q6_k_int);
+            break;
+        default:
+            break;
         }
     }
     if (!fn) {
         switch (type) {
-        case QUANT_TYPE_F32: fn = KX(f32_f); break;
-        case QUANT_TYPE_F16: fn = KX(f16_f); break;
-        case QUANT_TYPE_BF16: fn = KX(bf16_f); break;
-        case QUANT_TYPE_Q4_0: fn = KX(q4_0_f); break;
-        case QUANT_TYPE_Q4_1: fn = KX(q4_1_f); break;
-        case QUANT_TYPE_Q5_0: fn = KX(q5_0_f); break;
-        case QUANT_TYPE_Q5_1: fn = KX(q5_1_f); break;
-        case QUANT_TYPE_Q8_0: fn = KX(q8_0_f); break;
-        case QUANT_TYPE_Q4_K: fn = KX(q4_k_f); break;
-        case QUANT_TYPE_Q5_K: fn = KX(q5_k_f); break;
-        case QUANT_TYPE_Q6_K: fn = KX(q6_k_f); break;
-        default: return -1;
+        case QUANT_TYPE_F32:
+            fn = KX(f32_f);
+            break;
+        case QUANT_TYPE_F16:
+            fn = KX(f16_f);
+            break;
+        case QUANT_TYPE_BF16:
+            fn = KX(bf16_f);
+            break;
+        case QUANT_TYPE_Q4_0:
+            fn = KX(q4_0_f);
+            break;
+        case QUANT_TYPE_Q4_1:
+            fn = KX(q4_1_f);
+            break;
+        case QUANT_TYPE_Q5_0:
+            fn = KX(q5_0_f);
+            break;
+        case QUANT_TYPE_Q5_1:
+            fn = KX(q5_1_f);
+            break;
+        case QUANT_TYPE_Q8_0:
+            fn = KX(q8_0_f);
+            break;
+        case QUANT_TYPE_Q4_K:
+            fn = KX(q4_k_f);
+            break;
+        case QUANT_TYPE_Q5_K:
+            fn = KX(q5_k_f);
+            break;
+        case QUANT_TYPE_Q6_K:
+            fn = KX(q6_k_f);
+            break;
+        default:
+            return -1;
         }
     }
     fn(y, wb, rb, x, act, n_rows, n_cols, n_tok, r0, r1);

@@ -16,12 +16,12 @@
 #include "engine/kern.h"
 #include "engine/quant.h"
 
-#define QK4_0 32
-#define QK4_1 32
-#define QK5_0 32
-#define QK5_1 32
-#define QK8_0 32
-#define QK_K  256
+#define QK4_0        32
+#define QK4_1        32
+#define QK5_0        32
+#define QK5_1        32
+#define QK8_0        32
+#define QK_K         256
 #define K_SCALE_SIZE 12
 
 /* Q4_0: value = (q - 8) * d; qs[j] low nibble = element j, high nibble = element j+16. */
@@ -102,7 +102,6 @@ static inline int64_t kern_a8_nb8(int64_t nb)
     return (nb + 7) & ~(int64_t)7;
 }
 
-
 void kern_quantize_a8_ref(const float *x, struct blk_a8 *y, int64_t n);
 
 /* 6-bit scale j and min j of a Q4_K / Q5_K block (ggml's get_scale_min_k4 layout). */
@@ -128,8 +127,8 @@ static inline float kq_f16(uint16_t h)
  * NULL for the float path. Return 0, or -1 if the type is not handled (caller falls back).
  */
 typedef int (*kern_rows_fn)(float *y, const void *w, int type, const float *x,
-                            const struct blk_a8 *act, int64_t n_rows, int64_t n_cols,
-                            int64_t n_tok, int64_t r0, int64_t r1);
+                            const struct blk_a8 *act, int64_t n_rows, int64_t n_cols, int64_t n_tok,
+                            int64_t r0, int64_t r1);
 
 /* Activation quantizer per ISA (same numbers as kern_quantize_a8_ref, bit-exact). */
 typedef void (*kern_quant_a8_fn)(const float *x, struct blk_a8 *y, int64_t n);
@@ -137,9 +136,8 @@ typedef void (*kern_quant_a8_fn)(const float *x, struct blk_a8 *y, int64_t n);
 #if defined(__x86_64__) || defined(__i386__)
 int kern_rows_avx2(float *y, const void *w, int type, const float *x, const struct blk_a8 *act,
                    int64_t n_rows, int64_t n_cols, int64_t n_tok, int64_t r0, int64_t r1);
-int kern_rows_avx512(float *y, const void *w, int type, const float *x,
-                     const struct blk_a8 *act, int64_t n_rows, int64_t n_cols, int64_t n_tok,
-                     int64_t r0, int64_t r1);
+int kern_rows_avx512(float *y, const void *w, int type, const float *x, const struct blk_a8 *act,
+                     int64_t n_rows, int64_t n_cols, int64_t n_tok, int64_t r0, int64_t r1);
 void kern_quant_a8_avx2(const float *x, struct blk_a8 *y, int64_t n);
 #endif
 #if defined(__aarch64__)

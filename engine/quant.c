@@ -8,9 +8,9 @@
  * (bit-identical to ggml / gguf-py). The legacy quantizers (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0)
  * reproduce gguf-py's `gguf.quants.quantize` byte for byte, which the fixtures say equals
  * `llama-quantize --pure` (checked by tests/engine/test_quant.c on the fixtures; note that
- * x*id + 8.5 must be two roundings, not a fused multiply-add). The K-quant quantizers (Q4_K, Q5_K, Q6_K) are our own
- * weighted least-squares search over a grid of candidate scales (see quant_k_*): valid
- * blocks of good quality, but not byte-identical to llama-quantize.
+ * x*id + 8.5 must be two roundings, not a fused multiply-add). The K-quant quantizers (Q4_K, Q5_K,
+ * Q6_K) are our own weighted least-squares search over a grid of candidate scales (see quant_k_*):
+ * valid blocks of good quality, but not byte-identical to llama-quantize.
  *
  * This file does not do matrix products (engine/kern.c) and does not read files. Its one
  * OpenMP loop spreads whole rows over threads in quant_quantize_rows.
@@ -691,8 +691,8 @@ static void q_q6_k(const float *src, void *dst, int64_t n)
                 int q1 = L[c + l], q2 = L[c + l + 32], q3 = L[c + l + 64], q4 = L[c + l + 96];
                 ql[l] = (uint8_t)((q1 & 0xF) | ((q3 & 0xF) << 4));
                 ql[l + 32] = (uint8_t)((q2 & 0xF) | ((q4 & 0xF) << 4));
-                qh[l] = (uint8_t)((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) |
-                                  ((q4 >> 4) << 6));
+                qh[l] =
+                    (uint8_t)((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6));
             }
         }
     }
@@ -753,7 +753,7 @@ bool quant_quantize_rows(int type, const float *src, void *dst, int64_t n_rows, 
         return false;
     if (n_threads < 1)
         n_threads = 1;
-    /* each row is quantized on its own, so the split cannot change the bytes */
+        /* each row is quantized on its own, so the split cannot change the bytes */
 #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 16) if (n_threads > 1)
     for (int64_t r = 0; r < n_rows; r++)
         t->quantize(src + r * n_cols, (uint8_t *)dst + (size_t)r * rb, n_cols);

@@ -101,8 +101,7 @@ static void case_release(struct kcase *c)
     free(c->scratch);
 }
 
-static float *run(const struct kcase *c, enum kern_isa_level isa, enum kern_act act,
-                  int n_threads)
+static float *run(const struct kcase *c, enum kern_isa_level isa, enum kern_act act, int n_threads)
 {
     float *y = malloc(sizeof(float) * (size_t)(c->n_tok * c->n_rows));
     assert_non_null(y);
@@ -141,14 +140,13 @@ static double check(const struct kcase *c, const float *y, bool int8, const char
                 fail_msg("%s %s rows %lld cols %lld tok %lld: y[%lld][%lld] = %.9g, ref %.9g, "
                          "budget %.3g",
                          what, quant_traits_of(c->type)->name, (long long)c->n_rows,
-                         (long long)c->n_cols, (long long)c->n_tok, (long long)t, (long long)r,
-                         got, want, budget);
+                         (long long)c->n_cols, (long long)c->n_tok, (long long)t, (long long)r, got,
+                         want, budget);
             worst = e > worst ? e : worst;
         }
     }
     return worst;
 }
-
 
 static bool is_float_type(int type)
 {
@@ -198,7 +196,7 @@ static void test_matmul_vs_ref(void **state)
                     float *ib3 = run(&c, KERN_ISA_BEST, KERN_ACT_Q8, 3);
                     assert_memory_equal(ib, ib3, ny);
                     free(ib3);
-                    assert_memory_equal(ib, i2, ny);  /* VNNI == maddubs exactly */
+                    assert_memory_equal(ib, i2, ny); /* VNNI == maddubs exactly */
                     float *y21 = run(&c, KERN_ISA_AVX2, KERN_ACT_F32, 2);
                     assert_memory_equal(y2, y21, ny);
                     free(y21);
@@ -327,10 +325,8 @@ static void test_quant_a8(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quant_a8),
-        cmocka_unit_test(test_no_scratch_falls_back),
-        cmocka_unit_test(test_batch_independent),
-        cmocka_unit_test(test_threads_identical),
+        cmocka_unit_test(test_quant_a8),          cmocka_unit_test(test_no_scratch_falls_back),
+        cmocka_unit_test(test_batch_independent), cmocka_unit_test(test_threads_identical),
         cmocka_unit_test(test_matmul_vs_ref),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

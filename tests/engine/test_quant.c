@@ -135,12 +135,12 @@ static void test_f16_edges(void **state)
     assert_int_equal(quant_f32_to_f16(1.0f + 0x1p-11f + 0x1p-20f), 0x3c01);
     /* subnormals: 2^-24 is the smallest */
     assert_int_equal(quant_f32_to_f16(0x1p-24f), 0x0001);
-    assert_int_equal(quant_f32_to_f16(0x1p-25f), 0x0000);       /* tie -> even (0) */
-    assert_int_equal(quant_f32_to_f16(0x1.8p-25f), 0x0001);     /* above the tie */
-    assert_int_equal(quant_f32_to_f16(3 * 0x1p-25f), 0x0002);   /* 1.5 ulp: tie -> 2 */
-    assert_int_equal(quant_f32_to_f16(5 * 0x1p-25f), 0x0002);   /* 2.5 ulp: tie -> 2 */
+    assert_int_equal(quant_f32_to_f16(0x1p-25f), 0x0000);     /* tie -> even (0) */
+    assert_int_equal(quant_f32_to_f16(0x1.8p-25f), 0x0001);   /* above the tie */
+    assert_int_equal(quant_f32_to_f16(3 * 0x1p-25f), 0x0002); /* 1.5 ulp: tie -> 2 */
+    assert_int_equal(quant_f32_to_f16(5 * 0x1p-25f), 0x0002); /* 2.5 ulp: tie -> 2 */
     assert_int_equal(quant_f32_to_f16(-0x1p-24f), 0x8001);
-    assert_int_equal(quant_f32_to_f16(0x1p-14f), 0x0400);       /* smallest normal */
+    assert_int_equal(quant_f32_to_f16(0x1p-14f), 0x0400);            /* smallest normal */
     assert_int_equal(quant_f32_to_f16(0x1p-14f - 0x1p-26f), 0x0400); /* rounds up into it */
     assert_int_equal(quant_f32_to_f16(1e-30f), 0x0000);
     assert_int_equal(quant_f32_to_f16(u2f(1)), 0x0000); /* f32 subnormal */
@@ -232,10 +232,10 @@ static void test_roundtrip(void **state)
         int type;
         double max_rel;
     } budget[] = {
-        {QUANT_TYPE_F32, 0.0},      {QUANT_TYPE_F16, 4e-4},    {QUANT_TYPE_BF16, 3e-3},
-        {QUANT_TYPE_Q8_0, 0.01},    {QUANT_TYPE_Q4_0, 0.14},   {QUANT_TYPE_Q4_1, 0.12},
-        {QUANT_TYPE_Q5_0, 0.07},    {QUANT_TYPE_Q5_1, 0.06},   {QUANT_TYPE_Q8_K, 0.015},
-        {QUANT_TYPE_Q4_K, 0.11},    {QUANT_TYPE_Q5_K, 0.055},  {QUANT_TYPE_Q6_K, 0.03},
+        {QUANT_TYPE_F32, 0.0},   {QUANT_TYPE_F16, 4e-4},   {QUANT_TYPE_BF16, 3e-3},
+        {QUANT_TYPE_Q8_0, 0.01}, {QUANT_TYPE_Q4_0, 0.14},  {QUANT_TYPE_Q4_1, 0.12},
+        {QUANT_TYPE_Q5_0, 0.07}, {QUANT_TYPE_Q5_1, 0.06},  {QUANT_TYPE_Q8_K, 0.015},
+        {QUANT_TYPE_Q4_K, 0.11}, {QUANT_TYPE_Q5_K, 0.055}, {QUANT_TYPE_Q6_K, 0.03},
     };
     for (size_t i = 0; i < sizeof(budget) / sizeof(budget[0]); i++) {
         double e = roundtrip_rel_rmse(budget[i].type, x, N);
@@ -554,8 +554,8 @@ static void check_dequant_error(struct fx *fx, const char *f_file, const char *q
             tsx += (double)x[k] * x[k];
         }
         if (sqrt(tse / tsx) > budget)
-            fail_msg("%s: tensor '%s': rel rmse %.4f over %.4f", q_file, q->name,
-                     sqrt(tse / tsx), budget);
+            fail_msg("%s: tensor '%s': rel rmse %.4f over %.4f", q_file, q->name, sqrt(tse / tsx),
+                     budget);
         se += tse;
         sx += tsx;
         /* our quantizer on the same weights */
@@ -569,8 +569,7 @@ static void check_dequant_error(struct fx *fx, const char *f_file, const char *q
         free(x);
         free(y);
     }
-    print_message("%s: file rel rmse %.5f, ours %.5f\n", q_file, sqrt(se / sx),
-                  sqrt(se_ours / sx));
+    print_message("%s: file rel rmse %.5f, ours %.5f\n", q_file, sqrt(se / sx), sqrt(se_ours / sx));
     assert_true(type >= 0);
     assert_true(sqrt(se_ours / sx) <= sqrt(se / sx) * our_slack);
     file_unmap(&mf);
