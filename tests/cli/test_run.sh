@@ -50,7 +50,7 @@ expect_grep "$TMP/err" "dataset not available" "absent dataset says so"
 expect_exit 2 "unknown task" -- "$ASSAY" run --model "$M" --tasks nosuch --data-dir "$D" --db bad.db
 
 # ---- resume after SIGKILL -----------------------------------------------------------------
-RUN=(run --model "$M" --tasks mmlu_anatomy,hellaswag,boolq,arc_easy --limit 16 --batch 2
+RUN=(run --model "$M" --tasks mmlu_anatomy,hellaswag,boolq,arc_easy --limit 20 --shots 5 --batch 2
      --threads 2 --data-dir "$D" --quiet)
 expect_exit 0 "clean run" -- "$ASSAY" "${RUN[@]}" --db clean.db --json
 "$ASSAY" "${RUN[@]}" --db killed.db >/dev/null 2>&1 &
@@ -66,7 +66,7 @@ done
 kill -9 "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 n_killed=$("$ASSAY" runs show 1 --db killed.db --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["n_samples"])')
-if [ "$n_killed" -gt 0 ] && [ "$n_killed" -lt 64 ]; then pass; else fail "kill left $n_killed samples (wanted some, not all)"; fi
+if [ "$n_killed" -gt 0 ] && [ "$n_killed" -lt 80 ]; then pass; else fail "kill left $n_killed samples (wanted some, not all)"; fi
 expect_exit 0 "resumed run" -- "$ASSAY" "${RUN[@]}" --db killed.db --json
 expect_grep "$TMP/out" '"resumed": true' "second run resumes"
 expect_grep "$TMP/out" '"run": 1,' "second run continues run 1"
@@ -76,13 +76,13 @@ def rows(p):
     c = sqlite3.connect(p)
     return sorted(c.execute("select task, item, format_id, score, correct, data_json from samples"))
 a, b = rows(sys.argv[1]), rows(sys.argv[2])
-if a != b or len(a) != 64:
+if a != b or len(a) != 80:
     print(len(a), len(b), [x for x in a if x not in b][:2])
     sys.exit(1)
 PYEOF
 
 # ---- SIGINT: stops between batches, marks the run interrupted, resumes ------------------
-I=(run --model "$M" --tasks mmlu_anatomy --limit 60 --batch 1 --threads 2 --data-dir "$D" --quiet)
+I=(run --model "$M" --tasks mmlu_anatomy --shots 5 --batch 1 --threads 2 --data-dir "$D" --quiet)
 "$ASSAY" "${I[@]}" --db int.db >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 1 600); do
@@ -98,7 +98,7 @@ wait "$pid"
 expect_exit 0 "runs show interrupted" -- "$ASSAY" runs show 1 --db int.db --json
 expect_grep "$TMP/out" '"status": "interrupted"' "SIGINT marks the run interrupted"
 expect_exit 0 "resume after SIGINT" -- "$ASSAY" "${I[@]}" --db int.db --json
-expect_grep "$TMP/out" '"n_samples": 60' "resumed run has every sample"
+expect_grep "$TMP/out" '"n_samples": 135' "resumed run has every sample"
 
 # ---- batch size and thread count do not change scores (tolerance 1e-6 on each LL) ----
 B=(run --model "$M" --tasks mmlu_anatomy,truthfulqa_mc2,winogrande,gsm8k --limit 6
