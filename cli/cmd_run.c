@@ -155,8 +155,11 @@ int cmd_run(struct cli_ctx *ctx, const struct cli_args *a)
         goto out;
     struct backend_info in;
     backend_info(b, &in);
+    /* The major version keys resume: a new major may change prompts or scoring. */
+    char major[16];
+    snprintf(major, sizeof(major), "%.*s", (int)strcspn(ASSAY_VERSION, "."), ASSAY_VERSION);
     c = json_pack("{s:s, s:s, s:b, s:I, s:s}", "command", "run", "model", in.fingerprint, "add_bos",
-                  in.add_bos, "n_ctx", (json_int_t)in.n_ctx, "assay_major", "0");
+                  in.add_bos, "n_ctx", (json_int_t)in.n_ctx, "assay_major", major);
     if (!c || (rc = eval_plan_config(&plan, c, &ctx->err)))
         goto out;
     cfg = jsn_dump_canonical(c);
