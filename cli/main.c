@@ -75,8 +75,9 @@ const struct cli_cmd cli_commands[] = {
      "Metrics come from the stored samples: acc, acc_norm (by characters), exact_match,\n"
      "mc2, pass@1, each with the standard error of the mean sqrt(var/n), n-1 in var\n"
      "(lm-eval mean_stderr). Groups (mmlu, mmlu_stem...): 'acc' = micro average over all\n"
-     "items (stderr over the concatenated items), 'acc_macro' = mean of subtasks with\n"
-     "sqrt(sum se_i^2)/m.",
+     "items (stderr over the concatenated items), 'acc_pooled' = the same mean with\n"
+     "lm-eval's pooled stderr (within-subtask variance), 'acc_macro' = mean of subtasks\n"
+     "with sqrt(sum se_i^2)/m.",
      cmd_run_opts, 0, 0, cmd_run, cmd_exec_help_extra},
     {"tasks", "list the benchmark tasks, or show the exact prompt of one document",
      "[show TASK [--doc I] [--shots K]] [options]",

@@ -81,6 +81,20 @@ double metric_mc2(const double *ll, const int8_t *labels, int n)
     return t / all;
 }
 
+double metric_pooled_stderr(const int64_t *n, const double *se, int k)
+{
+    double ss = 0, total = 0;
+    for (int i = 0; i < k; i++) {
+        if (isnan(se[i]))
+            return NAN;
+        ss += (double)(n[i] - 1) * (double)n[i] * se[i] * se[i];
+        total += (double)n[i];
+    }
+    if (total <= k)
+        return NAN;
+    return sqrt(ss / (total - k) / total);
+}
+
 /* ---- GSM8K ------------------------------------------------------------------------ */
 
 static bool is_digit(char c)

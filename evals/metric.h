@@ -38,6 +38,11 @@ int metric_argmax_norm(const double *ll, const int64_t *len, int n);
  * max subtracted first; labels[i] is 1 for a true answer. NaN when n == 0. */
 double metric_mc2(const double *ll, const int8_t *labels, int n);
 
+/* lm-eval's pooled_sample_stderr over k subtasks with sizes n[i] and standard errors
+ * se[i]: s2 = sum (n_i - 1) n_i se_i^2 / (sum n_i - k), SE = sqrt(s2 / sum n_i) (within-
+ * subtask variance only). NaN when sum n_i <= k or any se is NaN. */
+double metric_pooled_stderr(const int64_t *n, const double *se, int k);
+
 /* pass@k lives with the code tasks: codeexec_pass_at_k (evals/codeexec.h). */
 
 /* GSM8K answer extraction, into out[cap] (NUL-terminated, truncated to fit):

@@ -660,6 +660,8 @@ struct group_stat {
     double sum_means, sum_se2;
     int n_tasks;
     bool se_nan;
+    int64_t sub_n[64]; /* per subtask, for lm-eval's pooled stderr */
+    double sub_se[64];
 };
 
 int eval_compute_metrics(const struct eval_plan *p, struct store *s, int64_t run_id,
@@ -670,6 +672,19 @@ int eval_compute_metrics(const struct eval_plan *p, struct store *s, int64_t run
     memset(groups, 0, sizeof(groups));
     for (int g = 0; task_group_names[g] && n_groups < 8; g++)
         groups[n_groups++].name = task_group_names[g];
+    /* a group is reported only when every one of its subtasks ran (mmlu_stem alone
+     * is not "mmlu") */
+    int expected[8] = {0};
+    for (int i = 0; i < task_count(); i++) {
+        struct task_def d;
+        task_at(i, &d);
+        const char *gn[2] = {NULL, NULL};
+        int ng = task_groups_of(&d, gn);
+        for (int g = 0; g < ng; g++)
+            for (int k = 0; k < n_groups; k++)
+                if (gn[g] && strcmp(groups[k].name, gn[g]) == 0)
+                    expected[k]++;
+    }
     for (int ti = 0; ti < p->n_tasks; ti++) {
         const struct task_data *t = &p->tasks[ti];
         char names[8][48];
@@ -707,12 +722,16 @@ int eval_compute_metrics(const struct eval_plan *p, struct store *s, int64_t run
                 gs[g]->se_nan = true;
             else
                 gs[g]->sum_se2 += se * se;
+            if (gs[g]->n_tasks < 64) {
+                gs[g]->sub_n[gs[g]->n_tasks] = w.acc[0].n;
+                gs[g]->sub_se[gs[g]->n_tasks] = se;
+            }
             gs[g]->n_tasks++;
         }
     }
     for (int k = 0; k < n_groups; k++) {
         struct group_stat *g = &groups[k];
-        if (g->n_tasks == 0)
+        if (g->n_tasks == 0 || g->n_tasks != expected[k])
             continue;
         int rc = store_put_metric(s, run_id, g->name, "acc", metric_acc_mean(&g->micro),
                                   metric_acc_stderr(&g->micro), g->micro.n, err);
@@ -721,6 +740,13 @@ int eval_compute_metrics(const struct eval_plan *p, struct store *s, int64_t run
         double macro = g->sum_means / g->n_tasks;
         double se = g->se_nan ? NAN : sqrt(g->sum_se2) / g->n_tasks;
         rc = store_put_metric(s, run_id, g->name, "acc_macro", macro, se, g->micro.n, err);
+        if (rc)
+            return rc;
+        /* the micro average again, with the stderr lm-eval prints for groups */
+        double pooled =
+            g->n_tasks <= 64 ? metric_pooled_stderr(g->sub_n, g->sub_se, g->n_tasks) : NAN;
+        rc = store_put_metric(s, run_id, g->name, "acc_pooled", metric_acc_mean(&g->micro), pooled,
+                              g->micro.n, err);
         if (rc)
             return rc;
     }

@@ -90,8 +90,9 @@ int eval_plan_run(const struct eval_plan *p, struct backend *b, struct store *s,
 
 /* Compute and store every metric of the run from its stored samples: per task, and for
  * groups (mmlu, mmlu_<category>) the micro average over all items ("acc", standard
- * error over the concatenated items) and the macro average over subtasks ("acc_macro",
- * sqrt(sum se_i^2) / m). */
+ * error over the concatenated items), the same mean with lm-eval's pooled stderr
+ * ("acc_pooled": within-subtask variance only, EVAL-NOTES.md section 3), and the macro
+ * average over subtasks ("acc_macro", sqrt(sum se_i^2) / m). */
 int eval_compute_metrics(const struct eval_plan *p, struct store *s, int64_t run_id,
                          struct assay_error *err);
 

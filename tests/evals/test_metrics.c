@@ -72,6 +72,17 @@ static void test_pass_at_k(void **state)
     assert_float_equal(codeexec_pass_at_k(10, 2, 5), 1.0 - 56.0 / 252.0, 1e-12);
 }
 
+static void test_pooled(void **state)
+{
+    (void)state;
+    /* two subtasks of 4 with se 0.25: (3*4*0.0625)*2 / (8-2) = 0.25; sqrt(0.25/8) */
+    int64_t n[] = {4, 4};
+    double se[] = {0.25, 0.25};
+    assert_float_equal(metric_pooled_stderr(n, se, 2), sqrt(0.25 / 8), 1e-12);
+    double se2[] = {0.25, NAN};
+    assert_true(isnan(metric_pooled_stderr(n, se2, 2)));
+}
+
 static void check_gsm(const char *text, const char *strict, const char *flexible)
 {
     char s[64], f[64];
@@ -128,6 +139,7 @@ int main(void)
         cmocka_unit_test(test_mean_stderr),   cmocka_unit_test(test_argmax),
         cmocka_unit_test(test_mc2),           cmocka_unit_test(test_pass_at_k),
         cmocka_unit_test(test_gsm8k_extract), cmocka_unit_test(test_wilson),
+        cmocka_unit_test(test_pooled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
