@@ -91,16 +91,21 @@ int pii_kernel_scan(const struct pii_scanner *sc, struct pii_work *w, const char
     for (int i = 0; i < w->n_threads; i++)
         err_clear(&w->errs[i]);
     int n_threads = w->n_threads < (int)n_chunks ? w->n_threads : (int)n_chunks;
+    (void)n_threads; /* without OpenMP (fuzz builds) the loop runs on this thread */
 
     /* chunk c: anchors [own_b + c * chunk_bytes, min(own_e, own_b + (c + 1) * chunk_bytes)) */
+#ifdef _OPENMP
 #pragma omp parallel num_threads(n_threads) if (n_threads > 1)
+#endif
     {
         int tid = 0;
 #ifdef _OPENMP
         tid = omp_get_thread_num();
 #endif
         struct pii_scratch *x = w->scratch[tid];
+#ifdef _OPENMP
 #pragma omp for schedule(dynamic, 1)
+#endif
         for (long c = 0; c < (long)n_chunks; c++) {
             size_t b = own_b + (size_t)c * w->chunk_bytes;
             size_t e = b + w->chunk_bytes < own_e ? b + w->chunk_bytes : own_e;

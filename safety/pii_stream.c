@@ -147,6 +147,8 @@ static int decide_cluster(struct emitter *em, size_t i, size_t j, struct assay_e
 static int resolve(struct emitter *em, uint64_t limit, int eof, struct assay_error *err)
 {
     struct pii_findings *p = &em->pend;
+    if (p->n == 0)
+        return 0;
     qsort(p->v, p->n, sizeof(*p->v), cmp_start);
     size_t i = 0, out = 0;
     while (i < p->n) {
