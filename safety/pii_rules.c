@@ -25,8 +25,9 @@ enum {
     VL = PII_LIKELIHOOD_VERY_LIKELY,
 };
 
-/* Left boundary shared by number shapes: not inside a word, a number or a decimal. */
-#define NB "(?<![0-9A-Za-z_.,+-])"
+/* Left boundary shared by number shapes: not inside a word, a number, a decimal, or after
+ * a group of a longer grouped number ("4111 1111 ..." has no phone in its tail). */
+#define NB "(?<![0-9A-Za-z_.,+-])(?<![0-9][ -])"
 /* Right boundary: not followed by more of a number. */
 #define NA "(?![0-9A-Za-z_]|[.,-][0-9])"
 
