@@ -618,8 +618,13 @@ static int slot_start(struct local *L, struct gen_slot *s, size_t ri, const stru
     int32_t max_new = r->max_tokens > 0 ? r->max_tokens : 0;
     if (max_new >= L->p.n_ctx)
         max_new = L->p.n_ctx - 1;
-    /* lm-eval: the context is left-truncated to max_length - max_gen_toks */
+    /* lm-eval left-truncates the context to max_length - max_gen_toks; with a generation
+     * budget close to the context length (HumanEval's 1024 on a 512-token model) that
+     * would leave almost no prompt, so the prompt keeps at least half the context and
+     * generation stops with BK_FINISH_LENGTH when the context is full. */
     size_t keep = (size_t)(L->p.n_ctx - max_new);
+    if (keep < (size_t)L->p.n_ctx / 2)
+        keep = (size_t)L->p.n_ctx / 2;
     size_t drop = np > keep ? np - keep : 0;
     if (np - drop == 0 || max_new == 0) {
         free(p);

@@ -279,6 +279,39 @@ static void test_stop_strings_and_streaming(void **state)
     backend_free(b);
 }
 
+/* Regression (found by the HumanEval task on a 512-token model): a generation budget close
+ * to the context length must not cut the prompt down to a token; the prompt keeps at least
+ * half the context and generation ends when the context is full. */
+static void test_long_budget_keeps_prompt(void **state)
+{
+    const char *path = tu_shared(models[1][0]);
+    TU_SKIP_IF_MISSING(path, models[1][0]);
+    struct backend_local_params p;
+    backend_local_params_default(&p);
+    p.n_threads = 1;
+    p.n_ctx = 64;
+    struct backend *b = NULL;
+    assert_int_equal(backend_local_open(&b, path, &p, NULL), 0);
+    int32_t ids[20];
+    for (int i = 0; i < 20; i++)
+        ids[i] = 300 + i;
+    struct bk_gen_req r = {.prompt = {.ids = ids, .n_ids = 20}, .max_tokens = 1024};
+    struct bk_gen_res g;
+    assert_int_equal(backend_generate(b, &r, 1, &g, NULL, NULL), 0);
+    /* 20 prompt tokens kept, 44 generated until the context (64) is full */
+    assert_int_equal(g.n_ids, 44);
+    assert_int_equal(g.finish, BK_FINISH_LENGTH);
+    /* the same continuation as with a budget that fits: the prompt was not cut */
+    struct bk_gen_res g2;
+    r.max_tokens = 44;
+    assert_int_equal(backend_generate(b, &r, 1, &g2, NULL, NULL), 0);
+    assert_int_equal(g2.n_ids, 44);
+    assert_memory_equal(g.ids, g2.ids, 44 * sizeof(int32_t));
+    bk_gen_res_release(&g);
+    bk_gen_res_release(&g2);
+    backend_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_rolling_windows_past_context),
         cmocka_unit_test(test_threads_and_shared_choices),
         cmocka_unit_test(test_stop_strings_and_streaming),
+        cmocka_unit_test(test_long_budget_keeps_prompt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
