@@ -37,8 +37,9 @@ enum {
 #define HEX DIGITS "abcdefABCDEF"
 #define IDENT UPPER LOWER DIGITS "_.-"
 
-static const char ctx_phone[] = "phone|telephone|tel|mobile|cell|cellphone|call|fax|contact|"
-                                "whatsapp|sms|text me|reach me|dial|ring";
+static const char ctx_phone[] = "phone|phones|telephone|tel|mobile|mob|cell|cellphone|call|"
+                                "calls|fax|contact|whatsapp|sms|text me|reach me|dial|ring|"
+                                "answering|messages|message|registered|landline|hotline|desk";
 static const char ctx_card[] = "card|credit|debit|visa|mastercard|amex|american express|cc|"
                                "discover|payment|pay|cardholder|card number|jcb|maestro";
 static const char ctx_ssn[] = "ssn|ssns|social security|social security number|ss#|ss #|"
@@ -123,14 +124,16 @@ const struct pii_rule pii_rules[] = {
 
     /* ---- phones: after the identifiers, which win ties (a specific context word) ---- */
     {"phone_intl", PII_TYPE_PHONE_NUMBER, PII_TRIG_DIGIT, NULL, 0, "+", 1, 32,
-     "(?<![0-9A-Za-z_+])\\+[1-9][0-9]{0,2}(?:[ .-]?\\(?[0-9]{1,5}\\)?){1,6}(?![0-9])",
+     "(?<![0-9A-Za-z_+])\\+[1-9][0-9]{0,2}(?:[ .-]?\\(?[0-9]{1,5}\\)?){1,6}"
+     "(?:\\s?(?:x|ext\\.?)\\s?[0-9]{1,5})?(?![0-9])",
      pii_valid_phone, ctx_phone, LI, VL, 0, 7, 1, NULL},
     {"phone_nanp", PII_TYPE_PHONE_NUMBER, PII_TRIG_DIGIT, NULL, 0, "(+", 3, 24,
-     "(?<![0-9A-Za-z_+.-])(?:\\+?1[ .-]?)?(?:\\([2-9][0-9]{2}\\)[ .-]?|[2-9][0-9]{2}[ .-])"
-     "[2-9][0-9]{2}[ .-][0-9]{4}" NA,
+     "(?<![0-9A-Za-z_+.-])(?<![0-9][ -])(?:\\+?1[ .-]?)?(?:\\([2-9][0-9]{2}\\)[ .-]?|"
+     "[2-9][0-9]{2}[ .-])[2-9][0-9]{2}[ .-][0-9]{4}(?:\\s?(?:x|ext\\.?)\\s?[0-9]{1,5})?" NA,
      pii_valid_nanp, ctx_phone, LI, VL, 0, 10, 0, NULL},
     {"phone_uk", PII_TYPE_PHONE_NUMBER, PII_TRIG_DIGIT, NULL, 0, "(", 1, 20,
-     NB "(?:0[1-9][0-9]{2,3} ?[0-9]{3} ?[0-9]{3,4}|07[0-9]{3} ?[0-9]{6}|"
+     NB "(?:0[1-9][0-9]{2,3} ?[0-9]{3} ?[0-9]{3,4}|07[0-9]{3} ?[0-9]{6}|07[0-9]{3} [0-9]{3} [0-9]{3}|"
+        "0[1-9][0-9] [0-9]{4} [0-9]{4}|"
         "\\(0[1-9][0-9]{1,3}\\) ?[0-9]{3,4} ?[0-9]{3,4})" NA,
      pii_valid_phone, ctx_phone, PO, VL, 0, 10, 0, NULL},
     {"phone_eu", PII_TYPE_PHONE_NUMBER, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 20,

@@ -566,7 +566,9 @@ static int try_rule(const struct pii_scanner *sc, struct pii_scratch *x, size_t 
     } else {
         if (ru->need_context)
             return 0;
-        if ((ru->trig & PII_TRIG_DIGIT) && has_context(text, text_len, ca, fs, pii_anti_context, sc->anti_first))
+        size_t aa = fs > PII_ANTI_BEFORE ? fs - PII_ANTI_BEFORE : 0;
+        if ((ru->trig & PII_TRIG_DIGIT) &&
+            has_context(text, text_len, aa, fs, pii_anti_context, sc->anti_first))
             like -= 2;
     }
     if (like > PII_LIKELIHOOD_VERY_LIKELY)

@@ -94,16 +94,18 @@ int pii_valid_luhn_card(const char *s, size_t n)
         return k == 15; /* American Express */
     if (p4 == 6011 || p2 == 65 || (p3 >= 644 && p3 <= 649))
         return k >= 16; /* Discover */
-    if (p4 >= 3528 && p4 <= 3589)
-        return k >= 16; /* JCB */
+    if (p2 == 35)
+        return k >= 16; /* JCB (3528-3589 issued, 35xx reserved for it) */
+    if (p4 == 2131 || p4 == 1800)
+        return k == 15; /* JCB's older 15-digit numbers */
     if ((p3 >= 300 && p3 <= 305) || p2 == 36 || p2 == 38 || p2 == 39)
         return k >= 14; /* Diners Club */
     if (p2 == 62)
         return k >= 16; /* UnionPay */
     if (p4 >= 2200 && p4 <= 2204)
         return k >= 16; /* Mir */
-    if (p2 == 50 || (p2 >= 56 && p2 <= 69))
-        return k >= 12; /* Maestro */
+    if (p2 == 50 || (p2 >= 56 && p2 <= 69) || p4 == 604)
+        return k >= 12; /* Maestro (and its 0604 range) */
     return 0;
 }
 
