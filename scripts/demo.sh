@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The quick start: install what is missing, build assay, and run the main job on the
-# bundled demo checkpoint, writing ./assay.db. Usage: scripts/demo.sh
+# The quick start: install what is missing, build assay, and evaluate the bundled tiny
+# checkpoint on a bundled sample of real benchmark data, writing ./assay.db.
+# Usage: scripts/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -16,12 +17,9 @@ echo
 echo "== assay models info $MODEL"
 "$ASSAY" models info "$MODEL"
 echo
-echo "== assay score: which continuation does the model prefer?"
-for cont in " Paris." " Rome." " a city."; do
-    printf '%-10s ' "$cont"
-    "$ASSAY" score --model "$MODEL" --db "$DB" --context "The capital of France is" \
-        --continuation "$cont"
-done
+echo "== assay run: MMLU (3 subjects), ARC-Easy, PIQA and HumanEval (sandboxed), 10 items each"
+"$ASSAY" run --model "$MODEL" --db "$DB" --data-dir demo/data --limit 10 \
+    --tasks mmlu_high_school_geography,mmlu_astronomy,mmlu_college_biology,arc_easy,piqa,humaneval
 echo
 echo "== assay generate (greedy, 24 tokens)"
 "$ASSAY" generate --model "$MODEL" --db "$DB" --prompt "Once upon a time" --max-tokens 24
@@ -29,4 +27,5 @@ echo
 echo "== assay runs"
 "$ASSAY" runs --db "$DB"
 echo
-echo "demo: results are in $(pwd)/$DB ('$ASSAY runs show ID' for one run)"
+echo "demo: results are in $(pwd)/$DB ('$ASSAY runs show ID' for one run)."
+echo "demo: the checkpoint has random weights, so its scores are at chance level."
