@@ -150,10 +150,17 @@ struct kern_isa {
  * AVX2 CPU has it, but a virtual machine may hide it. */
 static bool cpu_has_f16c(void)
 {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d))
-        return false;
-    return (c >> 29) & 1u;
+    /* CPUID traps to the hypervisor in a VM (microseconds) and kern_matmul runs hundreds
+     * of times per token, so the answer is cached: a write-once fact about the hardware,
+     * the one static that is not configuration (0 unknown, 1 no, 2 yes) */
+    static int cached;
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v == 0) {
+        unsigned a, b, c, d;
+        v = __get_cpuid(1, &a, &b, &c, &d) && ((c >> 29) & 1u) ? 2 : 1;
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+    }
+    return v == 2;
 }
 #endif
 
@@ -205,6 +212,20 @@ const char *kern_isa_name(const struct kern_ctx *kc)
     return isa_for(kc ? kc->isa : KERN_ISA_BEST).name;
 }
 
+/* Rows [r0, r1) for all tokens with the ISA's kernel, or the scalar path for a type it
+ * does not handle. */
+static void run_rows(const struct kern_isa *isa, const struct quant_traits *t, size_t row_bytes,
+                     float *y, const void *w, int weight_type, const float *x,
+                     const struct blk_a8 *act, int64_t n_rows, int64_t n_cols, int64_t n_tok,
+                     int64_t r0, int64_t r1)
+{
+    int rc = -1;
+    if (isa->rows)
+        rc = isa->rows(y, w, weight_type, x, act, n_rows, n_cols, n_tok, r0, r1);
+    if (rc != 0)
+        rows_scalar(y, w, t, row_bytes, x, n_rows, n_cols, n_tok, r0, r1);
+}
+
 void kern_matmul(float *y, const void *w, int weight_type, const float *x, int64_t n_rows,
                  int64_t n_cols, int64_t n_tok, const struct kern_ctx *kc)
 {
@@ -251,17 +272,16 @@ void kern_matmul(float *y, const void *w, int weight_type, const float *x, int64
         nt = (int)n_units;
     if (n_rows * n_cols * n_tok < ((int64_t)1 << 19))
         nt = 1;
-#pragma omp parallel num_threads(nt) if (nt > 1)
+    if (nt == 1) { /* no OpenMP call at all: small decode products are ~1 us */
+        run_rows(&isa, t, row_bytes, y, w, weight_type, x, act, n_rows, n_cols, n_tok, 0, n_rows);
+        return;
+    }
+#pragma omp parallel num_threads(nt)
     {
         int ith = omp_get_thread_num(), nth = omp_get_num_threads();
         int64_t u0 = n_units * ith / nth, u1 = n_units * (ith + 1) / nth;
         int64_t r0 = u0 * 16, r1 = u1 * 16 < n_rows ? u1 * 16 : n_rows;
-        if (r0 < r1) {
-            int rc = -1;
-            if (isa.rows)
-                rc = isa.rows(y, w, weight_type, x, act, n_rows, n_cols, n_tok, r0, r1);
-            if (rc != 0)
-                rows_scalar(y, w, t, row_bytes, x, n_rows, n_cols, n_tok, r0, r1);
-        }
+        if (r0 < r1)
+            run_rows(&isa, t, row_bytes, y, w, weight_type, x, act, n_rows, n_cols, n_tok, r0, r1);
     }
 }
