@@ -36,12 +36,13 @@
 
 /* Trigger groups: bit g of trig[(b0 << 8) | b1] says group g wants position of b0. */
 enum pii_trig {
-    PII_TRIG_DIGIT = 1 << 0,   /* a digit not preceded by a digit (or '+', '(' before one) */
+    PII_TRIG_DIGIT = 1 << 0,   /* a digit not preceded by [0-9A-Za-z_.,-] (a number's start) */
     PII_TRIG_AT = 1 << 1,      /* '@' */
     PII_TRIG_COLON = 1 << 2,   /* ':' next to a hex digit or ':' (IPv6, MAC), and "://" */
     PII_TRIG_KEYWORD = 1 << 3, /* the first two bytes of a rule keyword (see keywords) */
     PII_TRIG_UPPER_DIGIT = 1 << 4, /* an upper-case letter followed by a digit (ids) */
-    PII_TRIG_DASH = 1 << 5,    /* '-' or '.' followed by a hex digit (MAC) */
+    PII_TRIG_DASH = 1 << 5,    /* '-' or '.' after a hex digit (MAC) */
+    PII_TRIG_DIGIT_ALPHA = 1 << 6, /* a digit right after a letter (IBAN, letter-prefixed ids) */
 };
 
 /* Validator: 1 valid, 0 not; `s` is the span's n bytes. */
@@ -103,6 +104,8 @@ int pii_gate_date(const char *t, size_t s, size_t len);
 int pii_gate_assign(const char *t, size_t s, size_t len);
 int pii_gate_url(const char *t, size_t s, size_t len);
 int pii_gate_ipv6(const char *t, size_t s, size_t len);
+int pii_gate_iban(const char *t, size_t s, size_t len);
+int pii_gate_passport(const char *t, size_t s, size_t len);
 /* Keccak-256 (the pre-standard padding Ethereum uses), for EIP-55. */
 void pii_keccak256(const uint8_t *in, size_t n, uint8_t out[32]);
 /* Shannon entropy in bits per byte. */

@@ -86,10 +86,10 @@ const struct pii_rule pii_rules[] = {
     {"credit_card_12", PII_TYPE_CREDIT_CARD, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 16,
      NB "(?:[0-9]{12}|[0-9]{4}([ -])[0-9]{4}\\1[0-9]{4})" NA, pii_valid_luhn_card, ctx_card, 0,
      LI, 1, 12, 0, NULL},
-    {"iban", PII_TYPE_IBAN_CODE, PII_TRIG_DIGIT, NULL, 0, UPPER LOWER, 2, 48,
+    {"iban", PII_TYPE_IBAN_CODE, PII_TRIG_DIGIT | PII_TRIG_DIGIT_ALPHA, NULL, 0, UPPER LOWER, 2, 48,
      "(?<![0-9A-Za-z_])(?:[A-Za-z]{2}[0-9]{2}[A-Za-z0-9]{11,30}|"
      "[A-Z]{2}[0-9]{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?)(?![0-9A-Za-z_])",
-     pii_valid_iban, ctx_iban, LI, VL, 0, 2, 2, NULL},
+     pii_valid_iban, ctx_iban, LI, VL, 0, 2, 2, pii_gate_iban},
 
     /* ---- US identifiers ----------------------------------------------------------------- */
     {"ssn", PII_TYPE_US_SSN, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 12,
@@ -100,12 +100,12 @@ const struct pii_rule pii_rules[] = {
      NB "9[0-9]{2}([- ])[0-9]{2}\\1[0-9]{4}" NA, pii_valid_itin, ctx_itin, LI, VL, 0, 9, 0, NULL},
     {"itin_bare", PII_TYPE_US_ITIN, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 10, NB "9[0-9]{8}" NA,
      pii_valid_itin, ctx_itin, 0, LI, 1, 9, 0, NULL},
-    {"us_passport", PII_TYPE_US_PASSPORT, PII_TRIG_DIGIT, NULL, 0, UPPER, 1, 10,
-     NB "(?:[A-Z][0-9]{8}|[0-9]{9})" NA, NULL, ctx_passport, 0, LI, 1, 8, 0, NULL},
+    {"us_passport", PII_TYPE_US_PASSPORT, PII_TRIG_DIGIT | PII_TRIG_DIGIT_ALPHA, NULL, 0, UPPER, 1, 10,
+     NB "(?:[A-Z][0-9]{8}|[0-9]{9})" NA, NULL, ctx_passport, 0, LI, 1, 8, 0, pii_gate_passport},
     {"us_driver_license", PII_TYPE_US_DRIVER_LICENSE, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 20,
      NB "(?:[0-9]{7,13}|[0-9]{3,4}-[0-9]{2,3}-[0-9]{3,4})" NA, NULL, ctx_dl, 0, LI, 1, 7, 0,
      NULL},
-    {"us_driver_license_alpha", PII_TYPE_US_DRIVER_LICENSE, PII_TRIG_DIGIT, NULL, 0, UPPER, 2,
+    {"us_driver_license_alpha", PII_TYPE_US_DRIVER_LICENSE, PII_TRIG_DIGIT | PII_TRIG_DIGIT_ALPHA, NULL, 0, UPPER, 2,
      20,
      NB "(?:[A-Z]{1,2}[0-9]{4,14}|[A-Z][0-9]{3}-[0-9]{4}-[0-9]{4}|"
         "[A-Z]-?[0-9]{3}-[0-9]{3}-[0-9]{3}-[0-9]{3})" NA,

@@ -41,9 +41,11 @@ struct pii_scanner {
     struct rule_rt *rt;  /* [pii_n_rules] */
     uint16_t *group_rules[8]; /* rules per byte trigger group, by bit index */
     size_t n_group_rules[8];
+    uint8_t n_digit_upto[50]; /* digit rules (sorted) needing at most d digits */
     struct kw_entry *kw;
     size_t n_kw;
     uint8_t anti_first[256];
+    uint8_t kw3[512]; /* bit set of hash3 of each keyword's first three bytes, case-folded */
     pcre2_match_context *mctx;
 };
 
@@ -155,12 +157,32 @@ static int lower_ascii(int c)
     return c >= 'A' && c <= 'Z' ? c + 32 : c;
 }
 
+/* A 12-bit hash of three case-folded bytes: the keyword pre-filter. */
+static unsigned hash3(int a, int b, int c)
+{
+    return ((unsigned)lower_ascii(a) * 961u + (unsigned)lower_ascii(b) * 31u +
+            (unsigned)lower_ascii(c)) & 4095u;
+}
+
+static void kw3_set(struct pii_scanner *sc, unsigned h)
+{
+    sc->kw3[h >> 3] |= (uint8_t)(1u << (h & 7));
+}
+
 static int add_kw(struct pii_scanner *sc, size_t *cap, uint16_t rule, const char *w, size_t len,
                   int nocase, struct assay_error *err)
 {
     if (len < 2 || len >= sizeof(((struct kw_entry *)0)->word))
         return err_set(err, ASSAY_EFAIL, "detector '%s': keyword length %zu out of range",
                        pii_rules[rule].id, len);
+    if (len >= 3) {
+        kw3_set(sc, hash3((unsigned char)w[0], (unsigned char)w[1], (unsigned char)w[2]));
+    } else {
+        /* two-letter keywords (titles): what can follow them in a pattern */
+        static const char follow[] = ". \t\nsS";
+        for (const char *f = follow; *f; f++)
+            kw3_set(sc, hash3((unsigned char)w[0], (unsigned char)w[1], (unsigned char)*f));
+    }
     int v0[2] = {(unsigned char)w[0], (unsigned char)w[0]};
     int v1[2] = {(unsigned char)w[1], (unsigned char)w[1]};
     if (nocase) {
@@ -227,8 +249,14 @@ static void build_byte_triggers(struct pii_scanner *sc)
         for (int cur = 0; cur < 256; cur++) {
             uint8_t g = 0;
             int cd = cur >= '0' && cur <= '9', pd = prev >= '0' && prev <= '9';
-            if (cd && !pd)
+            int p_alpha = (prev | 0x20) >= 'a' && (prev | 0x20) <= 'z';
+            /* Number rules refuse a letter, '_', '.', ',' or '-' before them (a word, a
+             * decimal, a date's second field), so those digits start nothing for them. */
+            if (cd && !pd && !p_alpha && prev != '_' && prev != '.' && prev != ',' &&
+                prev != '-')
                 g |= PII_TRIG_DIGIT;
+            if (cd && p_alpha)
+                g |= PII_TRIG_DIGIT_ALPHA;
             if (cur == '@')
                 g |= PII_TRIG_AT;
             if (cur == ':')
@@ -347,6 +375,12 @@ int pii_scanner_new(struct pii_scanner **out, const struct pii_config *cfg,
             g[b - 1] = g[b];
             g[b] = t;
         }
+    for (int d = 0; d < 50; d++) {
+        size_t k = 0;
+        while (k < sc->n_group_rules[0] && pii_rules[sc->group_rules[0][k]].min_digits <= d)
+            k++;
+        sc->n_digit_upto[d] = (uint8_t)k;
+    }
     /* Byte groups no enabled rule listens to are cleared, so the trigger pass skips them. */
     uint8_t used = PII_TRIG_KEYWORD;
     for (int g = 0; g < 8; g++)
@@ -592,6 +626,11 @@ static int try_keywords(const struct pii_scanner *sc, struct pii_scratch *x, con
                         struct pii_findings *out, struct assay_error *err)
 {
     size_t k0 = h - 1; /* the keyword starts at the pair's first byte */
+    if (h + 1 >= text_len)
+        return 0;
+    unsigned h3 = hash3((unsigned char)text[k0], (unsigned char)text[h], (unsigned char)text[h + 1]);
+    if (!(sc->kw3[h3 >> 3] & (1u << (h3 & 7))))
+        return 0;
     uint16_t pair = (uint16_t)(((unsigned char)text[k0] << 8) | (unsigned char)text[h]);
     size_t lo = 0, hi = sc->n_kw;
     while (lo < hi) {
@@ -661,13 +700,16 @@ int pii_scan_range(const struct pii_scanner *sc, struct pii_scratch *x, const ch
                 if (h > 0)
                     rc = try_keywords(sc, x, text, text_len, h, own_b, own_e, out, err);
             } else if (bit == PII_TRIG_DIGIT) {
+                size_t n_r = sc->n_digit_upto[digit_run(text, text_len, h)];
+                for (size_t i = 0; i < n_r && !rc; i++)
+                    rc = try_rule(sc, x, sc->group_rules[gi][i], text, text_len, h, own_b, own_e,
+                                  out, err);
+            } else if (bit == PII_TRIG_DIGIT_ALPHA) {
                 int d = digit_run(text, text_len, h);
-                for (size_t i = 0; i < sc->n_group_rules[gi] && !rc; i++) {
-                    size_t r = sc->group_rules[gi][i];
-                    if (pii_rules[r].min_digits > d)
-                        break;
-                    rc = try_rule(sc, x, r, text, text_len, h, own_b, own_e, out, err);
-                }
+                for (size_t i = 0; i < sc->n_group_rules[gi] && !rc; i++)
+                    if (pii_rules[sc->group_rules[gi][i]].min_digits <= d)
+                        rc = try_rule(sc, x, sc->group_rules[gi][i], text, text_len, h, own_b,
+                                      own_e, out, err);
             } else {
                 for (size_t i = 0; i < sc->n_group_rules[gi] && !rc; i++)
                     rc = try_rule(sc, x, sc->group_rules[gi][i], text, text_len, h, own_b, own_e,

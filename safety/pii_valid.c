@@ -669,8 +669,15 @@ int pii_gate_btc(const char *t, size_t s, size_t len)
     if (t[s] != '1' && t[s] != '3')
         return 0;
     size_t i = s;
-    while (i < len && i - s < 36 && memchr(b58_alphabet, t[i], 58) && t[i])
+    /* base58: digits 1-9 and letters but 0, O, I and l */
+    while (i < len && i - s < 36) {
+        int c = (unsigned char)t[i];
+        int ok = (c >= '1' && c <= '9') || (c >= 'A' && c <= 'Z' && c != 'O' && c != 'I') ||
+                 (c >= 'a' && c <= 'z' && c != 'l');
+        if (!ok)
+            break;
         i++;
+    }
     return i - s >= 26;
 }
 
@@ -681,25 +688,78 @@ int pii_gate_eth(const char *t, size_t s, size_t len)
 
 int pii_gate_mac(const char *t, size_t s, size_t len)
 {
-    return (s + 2 < len && (t[s + 2] == ':' || t[s + 2] == '-')) ||
-           (s + 4 < len && t[s + 4] == '.');
+    if (s + 17 <= len && (t[s + 2] == ':' || t[s + 2] == '-'))
+        return t[s + 5] == t[s + 2] && t[s + 8] == t[s + 2] && t[s + 11] == t[s + 2] &&
+               t[s + 14] == t[s + 2];
+    return s + 14 <= len && t[s + 4] == '.' && t[s + 9] == '.';
 }
 
 int pii_gate_ipv4(const char *t, size_t s, size_t len)
 {
-    for (size_t i = s + 1; i < len && i <= s + 3; i++)
+    int dots = 0;
+    for (size_t i = s; i < len && i - s < 16; i++) {
         if (t[i] == '.')
-            return 1;
-    return 0;
+            dots++;
+        else if (!is_digit((unsigned char)t[i]))
+            break;
+    }
+    return dots >= 3;
 }
 
-/* A date: a separator (- / .) within the first five bytes, a digit after it. */
+/* A date: a separator (- / .) within the first five bytes, a digit after it, and no time
+ * of day after the date ("2024-03-15T12:00", "2024-03-15 12:00:01" are timestamps). */
 int pii_gate_date(const char *t, size_t s, size_t len)
 {
+    int sep = 0;
     for (size_t i = s + 1; i + 1 < len && i <= s + 4; i++)
         if ((t[i] == '-' || t[i] == '/' || t[i] == '.') && is_digit((unsigned char)t[i + 1]))
-            return 1;
-    return 0;
+            sep = 1;
+    if (!sep)
+        return 0;
+    size_t i = s;
+    while (i < len && i - s < 11 &&
+           (is_digit((unsigned char)t[i]) || t[i] == '-' || t[i] == '/' || t[i] == '.'))
+        i++;
+    if (i + 1 < len && (t[i] == 'T' || t[i] == ' ') && is_digit((unsigned char)t[i + 1])) {
+        size_t j = i + 1;
+        while (j < len && j - i < 4 && is_digit((unsigned char)t[j]))
+            j++;
+        if (j < len && t[j] == ':')
+            return 0;
+    }
+    return 1;
+}
+
+static int is_alnum(int c)
+{
+    return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/* IBAN: a word start, then at least 15 letters, digits or single spaces. */
+int pii_gate_iban(const char *t, size_t s, size_t len)
+{
+    if (s > 0 && is_alnum((unsigned char)t[s - 1]))
+        return 0;
+    size_t n = 0;
+    for (size_t i = s; i < len && n < 15; i++) {
+        if (is_alnum((unsigned char)t[i]))
+            n++;
+        else if (!(t[i] == ' ' && i + 1 < len && is_alnum((unsigned char)t[i + 1])))
+            break;
+    }
+    return n >= 15;
+}
+
+/* A passport number: 8 or 9 digits after an optional letter, then no more alphanumerics. */
+int pii_gate_passport(const char *t, size_t s, size_t len)
+{
+    size_t i = s;
+    if (i < len && t[i] >= 'A' && t[i] <= 'Z')
+        i++;
+    size_t d = i;
+    while (i < len && i - d < 10 && is_digit((unsigned char)t[i]))
+        i++;
+    return (i - d == 8 || i - d == 9) && (i >= len || !is_alnum((unsigned char)t[i]));
 }
 
 /* An assignment: a name, then (after a quote and spaces) ':' or '='. */
@@ -728,16 +788,18 @@ int pii_gate_url(const char *t, size_t s, size_t len)
     return 0;
 }
 
-/* Two colons among the first 40 bytes. */
+/* "::" or seven colons among the first 40 bytes of hex digits and colons. */
 int pii_gate_ipv6(const char *t, size_t s, size_t len)
 {
-    int n = 0;
+    int n = 0, dbl = 0;
     for (size_t i = s; i < len && i < s + 40; i++) {
         int c = (unsigned char)t[i];
-        if (c == ':')
+        if (c == ':') {
             n++;
-        else if (!((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')))
+            dbl |= i > s && t[i - 1] == ':';
+        } else if (!((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'))) {
             break;
+        }
     }
-    return n >= 2;
+    return dbl || n >= 7;
 }
