@@ -28,19 +28,22 @@ static uint64_t rnd(void)
 }
 
 static const char *const words[] = {
-    "the", "of", "and", "to", "in", "a", "is", "that", "for", "it", "as", "was", "with", "be",
-    "by", "on", "not", "he", "this", "are", "or", "his", "from", "at", "which", "but", "have",
-    "an", "had", "they", "you", "were", "their", "one", "all", "we", "can", "her", "has",
-    "there", "been", "if", "more", "when", "will", "would", "who", "so", "no", "model",
-    "evaluation", "token", "key", "password", "number", "card", "phone", "address", "secret",
-    "market", "second", "people", "during", "between", "example", "system", "program",
-    "question", "government", "Monday", "March", "London", "Paris", "Dr.", "Mr.", "name",
+    "the",     "of",      "and",        "to",       "in",         "a",        "is",     "that",
+    "for",     "it",      "as",         "was",      "with",       "be",       "by",     "on",
+    "not",     "he",      "this",       "are",      "or",         "his",      "from",   "at",
+    "which",   "but",     "have",       "an",       "had",        "they",     "you",    "were",
+    "their",   "one",     "all",        "we",       "can",        "her",      "has",    "there",
+    "been",    "if",      "more",       "when",     "will",       "would",    "who",    "so",
+    "no",      "model",   "evaluation", "token",    "key",        "password", "number", "card",
+    "phone",   "address", "secret",     "market",   "second",     "people",   "during", "between",
+    "example", "system",  "program",    "question", "government", "Monday",   "March",  "London",
+    "Paris",   "Dr.",     "Mr.",        "name",
 };
 #define N_WORDS (sizeof(words) / sizeof(words[0]))
 
-static const char *const idents[] = {"buf", "len", "ctx", "err", "rc", "i", "n", "data",
-                                     "config", "token_count", "api_key_name", "offset",
-                                     "result", "value", "size", "tmp", "key", "secret_id"};
+static const char *const idents[] = {
+    "buf",         "len",          "ctx",    "err",    "rc",    "i",    "n",   "data", "config",
+    "token_count", "api_key_name", "offset", "result", "value", "size", "tmp", "key",  "secret_id"};
 #define N_IDENTS (sizeof(idents) / sizeof(idents[0]))
 
 static size_t put(char *dst, size_t pos, size_t cap, const char *s)
@@ -72,19 +75,17 @@ static void generate(char *t, size_t cap)
             }
         } else if (kind == 1) { /* code */
             snprintf(line, sizeof(line), "    %s = %s(%s, %u) + %s->%s[%u]; // %s %s\n",
-                     idents[rnd() % N_IDENTS], idents[rnd() % N_IDENTS],
-                     idents[rnd() % N_IDENTS], (unsigned)(rnd() % 100000),
-                     idents[rnd() % N_IDENTS], idents[rnd() % N_IDENTS],
+                     idents[rnd() % N_IDENTS], idents[rnd() % N_IDENTS], idents[rnd() % N_IDENTS],
+                     (unsigned)(rnd() % 100000), idents[rnd() % N_IDENTS], idents[rnd() % N_IDENTS],
                      (unsigned)(rnd() % 64), words[rnd() % N_WORDS], words[rnd() % N_WORDS]);
             pos = put(t, pos, cap, line);
         } else { /* logs */
             snprintf(line, sizeof(line),
                      "2024-%02u-%02uT%02u:%02u:%02u.%03uZ INFO [worker-%u] request %016llx "
                      "served in %u ms status=%u bytes=%u\n",
-                     (unsigned)(rnd() % 12 + 1), (unsigned)(rnd() % 28 + 1),
-                     (unsigned)(rnd() % 24), (unsigned)(rnd() % 60), (unsigned)(rnd() % 60),
-                     (unsigned)(rnd() % 1000), (unsigned)(rnd() % 16),
-                     (unsigned long long)rnd(), (unsigned)(rnd() % 900),
+                     (unsigned)(rnd() % 12 + 1), (unsigned)(rnd() % 28 + 1), (unsigned)(rnd() % 24),
+                     (unsigned)(rnd() % 60), (unsigned)(rnd() % 60), (unsigned)(rnd() % 1000),
+                     (unsigned)(rnd() % 16), (unsigned long long)rnd(), (unsigned)(rnd() % 900),
                      rnd() % 10 ? 200u : 404u, (unsigned)(rnd() % 100000));
             pos = put(t, pos, cap, line);
         }

@@ -189,8 +189,8 @@ static int scan_run(struct cli_ctx *ctx, const struct cli_args *a, const struct 
     if (!rc)
         rc = store_put_pii_findings(s, run_id, rs.rows, rs.n_rows, &ctx->err);
     if (!rc && !ctx->quiet)
-        fprintf(stderr, "assay: stored %" PRId64 " findings for run %" PRId64 " in %s\n",
-                rs.n_rows, run_id, store_path(s));
+        fprintf(stderr, "assay: stored %" PRId64 " findings for run %" PRId64 " in %s\n", rs.n_rows,
+                run_id, store_path(s));
 out:
     store_run_release(&run);
     free(rs.rows);

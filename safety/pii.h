@@ -100,12 +100,11 @@ struct pii_findings {
 
 void pii_findings_init(struct pii_findings *f, size_t max_n); /* 0: 1<<26 */
 void pii_findings_release(struct pii_findings *f);
-int pii_findings_push(struct pii_findings *f, const struct pii_finding *x,
-                      struct assay_error *err);
+int pii_findings_push(struct pii_findings *f, const struct pii_finding *x, struct assay_error *err);
 
 /* ---- names ------------------------------------------------------------------------- */
 
-const char *pii_type_name(int type); /* "EMAIL_ADDRESS"; "?" if out of range */
+const char *pii_type_name(int type);      /* "EMAIL_ADDRESS"; "?" if out of range */
 int pii_type_from_name(const char *name); /* -1 if unknown */
 int pii_type_severity(int type);          /* enum pii_severity */
 const char *pii_type_description(int type);
@@ -120,12 +119,12 @@ int pii_types_parse(uint64_t *mask_out, const char *list, struct assay_error *er
 /* ---- the scanner ------------------------------------------------------------------- */
 
 struct pii_config {
-    uint64_t types;        /* bit mask (1 << enum pii_type); 0 means all */
-    int min_likelihood;    /* enum pii_likelihood; 0 means POSSIBLE */
-    uint32_t match_limit;  /* PCRE2 match limit per candidate; 0: 200000 */
+    uint64_t types;          /* bit mask (1 << enum pii_type); 0 means all */
+    int min_likelihood;      /* enum pii_likelihood; 0 means POSSIBLE */
+    uint32_t match_limit;    /* PCRE2 match limit per candidate; 0: 200000 */
     uint32_t heap_limit_kib; /* PCRE2 heap limit per match; 0: 1024 KiB */
-    int n_threads;         /* chunks scanned in parallel; <= 0: 1 */
-    size_t chunk_bytes;    /* bytes per chunk; 0: 1 MiB (tests use tiny chunks) */
+    int n_threads;           /* chunks scanned in parallel; <= 0: 1 */
+    size_t chunk_bytes;      /* bytes per chunk; 0: 1 MiB (tests use tiny chunks) */
 };
 
 struct pii_scanner;
@@ -136,13 +135,13 @@ int pii_scanner_new(struct pii_scanner **out, const struct pii_config *cfg,
 void pii_scanner_free(struct pii_scanner *sc);
 
 struct pii_stats {
-    uint64_t n_bytes;       /* bytes scanned */
-    uint64_t n_candidates;  /* anchored pattern matches tried */
-    uint64_t n_limit_hits;  /* candidates stopped by a PCRE2 match / heap / stack limit */
-    uint64_t n_findings;    /* findings reported */
-    uint64_t n_records;     /* JSONL records scanned */
-    uint64_t n_skipped;     /* JSONL records skipped (too long, not JSON, no such field) */
-    bool binary;            /* the input looked binary and was skipped */
+    uint64_t n_bytes;      /* bytes scanned */
+    uint64_t n_candidates; /* anchored pattern matches tried */
+    uint64_t n_limit_hits; /* candidates stopped by a PCRE2 match / heap / stack limit */
+    uint64_t n_findings;   /* findings reported */
+    uint64_t n_records;    /* JSONL records scanned */
+    uint64_t n_skipped;    /* JSONL records skipped (too long, not JSON, no such field) */
+    bool binary;           /* the input looked binary and was skipped */
 };
 
 /* Scan len bytes in memory; resolved findings are appended to out in start order. */
@@ -182,8 +181,8 @@ int pii_scan_jsonl(const struct pii_scanner *sc, int fd, const char *path, const
 
 /* Append text to out with each finding's span replaced by "[TYPE]". findings must be
  * sorted and not overlap (as pii_scan_text returns them). */
-int pii_redact(struct buf *out, const char *text, size_t len, const struct pii_finding *f,
-               size_t n, struct assay_error *err);
+int pii_redact(struct buf *out, const char *text, size_t len, const struct pii_finding *f, size_t n,
+               struct assay_error *err);
 
 /* The one function every place that prints or renders stored or scanned text calls
  * (reports, web pages, command output): scan text and append it to out with every

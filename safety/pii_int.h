@@ -24,24 +24,24 @@
 
 #include "safety/pii.h"
 
-#define PII_MAX_BACK   64   /* bytes a rule may walk back from its trigger to its anchor */
-#define PII_MAX_MATCH  8192 /* the longest match any pattern can make (PEM key blocks) */
-#define PII_CTX_BEFORE 64   /* context words are looked for this far before a finding */
-#define PII_CTX_AFTER  32   /* and this far after it */
-#define PII_ANTI_BEFORE 24  /* words that lower it, this far before ("Order 1234...") */
-#define PII_PRE        256  /* >= lookbehind + context before; the anchor is never past h */
-#define PII_POST       (PII_MAX_MATCH + PII_CTX_AFTER + 256)
+#define PII_MAX_BACK    64   /* bytes a rule may walk back from its trigger to its anchor */
+#define PII_MAX_MATCH   8192 /* the longest match any pattern can make (PEM key blocks) */
+#define PII_CTX_BEFORE  64   /* context words are looked for this far before a finding */
+#define PII_CTX_AFTER   32   /* and this far after it */
+#define PII_ANTI_BEFORE 24   /* words that lower it, this far before ("Order 1234...") */
+#define PII_PRE         256  /* >= lookbehind + context before; the anchor is never past h */
+#define PII_POST        (PII_MAX_MATCH + PII_CTX_AFTER + 256)
 /* A chain of overlapping candidates wider than this is resolved without waiting for more. */
 #define PII_CLUSTER_MAX_SPAN ((size_t)64 << 10)
 
 /* Trigger groups: bit g of trig[(b0 << 8) | b1] says group g wants position of b0. */
 enum pii_trig {
-    PII_TRIG_DIGIT = 1 << 0,   /* a digit not preceded by [0-9A-Za-z_.,-] (a number's start) */
-    PII_TRIG_AT = 1 << 1,      /* '@' */
-    PII_TRIG_COLON = 1 << 2,   /* ':' next to a hex digit or ':' (IPv6, MAC), and "://" */
-    PII_TRIG_KEYWORD = 1 << 3, /* the first two bytes of a rule keyword (see keywords) */
+    PII_TRIG_DIGIT = 1 << 0,       /* a digit not preceded by [0-9A-Za-z_.,-] (a number's start) */
+    PII_TRIG_AT = 1 << 1,          /* '@' */
+    PII_TRIG_COLON = 1 << 2,       /* ':' next to a hex digit or ':' (IPv6, MAC), and "://" */
+    PII_TRIG_KEYWORD = 1 << 3,     /* the first two bytes of a rule keyword (see keywords) */
     PII_TRIG_UPPER_DIGIT = 1 << 4, /* an upper-case letter followed by a digit (ids) */
-    PII_TRIG_DASH = 1 << 5,    /* '-' or '.' after a hex digit (MAC) */
+    PII_TRIG_DASH = 1 << 5,        /* '-' or '.' after a hex digit (MAC) */
     PII_TRIG_DIGIT_ALPHA = 1 << 6, /* a digit right after a letter (IBAN, letter-prefixed ids) */
 };
 
@@ -62,13 +62,13 @@ struct pii_rule {
     int max_len;          /* the longest match (<= PII_MAX_MATCH) */
     const char *pattern;  /* PCRE2, anchored at the anchor; group 1, if set, is the span */
     pii_validate_fn validate;
-    const char *context;  /* '|'-separated words (lower case) that raise the likelihood */
-    int base;             /* likelihood without context */
-    int with_context;     /* likelihood with context (0: same as base) */
-    int need_context;     /* no context: no finding */
-    int min_digits;       /* PII_TRIG_DIGIT: digits needed in the number run at the hit */
-    int min_back;         /* bytes the walk back must cover (IBAN: the country code) */
-    pii_gate_fn gate;     /* NULL: none */
+    const char *context; /* '|'-separated words (lower case) that raise the likelihood */
+    int base;            /* likelihood without context */
+    int with_context;    /* likelihood with context (0: same as base) */
+    int need_context;    /* no context: no finding */
+    int min_digits;      /* PII_TRIG_DIGIT: digits needed in the number run at the hit */
+    int min_back;        /* bytes the walk back must cover (IBAN: the country code) */
+    pii_gate_fn gate;    /* NULL: none */
 };
 
 extern const struct pii_rule pii_rules[];
@@ -133,10 +133,10 @@ int pii_scan_range(const struct pii_scanner *sc, struct pii_scratch *x, const ch
 struct pii_work {
     int n_threads;
     size_t chunk_bytes;
-    size_t n_chunks_max;           /* chunks per call */
-    struct pii_scratch **scratch;  /* [n_threads] */
-    struct pii_findings *chunk;    /* [n_chunks_max] raw candidates per chunk */
-    struct assay_error *errs;      /* [n_threads] */
+    size_t n_chunks_max;          /* chunks per call */
+    struct pii_scratch **scratch; /* [n_threads] */
+    struct pii_findings *chunk;   /* [n_chunks_max] raw candidates per chunk */
+    struct assay_error *errs;     /* [n_threads] */
 };
 
 int pii_work_init(struct pii_work *w, const struct pii_scanner *sc, struct assay_error *err);

@@ -31,11 +31,11 @@ enum {
 /* Right boundary: not followed by more of a number. */
 #define NA "(?![0-9A-Za-z_]|[.,-][0-9])"
 
-#define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-#define LOWER "abcdefghijklmnopqrstuvwxyz"
+#define UPPER  "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#define LOWER  "abcdefghijklmnopqrstuvwxyz"
 #define DIGITS "0123456789"
-#define HEX DIGITS "abcdefABCDEF"
-#define IDENT UPPER LOWER DIGITS "_.-"
+#define HEX    DIGITS "abcdefABCDEF"
+#define IDENT  UPPER LOWER DIGITS "_.-"
 
 static const char ctx_phone[] = "phone|phones|telephone|tel|mobile|mob|cell|cellphone|call|"
                                 "calls|fax|contact|whatsapp|sms|text me|reach me|dial|ring|"
@@ -84,8 +84,8 @@ const struct pii_rule pii_rules[] = {
         "[0-9]{4}([ -]?)[0-9]{6}\\2[0-9]{4,5}|[0-9]{13,19})" NA,
      pii_valid_luhn_card, ctx_card, LI, VL, 0, 13, 0, NULL},
     {"credit_card_12", PII_TYPE_CREDIT_CARD, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 16,
-     NB "(?:[0-9]{12}|[0-9]{4}([ -])[0-9]{4}\\1[0-9]{4})" NA, pii_valid_luhn_card, ctx_card, 0,
-     LI, 1, 12, 0, NULL},
+     NB "(?:[0-9]{12}|[0-9]{4}([ -])[0-9]{4}\\1[0-9]{4})" NA, pii_valid_luhn_card, ctx_card, 0, LI,
+     1, 12, 0, NULL},
     {"iban", PII_TYPE_IBAN_CODE, PII_TRIG_DIGIT | PII_TRIG_DIGIT_ALPHA, NULL, 0, UPPER LOWER, 2, 48,
      "(?<![0-9A-Za-z_])(?:[A-Za-z]{2}[0-9]{2}[A-Za-z0-9]{11,30}|"
      "[A-Z]{2}[0-9]{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?)(?![0-9A-Za-z_])",
@@ -100,13 +100,12 @@ const struct pii_rule pii_rules[] = {
      NB "9[0-9]{2}([- ])[0-9]{2}\\1[0-9]{4}" NA, pii_valid_itin, ctx_itin, LI, VL, 0, 9, 0, NULL},
     {"itin_bare", PII_TYPE_US_ITIN, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 10, NB "9[0-9]{8}" NA,
      pii_valid_itin, ctx_itin, 0, LI, 1, 9, 0, NULL},
-    {"us_passport", PII_TYPE_US_PASSPORT, PII_TRIG_DIGIT | PII_TRIG_DIGIT_ALPHA, NULL, 0, UPPER, 1, 10,
-     NB "(?:[A-Z][0-9]{8}|[0-9]{9})" NA, NULL, ctx_passport, 0, LI, 1, 8, 0, pii_gate_passport},
+    {"us_passport", PII_TYPE_US_PASSPORT, PII_TRIG_DIGIT | PII_TRIG_DIGIT_ALPHA, NULL, 0, UPPER, 1,
+     10, NB "(?:[A-Z][0-9]{8}|[0-9]{9})" NA, NULL, ctx_passport, 0, LI, 1, 8, 0, pii_gate_passport},
     {"us_driver_license", PII_TYPE_US_DRIVER_LICENSE, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 20,
-     NB "(?:[0-9]{7,13}|[0-9]{3,4}-[0-9]{2,3}-[0-9]{3,4})" NA, NULL, ctx_dl, 0, LI, 1, 7, 0,
-     NULL},
-    {"us_driver_license_alpha", PII_TYPE_US_DRIVER_LICENSE, PII_TRIG_DIGIT | PII_TRIG_DIGIT_ALPHA, NULL, 0, UPPER, 2,
-     20,
+     NB "(?:[0-9]{7,13}|[0-9]{3,4}-[0-9]{2,3}-[0-9]{3,4})" NA, NULL, ctx_dl, 0, LI, 1, 7, 0, NULL},
+    {"us_driver_license_alpha", PII_TYPE_US_DRIVER_LICENSE, PII_TRIG_DIGIT | PII_TRIG_DIGIT_ALPHA,
+     NULL, 0, UPPER, 2, 20,
      NB "(?:[A-Z]{1,2}[0-9]{4,14}|[A-Z][0-9]{3}-[0-9]{4}-[0-9]{4}|"
         "[A-Z]-?[0-9]{3}-[0-9]{3}-[0-9]{3}-[0-9]{3})" NA,
      NULL, ctx_dl, 0, LI, 1, 3, 1, NULL},
@@ -115,10 +114,11 @@ const struct pii_rule pii_rules[] = {
     {"uk_nhs", PII_TYPE_UK_NHS, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 14,
      NB "[0-9]{3}([ -]?)[0-9]{3}\\1[0-9]{4}" NA, pii_valid_nhs, ctx_nhs, 0, VL, 1, 10, 0, NULL},
     {"cn_resident_id", PII_TYPE_CN_RESIDENT_ID, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 18,
-     "(?<![0-9A-Za-z_])[1-8][0-9]{16}[0-9Xx](?![0-9A-Za-z_])", pii_valid_cn_id, ctx_cn, LI,
-     VL, 0, 17, 0, NULL},
+     "(?<![0-9A-Za-z_])[1-8][0-9]{16}[0-9Xx](?![0-9A-Za-z_])", pii_valid_cn_id, ctx_cn, LI, VL, 0,
+     17, 0, NULL},
     {"in_aadhaar", PII_TYPE_IN_AADHAAR, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 14,
-     NB "[2-9][0-9]{3}([ -])[0-9]{4}\\1[0-9]{4}" NA, pii_valid_aadhaar, ctx_aadhaar, PO, VL, 0, 12, 0, NULL},
+     NB "[2-9][0-9]{3}([ -])[0-9]{4}\\1[0-9]{4}" NA, pii_valid_aadhaar, ctx_aadhaar, PO, VL, 0, 12,
+     0, NULL},
     {"in_aadhaar_bare", PII_TYPE_IN_AADHAAR, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 12,
      NB "[2-9][0-9]{11}" NA, pii_valid_aadhaar, ctx_aadhaar, 0, LI, 1, 12, 0, NULL},
 
@@ -132,20 +132,22 @@ const struct pii_rule pii_rules[] = {
      "[2-9][0-9]{2}[ .-])[2-9][0-9]{2}[ .-][0-9]{4}(?:\\s?(?:x|ext\\.?)\\s?[0-9]{1,5})?" NA,
      pii_valid_nanp, ctx_phone, LI, VL, 0, 10, 0, NULL},
     {"phone_uk", PII_TYPE_PHONE_NUMBER, PII_TRIG_DIGIT, NULL, 0, "(", 1, 20,
-     NB "(?:0[1-9][0-9]{2,3} ?[0-9]{3} ?[0-9]{3,4}|07[0-9]{3} ?[0-9]{6}|07[0-9]{3} [0-9]{3} [0-9]{3}|"
-        "0[1-9][0-9] [0-9]{4} [0-9]{4}|"
-        "\\(0[1-9][0-9]{1,3}\\) ?[0-9]{3,4} ?[0-9]{3,4})" NA,
+     NB
+     "(?:0[1-9][0-9]{2,3} ?[0-9]{3} ?[0-9]{3,4}|07[0-9]{3} ?[0-9]{6}|07[0-9]{3} [0-9]{3} [0-9]{3}|"
+     "0[1-9][0-9] [0-9]{4} [0-9]{4}|"
+     "\\(0[1-9][0-9]{1,3}\\) ?[0-9]{3,4} ?[0-9]{3,4})" NA,
      pii_valid_phone, ctx_phone, PO, VL, 0, 10, 0, NULL},
     {"phone_eu", PII_TYPE_PHONE_NUMBER, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 20,
      NB "0[1-9](?:[ .][0-9]{2}){4}" NA, pii_valid_phone, ctx_phone, PO, VL, 0, 10, 0, NULL},
     {"phone_cn", PII_TYPE_PHONE_NUMBER, PII_TRIG_DIGIT, NULL, 0, "+", 1, 20,
-     NB "(?:\\+?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]{4}){2}" NA, pii_valid_phone, ctx_phone, PO,
-     VL, 0, 11, 0, NULL},
+     NB "(?:\\+?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]{4}){2}" NA, pii_valid_phone, ctx_phone, PO, VL, 0,
+     11, 0, NULL},
     {"phone_in", PII_TYPE_PHONE_NUMBER, PII_TRIG_DIGIT, NULL, 0, "+", 1, 20,
-     NB "(?:\\+?91[ -]?)?[6-9][0-9]{4}[ -]?[0-9]{5}" NA, pii_valid_phone, ctx_phone, PO, VL,
-     0, 10, 0, NULL},
+     NB "(?:\\+?91[ -]?)?[6-9][0-9]{4}[ -]?[0-9]{5}" NA, pii_valid_phone, ctx_phone, PO, VL, 0, 10,
+     0, NULL},
     {"phone_context", PII_TYPE_PHONE_NUMBER, PII_TRIG_DIGIT, NULL, 0, "(", 1, 24,
-     NB "\\(?[0-9]{2,5}\\)?(?:[ .-]?[0-9]{2,5}){1,4}" NA, pii_valid_phone, ctx_phone, 0, LI, 1, 6, 0, NULL},
+     NB "\\(?[0-9]{2,5}\\)?(?:[ .-]?[0-9]{2,5}){1,4}" NA, pii_valid_phone, ctx_phone, 0, LI, 1, 6,
+     0, NULL},
 
     /* ---- dates of birth (context required) ---------------------------------------------- */
     {"date_of_birth", PII_TYPE_DATE_OF_BIRTH, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 32,
@@ -169,18 +171,17 @@ const struct pii_rule pii_rules[] = {
 
     /* ---- network ------------------------------------------------------------------------ */
     {"ipv4", PII_TYPE_IP_ADDRESS, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 16,
-     "(?<![0-9A-Za-z_.])(?:[0-9]{1,3}\\.){3}[0-9]{1,3}(?![0-9A-Za-z_]|\\.[0-9])",
-     pii_valid_ipv4, ctx_ip, LI, VL, 0, 4, 0, pii_gate_ipv4},
+     "(?<![0-9A-Za-z_.])(?:[0-9]{1,3}\\.){3}[0-9]{1,3}(?![0-9A-Za-z_]|\\.[0-9])", pii_valid_ipv4,
+     ctx_ip, LI, VL, 0, 4, 0, pii_gate_ipv4},
     {"ipv6", PII_TYPE_IP_ADDRESS, PII_TRIG_COLON, NULL, 0, HEX ":", 39, 40,
-     "(?<![0-9A-Za-z_:.])[0-9A-Fa-f:]{3,39}(?![0-9A-Za-z_:]|\\.[0-9])", pii_valid_ipv6, ctx_ip,
-     LI, VL, 0, 0, 0, pii_gate_ipv6},
-    {"mac", PII_TYPE_MAC_ADDRESS, PII_TRIG_COLON | PII_TRIG_DASH, NULL, 0,
-     HEX ":-.", 15, 18,
+     "(?<![0-9A-Za-z_:.])[0-9A-Fa-f:]{3,39}(?![0-9A-Za-z_:]|\\.[0-9])", pii_valid_ipv6, ctx_ip, LI,
+     VL, 0, 0, 0, pii_gate_ipv6},
+    {"mac", PII_TYPE_MAC_ADDRESS, PII_TRIG_COLON | PII_TRIG_DASH, NULL, 0, HEX ":-.", 15, 18,
      "(?<![0-9A-Za-z_:.-])(?:[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\\1){4}[0-9A-Fa-f]{2}|"
      "[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4})(?![0-9A-Za-z_]|[:.-][0-9A-Fa-f])",
      NULL, ctx_mac, LI, VL, 0, 0, 0, pii_gate_mac},
-    {"url_basic_auth", PII_TYPE_URL_BASIC_AUTH, PII_TRIG_COLON, NULL, 0,
-     UPPER LOWER DIGITS "+.-", 16, 512,
+    {"url_basic_auth", PII_TYPE_URL_BASIC_AUTH, PII_TRIG_COLON, NULL, 0, UPPER LOWER DIGITS "+.-",
+     16, 512,
      "(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,15}://[^\\s:@/?#]{1,64}:[^\\s@/?#]{1,128}@"
      "[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?",
      NULL, NULL, VL, 0, 0, 0, 0, pii_gate_url},
@@ -194,8 +195,8 @@ const struct pii_rule pii_rules[] = {
      "(?![0-9A-Za-z_])",
      pii_valid_btc_bech32, ctx_crypto, LI, VL, 0, 0, 0, NULL},
     {"eth_address", PII_TYPE_CRYPTO, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 42,
-     "(?<![0-9A-Za-z_])0x[0-9a-fA-F]{40}(?![0-9A-Za-z_])", pii_valid_eth, ctx_crypto, LI, VL,
-     0, 1, 0, pii_gate_eth},
+     "(?<![0-9A-Za-z_])0x[0-9a-fA-F]{40}(?![0-9A-Za-z_])", pii_valid_eth, ctx_crypto, LI, VL, 0, 1,
+     0, pii_gate_eth},
 
     /* ---- secrets ------------------------------------------------------------------------ */
     {"aws_access_key", PII_TYPE_AWS_ACCESS_KEY, PII_TRIG_KEYWORD,
@@ -213,22 +214,21 @@ const struct pii_rule pii_rules[] = {
      "(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,255})"
      "(?![A-Za-z0-9_])",
      NULL, NULL, VL, 0, 0, 0, 0, NULL},
-    {"slack_token", PII_TYPE_SLACK_TOKEN, PII_TRIG_KEYWORD,
-     "xoxb-|xoxp-|xoxa-|xoxr-|xoxs-|xoxe-", 0, NULL, 0, 260,
+    {"slack_token", PII_TYPE_SLACK_TOKEN, PII_TRIG_KEYWORD, "xoxb-|xoxp-|xoxa-|xoxr-|xoxs-|xoxe-",
+     0, NULL, 0, 260,
      "(?<![A-Za-z0-9])xox[abeprs]-[0-9A-Za-z]{4,}(?:-[0-9A-Za-z]{4,}){1,6}"
      "(?![A-Za-z0-9-])",
      NULL, NULL, VL, 0, 0, 0, 0, NULL},
-    {"slack_webhook", PII_TYPE_SLACK_TOKEN, PII_TRIG_KEYWORD, "hooks.slack.com", 0, LOWER ":/",
-     8, 160,
+    {"slack_webhook", PII_TYPE_SLACK_TOKEN, PII_TRIG_KEYWORD, "hooks.slack.com", 0, LOWER ":/", 8,
+     160,
      "(?:https?://)?hooks\\.slack\\.com/services/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/"
      "[A-Za-z0-9]{16,40}",
      NULL, NULL, VL, 0, 0, 0, 0, NULL},
     {"google_api_key", PII_TYPE_GOOGLE_API_KEY, PII_TRIG_KEYWORD, "AIza", 0, NULL, 0, 39,
      "(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])", NULL, NULL, VL, 0, 0, 0, 0, NULL},
-    {"stripe_key", PII_TYPE_STRIPE_KEY, PII_TRIG_KEYWORD, "sk_live_|sk_test_|rk_live_|rk_test_",
-     0, NULL, 0, 255,
-     "(?<![A-Za-z0-9_])[sr]k_(?:live|test)_[0-9A-Za-z]{16,247}(?![0-9A-Za-z_])", NULL, NULL,
-     VL, 0, 0, 0, 0, NULL},
+    {"stripe_key", PII_TYPE_STRIPE_KEY, PII_TRIG_KEYWORD, "sk_live_|sk_test_|rk_live_|rk_test_", 0,
+     NULL, 0, 255, "(?<![A-Za-z0-9_])[sr]k_(?:live|test)_[0-9A-Za-z]{16,247}(?![0-9A-Za-z_])", NULL,
+     NULL, VL, 0, 0, 0, 0, NULL},
     {"jwt", PII_TYPE_JWT, PII_TRIG_KEYWORD, "eyJ", 0, NULL, 0, 7000,
      "(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,2048}\\.[A-Za-z0-9_-]{4,4096}\\.[A-Za-z0-9_-]{0,800}"
      "(?![A-Za-z0-9_-])",

@@ -29,16 +29,16 @@ struct kw_entry {
 
 struct rule_rt {
     pcre2_code *code;
-    int v_group;        /* number of the group named "v", or 0 */
-    uint8_t back[256];  /* bytes walked back over */
+    int v_group;            /* number of the group named "v", or 0 */
+    uint8_t back[256];      /* bytes walked back over */
     uint8_t ctx_first[256]; /* first bytes (both cases) of the rule's context words */
     int enabled;
 };
 
 struct pii_scanner {
     struct pii_config cfg;
-    uint8_t trig[65536]; /* enum pii_trig bits for the pair (text[h-1], text[h]) */
-    struct rule_rt *rt;  /* [pii_n_rules] */
+    uint8_t trig[65536];      /* enum pii_trig bits for the pair (text[h-1], text[h]) */
+    struct rule_rt *rt;       /* [pii_n_rules] */
     uint16_t *group_rules[8]; /* rules per byte trigger group, by bit index */
     size_t n_group_rules[8];
     uint8_t n_digit_upto[50]; /* digit rules (sorted) needing at most d digits */
@@ -59,8 +59,8 @@ struct pii_scratch {
 
 /* ---- names ------------------------------------------------------------------------- */
 
-static const char *const likelihood_names[] = {"", "VERY_UNLIKELY", "UNLIKELY", "POSSIBLE",
-                                               "LIKELY", "VERY_LIKELY"};
+static const char *const likelihood_names[] = {"",         "VERY_UNLIKELY", "UNLIKELY",
+                                               "POSSIBLE", "LIKELY",        "VERY_LIKELY"};
 
 const char *pii_likelihood_name(int l)
 {
@@ -102,8 +102,8 @@ int pii_types_parse(uint64_t *mask_out, const char *list, struct assay_error *er
         name[n] = 0;
         int t = pii_type_from_name(name);
         if (t < 0)
-            return err_set(err, ASSAY_EUSAGE,
-                           "unknown PII type '%s' (see 'assay pii types')", name);
+            return err_set(err, ASSAY_EUSAGE, "unknown PII type '%s' (see 'assay pii types')",
+                           name);
         mask |= (uint64_t)1 << t;
         p += n;
         if (*p == ',')
@@ -161,7 +161,8 @@ static int lower_ascii(int c)
 static unsigned hash3(int a, int b, int c)
 {
     return ((unsigned)lower_ascii(a) * 961u + (unsigned)lower_ascii(b) * 31u +
-            (unsigned)lower_ascii(c)) & 4095u;
+            (unsigned)lower_ascii(c)) &
+           4095u;
 }
 
 static void kw3_set(struct pii_scanner *sc, unsigned h)
@@ -252,8 +253,7 @@ static void build_byte_triggers(struct pii_scanner *sc)
             int p_alpha = (prev | 0x20) >= 'a' && (prev | 0x20) <= 'z';
             /* Number rules refuse a letter, '_', '.', ',' or '-' before them (a word, a
              * decimal, a date's second field), so those digits start nothing for them. */
-            if (cd && !pd && !p_alpha && prev != '_' && prev != '.' && prev != ',' &&
-                prev != '-')
+            if (cd && !pd && !p_alpha && prev != '_' && prev != '.' && prev != ',' && prev != '-')
                 g |= PII_TRIG_DIGIT;
             if (cd && p_alpha)
                 g |= PII_TRIG_DIGIT_ALPHA;
@@ -267,8 +267,7 @@ static void build_byte_triggers(struct pii_scanner *sc)
         }
 }
 
-int pii_scanner_new(struct pii_scanner **out, const struct pii_config *cfg,
-                    struct assay_error *err)
+int pii_scanner_new(struct pii_scanner **out, const struct pii_config *cfg, struct assay_error *err)
 {
     *out = NULL;
     int rc = 0;
@@ -293,8 +292,7 @@ int pii_scanner_new(struct pii_scanner **out, const struct pii_config *cfg,
     if (!sc->cfg.chunk_bytes)
         sc->cfg.chunk_bytes = (size_t)1 << 20;
     if (sc->cfg.min_likelihood < 1 || sc->cfg.min_likelihood > 5) {
-        rc = err_set(err, ASSAY_EINVAL, "likelihood %d out of range 1..5",
-                     sc->cfg.min_likelihood);
+        rc = err_set(err, ASSAY_EINVAL, "likelihood %d out of range 1..5", sc->cfg.min_likelihood);
         goto out;
     }
     sc->rt = calloc(pii_n_rules, sizeof(*sc->rt));
@@ -321,7 +319,8 @@ int pii_scanner_new(struct pii_scanner **out, const struct pii_config *cfg,
         struct rule_rt *rt = &sc->rt[r];
         if (!(sc->cfg.types & ((uint64_t)1 << ru->type)))
             continue;
-        int best = ru->need_context ? ru->with_context : (ru->with_context > ru->base ? ru->with_context : ru->base);
+        int best = ru->need_context ? ru->with_context
+                                    : (ru->with_context > ru->base ? ru->with_context : ru->base);
         if (best < sc->cfg.min_likelihood)
             continue;
         int ecode;
@@ -422,8 +421,7 @@ size_t pii_scanner_chunk_bytes(const struct pii_scanner *sc)
 
 /* ---- scratch ----------------------------------------------------------------------- */
 
-int pii_scratch_new(struct pii_scratch **out, const struct pii_scanner *sc,
-                    struct assay_error *err)
+int pii_scratch_new(struct pii_scratch **out, const struct pii_scanner *sc, struct assay_error *err)
 {
     (void)sc;
     *out = NULL;
@@ -548,9 +546,9 @@ static int is_limit_error(int rc)
 }
 
 /* Try rule r anchored where a walk back from p leads. */
-static int try_rule(const struct pii_scanner *sc, struct pii_scratch *x, size_t r,
-                    const char *text, size_t text_len, size_t p, size_t own_b, size_t own_e,
-                    struct pii_findings *out, struct assay_error *err)
+static int try_rule(const struct pii_scanner *sc, struct pii_scratch *x, size_t r, const char *text,
+                    size_t text_len, size_t p, size_t own_b, size_t own_e, struct pii_findings *out,
+                    struct assay_error *err)
 {
     const struct pii_rule *ru = &pii_rules[r];
     const struct rule_rt *rt = &sc->rt[r];
@@ -578,7 +576,8 @@ static int try_rule(const struct pii_scanner *sc, struct pii_scratch *x, size_t 
         return 0;
     }
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(x->md);
-    int g = rt->v_group && rt->v_group < mrc && ov[2 * rt->v_group] != PCRE2_UNSET ? rt->v_group : 0;
+    int g =
+        rt->v_group && rt->v_group < mrc && ov[2 * rt->v_group] != PCRE2_UNSET ? rt->v_group : 0;
     size_t fs = sub_b + ov[2 * g], fe = sub_b + ov[2 * g + 1];
     if (fe <= fs)
         return 0;
@@ -628,7 +627,8 @@ static int try_keywords(const struct pii_scanner *sc, struct pii_scratch *x, con
     size_t k0 = h - 1; /* the keyword starts at the pair's first byte */
     if (h + 1 >= text_len)
         return 0;
-    unsigned h3 = hash3((unsigned char)text[k0], (unsigned char)text[h], (unsigned char)text[h + 1]);
+    unsigned h3 =
+        hash3((unsigned char)text[k0], (unsigned char)text[h], (unsigned char)text[h + 1]);
     if (!(sc->kw3[h3 >> 3] & (1u << (h3 & 7))))
         return 0;
     uint16_t pair = (uint16_t)(((unsigned char)text[k0] << 8) | (unsigned char)text[h]);
@@ -649,7 +649,8 @@ static int try_keywords(const struct pii_scanner *sc, struct pii_scratch *x, con
         if (e->nocase) {
             eq = 1;
             for (size_t j = 2; j < e->len && eq; j++)
-                eq = lower_ascii((unsigned char)text[k0 + j]) == lower_ascii((unsigned char)e->word[j]);
+                eq = lower_ascii((unsigned char)text[k0 + j]) ==
+                     lower_ascii((unsigned char)e->word[j]);
         } else {
             eq = memcmp(text + k0 + 2, e->word + 2, e->len - 2u) == 0;
         }

@@ -30,10 +30,10 @@ struct emitter {
     struct pii_findings *collect; /* pii_scan_text: findings go here */
     const char *buf;              /* the text buffer and the absolute offset of buf[0] */
     uint64_t buf_off;
-    uint64_t line_pos; /* lines are counted up to here */
-    int64_t line;      /* 1-based line at line_pos */
-    int64_t fixed_line; /* > 0: every finding gets this line (JSONL record) */
-    uint64_t red_pos;  /* redacted output written up to here */
+    uint64_t line_pos;        /* lines are counted up to here */
+    int64_t line;             /* 1-based line at line_pos */
+    int64_t fixed_line;       /* > 0: every finding gets this line (JSONL record) */
+    uint64_t red_pos;         /* redacted output written up to here */
     struct pii_findings pend; /* undecided candidates, absolute offsets */
     struct pii_findings pick; /* scratch for one cluster */
 };
@@ -204,8 +204,8 @@ static void emitter_release(struct emitter *em)
 /* Scan anchors [own_b, own_e) of buf (text_len bytes, absolute offset buf_off) and
  * decide what can be decided. */
 static int run_batch(const struct pii_scanner *sc, struct pii_work *w, struct emitter *em,
-                     const char *buf, size_t text_len, uint64_t buf_off, size_t own_b,
-                     size_t own_e, int eof, struct assay_error *err)
+                     const char *buf, size_t text_len, uint64_t buf_off, size_t own_b, size_t own_e,
+                     int eof, struct assay_error *err)
 {
     em->buf = buf;
     em->buf_off = buf_off;
@@ -269,8 +269,8 @@ int pii_scan_text(const struct pii_scanner *sc, const char *text, size_t len,
 
 /* ---- plain text streams -------------------------------------------------------------- */
 
-static int read_some(int fd, char *dst, size_t n, size_t *got, const char *path,
-                     uint64_t offset, struct assay_error *err)
+static int read_some(int fd, char *dst, size_t n, size_t *got, const char *path, uint64_t offset,
+                     struct assay_error *err)
 {
     for (;;) {
         ssize_t r = read(fd, dst, n);
@@ -386,8 +386,8 @@ struct text_sink_buf {
     struct buf *out;
 };
 
-int pii_redact(struct buf *out, const char *text, size_t len, const struct pii_finding *f,
-               size_t n, struct assay_error *err)
+int pii_redact(struct buf *out, const char *text, size_t len, const struct pii_finding *f, size_t n,
+               struct assay_error *err)
 {
     size_t pos = 0;
     for (size_t i = 0; i < n; i++) {
@@ -500,7 +500,8 @@ static int jl_record(struct jsonl *j, const char *line_text, size_t len, int64_t
         j->stats->n_records++;
     rc = jl_scan(j, json_string_value(val), json_string_length(val), line, 1, err);
     if (!rc && j->sink && j->sink->text) {
-        json_object_set_new(obj, j->field, json_stringn(j->red.data ? j->red.data : "", j->red.len));
+        json_object_set_new(obj, j->field,
+                            json_stringn(j->red.data ? j->red.data : "", j->red.len));
         char *s = json_dumps(obj, JSON_COMPACT | JSON_ALLOW_NUL);
         if (!s)
             rc = err_set(err, ASSAY_ENOMEM, "out of memory");

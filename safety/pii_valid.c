@@ -155,17 +155,16 @@ static const struct {
     char cc[3];
     int len;
 } iban_len[] = {
-    {"AD", 24}, {"AE", 23}, {"AL", 28}, {"AT", 20}, {"AZ", 28}, {"BA", 20}, {"BE", 16},
-    {"BG", 22}, {"BH", 22}, {"BR", 29}, {"BY", 28}, {"CH", 21}, {"CR", 22}, {"CY", 28},
-    {"CZ", 24}, {"DE", 22}, {"DK", 18}, {"DO", 28}, {"EE", 20}, {"EG", 29}, {"ES", 24},
-    {"FI", 18}, {"FO", 18}, {"FR", 27}, {"GB", 22}, {"GE", 22}, {"GI", 23}, {"GL", 18},
-    {"GR", 27}, {"GT", 28}, {"HR", 21}, {"HU", 28}, {"IE", 22}, {"IL", 23}, {"IQ", 23},
-    {"IS", 26}, {"IT", 27}, {"JO", 30}, {"KW", 30}, {"KZ", 20}, {"LB", 28}, {"LC", 32},
-    {"LI", 21}, {"LT", 20}, {"LU", 20}, {"LV", 21}, {"MC", 27}, {"MD", 24}, {"ME", 22},
-    {"MK", 19}, {"MR", 27}, {"MT", 31}, {"MU", 30}, {"NL", 18}, {"NO", 15}, {"PK", 24},
-    {"PL", 28}, {"PS", 29}, {"PT", 25}, {"QA", 29}, {"RO", 24}, {"RS", 22}, {"SA", 24},
-    {"SC", 31}, {"SE", 24}, {"SI", 19}, {"SK", 24}, {"SM", 27}, {"ST", 25}, {"SV", 28},
-    {"TL", 23}, {"TN", 24}, {"TR", 26}, {"UA", 29}, {"VA", 22}, {"VG", 24}, {"XK", 20},
+    {"AD", 24}, {"AE", 23}, {"AL", 28}, {"AT", 20}, {"AZ", 28}, {"BA", 20}, {"BE", 16}, {"BG", 22},
+    {"BH", 22}, {"BR", 29}, {"BY", 28}, {"CH", 21}, {"CR", 22}, {"CY", 28}, {"CZ", 24}, {"DE", 22},
+    {"DK", 18}, {"DO", 28}, {"EE", 20}, {"EG", 29}, {"ES", 24}, {"FI", 18}, {"FO", 18}, {"FR", 27},
+    {"GB", 22}, {"GE", 22}, {"GI", 23}, {"GL", 18}, {"GR", 27}, {"GT", 28}, {"HR", 21}, {"HU", 28},
+    {"IE", 22}, {"IL", 23}, {"IQ", 23}, {"IS", 26}, {"IT", 27}, {"JO", 30}, {"KW", 30}, {"KZ", 20},
+    {"LB", 28}, {"LC", 32}, {"LI", 21}, {"LT", 20}, {"LU", 20}, {"LV", 21}, {"MC", 27}, {"MD", 24},
+    {"ME", 22}, {"MK", 19}, {"MR", 27}, {"MT", 31}, {"MU", 30}, {"NL", 18}, {"NO", 15}, {"PK", 24},
+    {"PL", 28}, {"PS", 29}, {"PT", 25}, {"QA", 29}, {"RO", 24}, {"RS", 22}, {"SA", 24}, {"SC", 31},
+    {"SE", 24}, {"SI", 19}, {"SK", 24}, {"SM", 27}, {"ST", 25}, {"SV", 28}, {"TL", 23}, {"TN", 24},
+    {"TR", 26}, {"UA", 29}, {"VA", 22}, {"VG", 24}, {"XK", 20},
 };
 
 static int upper(int c)
@@ -388,14 +387,12 @@ static uint64_t rol64(uint64_t x, int s)
 static void keccak_f(uint64_t a[25])
 {
     static const uint64_t rc[24] = {
-        0x0000000000000001ULL, 0x0000000000008082ULL, 0x800000000000808aULL,
-        0x8000000080008000ULL, 0x000000000000808bULL, 0x0000000080000001ULL,
-        0x8000000080008081ULL, 0x8000000000008009ULL, 0x000000000000008aULL,
-        0x0000000000000088ULL, 0x0000000080008009ULL, 0x000000008000000aULL,
-        0x000000008000808bULL, 0x800000000000008bULL, 0x8000000000008089ULL,
-        0x8000000000008003ULL, 0x8000000000008002ULL, 0x8000000000000080ULL,
-        0x000000000000800aULL, 0x800000008000000aULL, 0x8000000080008081ULL,
-        0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
+        0x0000000000000001ULL, 0x0000000000008082ULL, 0x800000000000808aULL, 0x8000000080008000ULL,
+        0x000000000000808bULL, 0x0000000080000001ULL, 0x8000000080008081ULL, 0x8000000000008009ULL,
+        0x000000000000008aULL, 0x0000000000000088ULL, 0x0000000080008009ULL, 0x000000008000000aULL,
+        0x000000008000808bULL, 0x800000000000008bULL, 0x8000000000008089ULL, 0x8000000000008003ULL,
+        0x8000000000008002ULL, 0x8000000000000080ULL, 0x000000000000800aULL, 0x800000008000000aULL,
+        0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
     };
     static const int rho[25] = {0,  1,  62, 28, 27, 36, 44, 6,  55, 20, 3,  10, 43,
                                 25, 39, 41, 45, 15, 21, 8,  18, 2,  61, 56, 14};
@@ -531,9 +528,9 @@ int pii_valid_entropy(const char *s, size_t n)
     }
     if (!digit || !alpha)
         return 0;
-    static const char *const placeholders[] = {"xxxx", "your", "example", "placeholder",
+    static const char *const placeholders[] = {"xxxx",   "your",  "example",  "placeholder",
                                                "change", "dummy", "redacted", "0000",
-                                               "1234", "abcd", "test", "sample"};
+                                               "1234",   "abcd",  "test",     "sample"};
     for (size_t i = 0; i < sizeof(placeholders) / sizeof(placeholders[0]); i++)
         if (has_nocase(s, n, placeholders[i]))
             return 0;
@@ -542,7 +539,7 @@ int pii_valid_entropy(const char *s, size_t n)
 }
 
 static const char *const month_names[12] = {"jan", "feb", "mar", "apr", "may", "jun",
-                                             "jul", "aug", "sep", "oct", "nov", "dec"};
+                                            "jul", "aug", "sep", "oct", "nov", "dec"};
 
 /* Dates: Y-M-D, M/D/Y or D/M/Y (either reading may be the plausible one), D.M.Y,
  * "March 3, 1985", "3 March 1985". Years 1900-2030. */
@@ -643,7 +640,8 @@ int pii_valid_jwt(const char *s, size_t n)
                 hdr[o++] = (char)((acc >> bits) & 0xff);
         }
     }
-    return o > 0 && hdr[0] == '{' && (has_nocase(hdr, o, "\"alg\"") || has_nocase(hdr, o, "\"typ\""));
+    return o > 0 && hdr[0] == '{' &&
+           (has_nocase(hdr, o, "\"alg\"") || has_nocase(hdr, o, "\"typ\""));
 }
 
 /* ---- gates: cheap necessary conditions checked before a PCRE2 match ------------------ */
@@ -767,10 +765,9 @@ int pii_gate_assign(const char *t, size_t s, size_t len)
 {
     size_t i = s;
     while (i < len && i - s < 80 &&
-           ((t[i] | 0x20) >= 'a' && (t[i] | 0x20) <= 'z' ? 1
-                                                          : is_digit((unsigned char)t[i]) ||
-                                                                t[i] == '_' || t[i] == '.' ||
-                                                                t[i] == '-'))
+           ((t[i] | 0x20) >= 'a' && (t[i] | 0x20) <= 'z'
+                ? 1
+                : is_digit((unsigned char)t[i]) || t[i] == '_' || t[i] == '.' || t[i] == '-'))
         i++;
     if (i < len && (t[i] == '"' || t[i] == '\''))
         i++;

@@ -117,8 +117,7 @@ struct tally {
 };
 
 /* Unescape and strip [[TYPE|value]] markers; spans are byte offsets into the result. */
-static int parse_case(const char *in, char *out, size_t cap, struct span *sp, int max_sp,
-                      int *n_sp)
+static int parse_case(const char *in, char *out, size_t cap, struct span *sp, int max_sp, int *n_sp)
 {
     size_t o = 0;
     *n_sp = 0;
@@ -258,7 +257,8 @@ static const char sample[] =
     "00:1A:2B:3C:4D:5E, url https://admin:s3cretPass@db.example.com/x.\n"
     "token ghp_abcdefghijklmnopqrstuvwxyz0123456789 key AKIAIOSFODNN7ABCDEFG "
     "eth 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed and api_key = \"a8F3kL9mQ2xZ7pR4tV6wY1bN\".\n"
-    "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n"
+    "-----BEGIN RSA PRIVATE "
+    "KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n"
     "KUpRKfFLfRYC9AIKjbJTWit+CqvjWYzvQwECAwEAAQJAIJLixBy2qpFoS4DSmoEm\n"
     "-----END RSA PRIVATE KEY-----\nMy name is Alice Johnson, born on March 3, 1985.\n";
 
@@ -297,8 +297,8 @@ static void test_chunk_boundaries(void **state)
                 struct pii_findings got;
                 scan(sc, buf, n + pad, &got);
                 if (!same_findings(&ref, &got, pad)) {
-                    fprintf(stderr, "chunk %zu threads %d pad %zu: %zu findings, want %zu\n",
-                            chunk, threads, pad, got.n, ref.n);
+                    fprintf(stderr, "chunk %zu threads %d pad %zu: %zu findings, want %zu\n", chunk,
+                            threads, pad, got.n, ref.n);
                     fail();
                 }
                 pii_findings_release(&got);
@@ -609,8 +609,8 @@ static void test_store_findings(void **state)
     struct store_run_new rn = {"pii", 0, NULL, "{}"};
     int64_t run_id = 0;
     assert_int_equal(store_begin_run(s, &rn, &run_id, &err), 0);
-    struct store_sample smp = {"t", "1", NULL, NULL, NULL, "mail bob@example.com", 0, -1, NULL,
-                               NULL};
+    struct store_sample smp = {"t", "1", NULL, NULL, NULL, "mail bob@example.com",
+                               0,   -1,  NULL, NULL};
     assert_int_equal(store_put_sample(s, run_id, &smp, &err), 0);
     struct store_pii_finding f[2] = {
         {1, "output", "EMAIL_ADDRESS", 5, 20, "VERY_LIKELY", "personal", "email", 0},
@@ -690,8 +690,10 @@ static void test_shared_presidio(void **state)
                     m = k;
             if (m < 0 || n_lab == 64)
                 continue;
-            size_t s0 = char_to_byte(text, len, (size_t)json_integer_value(json_object_get(sp, "start_position")));
-            size_t s1 = char_to_byte(text, len, (size_t)json_integer_value(json_object_get(sp, "end_position")));
+            size_t s0 = char_to_byte(
+                text, len, (size_t)json_integer_value(json_object_get(sp, "start_position")));
+            size_t s1 = char_to_byte(
+                text, len, (size_t)json_integer_value(json_object_get(sp, "end_position")));
             lab[n_lab++] = (struct span){m, s0, s1};
             n_l[m]++;
         }
@@ -708,8 +710,8 @@ static void test_shared_presidio(void **state)
             n_f[m]++;
             int hit = 0;
             for (int k = 0; k < n_lab; k++)
-                if (lab[k].type == m &&
-                    overlaps_80(lab[k].start, lab[k].end, (size_t)f.v[q].start, (size_t)f.v[q].end)) {
+                if (lab[k].type == m && overlaps_80(lab[k].start, lab[k].end, (size_t)f.v[q].start,
+                                                    (size_t)f.v[q].end)) {
                     hit = 1;
                     if (!lab_hit[k]) {
                         lab_hit[k] = 1;
