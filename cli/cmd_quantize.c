@@ -3,6 +3,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "base/clock.h"
 #include "cli/cli.h"
@@ -13,6 +14,7 @@
 const struct cli_opt cmd_quantize_opts[] = {
     {"type", 0, CLI_OPT_STR, "T", NULL,
      "target: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K_M, Q5_K_M, Q6_K"},
+    {"threads", 't', CLI_OPT_INT, "N", NULL, "threads (default: the number of cores)"},
     {"pure", 0, CLI_OPT_FLAG, NULL, NULL,
      "every 2-D weight gets the target type (no Q6_K output, no mixing)"},
     {NULL, 0, 0, NULL, NULL, NULL},
@@ -28,9 +30,17 @@ int cmd_quantize(struct cli_ctx *ctx, const struct cli_args *a)
     if (!r)
         return err_set(&ctx->err, ASSAY_EUSAGE, "--type: unknown type '%s' (known: %s)", type,
                        quantize_recipe_names());
+    int64_t th = 0;
+    int rc0 = cli_get_int(a, "threads", 1, 1024, &th, &ctx->err);
+    if (rc0)
+        return rc0;
+    if (th == 0) {
+        long nc = sysconf(_SC_NPROCESSORS_ONLN);
+        th = nc > 0 ? nc : 1;
+    }
     struct quantize_stats st;
     double t0 = clock_now_s();
-    int rc = quantize_file(a->pos[0], a->pos[1], r, cli_flag(a, "pure") ? QUANTIZE_PURE : 0, &ctx->prog, &st, &ctx->err);
+    int rc = quantize_file(a->pos[0], a->pos[1], r, cli_flag(a, "pure") ? QUANTIZE_PURE : 0, (int)th, &ctx->prog, &st, &ctx->err);
     if (rc)
         return rc;
     double dt = clock_now_s() - t0;

@@ -14,6 +14,8 @@
 #include "engine/gguf.h"
 #include "engine/quant.h"
 
+#define QUANTIZE_CHUNK_ROWS 256
+
 static const struct quantize_recipe recipes[] = {
     {"F32", 0, QUANT_TYPE_F32, -1, false},
     {"F16", 1, QUANT_TYPE_F16, -1, false},
@@ -108,7 +110,7 @@ static int choose_type(const struct quantize_recipe *r, const struct gguf_tensor
 }
 
 int quantize_file(const char *in_path, const char *out_path, const struct quantize_recipe *r,
-                  unsigned flags, const struct progress *prog, struct quantize_stats *stats,
+                  unsigned flags, int n_threads, const struct progress *prog, struct quantize_stats *stats,
                   struct assay_error *err)
 {
     struct gguf *g = NULL;
@@ -147,11 +149,18 @@ int quantize_file(const char *in_path, const char *out_path, const struct quanti
         if (il + 1 > n_layer)
             n_layer = il + 1;
     }
+    /* rows are converted QUANTIZE_CHUNK_ROWS at a time: dequantized to float32 here, then
+     * quantized by quant_quantize_rows on every thread */
     int64_t max_row = 1;
     for (size_t i = 0; i < nt; i++)
         if (gguf_tensor_at(g, i)->ne[0] > max_row)
             max_row = gguf_tensor_at(g, i)->ne[0];
-    row = mem_alloc_array((size_t)max_row, sizeof(float));
+    size_t chunk_elems;
+    if (!ck_mul(&chunk_elems, (size_t)max_row, QUANTIZE_CHUNK_ROWS)) {
+        rc = err_set(err, ASSAY_ELIMIT, "rows too long");
+        goto out;
+    }
+    row = mem_alloc_array(chunk_elems, sizeof(float));
     if (!row) {
         rc = err_set(err, ASSAY_ENOMEM, "out of memory");
         goto out;
@@ -198,9 +207,16 @@ int quantize_file(const char *in_path, const char *out_path, const struct quanti
         }
         const uint8_t *in = t->data;
         uint8_t *o = bufs[i];
-        for (int64_t rr = 0; rr < n_rows; rr++) {
-            src->dequantize(in + (size_t)rr * src_row, row, t->ne[0]);
-            dst->quantize(row, o + (size_t)rr * dst_row, t->ne[0]);
+        for (int64_t r0 = 0; r0 < n_rows; r0 += QUANTIZE_CHUNK_ROWS) {
+            int64_t nr = n_rows - r0 < QUANTIZE_CHUNK_ROWS ? n_rows - r0 : QUANTIZE_CHUNK_ROWS;
+            for (int64_t rr = 0; rr < nr; rr++)
+                src->dequantize(in + (size_t)(r0 + rr) * src_row, row + rr * t->ne[0], t->ne[0]);
+            if (!quant_quantize_rows(type, row, o + (size_t)r0 * dst_row, nr, t->ne[0],
+                                     n_threads > 0 ? n_threads : 1)) {
+                rc = err_set_at(err, ASSAY_EUNSUPPORTED, in_path, 0,
+                                "tensor '%s': cannot quantize to %s", t->name, dst->name);
+                goto out;
+            }
         }
         rc = gguf_writer_add_tensor(w, t->name, type, t->n_dims, t->ne, bufs[i], err);
         if (rc)

@@ -46,9 +46,10 @@ enum quantize_flags {
     QUANTIZE_PURE = 1 << 0, /* every 2-D weight gets the base type (llama-quantize --pure) */
 };
 
-/* Read in_path, write out_path with the recipe. Errors name the file and the tensor. */
+/* Read in_path, write out_path with the recipe, converting rows on n_threads threads (the
+ * bytes do not depend on it). Errors name the file and the tensor. */
 int quantize_file(const char *in_path, const char *out_path, const struct quantize_recipe *r,
-                  unsigned flags, const struct progress *prog, struct quantize_stats *stats,
-                  struct assay_error *err);
+                  unsigned flags, int n_threads, const struct progress *prog,
+                  struct quantize_stats *stats, struct assay_error *err);
 
 #endif

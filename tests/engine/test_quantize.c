@@ -61,7 +61,7 @@ static void test_pure_matches_fixtures(void **state)
         err_clear(&e);
         const struct quantize_recipe *r = quantize_recipe_find(types[i]);
         assert_non_null(r);
-        assert_int_equal(quantize_file(f32, out, r, QUANTIZE_PURE, NULL, &st, &e), 0);
+        assert_int_equal(quantize_file(f32, out, r, QUANTIZE_PURE, 2, NULL, &st, &e), 0);
         check_same_tensors(out, ref);
         unlink(out);
     }
@@ -78,7 +78,7 @@ static void test_mixed_recipe_types(void **state)
     struct quantize_stats st;
     struct assay_error e;
     err_clear(&e);
-    assert_int_equal(quantize_file(f16, out, quantize_recipe_find("q4_k_m"), 0, NULL, &st, &e), 0);
+    assert_int_equal(quantize_file(f16, out, quantize_recipe_find("q4_k_m"), 0, 2, NULL, &st, &e), 0);
     struct gguf *g = NULL;
     assert_int_equal(gguf_open(&g, out, &e), 0);
     /* tied embedding -> Q6_K; 2 layers: use_more_bits(0, 2) is false, (1, 2) true */
