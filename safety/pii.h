@@ -98,7 +98,7 @@ struct pii_findings {
     size_t max_n; /* the cap on n; appending past it fails with ASSAY_ELIMIT */
 };
 
-void pii_findings_init(struct pii_findings *f, size_t max_n); /* 0: 1<<26 */
+void pii_findings_init(struct pii_findings *f, size_t max_n); /* 0: 1<<22 (96 MiB) */
 void pii_findings_release(struct pii_findings *f);
 int pii_findings_push(struct pii_findings *f, const struct pii_finding *x, struct assay_error *err);
 

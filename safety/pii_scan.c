@@ -120,7 +120,7 @@ int pii_types_parse(uint64_t *mask_out, const char *list, struct assay_error *er
 void pii_findings_init(struct pii_findings *f, size_t max_n)
 {
     memset(f, 0, sizeof(*f));
-    f->max_n = max_n ? max_n : ((size_t)1 << 26);
+    f->max_n = max_n ? max_n : ((size_t)1 << 22);
 }
 
 void pii_findings_release(struct pii_findings *f)
