@@ -187,17 +187,22 @@ int main(int argc, char **argv)
         name = "version";
     const struct cli_cmd *cmd = cli_find_command(name);
     if (!cmd) {
-        const char *best = NULL;
         size_t best_d = 3;
         for (const struct cli_cmd *c = cli_commands; c->name; c++) {
             size_t d = distance(name, c->name);
-            if (d < best_d) {
+            if (d < best_d)
                 best_d = d;
-                best = c->name;
-            }
         }
-        if (best) {
-            fprintf(stderr, "assay: unknown command '%s'; did you mean '%s'?\n", name, best);
+        if (best_d < 3) {
+            /* every command as close as the closest: 'rnus' is 'run' or 'runs' */
+            fprintf(stderr, "assay: unknown command '%s'; did you mean", name);
+            const char *sep = " ";
+            for (const struct cli_cmd *c = cli_commands; c->name; c++)
+                if (distance(name, c->name) == best_d) {
+                    fprintf(stderr, "%s'%s'", sep, c->name);
+                    sep = " or ";
+                }
+            fprintf(stderr, "?\n");
             return 2;
         }
         fprintf(stderr, "assay: unknown command '%s' (see 'assay --help')\n", name);

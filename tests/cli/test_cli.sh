@@ -27,7 +27,7 @@ done <"$TMP/cmds"
 expect_exit 2 "unknown command" -- "$ASSAY" frobnicate
 expect_grep "$TMP/err" "unknown command 'frobnicate'" "unknown command message"
 expect_exit 2 "typo suggestion" -- "$ASSAY" rnus
-expect_grep "$TMP/err" "did you mean 'runs'" "typo suggestion"
+expect_grep "$TMP/err" "did you mean 'run' or 'runs'\?" "typo suggestion lists every closest command"
 expect_exit 2 "unknown option" -- "$ASSAY" runs --frob
 expect_grep "$TMP/err" "unknown option '--frob'" "unknown option message"
 expect_exit 2 "bad number" -- "$ASSAY" runs --limit ten
