@@ -257,6 +257,54 @@ int cli_open_store(struct store **out, const struct cli_args *a, unsigned flags,
     return store_open(out, cli_db_path(a), flags, err);
 }
 
+void cli_human_bytes(char *out, size_t n, double b)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int i = 0;
+    while (b >= 1024 && i < 4) {
+        b /= 1024;
+        i++;
+    }
+    snprintf(out, n, i ? "%.2f %s" : "%.0f %s", b, units[i]);
+}
+
+int cli_parse_ids(const char *list, const char *what, int64_t max_id, int32_t **ids_out,
+                  size_t *n_out, struct assay_error *err)
+{
+    size_t cap = 16, n = 0;
+    int32_t *ids = malloc(cap * sizeof(int32_t));
+    if (!ids)
+        return err_set(err, ASSAY_ENOMEM, "out of memory");
+    const char *p = list;
+    while (*p == ',' || *p == ' ')
+        p++;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(p, &end, 10);
+        if (end == p || errno || v < 0 || v >= max_id || v > INT32_MAX) {
+            free(ids);
+            return err_set(err, ASSAY_EUSAGE, "%s: bad token id at '%s'", what, p);
+        }
+        if (n == cap) {
+            int32_t *q = realloc(ids, 2 * cap * sizeof(int32_t));
+            if (!q) {
+                free(ids);
+                return err_set(err, ASSAY_ENOMEM, "out of memory");
+            }
+            ids = q;
+            cap *= 2;
+        }
+        ids[n++] = (int32_t)v;
+        p = end;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+    *ids_out = ids;
+    *n_out = n;
+    return 0;
+}
+
 void cli_print_error(const struct assay_error *err)
 {
     char msg[ASSAY_ERROR_MSG_MAX + ASSAY_ERROR_PATH_MAX + 64];

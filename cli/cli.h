@@ -106,6 +106,14 @@ const char *cli_db_path(const struct cli_args *a);
 int cli_open_store(struct store **out, const struct cli_args *a, unsigned flags,
                    struct assay_error *err);
 
+/* "1.5 MiB": a byte count for people (binary units). */
+void cli_human_bytes(char *out, size_t n, double bytes);
+
+/* Parse "2,17,5" (commas and/or spaces) into a new array of token ids in [0, max_id);
+ * `what` names the option in messages. The caller frees *ids_out. */
+int cli_parse_ids(const char *list, const char *what, int64_t max_id, int32_t **ids_out,
+                  size_t *n_out, struct assay_error *err);
+
 /* Print "assay: FILE:LINE: message" on stderr. */
 void cli_print_error(const struct assay_error *err);
 /* Print a warning line "assay: warning: ..." on stderr. */

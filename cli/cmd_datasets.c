@@ -33,17 +33,6 @@ static void print_json(json_t *v)
     fputc('\n', stdout);
 }
 
-static void human_bytes(char *out, size_t n, double b)
-{
-    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int i = 0;
-    while (b >= 1024 && i < 4) {
-        b /= 1024;
-        i++;
-    }
-    snprintf(out, n, i ? "%.1f %s" : "%.0f %s", b, u[i]);
-}
-
 /* A byte-aware progress line per download: "URL  3.1 MiB/7.2 MiB  1.2 MiB/s  ETA 4s". */
 struct dl_progress {
     const char *what;
@@ -67,12 +56,12 @@ static void draw_bytes(void *user, int64_t done, int64_t total, const char *what
     double el = now - p->t_start;
     double rate = el > 0 ? (double)done / el : 0;
     char d[32], t[32], r[32];
-    human_bytes(d, sizeof(d), (double)done);
-    human_bytes(r, sizeof(r), rate);
+    cli_human_bytes(d, sizeof(d), (double)done);
+    cli_human_bytes(r, sizeof(r), rate);
     const char *name = strrchr(what, '/');
     name = name ? name + 1 : what;
     if (total > 0 && rate > 0) {
-        human_bytes(t, sizeof(t), (double)total);
+        cli_human_bytes(t, sizeof(t), (double)total);
         fprintf(stderr, "\r\033[K%s  %s/%s  %s/s  ETA %.0fs", name, d, t, r,
                 (double)(total - done) / rate);
     } else {
@@ -140,7 +129,7 @@ static int do_list(struct cli_ctx *ctx)
         for (size_t k = 0; k < d->n_files; k++)
             bytes += d->files[k].n_bytes;
         char b[32];
-        human_bytes(b, sizeof(b), (double)bytes);
+        cli_human_bytes(b, sizeof(b), (double)bytes);
         printf("%-27s %5zu %10s  %-14s %s%s\n", d->name, d->n_files, b, d->license, d->title,
                d->in_mirror ? "" : " [not in the mirror]");
     }

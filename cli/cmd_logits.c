@@ -26,40 +26,6 @@ const struct cli_opt cmd_logits_opts[] = {
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
-static int parse_ids(struct cli_ctx *ctx, const char *list, int32_t **out, size_t *n_out)
-{
-    size_t cap = 16, n = 0;
-    int32_t *ids = malloc(cap * sizeof(int32_t));
-    if (!ids)
-        return err_set(&ctx->err, ASSAY_ENOMEM, "out of memory");
-    const char *p = list;
-    while (*p) {
-        char *end;
-        errno = 0;
-        long v = strtol(p, &end, 10);
-        if (end == p || errno || v < 0 || v > INT32_MAX) {
-            free(ids);
-            return err_set(&ctx->err, ASSAY_EUSAGE, "--ids: bad token id at '%s'", p);
-        }
-        if (n == cap) {
-            int32_t *q = realloc(ids, 2 * cap * sizeof(int32_t));
-            if (!q) {
-                free(ids);
-                return err_set(&ctx->err, ASSAY_ENOMEM, "out of memory");
-            }
-            ids = q;
-            cap *= 2;
-        }
-        ids[n++] = (int32_t)v;
-        p = end;
-        while (*p == ',' || *p == ' ')
-            p++;
-    }
-    *out = ids;
-    *n_out = n;
-    return 0;
-}
-
 int cmd_logits(struct cli_ctx *ctx, const struct cli_args *a)
 {
     const char *path = cli_get(a, "model"), *ids_s = cli_get(a, "ids"),
@@ -98,7 +64,7 @@ int cmd_logits(struct cli_ctx *ctx, const struct cli_args *a)
         rc = tok_encode(t, text, strlen(text), tok_bos_id(t) >= 0 ? TOK_ENCODE_BOS : 0, &ids,
                         &n, &ctx->err);
     } else {
-        rc = parse_ids(ctx, ids_s, &ids, &n);
+        rc = cli_parse_ids(ids_s, "--ids", INT32_MAX, &ids, &n, &ctx->err);
     }
     if (rc)
         goto out;

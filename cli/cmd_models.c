@@ -20,17 +20,6 @@ const struct cli_opt cmd_models_opts[] = {
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
-static void human_bytes(char *out, size_t n, double b)
-{
-    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int i = 0;
-    while (b >= 1024 && i < 4) {
-        b /= 1024;
-        i++;
-    }
-    snprintf(out, n, i ? "%.2f %s" : "%.0f %s", b, u[i]);
-}
-
 static int models_info(struct cli_ctx *ctx, const struct cli_args *a, const char *path)
 {
     struct gguf *g = NULL;
@@ -100,7 +89,7 @@ static int models_info(struct cli_ctx *ctx, const struct cli_args *a, const char
         goto out;
     }
     char size[32];
-    human_bytes(size, sizeof(size), (double)ci.file_bytes);
+    cli_human_bytes(size, sizeof(size), (double)ci.file_bytes);
     printf("%s\n", path);
     printf("  format          GGUF v%u\n", ci.gguf_version);
     printf("  architecture    %s\n", ci.architecture[0] ? ci.architecture : "(none)");
@@ -116,7 +105,7 @@ static int models_info(struct cli_ctx *ctx, const struct cli_args *a, const char
         if (!ci.type_count[t])
             continue;
         const struct quant_traits *tr = quant_traits_of(t);
-        human_bytes(size, sizeof(size), (double)ci.type_bytes[t]);
+        cli_human_bytes(size, sizeof(size), (double)ci.type_bytes[t]);
         printf(" %s: %" PRId64 " (%s)", tr ? tr->name : "?", ci.type_count[t], size);
     }
     printf("\n");

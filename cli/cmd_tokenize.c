@@ -104,34 +104,11 @@ static int encode_jsonl(struct cli_ctx *ctx, struct tok *t, const char *path, un
 
 static int decode_ids(struct cli_ctx *ctx, struct tok *t, const char *list)
 {
-    size_t cap = 16, n = 0;
-    int32_t *ids = malloc(cap * sizeof(int32_t));
-    if (!ids)
-        return err_set(&ctx->err, ASSAY_ENOMEM, "out of memory");
-    int rc = 0;
-    const char *p = list;
-    while (*p) {
-        char *end;
-        errno = 0;
-        long v = strtol(p, &end, 10);
-        if (end == p || errno || v < 0 || v >= (long)tok_n_vocab(t)) {
-            rc = err_set(&ctx->err, ASSAY_EUSAGE, "--decode: bad token id at '%s'", p);
-            goto out;
-        }
-        if (n == cap) {
-            int32_t *q = realloc(ids, 2 * cap * sizeof(int32_t));
-            if (!q) {
-                rc = err_set(&ctx->err, ASSAY_ENOMEM, "out of memory");
-                goto out;
-            }
-            ids = q;
-            cap *= 2;
-        }
-        ids[n++] = (int32_t)v;
-        p = end;
-        while (*p == ',' || *p == ' ')
-            p++;
-    }
+    int32_t *ids = NULL;
+    size_t n = 0;
+    int rc = cli_parse_ids(list, "--decode", (int64_t)tok_n_vocab(t), &ids, &n, &ctx->err);
+    if (rc)
+        return rc;
     char *text = NULL;
     size_t len = 0;
     rc = tok_decode(t, ids, n, 0, &text, &len, &ctx->err);

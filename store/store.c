@@ -187,6 +187,20 @@ static char *col_text(sqlite3_stmt *st, int i)
     return t ? mem_strdup((const char *)t) : NULL;
 }
 
+/* Room for element n of a growing result array (cap elements allocated so far). */
+static int grow_array(void **arr, int64_t *cap, int64_t n, size_t elem, struct assay_error *err)
+{
+    if (n < *cap)
+        return 0;
+    int64_t ncap = *cap ? *cap * 2 : 16;
+    void *p = mem_realloc_array(*arr, (size_t)ncap, elem);
+    if (!p)
+        return err_set(err, ASSAY_ENOMEM, "out of memory");
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
 static void now_iso(char out[32])
 {
     clock_utc_iso(out, 32);
@@ -692,16 +706,9 @@ int store_list_runs(struct store *s, int64_t limit, struct store_run **runs_out,
     int64_t n = 0, cap = 0;
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            int64_t ncap = cap ? cap * 2 : 16;
-            struct store_run *p = mem_realloc_array(runs, (size_t)ncap, sizeof(*runs));
-            if (!p) {
-                rc = err_set(err, ASSAY_ENOMEM, "out of memory");
-                goto out;
-            }
-            runs = p;
-            cap = ncap;
-        }
+        rc = grow_array((void **)&runs, &cap, n, sizeof(*runs), err);
+        if (rc)
+            goto out;
         read_run(st, &runs[n++]);
     }
     if (step != SQLITE_DONE)
@@ -925,16 +932,9 @@ int store_list_metrics(struct store *s, int64_t run_id, struct store_metric **ou
     int64_t n = 0, cap = 0;
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            int64_t ncap = cap ? cap * 2 : 16;
-            struct store_metric *p = mem_realloc_array(m, (size_t)ncap, sizeof(*m));
-            if (!p) {
-                rc = err_set(err, ASSAY_ENOMEM, "out of memory");
-                goto out;
-            }
-            m = p;
-            cap = ncap;
-        }
+        rc = grow_array((void **)&m, &cap, n, sizeof(*m), err);
+        if (rc)
+            goto out;
         struct store_metric *x = &m[n++];
         x->task = col_text(st, 0);
         x->name = col_text(st, 1);
@@ -1048,16 +1048,9 @@ int store_list_pii_findings(struct store *s, int64_t run_id, struct store_pii_fi
     int64_t n = 0, cap = 0;
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            int64_t ncap = cap ? cap * 2 : 16;
-            struct store_pii_finding_row *p = mem_realloc_array(v, (size_t)ncap, sizeof(*v));
-            if (!p) {
-                rc = err_set(err, ASSAY_ENOMEM, "out of memory");
-                goto out;
-            }
-            v = p;
-            cap = ncap;
-        }
+        rc = grow_array((void **)&v, &cap, n, sizeof(*v), err);
+        if (rc)
+            goto out;
         struct store_pii_finding_row *r = &v[n++];
         r->sample_id = sqlite3_column_int64(st, 0);
         r->field = col_text(st, 1);
