@@ -38,6 +38,7 @@ const struct cli_opt cmd_run_opts[] = {
     CLI_OPT_DB,
     CLI_OPT_THREADS,
     CLI_OPT_CTX,
+    CLI_OPT_NO_PREFIX_CACHE,
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 

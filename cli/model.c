@@ -58,6 +58,7 @@ int cli_backend_open(struct cli_ctx *ctx, const struct cli_args *a, struct store
     if (rc)
         return rc;
     p.n_ctx = (int32_t)v;
+    p.no_prefix_cache = cli_flag(a, "no-prefix-cache");
     char fp[96] = "";
     if (s) {
         rc = fingerprint(ctx, s, path, fp, sizeof(fp));

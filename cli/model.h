@@ -22,6 +22,10 @@ struct store;
     {"ctx", 0, CLI_OPT_INT, "N", NULL,                                                           \
      "context length per sequence (default: the model's, at most 4096)"}
 
+#define CLI_OPT_NO_PREFIX_CACHE                                                                  \
+    {"no-prefix-cache", 0, CLI_OPT_FLAG, NULL, NULL,                                             \
+     "recompute shared prompt prefixes for every request (to measure the cache; same scores)"}
+
 /* Open --model. With a store, the fingerprint is looked up or computed and cached, and the
  * model row is written (*model_id_out, may be NULL). Without one, no fingerprint is
  * computed. */

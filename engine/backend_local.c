@@ -273,7 +273,9 @@ static int ll_run_group(struct local *L, struct ll_group *g, struct assay_error 
     for (size_t k = 1; k < g->n_items; k++)
         if (g->items[k].first_scored < want_from)
             want_from = g->items[k].first_scored;
-    int32_t lcp = common_prefix(L->cached, L->n_cached, first->input, first->n_input);
+    int32_t lcp = L->p.no_prefix_cache
+                      ? 0
+                      : common_prefix(L->cached, L->n_cached, first->input, first->n_input);
     /* logits are not cached: recompute from the first position whose logits we need */
     int32_t keep = lcp < want_from ? lcp : want_from;
     int rc = model_seq_truncate(L->c, 0, keep, err);

@@ -249,6 +249,31 @@ static void test_threads_and_shared_choices(void **state)
         assert_true(fabs(sep[i].logprob - shared2[i].logprob) < 1e-4);
         assert_int_equal(sep[i].is_greedy, shared2[i].is_greedy);
     }
+    /* without the prefix cache: the same numbers, more tokens evaluated */
+    const char *path = tu_shared(models[1][0]);
+    struct backend_local_params p;
+    backend_local_params_default(&p);
+    p.n_threads = 2;
+    p.no_prefix_cache = true;
+    struct backend *b3 = NULL;
+    assert_int_equal(backend_local_open(&b3, path, &p, NULL), 0);
+    const char *ctx2 = "Question: Which is a planet?\nA. Mars\nB. Moon\nC. Sun\nD. Io\nAnswer:";
+    struct bk_ll_req reqs2[8];
+    for (int i = 0; i < 8; i++)
+        reqs2[i] = (struct bk_ll_req){.context = {.text = i < 4 ? ctx : ctx2,
+                                                  .len = strlen(i < 4 ? ctx : ctx2)},
+                                      .continuation = {.text = ch[i % 4], .len = 2}};
+    struct bk_ll_res with[8], without[8];
+    struct backend_local_stats s_with, s_without, s0;
+    backend_local_stats(b2, &s0);
+    assert_int_equal(backend_loglikelihood(b2, reqs2, 8, with, NULL, NULL), 0);
+    backend_local_stats(b2, &s_with);
+    assert_int_equal(backend_loglikelihood(b3, reqs2, 8, without, NULL, NULL), 0);
+    backend_local_stats(b3, &s_without);
+    for (int i = 0; i < 8; i++)
+        assert_true(fabs(with[i].logprob - without[i].logprob) < 1e-4);
+    assert_true(s_without.n_eval_tokens > s_with.n_eval_tokens - s0.n_eval_tokens);
+    backend_free(b3);
     backend_free(b1);
     backend_free(b2);
 }
