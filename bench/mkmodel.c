@@ -2,12 +2,15 @@
  * bench/mkmodel.c - random-weight GGUF checkpoints shaped like real Gemma models, for
  * benchmarks (the real weights cannot be brought onto these machines).
  *
- *   bench_mkmodel SHAPE OUT.gguf        SHAPE: gemma3-270m | gemma-2b | gemma2-2b
+ *   bench_mkmodel SHAPE OUT.gguf [TOKENIZER.model]
+ *       SHAPE: gemma3-270m | gemma-2b | gemma2-2b
  *
  * Writes F16 2-D weights and F32 norms (as the official converter does), the metadata
  * keys the converter writes for the architecture, and a synthetic tokenizer of the real
  * vocabulary size (control tokens, 256 byte pieces, then filler pieces), so the file loads
- * through every path a real one does. Make the other types with `assay quantize`.
+ * through every path a real one does. With a SentencePiece model, its pieces come first
+ * (so text tokenizes as with a real BPE vocabulary, e.g. ../shared/fixtures/tokenizer/
+ * wide-spm.model) and UNUSED filler pieces pad it to the real size. Make the other types with `assay quantize`.
  * Weights are N(0, 0.02)-like (a sum of uniforms), norms 1 + small noise (GGUF stores
  * 1 + w), from a fixed seed: the same shape always gives the same file.
  */
@@ -21,6 +24,7 @@
 #include "engine/arch.h"
 #include "engine/gguf.h"
 #include "engine/quant.h"
+#include "engine/tok.h"
 
 struct shape {
     const char *name;
@@ -70,8 +74,8 @@ static int fail(struct assay_error *e)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: bench_mkmodel SHAPE OUT.gguf\nshapes:");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: bench_mkmodel SHAPE OUT.gguf [TOKENIZER.model]\nshapes:");
         for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
             fprintf(stderr, " %s", shapes[i].name);
         fprintf(stderr, "\n");
@@ -123,28 +127,51 @@ int main(int argc, char **argv)
         fprintf(stderr, "mkmodel: out of memory\n");
         return 1;
     }
+    struct tok *spm = NULL;
+    if (argc == 4 && tok_open_spm(&spm, argv[3], &e) != 0)
+        return fail(&e);
+    size_t n_spm = spm ? tok_n_vocab(spm) : 0;
+    if (n_spm > nv) {
+        fprintf(stderr, "mkmodel: tokenizer has %zu pieces, more than the shape's %zu\n", n_spm,
+                nv);
+        return 1;
+    }
     static const char *const ctrl[] = {"<pad>", "<eos>", "<bos>", "<unk>"};
     for (size_t i = 0; i < nv; i++) {
         char buf[32];
-        if (i < 4)
+        if (i < n_spm) {
+            size_t len = 0;
+            const char *pc = tok_piece(spm, (int32_t)i, &len);
+            pieces[i] = mem_strndup(pc, len);
+            scores[i] = tok_piece_score(spm, (int32_t)i);
+            types[i] = tok_piece_type(spm, (int32_t)i);
+            continue;
+        }
+        if (spm)
+            snprintf(buf, sizeof(buf), "<unused%zu>", i - n_spm);
+        else if (i < 4)
             snprintf(buf, sizeof(buf), "%s", ctrl[i]);
         else if (i < 4 + 256)
             snprintf(buf, sizeof(buf), "<0x%02X>", (unsigned)(i - 4));
         else
             snprintf(buf, sizeof(buf), "\xe2\x96\x81t%zu", i);
         pieces[i] = mem_strdup(buf);
-        scores[i] = i < 260 ? 0.0f : -(float)i;
-        types[i] = i == 3 ? 2 : i < 4 ? 3 : i < 260 ? 6 : 1;
+        scores[i] = spm ? 0.0f : i < 260 ? 0.0f : -(float)i;
+        types[i] = spm ? 5 : i == 3 ? 2 : i < 4 ? 3 : i < 260 ? 6 : 1;
     }
+    int32_t bos = spm ? tok_bos_id(spm) : 2, eos = spm ? tok_eos_id(spm) : 1;
+    int32_t unk = spm ? tok_unk_id(spm) : 3, pad = spm ? tok_pad_id(spm) : 0;
+    tok_free(spm);
     rc |= gguf_writer_add_str(w, "tokenizer.ggml.model", "llama", 5, &e);
     rc |= gguf_writer_add_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)pieces, NULL,
                                   nv, &e);
     rc |= gguf_writer_add_arr(w, "tokenizer.ggml.scores", GGUF_TYPE_FLOAT32, scores, nv, &e);
     rc |= gguf_writer_add_arr(w, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, types, nv, &e);
-    rc |= gguf_writer_add_u32(w, "tokenizer.ggml.bos_token_id", 2, &e);
-    rc |= gguf_writer_add_u32(w, "tokenizer.ggml.eos_token_id", 1, &e);
-    rc |= gguf_writer_add_u32(w, "tokenizer.ggml.unknown_token_id", 3, &e);
-    rc |= gguf_writer_add_u32(w, "tokenizer.ggml.padding_token_id", 0, &e);
+    rc |= gguf_writer_add_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)bos, &e);
+    rc |= gguf_writer_add_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)eos, &e);
+    rc |= gguf_writer_add_u32(w, "tokenizer.ggml.unknown_token_id", (uint32_t)unk, &e);
+    if (pad >= 0)
+        rc |= gguf_writer_add_u32(w, "tokenizer.ggml.padding_token_id", (uint32_t)pad, &e);
     rc |= gguf_writer_add_bool(w, "tokenizer.ggml.add_bos_token", true, &e);
     rc |= gguf_writer_add_bool(w, "tokenizer.ggml.add_eos_token", false, &e);
     rc |= gguf_writer_add_bool(w, "tokenizer.ggml.add_space_prefix", false, &e);
