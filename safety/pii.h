@@ -83,6 +83,10 @@ enum pii_verdict {
     PII_VERDICT_VALID = 1, /* checksum / structure check passed */
 };
 
+/* No padding bytes: `reserved` fills what would be the tail padding, so that every byte is
+ * a named member, set by any initializer and copied by any assignment. Findings may then be
+ * compared, hashed or written with memcmp / fwrite; with padding, those bytes held whatever
+ * was on the stack where the finding was built, and equal findings compared unequal. */
 struct pii_finding {
     uint64_t start, end; /* UTF-8 byte offsets into the scanned text, end exclusive */
     uint8_t type;        /* enum pii_type */
@@ -90,7 +94,10 @@ struct pii_finding {
     uint8_t severity;    /* enum pii_severity */
     uint8_t verdict;     /* enum pii_verdict */
     uint16_t detector;   /* index into the detector table, see pii_detector_name */
+    uint16_t reserved;   /* always 0 */
 };
+_Static_assert(sizeof(struct pii_finding) == 2 * sizeof(uint64_t) + 4 + 2 * sizeof(uint16_t),
+               "struct pii_finding must have no padding bytes");
 
 struct pii_findings {
     struct pii_finding *v;
