@@ -107,8 +107,10 @@ int main(int argc, char **argv)
     int n_threads = 2;
     if (argc > 2) {
         n_threads = 0;
-        for (int i = 2; i < argc && n_threads < 8; i++)
-            threads[n_threads++] = atoi(argv[i]) > 0 ? atoi(argv[i]) : 1;
+        for (int i = 2; i < argc && n_threads < 8; i++) {
+            long t = strtol(argv[i], NULL, 10);
+            threads[n_threads++] = t > 0 && t <= 256 ? (int)t : 1;
+        }
     }
     size_t len = mb << 20;
     char *text = malloc(len);
