@@ -92,12 +92,9 @@ static void print_metrics(struct cli_ctx *ctx, int64_t run, const struct store_m
         printf("%-44s %-30s %8.4f ± %-8s %6" PRId64 "\n", m[i].task, m[i].name, m[i].value, se,
                m[i].n);
     }
-    printf("run %" PRId64 "%s: %" PRId64 " samples. stderr: sample standard error of the mean "
-           "sqrt(var/n) with n-1 (lm-eval mean_stderr); groups: 'acc' is the micro average "
-           "over all items with the stderr of the concatenated items, 'acc_pooled' the same "
-           "mean with lm-eval's pooled stderr, 'acc_macro' the mean of subtasks with "
-           "sqrt(sum se^2)/m\n",
-           run, resumed ? " (resumed)" : "", n_samples);
+    printf("run %" PRId64 "%s: %" PRId64 " samples ('assay run --help' gives the stderr "
+           "formulas; 'assay runs show %" PRId64 "' the run)\n",
+           run, resumed ? " (resumed)" : "", n_samples, run);
 }
 
 int cmd_run(struct cli_ctx *ctx, const struct cli_args *a)
