@@ -31,6 +31,544 @@ static int threads_for(int64_t work, int n_threads)
     return n_threads;
 }
 
+/* ---- SIMD primitives (chosen at run time) ------------------------------------------------
+ *
+ * The AVX-512 and AVX2+FMA code is compiled with per-function target attributes so the
+ * library still runs on any x86-64; kern_isa() picks the widest one the CPU has. Each
+ * element's arithmetic is the same whatever lane or block it lands in, so the results do
+ * not depend on the thread count or on where a partition cuts a row.
+ */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define KERN_OPS_X86 1
+#include <immintrin.h>
+#else
+#define KERN_OPS_X86 0
+#endif
+
+enum { KERN_ISA_SCALAR = 0, KERN_ISA_AVX2 = 1, KERN_ISA_AVX512 = 2 };
+
+/* Upper bound on the level used, for tests (kern_ops_simd_level); -1: none. */
+static int kern_isa_cap = -1;
+
+static int kern_isa_cpu(void)
+{
+#if KERN_OPS_X86
+    if (__builtin_cpu_supports("avx512f"))
+        return KERN_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return KERN_ISA_AVX2;
+#endif
+    return KERN_ISA_SCALAR;
+}
+
+static int kern_isa(void)
+{
+    int isa = kern_isa_cpu();
+    return kern_isa_cap >= 0 && kern_isa_cap < isa ? kern_isa_cap : isa;
+}
+
+int kern_ops_simd_level(int cap)
+{
+    kern_isa_cap = cap < 0 ? -1 : cap;
+    return kern_isa();
+}
+
+/* exp / tanh constants. exp: x = n ln2 + r (Cody-Waite split of ln2), |r| <= ln2/2,
+ * exp(r) by its degree-7 Taylor polynomial (truncation < 1e-8 relative), times 2^n built
+ * in the exponent bits. The input is clamped to [-87.3, 88.0] so 2^n stays normal. */
+#define KX_LOG2E 1.44269504088896341f
+#define KX_LN2HI 0.693359375f
+#define KX_LN2LO -2.12194440e-4f
+#define KX_LO    -87.3f
+#define KX_HI    88.0f
+/* tanh(y) = y + y^3 * P(y^2) for |y| < 0.5 (Taylor through y^19, error < 1e-9), else
+ * 1 - 2 / (exp(2|y|) + 1) with the sign put back. */
+#define KT_SMALL 0.5f
+#define KT_C3    -0.3333333333333333f
+#define KT_C5    0.13333333333333333f
+#define KT_C7    -0.05396825396825397f
+#define KT_C9    0.021869488536155203f
+#define KT_C11   -0.008863235529902197f
+#define KT_C13   0.003592128036572481f
+#define KT_C15   -0.0014558343870513183f
+#define KT_C17   0.000590027440945586f
+#define KT_C19   -0.00023912911424355248f
+#define KG_K     0.7978845608028654f /* sqrt(2/pi) */
+#define KG_A     0.044715f
+
+#if KERN_OPS_X86
+#define KX512 __attribute__((target("avx512f"), always_inline)) static inline
+#define KX256 __attribute__((target("avx2,fma"), always_inline)) static inline
+
+KX512 __m512 v16_exp(__m512 x)
+{
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(KX_LO)), _mm512_set1_ps(KX_HI));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(KX_LOG2E)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(KX_LN2HI), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(KX_LN2LO), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    __m512i e =
+        _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+KX256 __m256 v8_exp(__m256 x)
+{
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(KX_LO)), _mm256_set1_ps(KX_HI));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(KX_LOG2E)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(KX_LN2HI), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(KX_LN2LO), r);
+    __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i e =
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+KX512 __m512 v16_tanh(__m512 y)
+{
+    __m512 a = _mm512_abs_ps(y);
+    __m512 z = _mm512_mul_ps(a, a);
+    __m512 q = _mm512_set1_ps(KT_C19);
+    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(KT_C17));
+    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(KT_C15));
+    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(KT_C13));
+    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(KT_C11));
+    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(KT_C9));
+    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(KT_C7));
+    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(KT_C5));
+    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(KT_C3));
+    __m512 ts = _mm512_fmadd_ps(_mm512_mul_ps(a, z), q, a);
+    __m512 e = v16_exp(_mm512_add_ps(a, a));
+    __m512 tl =
+        _mm512_sub_ps(_mm512_set1_ps(1.0f),
+                      _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, _mm512_set1_ps(1.0f))));
+    __mmask16 small = _mm512_cmp_ps_mask(a, _mm512_set1_ps(KT_SMALL), _CMP_LT_OQ);
+    __m512 t = _mm512_mask_blend_ps(small, tl, ts);
+    /* Sign of y back on; a NaN passes through. */
+    __m512i sign = _mm512_and_si512(_mm512_castps_si512(y), _mm512_set1_epi32((int)0x80000000u));
+    t = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(t), sign));
+    __mmask16 nan = _mm512_cmp_ps_mask(y, y, _CMP_UNORD_Q);
+    return _mm512_mask_blend_ps(nan, t, y);
+}
+
+KX256 __m256 v8_tanh(__m256 y)
+{
+    __m256 signbit = _mm256_set1_ps(-0.0f);
+    __m256 a = _mm256_andnot_ps(signbit, y);
+    __m256 z = _mm256_mul_ps(a, a);
+    __m256 q = _mm256_set1_ps(KT_C19);
+    q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(KT_C17));
+    q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(KT_C15));
+    q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(KT_C13));
+    q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(KT_C11));
+    q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(KT_C9));
+    q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(KT_C7));
+    q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(KT_C5));
+    q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(KT_C3));
+    __m256 ts = _mm256_fmadd_ps(_mm256_mul_ps(a, z), q, a);
+    __m256 e = v8_exp(_mm256_add_ps(a, a));
+    __m256 tl =
+        _mm256_sub_ps(_mm256_set1_ps(1.0f),
+                      _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, _mm256_set1_ps(1.0f))));
+    __m256 small = _mm256_cmp_ps(a, _mm256_set1_ps(KT_SMALL), _CMP_LT_OQ);
+    __m256 t = _mm256_blendv_ps(tl, ts, small);
+    t = _mm256_or_ps(t, _mm256_and_ps(signbit, y));
+    __m256 nan = _mm256_cmp_ps(y, y, _CMP_UNORD_Q);
+    return _mm256_blendv_ps(t, y, nan);
+}
+
+/* gelu_tanh(x) = 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3):
+ * the sigmoid form has no cancellation for negative x. */
+KX512 __m512 v16_gelu(__m512 x)
+{
+    __m512 x2 = _mm512_mul_ps(x, x);
+    __m512 u = _mm512_mul_ps(_mm512_mul_ps(x, _mm512_set1_ps(KG_K)),
+                             _mm512_fmadd_ps(x2, _mm512_set1_ps(KG_A), _mm512_set1_ps(1.0f)));
+    __m512 e = v16_exp(_mm512_mul_ps(u, _mm512_set1_ps(-2.0f)));
+    __m512 g = _mm512_div_ps(x, _mm512_add_ps(e, _mm512_set1_ps(1.0f)));
+    __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+    return _mm512_mask_blend_ps(nan, g, x);
+}
+
+KX256 __m256 v8_gelu(__m256 x)
+{
+    __m256 x2 = _mm256_mul_ps(x, x);
+    __m256 u = _mm256_mul_ps(_mm256_mul_ps(x, _mm256_set1_ps(KG_K)),
+                             _mm256_fmadd_ps(x2, _mm256_set1_ps(KG_A), _mm256_set1_ps(1.0f)));
+    __m256 e = v8_exp(_mm256_mul_ps(u, _mm256_set1_ps(-2.0f)));
+    __m256 g = _mm256_div_ps(x, _mm256_add_ps(e, _mm256_set1_ps(1.0f)));
+    __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+    return _mm256_blendv_ps(g, x, nan);
+}
+
+KX512 float v16_hsum(__m512 v)
+{
+    return _mm512_reduce_add_ps(v);
+}
+
+KX256 float v8_hsum(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+KX512 float v16_hmax(__m512 v)
+{
+    return _mm512_reduce_max_ps(v);
+}
+
+KX256 float v8_hmax(__m256 v)
+{
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* Partial loads / stores of the last n < VW values (other lanes: fill / untouched). */
+KX512 __m512 v16_load_part(const float *p, int64_t n, float fill)
+{
+    __mmask16 m = (__mmask16)((1u << n) - 1u);
+    return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), m, p);
+}
+
+KX512 void v16_store_part(float *p, __m512 v, int64_t n)
+{
+    _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), v);
+}
+
+KX256 __m256i v8_mask(int64_t n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+KX256 __m256 v8_load_part(const float *p, int64_t n, float fill)
+{
+    __m256i m = v8_mask(n);
+    return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
+}
+
+KX256 void v8_store_part(float *p, __m256 v, int64_t n)
+{
+    _mm256_maskstore_ps(p, v8_mask(n), v);
+}
+
+/* Sum of VW floats added into a double accumulator lane-wise (fixed order). */
+KX512 void v16_acc_pd(__m512d *acc, __m512 v)
+{
+    __m256 lo = _mm512_castps512_ps256(v);
+    __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+    acc[0] = _mm512_add_pd(acc[0], _mm512_cvtps_pd(lo));
+    acc[1] = _mm512_add_pd(acc[1], _mm512_cvtps_pd(hi));
+}
+
+KX512 double v16_sum_pd(const __m512d *acc)
+{
+    return _mm512_reduce_add_pd(_mm512_add_pd(acc[0], acc[1]));
+}
+
+KX256 void v8_acc_pd(__m256d *acc, __m256 v)
+{
+    acc[0] = _mm256_add_pd(acc[0], _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+    acc[1] = _mm256_add_pd(acc[1], _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+}
+
+KX256 double v8_sum_pd(const __m256d *acc)
+{
+    __m256d s = _mm256_add_pd(acc[0], acc[1]);
+    __m128d t = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
+    t = _mm_add_sd(t, _mm_unpackhi_pd(t, t));
+    return _mm_cvtsd_f64(t);
+}
+
+/* x = cap * tanh(x / cap) for n values (avx512). */
+__attribute__((target("avx512f"))) static void softcap_avx512(float *x, int64_t n, float cap)
+{
+    __m512 c = _mm512_set1_ps(cap);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(x + i,
+                         _mm512_mul_ps(v16_tanh(_mm512_div_ps(_mm512_loadu_ps(x + i), c)), c));
+    if (i < n)
+        v16_store_part(
+            x + i, _mm512_mul_ps(v16_tanh(_mm512_div_ps(v16_load_part(x + i, n - i, 0.0f), c)), c),
+            n - i);
+}
+
+/* gate = gelu_tanh(gate) * up for n values (avx512). */
+__attribute__((target("avx512f"))) static void geglu_avx512(float *g, const float *u, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(g + i,
+                         _mm512_mul_ps(v16_gelu(_mm512_loadu_ps(g + i)), _mm512_loadu_ps(u + i)));
+    if (i < n)
+        v16_store_part(g + i,
+                       _mm512_mul_ps(v16_gelu(v16_load_part(g + i, n - i, 0.0f)),
+                                     v16_load_part(u + i, n - i, 0.0f)),
+                       n - i);
+}
+
+/* One key's score: one accumulator over head_dim in VW-wide chunks, then the fixed
+ * horizontal sum; the same arithmetic whether the key is in a block of 4 or alone. */
+__attribute__((target("avx512f"))) static void attn_scores_avx512(float *sc, const float *qs,
+                                                                  const float *kt, int64_t n_key,
+                                                                  int64_t kv_stride, int hd)
+{
+    int64_t j = 0;
+    for (; j + 4 <= n_key; j += 4) {
+        const float *k0 = kt + j * kv_stride;
+        const float *k1 = k0 + kv_stride;
+        const float *k2 = k1 + kv_stride;
+        const float *k3 = k2 + kv_stride;
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+        for (int d = 0; d < hd; d += 16) {
+            __m512 qv = _mm512_loadu_ps(qs + d);
+            a0 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k0 + d), a0);
+            a1 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k1 + d), a1);
+            a2 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k2 + d), a2);
+            a3 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k3 + d), a3);
+        }
+        sc[j] = v16_hsum(a0);
+        sc[j + 1] = v16_hsum(a1);
+        sc[j + 2] = v16_hsum(a2);
+        sc[j + 3] = v16_hsum(a3);
+    }
+    for (; j < n_key; j++) {
+        const float *k0 = kt + j * kv_stride;
+        __m512 a0 = _mm512_setzero_ps();
+        for (int d = 0; d < hd; d += 16)
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(qs + d), _mm512_loadu_ps(k0 + d), a0);
+        sc[j] = v16_hsum(a0);
+    }
+}
+
+/* sc[j] = exp(sc[j] - max) in place; returns 1 / sum (the sum in double, lane-wise in a
+ * fixed order). */
+__attribute__((target("avx512f"))) static float attn_softmax_avx512(float *sc, int64_t n)
+{
+    __m512 mv = _mm512_set1_ps(-INFINITY);
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16)
+        mv = _mm512_max_ps(mv, _mm512_loadu_ps(sc + j));
+    if (j < n)
+        mv = _mm512_max_ps(mv, v16_load_part(sc + j, n - j, -INFINITY));
+    __m512 m = _mm512_set1_ps(v16_hmax(mv));
+    __m512d acc[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
+    for (j = 0; j + 16 <= n; j += 16) {
+        __m512 e = v16_exp(_mm512_sub_ps(_mm512_loadu_ps(sc + j), m));
+        _mm512_storeu_ps(sc + j, e);
+        v16_acc_pd(acc, e);
+    }
+    if (j < n) {
+        /* Lanes past n load -inf - max, whose clamped exp is ~1e-38: zero them. */
+        __m512 e = v16_exp(_mm512_sub_ps(v16_load_part(sc + j, n - j, 0.0f), m));
+        v16_store_part(sc + j, e, n - j);
+        float tmp[16] = {0};
+        v16_store_part(tmp, e, n - j);
+        v16_acc_pd(acc, _mm512_loadu_ps(tmp));
+    }
+    return (float)(1.0 / v16_sum_pd(acc));
+}
+
+/* out[0 .. NB*VW) = inv * sum_j sc[j] v_j over the keys in order, NB accumulators. */
+#define ATTN_VSUM_avx512(NB)                                                                       \
+    do {                                                                                           \
+        __m512 acc[NB];                                                                            \
+        for (int b = 0; b < (NB); b++)                                                             \
+            acc[b] = _mm512_setzero_ps();                                                          \
+        for (int64_t j = 0; j < n_key; j++) {                                                      \
+            __m512 pj = _mm512_set1_ps(sc[j]);                                                     \
+            const float *vr = vt + j * kv_stride + d;                                              \
+            for (int b = 0; b < (NB); b++)                                                         \
+                acc[b] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vr + b * 16), acc[b]);                \
+        }                                                                                          \
+        for (int b = 0; b < (NB); b++)                                                             \
+            _mm512_storeu_ps(oh + d + b * 16, _mm512_mul_ps(acc[b], iv));                          \
+        d += (NB)*16;                                                                              \
+    } while (0)
+
+/* One (token, head): kt / vt point at the first visible key / value row of this KV head;
+ * head_dim is a multiple of VW. Same formulas as attn_one. */
+__attribute__((target("avx512f"))) static void
+attn_one_avx512(float *oh, const float *qh, const float *kt, const float *vt, int64_t n_key,
+                int64_t kv_stride, const struct kern_attn_params *p, float *sc)
+{
+    int hd = p->head_dim;
+    float qs[KERN_OPS_HEAD_DIM_MAX];
+    for (int d = 0; d < hd; d++)
+        qs[d] = qh[d] * p->scale;
+    attn_scores_avx512(sc, qs, kt, n_key, kv_stride, hd);
+    if (p->softcap > 0.0f)
+        softcap_avx512(sc, n_key, p->softcap);
+    __m512 iv = _mm512_set1_ps(attn_softmax_avx512(sc, n_key));
+    int d = 0;
+    while (d + 8 * 16 <= hd)
+        ATTN_VSUM_avx512(8);
+    if (d + 4 * 16 <= hd)
+        ATTN_VSUM_avx512(4);
+    if (d + 2 * 16 <= hd)
+        ATTN_VSUM_avx512(2);
+    if (d + 16 <= hd)
+        ATTN_VSUM_avx512(1);
+}
+#undef ATTN_VSUM_avx512
+
+/* x = cap * tanh(x / cap) for n values (avx2). */
+__attribute__((target("avx2,fma"))) static void softcap_avx2(float *x, int64_t n, float cap)
+{
+    __m256 c = _mm256_set1_ps(cap);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(x + i,
+                         _mm256_mul_ps(v8_tanh(_mm256_div_ps(_mm256_loadu_ps(x + i), c)), c));
+    if (i < n)
+        v8_store_part(x + i,
+                      _mm256_mul_ps(v8_tanh(_mm256_div_ps(v8_load_part(x + i, n - i, 0.0f), c)), c),
+                      n - i);
+}
+
+/* gate = gelu_tanh(gate) * up for n values (avx2). */
+__attribute__((target("avx2,fma"))) static void geglu_avx2(float *g, const float *u, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(g + i,
+                         _mm256_mul_ps(v8_gelu(_mm256_loadu_ps(g + i)), _mm256_loadu_ps(u + i)));
+    if (i < n)
+        v8_store_part(g + i,
+                      _mm256_mul_ps(v8_gelu(v8_load_part(g + i, n - i, 0.0f)),
+                                    v8_load_part(u + i, n - i, 0.0f)),
+                      n - i);
+}
+
+/* One key's score: one accumulator over head_dim in VW-wide chunks, then the fixed
+ * horizontal sum; the same arithmetic whether the key is in a block of 4 or alone. */
+__attribute__((target("avx2,fma"))) static void attn_scores_avx2(float *sc, const float *qs,
+                                                                 const float *kt, int64_t n_key,
+                                                                 int64_t kv_stride, int hd)
+{
+    int64_t j = 0;
+    for (; j + 4 <= n_key; j += 4) {
+        const float *k0 = kt + j * kv_stride;
+        const float *k1 = k0 + kv_stride;
+        const float *k2 = k1 + kv_stride;
+        const float *k3 = k2 + kv_stride;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+        for (int d = 0; d < hd; d += 8) {
+            __m256 qv = _mm256_loadu_ps(qs + d);
+            a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + d), a0);
+            a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k1 + d), a1);
+            a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k2 + d), a2);
+            a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k3 + d), a3);
+        }
+        sc[j] = v8_hsum(a0);
+        sc[j + 1] = v8_hsum(a1);
+        sc[j + 2] = v8_hsum(a2);
+        sc[j + 3] = v8_hsum(a3);
+    }
+    for (; j < n_key; j++) {
+        const float *k0 = kt + j * kv_stride;
+        __m256 a0 = _mm256_setzero_ps();
+        for (int d = 0; d < hd; d += 8)
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qs + d), _mm256_loadu_ps(k0 + d), a0);
+        sc[j] = v8_hsum(a0);
+    }
+}
+
+/* sc[j] = exp(sc[j] - max) in place; returns 1 / sum (the sum in double, lane-wise in a
+ * fixed order). */
+__attribute__((target("avx2,fma"))) static float attn_softmax_avx2(float *sc, int64_t n)
+{
+    __m256 mv = _mm256_set1_ps(-INFINITY);
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        mv = _mm256_max_ps(mv, _mm256_loadu_ps(sc + j));
+    if (j < n)
+        mv = _mm256_max_ps(mv, v8_load_part(sc + j, n - j, -INFINITY));
+    __m256 m = _mm256_set1_ps(v8_hmax(mv));
+    __m256d acc[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
+    for (j = 0; j + 8 <= n; j += 8) {
+        __m256 e = v8_exp(_mm256_sub_ps(_mm256_loadu_ps(sc + j), m));
+        _mm256_storeu_ps(sc + j, e);
+        v8_acc_pd(acc, e);
+    }
+    if (j < n) {
+        /* Lanes past n load -inf - max, whose clamped exp is ~1e-38: zero them. */
+        __m256 e = v8_exp(_mm256_sub_ps(v8_load_part(sc + j, n - j, 0.0f), m));
+        v8_store_part(sc + j, e, n - j);
+        float tmp[8] = {0};
+        v8_store_part(tmp, e, n - j);
+        v8_acc_pd(acc, _mm256_loadu_ps(tmp));
+    }
+    return (float)(1.0 / v8_sum_pd(acc));
+}
+
+/* out[0 .. NB*VW) = inv * sum_j sc[j] v_j over the keys in order, NB accumulators. */
+#define ATTN_VSUM_avx2(NB)                                                                         \
+    do {                                                                                           \
+        __m256 acc[NB];                                                                            \
+        for (int b = 0; b < (NB); b++)                                                             \
+            acc[b] = _mm256_setzero_ps();                                                          \
+        for (int64_t j = 0; j < n_key; j++) {                                                      \
+            __m256 pj = _mm256_set1_ps(sc[j]);                                                     \
+            const float *vr = vt + j * kv_stride + d;                                              \
+            for (int b = 0; b < (NB); b++)                                                         \
+                acc[b] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vr + b * 8), acc[b]);                 \
+        }                                                                                          \
+        for (int b = 0; b < (NB); b++)                                                             \
+            _mm256_storeu_ps(oh + d + b * 8, _mm256_mul_ps(acc[b], iv));                           \
+        d += (NB)*8;                                                                               \
+    } while (0)
+
+/* One (token, head): kt / vt point at the first visible key / value row of this KV head;
+ * head_dim is a multiple of VW. Same formulas as attn_one. */
+__attribute__((target("avx2,fma"))) static void
+attn_one_avx2(float *oh, const float *qh, const float *kt, const float *vt, int64_t n_key,
+              int64_t kv_stride, const struct kern_attn_params *p, float *sc)
+{
+    int hd = p->head_dim;
+    float qs[KERN_OPS_HEAD_DIM_MAX];
+    for (int d = 0; d < hd; d++)
+        qs[d] = qh[d] * p->scale;
+    attn_scores_avx2(sc, qs, kt, n_key, kv_stride, hd);
+    if (p->softcap > 0.0f)
+        softcap_avx2(sc, n_key, p->softcap);
+    __m256 iv = _mm256_set1_ps(attn_softmax_avx2(sc, n_key));
+    int d = 0;
+    while (d + 8 * 8 <= hd)
+        ATTN_VSUM_avx2(8);
+    if (d + 4 * 8 <= hd)
+        ATTN_VSUM_avx2(4);
+    if (d + 2 * 8 <= hd)
+        ATTN_VSUM_avx2(2);
+    if (d + 8 <= hd)
+        ATTN_VSUM_avx2(1);
+}
+#undef ATTN_VSUM_avx2
+
+#endif /* KERN_OPS_X86 */
+
 /* ---- dot products -------------------------------------------------------------------- */
 
 float kern_dot_ref(const float *a, const float *b, int64_t n)
@@ -194,14 +732,57 @@ void kern_softmax(float *x, int64_t n)
     kern_softmax_ref(x, n);
 }
 
+/* Element-wise kernels work in blocks of this many values; lanes are independent, so
+ * where a block or a thread's share ends does not change any result. */
+#define KERN_OPS_EW_BLOCK 1024
+
+static void softcap_range(float *x, int64_t n, float cap, int isa)
+{
+#if KERN_OPS_X86
+    if (isa == KERN_ISA_AVX512) {
+        softcap_avx512(x, n, cap);
+        return;
+    }
+    if (isa == KERN_ISA_AVX2) {
+        softcap_avx2(x, n, cap);
+        return;
+    }
+#endif
+    (void)isa;
+    for (int64_t i = 0; i < n; i++)
+        x[i] = tanhf(x[i] / cap) * cap;
+}
+
+static void geglu_range(float *g, const float *u, int64_t n, int isa)
+{
+#if KERN_OPS_X86
+    if (isa == KERN_ISA_AVX512) {
+        geglu_avx512(g, u, n);
+        return;
+    }
+    if (isa == KERN_ISA_AVX2) {
+        geglu_avx2(g, u, n);
+        return;
+    }
+#endif
+    (void)isa;
+    for (int64_t i = 0; i < n; i++)
+        g[i] = kern_gelu_tanh(g[i]) * u[i];
+}
+
 void kern_softcap(float *x, int64_t n, float cap, int n_threads)
 {
     if (cap <= 0.0f)
         return;
     int nt = threads_for(n * 8, n_threads);
+    int64_t n_blk = (n + KERN_OPS_EW_BLOCK - 1) / KERN_OPS_EW_BLOCK;
+    int isa = kern_isa();
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t i = 0; i < n; i++)
-        x[i] = tanhf(x[i] / cap) * cap;
+    for (int64_t b = 0; b < n_blk; b++) {
+        int64_t i0 = b * KERN_OPS_EW_BLOCK;
+        int64_t m = n - i0 < KERN_OPS_EW_BLOCK ? n - i0 : KERN_OPS_EW_BLOCK;
+        softcap_range(x + i0, m, cap, isa);
+    }
 }
 
 float kern_gelu_tanh(float x)
@@ -221,9 +802,14 @@ void kern_geglu_ref(float *gate, const float *up, int64_t n)
 void kern_geglu(float *gate, const float *up, int64_t n, int n_threads)
 {
     int nt = threads_for(n * 8, n_threads);
+    int64_t n_blk = (n + KERN_OPS_EW_BLOCK - 1) / KERN_OPS_EW_BLOCK;
+    int isa = kern_isa();
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t i = 0; i < n; i++)
-        gate[i] = kern_gelu_tanh(gate[i]) * up[i];
+    for (int64_t b = 0; b < n_blk; b++) {
+        int64_t i0 = b * KERN_OPS_EW_BLOCK;
+        int64_t m = n - i0 < KERN_OPS_EW_BLOCK ? n - i0 : KERN_OPS_EW_BLOCK;
+        geglu_range(gate + i0, up + i0, m, isa);
+    }
 }
 
 void kern_add(float *y, const float *x, int64_t n, int n_threads)
@@ -325,6 +911,8 @@ void kern_attention(float *out, const float *q, const float *const *k, const flo
     if (p->window > 0 && max_keys > p->window)
         max_keys = p->window;
     int nt = threads_for(n_work * max_keys * hd / 8, n_threads);
+    int isa = kern_isa();
+    (void)isa; /* unused off x86 */
     if (n_work < 2)
         nt = 1;
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -342,8 +930,21 @@ void kern_attention(float *out, const float *q, const float *const *k, const flo
             int64_t lo = attn_lo(pos[t], p->window);
             int64_t n_key = (int64_t)pos[t] + 1 - lo;
             int64_t kvo = (int64_t)(h / group) * hd;
-            attn_one(out + t * q_stride + (int64_t)h * hd, q + t * q_stride + (int64_t)h * hd,
-                     k[t] + kvo, v[t] + kvo, lo, n_key, kv_stride, p, sc);
+            float *oh = out + t * q_stride + (int64_t)h * hd;
+            const float *qh = q + t * q_stride + (int64_t)h * hd;
+#if KERN_OPS_X86
+            if (isa == KERN_ISA_AVX512 && hd % 16 == 0) {
+                attn_one_avx512(oh, qh, k[t] + kvo + lo * kv_stride, v[t] + kvo + lo * kv_stride,
+                                n_key, kv_stride, p, sc);
+                continue;
+            }
+            if (isa == KERN_ISA_AVX2 && hd % 8 == 0) {
+                attn_one_avx2(oh, qh, k[t] + kvo + lo * kv_stride, v[t] + kvo + lo * kv_stride,
+                              n_key, kv_stride, p, sc);
+                continue;
+            }
+#endif
+            attn_one(oh, qh, k[t] + kvo, v[t] + kvo, lo, n_key, kv_stride, p, sc);
         }
     }
 }

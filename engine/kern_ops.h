@@ -5,8 +5,9 @@
  *
  * Every kernel has a plain scalar reference (kern_*_ref) beside the version used by the
  * forward pass; tests compare the two. The fast versions unroll with several independent
- * accumulators (which the compiler turns into SIMD) and spread rows / heads over OpenMP
- * threads. Each output value is always computed by one thread in one fixed order, so
+ * accumulators and spread rows / heads over OpenMP threads; attention, GeGLU and
+ * soft-capping have AVX-512 and AVX2+FMA paths picked at run time (their tanh / exp are
+ * our own polynomials, within ~2e-7 relative of libm). Each output value is always computed by one thread in one fixed order, so
  * results do not depend on the thread count (bit-identical for 1, 2 or N threads).
  * Kernels never allocate: scratch is the caller's.
  *
@@ -106,5 +107,13 @@ void kern_attention(float *out, const float *q, const float *const *k, const flo
 void kern_attention_ref(float *out, const float *q, const float *const *k, const float *const *v,
                         const int32_t *pos, int64_t n_tok, const struct kern_attn_params *p,
                         float *scratch);
+
+/*
+ * The SIMD level the fast kernels use: 0 scalar, 1 AVX2+FMA, 2 AVX-512, picked at run time
+ * from the CPU. cap >= 0 limits it to at most cap (tests use this to run every path on
+ * one machine; not for use while kernels run on other threads); cap < 0 lifts the limit.
+ * Returns the level now in effect.
+ */
+int kern_ops_simd_level(int cap);
 
 #endif
