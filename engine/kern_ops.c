@@ -19,6 +19,10 @@
 
 #define KERN_OPS_HEAD_DIM_MAX 1024
 
+/* Keys per head that attn_group_* keeps scores for on its stack (4 heads: 32 KiB); longer
+ * rows go one head at a time through the caller's scratch. */
+#define ATTN_GROUP_KEYS 2048
+
 /* Rows below this many values per thread are not worth a parallel region. */
 #define KERN_OPS_PAR_MIN 4096
 
@@ -433,6 +437,111 @@ attn_one_avx512(float *oh, const float *qh, const float *kt, const float *vt, in
 }
 #undef ATTN_VSUM_avx512
 
+/* nq (<= 4) query heads of one token that read the same KV head, together, so each key
+ * and value row is loaded once for all of them (GQA). qh / oh: the first head's q / out,
+ * heads hd apart; sc: nq rows of n_key scores, ATTN_GROUP_KEYS apart. Per head the
+ * arithmetic is exactly attn_one_avx512's (same accumulation order per element). */
+__attribute__((target("avx512f"), always_inline)) static inline void
+attn_group_avx512_n(float *oh, const float *qh, const float *kt, const float *vt, int64_t n_key,
+                    int64_t kv_stride, const struct kern_attn_params *p, float *sc, const int nq)
+{
+    int hd = p->head_dim;
+    float qs[4][KERN_OPS_HEAD_DIM_MAX];
+    for (int i = 0; i < nq; i++)
+        for (int d = 0; d < hd; d++)
+            qs[i][d] = qh[(int64_t)i * hd + d] * p->scale;
+    int64_t j = 0;
+    for (; j + 2 <= n_key; j += 2) {
+        const float *k0 = kt + j * kv_stride;
+        const float *k1 = k0 + kv_stride;
+        __m512 a0[4], a1[4];
+        for (int i = 0; i < nq; i++) {
+            a0[i] = _mm512_setzero_ps();
+            a1[i] = _mm512_setzero_ps();
+        }
+        for (int d = 0; d < hd; d += 16) {
+            __m512 kv0 = _mm512_loadu_ps(k0 + d);
+            __m512 kv1 = _mm512_loadu_ps(k1 + d);
+            for (int i = 0; i < nq; i++) {
+                __m512 qv = _mm512_loadu_ps(qs[i] + d);
+                a0[i] = _mm512_fmadd_ps(qv, kv0, a0[i]);
+                a1[i] = _mm512_fmadd_ps(qv, kv1, a1[i]);
+            }
+        }
+        for (int i = 0; i < nq; i++) {
+            sc[i * ATTN_GROUP_KEYS + j] = v16_hsum(a0[i]);
+            sc[i * ATTN_GROUP_KEYS + j + 1] = v16_hsum(a1[i]);
+        }
+    }
+    for (; j < n_key; j++) {
+        const float *k0 = kt + j * kv_stride;
+        for (int i = 0; i < nq; i++) {
+            __m512 a0 = _mm512_setzero_ps();
+            for (int d = 0; d < hd; d += 16)
+                a0 = _mm512_fmadd_ps(_mm512_loadu_ps(qs[i] + d), _mm512_loadu_ps(k0 + d), a0);
+            sc[i * ATTN_GROUP_KEYS + j] = v16_hsum(a0);
+        }
+    }
+    __m512 iv[4];
+    for (int i = 0; i < nq; i++) {
+        float *si = sc + i * ATTN_GROUP_KEYS;
+        if (p->softcap > 0.0f)
+            softcap_avx512(si, n_key, p->softcap);
+        iv[i] = _mm512_set1_ps(attn_softmax_avx512(si, n_key));
+    }
+    int d = 0;
+    for (; d + 4 * 16 <= hd; d += 4 * 16) {
+        __m512 acc[4][4];
+        for (int i = 0; i < nq; i++)
+            for (int b = 0; b < 4; b++)
+                acc[i][b] = _mm512_setzero_ps();
+        for (int64_t jj = 0; jj < n_key; jj++) {
+            const float *vr = vt + jj * kv_stride + d;
+            __m512 vv[4];
+            for (int b = 0; b < 4; b++)
+                vv[b] = _mm512_loadu_ps(vr + b * 16);
+            for (int i = 0; i < nq; i++) {
+                __m512 pj = _mm512_set1_ps(sc[i * ATTN_GROUP_KEYS + jj]);
+                for (int b = 0; b < 4; b++)
+                    acc[i][b] = _mm512_fmadd_ps(pj, vv[b], acc[i][b]);
+            }
+        }
+        for (int i = 0; i < nq; i++)
+            for (int b = 0; b < 4; b++)
+                _mm512_storeu_ps(oh + (int64_t)i * hd + d + b * 16,
+                                 _mm512_mul_ps(acc[i][b], iv[i]));
+    }
+    for (; d < hd; d += 16) {
+        __m512 acc[4];
+        for (int i = 0; i < nq; i++)
+            acc[i] = _mm512_setzero_ps();
+        for (int64_t jj = 0; jj < n_key; jj++) {
+            __m512 vv = _mm512_loadu_ps(vt + jj * kv_stride + d);
+            for (int i = 0; i < nq; i++)
+                acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(sc[i * ATTN_GROUP_KEYS + jj]), vv, acc[i]);
+        }
+        for (int i = 0; i < nq; i++)
+            _mm512_storeu_ps(oh + (int64_t)i * hd + d, _mm512_mul_ps(acc[i], iv[i]));
+    }
+}
+
+__attribute__((target("avx512f"))) static void
+attn_group_avx512(float *oh, const float *qh, const float *kt, const float *vt, int64_t n_key,
+                  int64_t kv_stride, const struct kern_attn_params *p, float *sc, int nq)
+{
+    switch (nq) {
+    case 2:
+        attn_group_avx512_n(oh, qh, kt, vt, n_key, kv_stride, p, sc, 2);
+        break;
+    case 3:
+        attn_group_avx512_n(oh, qh, kt, vt, n_key, kv_stride, p, sc, 3);
+        break;
+    default:
+        attn_group_avx512_n(oh, qh, kt, vt, n_key, kv_stride, p, sc, 4);
+        break;
+    }
+}
+
 /* x = cap * tanh(x / cap) for n values (avx2). */
 __attribute__((target("avx2,fma"))) static void softcap_avx2(float *x, int64_t n, float cap)
 {
@@ -566,6 +675,110 @@ attn_one_avx2(float *oh, const float *qh, const float *kt, const float *vt, int6
         ATTN_VSUM_avx2(1);
 }
 #undef ATTN_VSUM_avx2
+
+/* nq (<= 4) query heads of one token that read the same KV head, together, so each key
+ * and value row is loaded once for all of them (GQA). qh / oh: the first head's q / out,
+ * heads hd apart; sc: nq rows of n_key scores, ATTN_GROUP_KEYS apart. Per head the
+ * arithmetic is exactly attn_one_avx2's (same accumulation order per element). */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+attn_group_avx2_n(float *oh, const float *qh, const float *kt, const float *vt, int64_t n_key,
+                  int64_t kv_stride, const struct kern_attn_params *p, float *sc, const int nq)
+{
+    int hd = p->head_dim;
+    float qs[4][KERN_OPS_HEAD_DIM_MAX];
+    for (int i = 0; i < nq; i++)
+        for (int d = 0; d < hd; d++)
+            qs[i][d] = qh[(int64_t)i * hd + d] * p->scale;
+    int64_t j = 0;
+    for (; j + 2 <= n_key; j += 2) {
+        const float *k0 = kt + j * kv_stride;
+        const float *k1 = k0 + kv_stride;
+        __m256 a0[4], a1[4];
+        for (int i = 0; i < nq; i++) {
+            a0[i] = _mm256_setzero_ps();
+            a1[i] = _mm256_setzero_ps();
+        }
+        for (int d = 0; d < hd; d += 8) {
+            __m256 kv0 = _mm256_loadu_ps(k0 + d);
+            __m256 kv1 = _mm256_loadu_ps(k1 + d);
+            for (int i = 0; i < nq; i++) {
+                __m256 qv = _mm256_loadu_ps(qs[i] + d);
+                a0[i] = _mm256_fmadd_ps(qv, kv0, a0[i]);
+                a1[i] = _mm256_fmadd_ps(qv, kv1, a1[i]);
+            }
+        }
+        for (int i = 0; i < nq; i++) {
+            sc[i * ATTN_GROUP_KEYS + j] = v8_hsum(a0[i]);
+            sc[i * ATTN_GROUP_KEYS + j + 1] = v8_hsum(a1[i]);
+        }
+    }
+    for (; j < n_key; j++) {
+        const float *k0 = kt + j * kv_stride;
+        for (int i = 0; i < nq; i++) {
+            __m256 a0 = _mm256_setzero_ps();
+            for (int d = 0; d < hd; d += 8)
+                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qs[i] + d), _mm256_loadu_ps(k0 + d), a0);
+            sc[i * ATTN_GROUP_KEYS + j] = v8_hsum(a0);
+        }
+    }
+    __m256 iv[4];
+    for (int i = 0; i < nq; i++) {
+        float *si = sc + i * ATTN_GROUP_KEYS;
+        if (p->softcap > 0.0f)
+            softcap_avx2(si, n_key, p->softcap);
+        iv[i] = _mm256_set1_ps(attn_softmax_avx2(si, n_key));
+    }
+    int d = 0;
+    for (; d + 2 * 8 <= hd; d += 2 * 8) {
+        __m256 acc[4][2];
+        for (int i = 0; i < nq; i++)
+            for (int b = 0; b < 2; b++)
+                acc[i][b] = _mm256_setzero_ps();
+        for (int64_t jj = 0; jj < n_key; jj++) {
+            const float *vr = vt + jj * kv_stride + d;
+            __m256 vv[2];
+            for (int b = 0; b < 2; b++)
+                vv[b] = _mm256_loadu_ps(vr + b * 8);
+            for (int i = 0; i < nq; i++) {
+                __m256 pj = _mm256_set1_ps(sc[i * ATTN_GROUP_KEYS + jj]);
+                for (int b = 0; b < 2; b++)
+                    acc[i][b] = _mm256_fmadd_ps(pj, vv[b], acc[i][b]);
+            }
+        }
+        for (int i = 0; i < nq; i++)
+            for (int b = 0; b < 2; b++)
+                _mm256_storeu_ps(oh + (int64_t)i * hd + d + b * 8, _mm256_mul_ps(acc[i][b], iv[i]));
+    }
+    for (; d < hd; d += 8) {
+        __m256 acc[4];
+        for (int i = 0; i < nq; i++)
+            acc[i] = _mm256_setzero_ps();
+        for (int64_t jj = 0; jj < n_key; jj++) {
+            __m256 vv = _mm256_loadu_ps(vt + jj * kv_stride + d);
+            for (int i = 0; i < nq; i++)
+                acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(sc[i * ATTN_GROUP_KEYS + jj]), vv, acc[i]);
+        }
+        for (int i = 0; i < nq; i++)
+            _mm256_storeu_ps(oh + (int64_t)i * hd + d, _mm256_mul_ps(acc[i], iv[i]));
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void
+attn_group_avx2(float *oh, const float *qh, const float *kt, const float *vt, int64_t n_key,
+                int64_t kv_stride, const struct kern_attn_params *p, float *sc, int nq)
+{
+    switch (nq) {
+    case 2:
+        attn_group_avx2_n(oh, qh, kt, vt, n_key, kv_stride, p, sc, 2);
+        break;
+    case 3:
+        attn_group_avx2_n(oh, qh, kt, vt, n_key, kv_stride, p, sc, 3);
+        break;
+    default:
+        attn_group_avx2_n(oh, qh, kt, vt, n_key, kv_stride, p, sc, 4);
+        break;
+    }
+}
 
 #endif /* KERN_OPS_X86 */
 
@@ -915,6 +1128,56 @@ void kern_attention(float *out, const float *q, const float *const *k, const flo
     (void)isa; /* unused off x86 */
     if (n_work < 2)
         nt = 1;
+#if KERN_OPS_X86
+    /* Prefill: the query heads sharing a KV head go together (up to 4), so each key and
+     * value row is read once for all of them. Per head the arithmetic is the same as one
+     * head at a time, so this choice does not change any result. Decode steps keep one head
+     * per work item to spread the heads over threads. */
+    int vw = isa == KERN_ISA_AVX512 ? 16 : 8;
+    int qg = group < 4 ? group : 4;
+    if (isa != KERN_ISA_SCALAR && group >= 2 && hd % vw == 0 && max_keys <= ATTN_GROUP_KEYS &&
+        n_tok >= 4) {
+        int64_t n_sub = (group + qg - 1) / qg;
+        int64_t n_gw = n_tok * p->n_head_kv * n_sub;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+        {
+#ifdef _OPENMP
+            int tid = omp_get_thread_num();
+#else
+            int tid = 0;
+#endif
+            float *sc = scratch + (int64_t)tid * scratch_stride;
+            float gbuf[4 * ATTN_GROUP_KEYS];
+#pragma omp for schedule(static)
+            for (int64_t w = 0; w < n_gw; w++) {
+                int64_t t = w / (p->n_head_kv * n_sub);
+                int64_t r = w % (p->n_head_kv * n_sub);
+                int g = (int)(r / n_sub);
+                int h0 = g * group + (int)(r % n_sub) * qg;
+                int nq = group - (h0 - g * group) < qg ? group - (h0 - g * group) : qg;
+                int64_t lo = attn_lo(pos[t], p->window);
+                int64_t n_key = (int64_t)pos[t] + 1 - lo;
+                int64_t kvo = (int64_t)g * hd + lo * kv_stride;
+                float *oh = out + t * q_stride + (int64_t)h0 * hd;
+                const float *qh = q + t * q_stride + (int64_t)h0 * hd;
+                if (isa == KERN_ISA_AVX512) {
+                    if (nq == 1)
+                        attn_one_avx512(oh, qh, k[t] + kvo, v[t] + kvo, n_key, kv_stride, p, sc);
+                    else
+                        attn_group_avx512(oh, qh, k[t] + kvo, v[t] + kvo, n_key, kv_stride, p, gbuf,
+                                          nq);
+                } else {
+                    if (nq == 1)
+                        attn_one_avx2(oh, qh, k[t] + kvo, v[t] + kvo, n_key, kv_stride, p, sc);
+                    else
+                        attn_group_avx2(oh, qh, k[t] + kvo, v[t] + kvo, n_key, kv_stride, p, gbuf,
+                                        nq);
+                }
+            }
+        }
+        return;
+    }
+#endif
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
 #ifdef _OPENMP

@@ -323,6 +323,13 @@ static void run_attention_long(int n_head, int n_head_kv, int hd, int32_t window
             fail_msg("level %d hd %d heads %d/%d window %d cap %g: max diff %g", lvl, hd, n_head,
                      n_head_kv, (int)window, (double)cap, (double)d);
         assert_true(max_abs_diff(o2, o3, NT * qs) == 0.0f);
+        /* One token at a time (decode: one head per work item) gives the same bits as the
+         * batch (prefill: GQA heads sharing a KV head together). */
+        for (int t = 0; t < NT; t++) {
+            kern_attention(o3 + t * qs, q + t * qs, &kp[t], &vp[t], &pos[t], 1, &p, scratch, NCTX,
+                           2);
+        }
+        assert_memory_equal(o2, o3, sizeof(float) * NT * qs);
     }
     kern_ops_simd_level(-1);
     free(kc);
