@@ -6,6 +6,7 @@
  * what a task or a model is beyond the columns it stores.
  */
 #include "store/store.h"
+#include "store/store_int.h"
 
 #include <errno.h>
 #include <math.h>
@@ -24,12 +25,6 @@
 /* 'ASSY': marks the file as ours, so that another program's database is refused. */
 #define STORE_APPLICATION_ID 0x41535359
 
-struct store {
-    sqlite3 *db;
-    char *path;
-    int version;
-    bool readonly;
-};
 
 /* ---- schema -------------------------------------------------------------------------- */
 
@@ -124,7 +119,7 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSIO
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
-static int db_error(struct store *s, struct assay_error *err, int src, const char *what)
+int store_db_error(struct store *s, struct assay_error *err, int src, const char *what)
 {
     int code = ASSAY_EIO;
     int primary = src & 0xff;
@@ -142,38 +137,38 @@ static int db_error(struct store *s, struct assay_error *err, int src, const cha
     return err_set_at(err, code, s ? s->path : "", 0, "%s: %s", what, msg);
 }
 
-static int exec_sql(struct store *s, const char *sql, const char *what, struct assay_error *err)
+int store_exec(struct store *s, const char *sql, const char *what, struct assay_error *err)
 {
     int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
     if (rc != SQLITE_OK)
-        return db_error(s, err, rc, what);
+        return store_db_error(s, err, rc, what);
     return 0;
 }
 
-static int prepare(struct store *s, sqlite3_stmt **st, const char *sql, struct assay_error *err)
+int store_prepare(struct store *s, sqlite3_stmt **st, const char *sql, struct assay_error *err)
 {
     int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
     if (rc != SQLITE_OK)
-        return db_error(s, err, rc, "cannot prepare statement");
+        return store_db_error(s, err, rc, "cannot prepare statement");
     return 0;
 }
 
 static int pragma_int(struct store *s, const char *sql, int *out, struct assay_error *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = prepare(s, &st, sql, err);
+    int rc = store_prepare(s, &st, sql, err);
     if (rc)
         return rc;
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW)
         *out = sqlite3_column_int(st, 0);
     else
-        rc = db_error(s, err, step, "cannot read database header");
+        rc = store_db_error(s, err, step, "cannot read database header");
     sqlite3_finalize(st);
     return rc;
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *v)
+void store_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
     if (v)
         sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
@@ -181,14 +176,14 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
         sqlite3_bind_null(st, i);
 }
 
-static char *col_text(sqlite3_stmt *st, int i)
+char *store_col_text(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
     return t ? mem_strdup((const char *)t) : NULL;
 }
 
 /* Room for element n of a growing result array (cap elements allocated so far). */
-static int grow_array(void **arr, int64_t *cap, int64_t n, size_t elem, struct assay_error *err)
+int store_grow_array(void **arr, int64_t *cap, int64_t n, size_t elem, struct assay_error *err)
 {
     if (n < *cap)
         return 0;
@@ -210,7 +205,7 @@ static void now_iso(char out[32])
 
 static int migrate(struct store *s, struct assay_error *err)
 {
-    int rc = exec_sql(s, "BEGIN IMMEDIATE", "cannot begin migration", err);
+    int rc = store_exec(s, "BEGIN IMMEDIATE", "cannot begin migration", err);
     if (rc)
         return rc;
     int version = 0;
@@ -231,23 +226,23 @@ static int migrate(struct store *s, struct assay_error *err)
     for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
         char what[64];
         snprintf(what, sizeof(what), "migration %d -> %d failed", v, v + 1);
-        rc = exec_sql(s, migrations[v], what, err);
+        rc = store_exec(s, migrations[v], what, err);
         if (rc)
             goto out;
         char sql[64];
         snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-        rc = exec_sql(s, sql, what, err);
+        rc = store_exec(s, sql, what, err);
         if (rc)
             goto out;
     }
     if (version < STORE_SCHEMA_VERSION) {
         char sql[64];
         snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", STORE_APPLICATION_ID);
-        rc = exec_sql(s, sql, "cannot set application id", err);
+        rc = store_exec(s, sql, "cannot set application id", err);
         if (rc)
             goto out;
     }
-    rc = exec_sql(s, "COMMIT", "cannot commit migration", err);
+    rc = store_exec(s, "COMMIT", "cannot commit migration", err);
     if (rc)
         goto out;
     s->version = STORE_SCHEMA_VERSION;
@@ -283,7 +278,7 @@ int store_open(struct store **out, const char *path, unsigned flags, struct assa
     int oflags = s->readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     int src = sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
     if (src != SQLITE_OK) {
-        rc = db_error(s, err, src, "cannot open database");
+        rc = store_db_error(s, err, src, "cannot open database");
         goto out;
     }
     sqlite3_extended_result_codes(s->db, 1);
@@ -310,7 +305,7 @@ int store_open(struct store **out, const char *path, unsigned flags, struct assa
                         app_id);
         goto out;
     }
-    rc = exec_sql(s, "PRAGMA foreign_keys = ON", "cannot enable foreign keys", err);
+    rc = store_exec(s, "PRAGMA foreign_keys = ON", "cannot enable foreign keys", err);
     if (rc)
         goto out;
     if (s->readonly) {
@@ -327,10 +322,10 @@ int store_open(struct store **out, const char *path, unsigned flags, struct assa
     }
     /* WAL: readers (reports, serve) work while a run writes. synchronous=NORMAL keeps every
      * committed transaction across a killed process; only a power cut can lose the last. */
-    rc = exec_sql(s, "PRAGMA journal_mode = WAL", "cannot enable WAL", err);
+    rc = store_exec(s, "PRAGMA journal_mode = WAL", "cannot enable WAL", err);
     if (rc)
         goto out;
-    rc = exec_sql(s, "PRAGMA synchronous = NORMAL", "cannot set synchronous", err);
+    rc = store_exec(s, "PRAGMA synchronous = NORMAL", "cannot set synchronous", err);
     if (rc)
         goto out;
     rc = migrate(s, err);
@@ -371,7 +366,7 @@ int store_put_model(struct store *s, const struct store_model *m, int64_t *id_ou
     sqlite3_stmt *st = NULL;
     char now[32];
     now_iso(now);
-    int rc = prepare(s, &st,
+    int rc = store_prepare(s, &st,
                      "INSERT INTO models (fingerprint, path, name, architecture, n_params,"
                      " quantization, context_length, file_bytes, info_json, first_seen, last_seen)"
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)"
@@ -382,21 +377,21 @@ int store_put_model(struct store *s, const struct store_model *m, int64_t *id_ou
                      err);
     if (rc)
         return rc;
-    bind_text(st, 1, m->fingerprint);
-    bind_text(st, 2, m->path);
-    bind_text(st, 3, m->name);
-    bind_text(st, 4, m->architecture);
+    store_bind_text(st, 1, m->fingerprint);
+    store_bind_text(st, 2, m->path);
+    store_bind_text(st, 3, m->name);
+    store_bind_text(st, 4, m->architecture);
     sqlite3_bind_int64(st, 5, m->n_params);
-    bind_text(st, 6, m->quantization);
+    store_bind_text(st, 6, m->quantization);
     sqlite3_bind_int64(st, 7, m->context_length);
     sqlite3_bind_int64(st, 8, m->file_bytes);
-    bind_text(st, 9, m->info_json);
-    bind_text(st, 10, now);
+    store_bind_text(st, 9, m->info_json);
+    store_bind_text(st, 10, now);
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW)
         *id_out = sqlite3_column_int64(st, 0);
     else
-        rc = db_error(s, err, step, "cannot store model");
+        rc = store_db_error(s, err, step, "cannot store model");
     sqlite3_finalize(st);
     return rc;
 }
@@ -405,7 +400,7 @@ int store_get_model(struct store *s, int64_t id, struct store_model *out, struct
 {
     memset(out, 0, sizeof(*out));
     sqlite3_stmt *st = NULL;
-    int rc = prepare(s, &st,
+    int rc = store_prepare(s, &st,
                      "SELECT id, fingerprint, path, name, architecture, n_params, quantization,"
                      " context_length, file_bytes, info_json FROM models WHERE id = ?1",
                      err);
@@ -415,20 +410,20 @@ int store_get_model(struct store *s, int64_t id, struct store_model *out, struct
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW) {
         out->id = sqlite3_column_int64(st, 0);
-        out->fingerprint = col_text(st, 1);
-        out->path = col_text(st, 2);
-        out->name = col_text(st, 3);
-        out->architecture = col_text(st, 4);
+        out->fingerprint = store_col_text(st, 1);
+        out->path = store_col_text(st, 2);
+        out->name = store_col_text(st, 3);
+        out->architecture = store_col_text(st, 4);
         out->n_params = sqlite3_column_int64(st, 5);
-        out->quantization = col_text(st, 6);
+        out->quantization = store_col_text(st, 6);
         out->context_length = sqlite3_column_int64(st, 7);
         out->file_bytes = sqlite3_column_int64(st, 8);
-        out->info_json = col_text(st, 9);
+        out->info_json = store_col_text(st, 9);
     } else if (step == SQLITE_DONE) {
         rc = err_set_at(err, ASSAY_ENOTFOUND, s->path, 0, "no model with id %lld",
                         (long long)id);
     } else {
-        rc = db_error(s, err, step, "cannot read model");
+        rc = store_db_error(s, err, step, "cannot read model");
     }
     sqlite3_finalize(st);
     return rc;
@@ -450,13 +445,13 @@ int store_lookup_fingerprint(struct store *s, const struct store_file_key *k, ch
 {
     *found = false;
     sqlite3_stmt *st = NULL;
-    int rc = prepare(s, &st,
+    int rc = store_prepare(s, &st,
                      "SELECT fingerprint FROM model_files WHERE path = ?1 AND size = ?2"
                      " AND mtime_ns = ?3 AND inode = ?4",
                      err);
     if (rc)
         return rc;
-    bind_text(st, 1, k->path);
+    store_bind_text(st, 1, k->path);
     sqlite3_bind_int64(st, 2, k->size);
     sqlite3_bind_int64(st, 3, k->mtime_ns);
     sqlite3_bind_int64(st, 4, k->inode);
@@ -465,7 +460,7 @@ int store_lookup_fingerprint(struct store *s, const struct store_file_key *k, ch
         snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
         *found = true;
     } else if (step != SQLITE_DONE) {
-        rc = db_error(s, err, step, "cannot look up fingerprint");
+        rc = store_db_error(s, err, step, "cannot look up fingerprint");
     }
     sqlite3_finalize(st);
     return rc;
@@ -475,20 +470,20 @@ int store_put_fingerprint(struct store *s, const struct store_file_key *k, const
                           struct assay_error *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = prepare(s, &st,
+    int rc = store_prepare(s, &st,
                      "INSERT OR REPLACE INTO model_files (path, size, mtime_ns, inode, fingerprint)"
                      " VALUES (?1, ?2, ?3, ?4, ?5)",
                      err);
     if (rc)
         return rc;
-    bind_text(st, 1, k->path);
+    store_bind_text(st, 1, k->path);
     sqlite3_bind_int64(st, 2, k->size);
     sqlite3_bind_int64(st, 3, k->mtime_ns);
     sqlite3_bind_int64(st, 4, k->inode);
-    bind_text(st, 5, fingerprint);
+    store_bind_text(st, 5, fingerprint);
     int step = sqlite3_step(st);
     if (step != SQLITE_DONE)
-        rc = db_error(s, err, step, "cannot store fingerprint");
+        rc = store_db_error(s, err, step, "cannot store fingerprint");
     sqlite3_finalize(st);
     return rc;
 }
@@ -526,29 +521,29 @@ int store_begin_run(struct store *s, const struct store_run_new *r, int64_t *run
     char now[32];
     now_iso(now);
     sqlite3_stmt *st = NULL;
-    rc = prepare(s, &st,
+    rc = store_prepare(s, &st,
                  "INSERT INTO runs (kind, model_id, backend, config_json, config_hash, status,"
                  " started_at, assay_version, host) VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6,"
                  " ?7, ?8)",
                  err);
     if (rc)
         return rc;
-    bind_text(st, 1, r->kind);
+    store_bind_text(st, 1, r->kind);
     if (r->model_id > 0)
         sqlite3_bind_int64(st, 2, r->model_id);
     else
         sqlite3_bind_null(st, 2);
-    bind_text(st, 3, r->backend);
-    bind_text(st, 4, cfg);
-    bind_text(st, 5, hash);
-    bind_text(st, 6, now);
-    bind_text(st, 7, ASSAY_VERSION " (" ASSAY_GIT_REV ")");
-    bind_text(st, 8, host[0] ? host : NULL);
+    store_bind_text(st, 3, r->backend);
+    store_bind_text(st, 4, cfg);
+    store_bind_text(st, 5, hash);
+    store_bind_text(st, 6, now);
+    store_bind_text(st, 7, ASSAY_VERSION " (" ASSAY_GIT_REV ")");
+    store_bind_text(st, 8, host[0] ? host : NULL);
     int step = sqlite3_step(st);
     if (step == SQLITE_DONE)
         *run_id_out = sqlite3_last_insert_rowid(s->db);
     else
-        rc = db_error(s, err, step, "cannot start run");
+        rc = store_db_error(s, err, step, "cannot start run");
     sqlite3_finalize(st);
     return rc;
 }
@@ -563,20 +558,20 @@ int store_find_resumable_run(struct store *s, const char *kind, const char *conf
     if (rc)
         return rc;
     sqlite3_stmt *st = NULL;
-    rc = prepare(s, &st,
+    rc = store_prepare(s, &st,
                  "SELECT id FROM runs WHERE kind = ?1 AND config_hash = ?2 AND config_json = ?3"
                  " AND status != 'done' ORDER BY id DESC LIMIT 1",
                  err);
     if (rc)
         return rc;
-    bind_text(st, 1, kind);
-    bind_text(st, 2, hash);
-    bind_text(st, 3, cfg);
+    store_bind_text(st, 1, kind);
+    store_bind_text(st, 2, hash);
+    store_bind_text(st, 3, cfg);
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW)
         *run_id_out = sqlite3_column_int64(st, 0);
     else if (step != SQLITE_DONE)
-        rc = db_error(s, err, step, "cannot look up runs");
+        rc = store_db_error(s, err, step, "cannot look up runs");
     sqlite3_finalize(st);
     return rc;
 }
@@ -586,7 +581,7 @@ static int run_exists_or_error(struct store *s, sqlite3_stmt *st, int64_t run_id
 {
     int step = sqlite3_step(st);
     if (step != SQLITE_DONE)
-        return db_error(s, err, step, what);
+        return store_db_error(s, err, step, what);
     if (sqlite3_changes(s->db) == 0)
         return err_set_at(err, ASSAY_ENOTFOUND, s->path, 0, "no run with id %lld",
                           (long long)run_id);
@@ -596,7 +591,7 @@ static int run_exists_or_error(struct store *s, sqlite3_stmt *st, int64_t run_id
 int store_reopen_run(struct store *s, int64_t run_id, struct assay_error *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = prepare(s, &st,
+    int rc = store_prepare(s, &st,
                      "UPDATE runs SET status = 'running', finished_at = NULL, error = NULL"
                      " WHERE id = ?1",
                      err);
@@ -616,15 +611,15 @@ int store_finish_run(struct store *s, int64_t run_id, int status, const char *er
     char now[32];
     now_iso(now);
     sqlite3_stmt *st = NULL;
-    int rc = prepare(s, &st,
+    int rc = store_prepare(s, &st,
                      "UPDATE runs SET status = ?2, finished_at = ?3, error = ?4 WHERE id = ?1",
                      err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
-    bind_text(st, 2, status_names[status]);
-    bind_text(st, 3, status == STORE_RUN_RUNNING ? NULL : now);
-    bind_text(st, 4, error);
+    store_bind_text(st, 2, status_names[status]);
+    store_bind_text(st, 3, status == STORE_RUN_RUNNING ? NULL : now);
+    store_bind_text(st, 4, error);
     rc = run_exists_or_error(s, st, run_id, "cannot finish run", err);
     sqlite3_finalize(st);
     return rc;
@@ -639,20 +634,20 @@ int store_finish_run(struct store *s, int64_t run_id, int status, const char *er
 static void read_run(sqlite3_stmt *st, struct store_run *r)
 {
     r->id = sqlite3_column_int64(st, 0);
-    r->kind = col_text(st, 1);
+    r->kind = store_col_text(st, 1);
     r->model_id = sqlite3_column_int64(st, 2);
-    r->model_fingerprint = col_text(st, 3);
-    r->model_path = col_text(st, 4);
-    r->backend = col_text(st, 5);
-    r->config_json = col_text(st, 6);
-    r->config_hash = col_text(st, 7);
+    r->model_fingerprint = store_col_text(st, 3);
+    r->model_path = store_col_text(st, 4);
+    r->backend = store_col_text(st, 5);
+    r->config_json = store_col_text(st, 6);
+    r->config_hash = store_col_text(st, 7);
     const unsigned char *status = sqlite3_column_text(st, 8);
     r->status = status_from_name((const char *)status);
-    r->started_at = col_text(st, 9);
-    r->finished_at = col_text(st, 10);
-    r->assay_version = col_text(st, 11);
-    r->host = col_text(st, 12);
-    r->error = col_text(st, 13);
+    r->started_at = store_col_text(st, 9);
+    r->finished_at = store_col_text(st, 10);
+    r->assay_version = store_col_text(st, 11);
+    r->host = store_col_text(st, 12);
+    r->error = store_col_text(st, 13);
     r->n_samples = sqlite3_column_int64(st, 14);
 }
 
@@ -660,7 +655,7 @@ int store_get_run(struct store *s, int64_t run_id, struct store_run *out, struct
 {
     memset(out, 0, sizeof(*out));
     sqlite3_stmt *st = NULL;
-    int rc = prepare(s, &st, "SELECT " RUN_COLUMNS " WHERE r.id = ?1", err);
+    int rc = store_prepare(s, &st, "SELECT " RUN_COLUMNS " WHERE r.id = ?1", err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
@@ -671,7 +666,7 @@ int store_get_run(struct store *s, int64_t run_id, struct store_run *out, struct
         rc = err_set_at(err, ASSAY_ENOTFOUND, s->path, 0, "no run with id %lld",
                         (long long)run_id);
     else
-        rc = db_error(s, err, step, "cannot read run");
+        rc = store_db_error(s, err, step, "cannot read run");
     sqlite3_finalize(st);
     return rc;
 }
@@ -698,7 +693,7 @@ int store_list_runs(struct store *s, int64_t limit, struct store_run **runs_out,
     *runs_out = NULL;
     *n_out = 0;
     sqlite3_stmt *st = NULL;
-    int rc = prepare(s, &st, "SELECT " RUN_COLUMNS " ORDER BY r.id DESC LIMIT ?1", err);
+    int rc = store_prepare(s, &st, "SELECT " RUN_COLUMNS " ORDER BY r.id DESC LIMIT ?1", err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
@@ -706,13 +701,13 @@ int store_list_runs(struct store *s, int64_t limit, struct store_run **runs_out,
     int64_t n = 0, cap = 0;
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = grow_array((void **)&runs, &cap, n, sizeof(*runs), err);
+        rc = store_grow_array((void **)&runs, &cap, n, sizeof(*runs), err);
         if (rc)
             goto out;
         read_run(st, &runs[n++]);
     }
     if (step != SQLITE_DONE)
-        rc = db_error(s, err, step, "cannot list runs");
+        rc = store_db_error(s, err, step, "cannot list runs");
 out:
     sqlite3_finalize(st);
     if (rc) {
@@ -739,12 +734,12 @@ static int insert_sample(struct store *s, sqlite3_stmt *st, int64_t run_id,
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     sqlite3_bind_int64(st, 1, run_id);
-    bind_text(st, 2, x->task);
-    bind_text(st, 3, x->item);
-    bind_text(st, 4, x->format_id ? x->format_id : "");
-    bind_text(st, 5, x->prompt);
-    bind_text(st, 6, x->target);
-    bind_text(st, 7, x->output);
+    store_bind_text(st, 2, x->task);
+    store_bind_text(st, 3, x->item);
+    store_bind_text(st, 4, x->format_id ? x->format_id : "");
+    store_bind_text(st, 5, x->prompt);
+    store_bind_text(st, 6, x->target);
+    store_bind_text(st, 7, x->output);
     if (isnan(x->score))
         sqlite3_bind_null(st, 8);
     else
@@ -753,12 +748,12 @@ static int insert_sample(struct store *s, sqlite3_stmt *st, int64_t run_id,
         sqlite3_bind_null(st, 9);
     else
         sqlite3_bind_int(st, 9, x->correct);
-    bind_text(st, 10, x->data_json);
-    bind_text(st, 11, x->error);
-    bind_text(st, 12, now);
+    store_bind_text(st, 10, x->data_json);
+    store_bind_text(st, 11, x->error);
+    store_bind_text(st, 12, now);
     int step = sqlite3_step(st);
     if (step != SQLITE_DONE)
-        return db_error(s, err, step, "cannot store sample");
+        return store_db_error(s, err, step, "cannot store sample");
     return 0;
 }
 
@@ -768,11 +763,11 @@ int store_put_samples(struct store *s, int64_t run_id, const struct store_sample
     for (int64_t i = 0; i < n; i++)
         if (!smp[i].task || !smp[i].item)
             return err_set(err, ASSAY_EUSAGE, "sample without task or item");
-    int rc = exec_sql(s, "BEGIN IMMEDIATE", "cannot begin transaction", err);
+    int rc = store_exec(s, "BEGIN IMMEDIATE", "cannot begin transaction", err);
     if (rc)
         return rc;
     sqlite3_stmt *st = NULL;
-    rc = prepare(s, &st,
+    rc = store_prepare(s, &st,
                  "INSERT OR REPLACE INTO samples (run_id, task, item, format_id, prompt, target,"
                  " output, score, correct, data_json, error, created_at)"
                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -787,7 +782,7 @@ int store_put_samples(struct store *s, int64_t run_id, const struct store_sample
         goto out;
     sqlite3_finalize(st);
     st = NULL;
-    return exec_sql(s, "COMMIT", "cannot commit samples", err);
+    return store_exec(s, "COMMIT", "cannot commit samples", err);
 out:
     sqlite3_finalize(st);
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -804,20 +799,20 @@ int64_t store_count_samples(struct store *s, int64_t run_id, const char *task,
                             struct assay_error *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = prepare(s, &st,
+    int rc = store_prepare(s, &st,
                      "SELECT count(*) FROM samples WHERE run_id = ?1"
                      " AND (?2 IS NULL OR task = ?2)",
                      err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
-    bind_text(st, 2, task);
+    store_bind_text(st, 2, task);
     int64_t n;
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW)
         n = sqlite3_column_int64(st, 0);
     else
-        n = db_error(s, err, step, "cannot count samples");
+        n = store_db_error(s, err, step, "cannot count samples");
     sqlite3_finalize(st);
     return n;
 }
@@ -826,7 +821,7 @@ int store_each_sample(struct store *s, int64_t run_id, const char *task, store_s
                       void *user, struct assay_error *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = prepare(s, &st,
+    int rc = store_prepare(s, &st,
                      "SELECT id, task, item, format_id, prompt, target, output, score, correct,"
                      " data_json, error, created_at FROM samples WHERE run_id = ?1"
                      " AND (?2 IS NULL OR task = ?2) ORDER BY id",
@@ -834,7 +829,7 @@ int store_each_sample(struct store *s, int64_t run_id, const char *task, store_s
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
-    bind_text(st, 2, task);
+    store_bind_text(st, 2, task);
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_sample_row row;
@@ -855,7 +850,7 @@ int store_each_sample(struct store *s, int64_t run_id, const char *task, store_s
             break;
     }
     if (!rc && step != SQLITE_DONE)
-        rc = db_error(s, err, step, "cannot read samples");
+        rc = store_db_error(s, err, step, "cannot read samples");
     sqlite3_finalize(st);
     return rc;
 }
@@ -865,21 +860,21 @@ int store_has_sample(struct store *s, int64_t run_id, const char *task, const ch
 {
     *found = false;
     sqlite3_stmt *st = NULL;
-    int rc = prepare(s, &st,
+    int rc = store_prepare(s, &st,
                      "SELECT 1 FROM samples WHERE run_id = ?1 AND task = ?2 AND item = ?3"
                      " AND format_id = ?4",
                      err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
-    bind_text(st, 2, task);
-    bind_text(st, 3, item);
-    bind_text(st, 4, format_id ? format_id : "");
+    store_bind_text(st, 2, task);
+    store_bind_text(st, 3, item);
+    store_bind_text(st, 4, format_id ? format_id : "");
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW)
         *found = true;
     else if (step != SQLITE_DONE)
-        rc = db_error(s, err, step, "cannot look up sample");
+        rc = store_db_error(s, err, step, "cannot look up sample");
     sqlite3_finalize(st);
     return rc;
 }
@@ -890,15 +885,15 @@ int store_put_metric(struct store *s, int64_t run_id, const char *task, const ch
                      double value, double stderr_, int64_t n, struct assay_error *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = prepare(s, &st,
+    int rc = store_prepare(s, &st,
                      "INSERT OR REPLACE INTO metrics (run_id, task, name, value, stderr, n)"
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                      err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
-    bind_text(st, 2, task);
-    bind_text(st, 3, name);
+    store_bind_text(st, 2, task);
+    store_bind_text(st, 3, name);
     if (isnan(value))
         sqlite3_bind_null(st, 4);
     else
@@ -910,7 +905,7 @@ int store_put_metric(struct store *s, int64_t run_id, const char *task, const ch
     sqlite3_bind_int64(st, 6, n);
     int step = sqlite3_step(st);
     if (step != SQLITE_DONE)
-        rc = db_error(s, err, step, "cannot store metric");
+        rc = store_db_error(s, err, step, "cannot store metric");
     sqlite3_finalize(st);
     return rc;
 }
@@ -921,7 +916,7 @@ int store_list_metrics(struct store *s, int64_t run_id, struct store_metric **ou
     *out = NULL;
     *n_out = 0;
     sqlite3_stmt *st = NULL;
-    int rc = prepare(s, &st,
+    int rc = store_prepare(s, &st,
                      "SELECT task, name, value, stderr, n FROM metrics WHERE run_id = ?1"
                      " ORDER BY task, name",
                      err);
@@ -932,18 +927,18 @@ int store_list_metrics(struct store *s, int64_t run_id, struct store_metric **ou
     int64_t n = 0, cap = 0;
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = grow_array((void **)&m, &cap, n, sizeof(*m), err);
+        rc = store_grow_array((void **)&m, &cap, n, sizeof(*m), err);
         if (rc)
             goto out;
         struct store_metric *x = &m[n++];
-        x->task = col_text(st, 0);
-        x->name = col_text(st, 1);
+        x->task = store_col_text(st, 0);
+        x->name = store_col_text(st, 1);
         x->value = sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2);
         x->stderr_ = sqlite3_column_type(st, 3) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 3);
         x->n = sqlite3_column_int64(st, 4);
     }
     if (step != SQLITE_DONE)
-        rc = db_error(s, err, step, "cannot list metrics");
+        rc = store_db_error(s, err, step, "cannot list metrics");
 out:
     sqlite3_finalize(st);
     if (rc) {
@@ -969,13 +964,13 @@ void store_metrics_free(struct store_metric *m, int64_t n)
 int store_delete_pii_findings(struct store *s, int64_t run_id, struct assay_error *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = prepare(s, &st, "DELETE FROM pii_findings WHERE run_id = ?1", err);
+    int rc = store_prepare(s, &st, "DELETE FROM pii_findings WHERE run_id = ?1", err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
     int step = sqlite3_step(st);
     if (step != SQLITE_DONE)
-        rc = db_error(s, err, step, "cannot delete pii findings");
+        rc = store_db_error(s, err, step, "cannot delete pii findings");
     sqlite3_finalize(st);
     return rc;
 }
@@ -986,10 +981,10 @@ int store_put_pii_findings(struct store *s, int64_t run_id, const struct store_p
     if (n <= 0)
         return 0;
     sqlite3_stmt *st = NULL;
-    int rc = exec_sql(s, "BEGIN IMMEDIATE", "cannot begin transaction", err);
+    int rc = store_exec(s, "BEGIN IMMEDIATE", "cannot begin transaction", err);
     if (rc)
         return rc;
-    rc = prepare(s, &st,
+    rc = store_prepare(s, &st,
                  "INSERT INTO pii_findings (run_id, sample_id, field, type, start_byte,"
                  " end_byte, likelihood, severity, detector, validated, created_at)"
                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -1007,24 +1002,24 @@ int store_put_pii_findings(struct store *s, int64_t run_id, const struct store_p
             sqlite3_bind_int64(st, 2, x->sample_id);
         else
             sqlite3_bind_null(st, 2);
-        bind_text(st, 3, x->field ? x->field : "");
-        bind_text(st, 4, x->type);
+        store_bind_text(st, 3, x->field ? x->field : "");
+        store_bind_text(st, 4, x->type);
         sqlite3_bind_int64(st, 5, x->start_byte);
         sqlite3_bind_int64(st, 6, x->end_byte);
-        bind_text(st, 7, x->likelihood);
-        bind_text(st, 8, x->severity);
-        bind_text(st, 9, x->detector);
+        store_bind_text(st, 7, x->likelihood);
+        store_bind_text(st, 8, x->severity);
+        store_bind_text(st, 9, x->detector);
         sqlite3_bind_int(st, 10, x->validated ? 1 : 0);
-        bind_text(st, 11, now);
+        store_bind_text(st, 11, now);
         int step = sqlite3_step(st);
         if (step != SQLITE_DONE) {
-            rc = db_error(s, err, step, "cannot store pii finding");
+            rc = store_db_error(s, err, step, "cannot store pii finding");
             goto out;
         }
     }
     sqlite3_finalize(st);
     st = NULL;
-    return exec_sql(s, "COMMIT", "cannot commit pii findings", err);
+    return store_exec(s, "COMMIT", "cannot commit pii findings", err);
 out:
     sqlite3_finalize(st);
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -1037,7 +1032,7 @@ int store_list_pii_findings(struct store *s, int64_t run_id, struct store_pii_fi
     *out = NULL;
     *n_out = 0;
     sqlite3_stmt *st = NULL;
-    int rc = prepare(s, &st,
+    int rc = store_prepare(s, &st,
                      "SELECT sample_id, field, type, start_byte, end_byte, likelihood, severity,"
                      " detector, validated FROM pii_findings WHERE run_id = ?1 ORDER BY id",
                      err);
@@ -1048,22 +1043,22 @@ int store_list_pii_findings(struct store *s, int64_t run_id, struct store_pii_fi
     int64_t n = 0, cap = 0;
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = grow_array((void **)&v, &cap, n, sizeof(*v), err);
+        rc = store_grow_array((void **)&v, &cap, n, sizeof(*v), err);
         if (rc)
             goto out;
         struct store_pii_finding_row *r = &v[n++];
         r->sample_id = sqlite3_column_int64(st, 0);
-        r->field = col_text(st, 1);
-        r->type = col_text(st, 2);
+        r->field = store_col_text(st, 1);
+        r->type = store_col_text(st, 2);
         r->start_byte = sqlite3_column_int64(st, 3);
         r->end_byte = sqlite3_column_int64(st, 4);
-        r->likelihood = col_text(st, 5);
-        r->severity = col_text(st, 6);
-        r->detector = col_text(st, 7);
+        r->likelihood = store_col_text(st, 5);
+        r->severity = store_col_text(st, 6);
+        r->detector = store_col_text(st, 7);
         r->validated = sqlite3_column_int(st, 8);
     }
     if (step != SQLITE_DONE)
-        rc = db_error(s, err, step, "cannot list pii findings");
+        rc = store_db_error(s, err, step, "cannot list pii findings");
 out:
     sqlite3_finalize(st);
     if (rc) {
