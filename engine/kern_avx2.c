@@ -111,14 +111,34 @@ KX_INLINE __m256i nibbles_split(const uint8_t *qs)
     return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m));
 }
 
-/* Group j (values 32j .. 32j+31) of a weight row. */
-KX_INLINE struct kb unpack(const int type, const uint8_t *row, int64_t j)
+/* Signed types store level q as q + off in their bits; unpack_ with raw gives those
+ * unsigned bits (Q8_0: q + 128, by flipping the sign bit) for the VNNI decode path. */
+KX_INLINE int type_off_shift(int type)
+{
+    switch (type) {
+    case QUANT_TYPE_Q4_0:
+        return 3; /* off 8 */
+    case QUANT_TYPE_Q5_0:
+        return 4; /* 16 */
+    case QUANT_TYPE_Q6_K:
+        return 5; /* 32 */
+    case QUANT_TYPE_Q8_0:
+        return 7; /* 128 */
+    default:
+        return 0;
+    }
+}
+
+/* Group j (values 32j .. 32j+31) of a weight row; raw: see type_off_shift. */
+KX_INLINE struct kb unpack_(const int type, const uint8_t *row, int64_t j, const bool raw)
 {
     struct kb o = {_mm256_setzero_si256(), 0, 0, 0, _mm256_setzero_ps()};
     switch (type) {
     case QUANT_TYPE_Q4_0: {
         const struct blk_q4_0 *b = (const struct blk_q4_0 *)row + j;
-        o.q = _mm256_sub_epi8(nibbles_split(b->qs), _mm256_set1_epi8(8));
+        o.q = nibbles_split(b->qs);
+        if (!raw)
+            o.q = _mm256_sub_epi8(o.q, _mm256_set1_epi8(8));
         o.s0 = o.s1 = f16s(b->d);
         break;
     }
@@ -134,7 +154,8 @@ KX_INLINE struct kb unpack(const int type, const uint8_t *row, int64_t j)
         uint32_t qh;
         memcpy(&qh, b->qh, 4);
         o.q = _mm256_or_si256(nibbles_split(b->qs), bits_to_0x10(qh));
-        o.q = _mm256_sub_epi8(o.q, _mm256_set1_epi8(16));
+        if (!raw)
+            o.q = _mm256_sub_epi8(o.q, _mm256_set1_epi8(16));
         o.s0 = o.s1 = f16s(b->d);
         break;
     }
@@ -150,6 +171,8 @@ KX_INLINE struct kb unpack(const int type, const uint8_t *row, int64_t j)
     case QUANT_TYPE_Q8_0: {
         const struct blk_q8_0 *b = (const struct blk_q8_0 *)row + j;
         o.q = _mm256_loadu_si256((const __m256i *)b->qs);
+        if (raw)
+            o.q = _mm256_xor_si256(o.q, _mm256_set1_epi8((char)0x80));
         o.s0 = o.s1 = f16s(b->d);
         break;
     }
@@ -197,7 +220,8 @@ KX_INLINE struct kb unpack(const int type, const uint8_t *row, int64_t j)
         __m256i h = _mm256_loadu_si256((const __m256i *)(b->qh + 32 * n));
         h = _mm256_and_si256(_mm256_srl_epi16(h, _mm_cvtsi32_si128(2 * p)), _mm256_set1_epi8(3));
         o.q = _mm256_or_si256(l, _mm256_slli_epi16(h, 4));
-        o.q = _mm256_sub_epi8(o.q, _mm256_set1_epi8(32));
+        if (!raw)
+            o.q = _mm256_sub_epi8(o.q, _mm256_set1_epi8(32));
         float d = f16s(b->d);
         o.s0 = d * (float)b->scales[8 * n + 2 * p];
         o.s1 = d * (float)b->scales[8 * n + 2 * p + 1];
@@ -209,6 +233,11 @@ KX_INLINE struct kb unpack(const int type, const uint8_t *row, int64_t j)
     return o;
 }
 
+KX_INLINE struct kb unpack(const int type, const uint8_t *row, int64_t j)
+{
+    return unpack_(type, row, j, false);
+}
+
 KX_INLINE bool type_k(int type)
 {
     return type == QUANT_TYPE_Q4_K || type == QUANT_TYPE_Q5_K || type == QUANT_TYPE_Q6_K;
@@ -216,7 +245,8 @@ KX_INLINE bool type_k(int type)
 
 /* All 8 groups of K-quant super-block sb at once, sharing the header decode; the same
  * values as 8 calls of unpack (same float operations). */
-KX_INLINE void unpack_sb(const int type, const uint8_t *row, int64_t sb, struct kb o[8])
+KX_INLINE void unpack_sb_(const int type, const uint8_t *row, int64_t sb, struct kb o[8],
+                          const bool raw)
 {
     const __m256i lo4 = _mm256_set1_epi8(0x0F);
     if (type == QUANT_TYPE_Q6_K) {
@@ -240,7 +270,7 @@ KX_INLINE void unpack_sb(const int type, const uint8_t *row, int64_t sb, struct 
                 __m256i hp = _mm256_and_si256(_mm256_srli_epi16(h, 2 * p), _mm256_set1_epi8(3));
                 __m256i q = _mm256_or_si256(ls[p], _mm256_slli_epi16(hp, 4));
                 struct kb *k = &o[4 * n + p];
-                k->q = _mm256_sub_epi8(q, _mm256_set1_epi8(32));
+                k->q = raw ? q : _mm256_sub_epi8(q, _mm256_set1_epi8(32));
                 __m256i idx = _mm256_set_m128i(_mm_set1_epi32(2 * p + 1), _mm_set1_epi32(2 * p));
                 k->sv = _mm256_permutevar8x32_ps(scf[n], idx);
                 k->s0 = d * (float)b->scales[8 * n + 2 * p];
@@ -283,6 +313,11 @@ KX_INLINE void unpack_sb(const int type, const uint8_t *row, int64_t sb, struct 
     }
 }
 
+KX_INLINE void unpack_sb(const int type, const uint8_t *row, int64_t sb, struct kb o[8])
+{
+    unpack_sb_(type, row, sb, o, false);
+}
+
 /* Ask for rows [r, r + n) (clipped to r_end) to be brought into cache. Rows of a
  * small matrix are short (2048 Q4_K values: 1152 bytes), so the hardware prefetcher
  * barely trains on each tile's streams; fetching the tile after next while this one
@@ -321,7 +356,8 @@ struct kw {
 /* One activation block prepared for many rows. */
 struct kx {
     __m256i x;
-    __m256 dx; /* a.d in every lane */
+    __m256 dx;    /* a.d in every lane */
+    __m256i corr; /* raw decode path: -off * (sum of x over the lane's 4 bytes) */
 };
 
 /* from_sb: b came from unpack_sb, whose Q6_K lane scales are ready in b.sv */
@@ -367,6 +403,7 @@ KX_INLINE struct kx prep_x(const int type, const struct blk_a8 *a)
         o.x = _mm256_xor_si256(o.x, _mm256_set1_epi8((char)0x80));
 #endif
     o.dx = _mm256_broadcast_ss(&a->d);
+    o.corr = _mm256_setzero_si256();
     return o;
 }
 
@@ -388,6 +425,77 @@ KX_INLINE __m256 step(const int type, const struct kw *w, const struct kx *x, __
         dot = _mm256_madd_epi16(_mm256_maddubs_epi16(w->a, x->x), _mm256_set1_epi16(1));
 #endif
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(w->sv, x->dx), acc);
+}
+
+/*
+ * The raw decode path (VNNI, one token): signed levels stay as their stored unsigned
+ * bits u = q + off, and dot(q, x) = dot(u, x) - off * sum(x) per lane, so the
+ * correction depends on the activation only and is made once per activation block for
+ * all the rows of a tile, instead of once per weight group (a vpdpbusd and a subtract
+ * per row). Both paths produce the exact integer lane sums, so the bits are those of
+ * prep_w / prep_x / step (tests hold decode against prompt processing and AVX2).
+ * Without VNNI these are the plain functions.
+ */
+KX_INLINE struct kb unpack_raw(const int type, const uint8_t *row, int64_t j)
+{
+#if KX_LEVEL == 512
+    return unpack_(type, row, j, true);
+#else
+    return unpack_(type, row, j, false);
+#endif
+}
+
+KX_INLINE void unpack_sb_raw(const int type, const uint8_t *row, int64_t sb, struct kb o[8])
+{
+#if KX_LEVEL == 512
+    unpack_sb_(type, row, sb, o, true);
+#else
+    unpack_sb_(type, row, sb, o, false);
+#endif
+}
+
+KX_INLINE struct kw prep_w_raw(const int type, struct kb b, const bool from_sb)
+{
+#if KX_LEVEL == 512
+    struct kw o;
+    if (type == QUANT_TYPE_Q6_K)
+        o.sv = from_sb ? b.sv : _mm256_set_m128(_mm_set1_ps(b.s1), _mm_set1_ps(b.s0));
+    else
+        o.sv = _mm256_set1_ps(b.s0);
+    o.a = b.q;
+    o.b = _mm256_setzero_si256();
+    return o;
+#else
+    return prep_w_(type, b, from_sb);
+#endif
+}
+
+KX_INLINE struct kx prep_x_raw(const int type, const struct blk_a8 *a)
+{
+#if KX_LEVEL == 512
+    struct kx o;
+    o.x = _mm256_loadu_si256((const __m256i *)a->qs);
+    o.dx = _mm256_broadcast_ss(&a->d);
+    o.corr = _mm256_setzero_si256();
+    if (type_signed(type)) {
+        __m256i lane = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), o.x);
+        o.corr = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                  _mm256_slli_epi32(lane, type_off_shift(type)));
+    }
+    return o;
+#else
+    return prep_x(type, a);
+#endif
+}
+
+KX_INLINE __m256 step_raw(const int type, const struct kw *w, const struct kx *x, __m256 acc)
+{
+#if KX_LEVEL == 512
+    __m256i dot = _mm256_dpbusd_epi32(x->corr, w->a, x->x);
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(w->sv, x->dx), acc);
+#else
+    return step(type, w, x, acc);
+#endif
 }
 
 /* Offset types: after each run of 8 groups, acc += m[g] * a.s[g] lane by lane (lane g
@@ -415,15 +523,25 @@ KX_INLINE void tile_int(const int type, const int R, const int T, float *y, cons
     }
     for (int64_t j = 0; j < nb; j++) {
         struct kw kw[KX_RD];
-        for (int i = 0; i < R; i++) {
-            struct kb b = unpack(type, w + (size_t)(r + i) * row_bytes, j);
-            kw[i] = prep_w(type, b);
-            mv[i][j & 7] = b.m;
-        }
-        for (int u = 0; u < T; u++) {
-            struct kx kx = prep_x(type, act + (t + u) * nb + j);
-            for (int i = 0; i < R; i++)
-                acc[i][u] = step(type, &kw[i], &kx, acc[i][u]);
+        if (T == 1) { /* decode: the raw path */
+            struct kx kx = prep_x_raw(type, act + t * nb + j);
+            for (int i = 0; i < R; i++) {
+                struct kb b = unpack_raw(type, w + (size_t)(r + i) * row_bytes, j);
+                struct kw k = prep_w_raw(type, b, false);
+                mv[i][j & 7] = b.m;
+                acc[i][0] = step_raw(type, &k, &kx, acc[i][0]);
+            }
+        } else {
+            for (int i = 0; i < R; i++) {
+                struct kb b = unpack(type, w + (size_t)(r + i) * row_bytes, j);
+                kw[i] = prep_w(type, b);
+                mv[i][j & 7] = b.m;
+            }
+            for (int u = 0; u < T; u++) {
+                struct kx kx = prep_x(type, act + (t + u) * nb + j);
+                for (int i = 0; i < R; i++)
+                    acc[i][u] = step(type, &kw[i], &kx, acc[i][u]);
+            }
         }
         if (!type_signed(type) && ((j & 7) == 7 || j == nb - 1)) {
             for (int u = 0; u < T; u++)
@@ -532,14 +650,16 @@ KX_INLINE void tile_k1(const int type, const int R, float *y, const uint8_t *w, 
         acc[i] = _mm256_setzero_ps();
     for (int64_t sb = 0; sb < nb / 8; sb++) {
         const struct blk_a8 *a = act + t * nb + 8 * sb;
+        struct kx xs[8]; /* shared by the tile's rows */
+        for (int g = 0; g < 8; g++)
+            xs[g] = prep_x_raw(type, a + g);
         for (int i = 0; i < R; i++) {
             struct kb kb[8];
             float mv[8];
-            unpack_sb(type, w + (size_t)(r + i) * row_bytes, sb, kb);
+            unpack_sb_raw(type, w + (size_t)(r + i) * row_bytes, sb, kb);
             for (int g = 0; g < 8; g++) {
-                struct kw k = prep_w_(type, kb[g], true);
-                struct kx x = prep_x(type, a + g);
-                acc[i] = step(type, &k, &x, acc[i]);
+                struct kw k = prep_w_raw(type, kb[g], true);
+                acc[i] = step_raw(type, &k, &xs[g], acc[i]);
                 mv[g] = kb[g].m;
             }
             if (!type_signed(type))
