@@ -102,6 +102,16 @@ const struct cli_cmd cli_commands[] = {
      "Without arguments, lists the runs in the database, newest first. 'show ID' prints one\n"
      "run: model, fingerprint, status, configuration and its hash, and its metrics.",
      cmd_runs_opts, 0, 2, cmd_runs, NULL},
+    {"serve", "browse the store in a web browser: runs, samples, comparisons (read-only)",
+     "[--db F] [--bind ADDR] [--port N] [--raw]",
+     "A local web server over the database, opened read-only (it works while a run is\n"
+     "writing). Pages: the runs list, a run (metrics, PII counts, a sample browser with\n"
+     "paging, filters and search) and a comparison of two runs (paired bootstrap interval\n"
+     "and McNemar's test per task). JSON API under /api/ (runs, runs/ID, runs/ID/samples,\n"
+     "runs/ID/metrics, runs/ID/pii, compare?a=&b=). The pages are built into the binary.\n"
+     "GET and HEAD only; loopback by default; sample text is PII-masked unless --raw\n"
+     "(search matches the stored, unmasked text). SIGINT or SIGTERM stops it.",
+     cmd_serve_opts, 0, 0, cmd_serve, NULL},
     {"help", "show help for assay or for one command", "[COMMAND]", NULL, no_opts, 0, 1,
      cmd_help, NULL},
     {"version", "show the version and git revision", "", NULL, no_opts, 0, 0, cmd_version, NULL},

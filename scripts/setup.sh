@@ -17,6 +17,8 @@ PACKAGES=(
     clang libclang-rt-14-dev
     python3
     bubblewrap
+    libmicrohttpd-dev
+    chromium chromium-driver curl
 )
 
 missing=()
