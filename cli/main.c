@@ -58,6 +58,19 @@ const struct cli_cmd cli_commands[] = {
      "address word ('lives at', 'ship to'): both are precise where they fire but miss most\n"
      "names and addresses (no name lists, no model). --run stores findings in the database.",
      cmd_pii_opts, 1, -1, cmd_pii, NULL},
+    {"memorize", "memorization audit: greedy continuations of corpus prefixes vs the truth",
+     "--model M --corpus PATH [PATH...] [options]",
+     "The Gemma reports' protocol: each sampled document's first --prefix tokens (after an\n"
+     "optional --offset) prompt the model with one BOS first; --suffix tokens are decoded\n"
+     "greedily with no stop (an early EOS is a mismatch) and compared token by token with\n"
+     "the true continuation. Exact: all equal. Approximate: token edit distance <= --approx\n"
+     "* suffix (inclusive; includes exact). Rates get 95% Wilson intervals, per source file\n"
+     "and overall, with the longest-common-prefix distribution; memorized outputs are\n"
+     "scanned for PII (counts by type and severity; examples printed masked). Documents\n"
+     "shorter than offset + prefix + suffix are counted and skipped. Resumable like 'run'.\n"
+     "--json: one line per audited document {source, doc, exact, approximate,\n"
+     "edit_distance, lcp, generated_ids, true_ids}, then one summary line.",
+     cmd_memorize_opts, 0, -1, cmd_memorize, NULL},
     {"models", "describe a checkpoint: architecture, size, quantization, fingerprint",
      "info MODEL [options]",
      "'info' reads a GGUF file and prints its architecture, parameter count, quantization\n"
