@@ -42,6 +42,9 @@ int cmd_datasets(struct cli_ctx *ctx, const struct cli_args *a);
 extern const struct cli_opt cmd_pii_opts[];
 int cmd_pii(struct cli_ctx *ctx, const struct cli_args *a);
 
+extern const struct cli_opt cmd_report_opts[];
+int cmd_report(struct cli_ctx *ctx, const struct cli_args *a);
+
 extern const struct cli_opt cmd_memorize_opts[];
 int cmd_memorize(struct cli_ctx *ctx, const struct cli_args *a);
 

@@ -125,6 +125,16 @@ const struct cli_cmd cli_commands[] = {
      "GET and HEAD only; loopback by default; sample text is PII-masked unless --raw\n"
      "(search matches the stored, unmasked text). SIGINT or SIGTERM stops it.",
      cmd_serve_opts, 0, 0, cmd_serve, NULL},
+    {"report", "write a self-contained HTML report of stored runs",
+     "[--run ID[,ID...]] [-o report.html] [options]",
+     "One HTML file with inline CSS and SVG, no script and nothing from the network: per\n"
+     "run its metadata (model, fingerprint, architecture, quantization, configuration,\n"
+     "duration, assay version), scores with standard errors and a bar chart with 95%\n"
+     "intervals, the Gemma reports' published figure and its protocol beside a score where\n"
+     "one exists for that checkpoint and task, samples worst first, logit comparisons, and\n"
+     "PII findings (counts by type and severity, masked examples). Stored text is masked by\n"
+     "the PII scanner unless --raw. Without --run: the newest eval run, else the newest run.",
+     cmd_report_opts, 0, 0, cmd_report, NULL},
     {"help", "show help for assay or for one command", "[COMMAND]", NULL, no_opts, 0, 1,
      cmd_help, NULL},
     {"version", "show the version and git revision", "", NULL, no_opts, 0, 0, cmd_version, NULL},
