@@ -7,6 +7,7 @@
 #include "evals/fmt.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "evals/task.h"
 
@@ -24,6 +25,9 @@
     "Q: Where were the 1992 Olympics held?\n"                                                      \
     "A: The 1992 Olympics were held in Barcelona, Spain."
 
+/* The sweep-only fields of the lm-eval rows: none set. */
+#define FMT_PLAIN NULL, NULL, NULL, NULL, false, 0
+
 /* Fields: id, layout, description, preamble, passage_sep, question_prefix,
  * question_suffix, strip_question, choice_labels, choice_prefix, label_sep,
  * answer_prefix, target_is_label, target_delimiter, fewshot_delimiter. */
@@ -31,33 +35,33 @@ static const struct fmt fmts[] = {
     /* lm_eval/tasks/mmlu/default/_default_template_yaml + per-subject description */
     {"mmlu_default", FMT_LAYOUT_QA,
      "The following are multiple choice questions (with answers) about {subject}.\n\n", "", "", "",
-     "", true, "ABCD", "\n", ". ", "\nAnswer:", true, " ", "\n\n"},
+     "", true, "ABCD", "\n", ". ", "\nAnswer:", true, " ", "\n\n", FMT_PLAIN},
     /* gsm8k.yaml v3 */
     {"gsm8k_default", FMT_LAYOUT_QA, "", "", "", "Question: ", "", false, NULL, "", "",
-     "\nAnswer:", false, " ", "\n\n"},
+     "\nAnswer:", false, " ", "\n\n", FMT_PLAIN},
     /* hellaswag: the query is the (already preprocessed) context line itself */
     {"hellaswag_llamacpp", FMT_LAYOUT_QA, "", "", "", "", "", false, NULL, "", "", "", false, " ",
-     "\n\n"},
+     "\n\n", FMT_PLAIN},
     /* arc_easy.yaml / arc_challenge.yaml; piqa.yaml has the same layout */
     {"arc_default", FMT_LAYOUT_QA, "", "", "", "Question: ", "", false, NULL, "", "",
-     "\nAnswer:", false, " ", "\n\n"},
+     "\nAnswer:", false, " ", "\n\n", FMT_PLAIN},
     {"piqa_default", FMT_LAYOUT_QA, "", "", "", "Question: ", "", false, NULL, "", "",
-     "\nAnswer:", false, " ", "\n\n"},
+     "\nAnswer:", false, " ", "\n\n", FMT_PLAIN},
     /* boolq.yaml: "{{passage}}\nQuestion: {{question}}?\nAnswer:" */
     {"boolq_default", FMT_LAYOUT_QA, "", "", "\n", "Question: ", "?", false, NULL, "", "",
-     "\nAnswer:", false, " ", "\n\n"},
+     "\nAnswer:", false, " ", "\n\n", FMT_PLAIN},
     /* truthfulqa_mc1.yaml / mc2: prompt_qa + "\n\nQ: " + question + "\nA:" */
     {"truthfulqa_default", FMT_LAYOUT_QA, "", TQA_PRIMER "\n\n", "", "Q: ", "", false, NULL, "", "",
-     "\nA:", false, " ", "\n\n"},
+     "\nA:", false, " ", "\n\n", FMT_PLAIN},
     /* winogrande partial scoring */
     {"winogrande_partial", FMT_LAYOUT_PARTIAL, "", "", "", "", "", false, NULL, "", "", "", false,
-     " ", "\n\n"},
+     " ", "\n\n", FMT_PLAIN},
     /* humaneval.yaml: the raw prompt, unstripped */
     {"humaneval_default", FMT_LAYOUT_QA, "", "", "", "", "", false, NULL, "", "", "", false, "",
-     "\n\n"},
+     "\n\n", FMT_PLAIN},
     /* mbpp.yaml: target_delimiter "" and the [BEGIN]/[DONE] template */
     {"mbpp_default", FMT_LAYOUT_MBPP, "", "", "", "", "", false, NULL, "", "", "", false, "",
-     "\n\n"},
+     "\n\n", FMT_PLAIN},
 };
 
 const struct fmt *fmt_find(const char *id)
@@ -129,7 +133,13 @@ int fmt_render_description(const struct fmt *f, const char *subject, struct buf 
 {
     const char *d = f->description, *p = strstr(d, "{subject}");
     int rc;
-    if (!p)
+    if (p && (!subject || !subject[0])) {
+        /* no subject (ARC, ...): "... (with answers) about {subject}.\n\n" loses " about
+         * {subject}" whole, else only the placeholder */
+        size_t cut = (size_t)(p - d) >= 7 && strncasecmp(p - 7, " about ", 7) == 0 ? 7 : 0;
+        if ((rc = buf_add(out, d, (size_t)(p - d) - cut)) == 0)
+            rc = buf_add_str(out, p + strlen("{subject}"));
+    } else if (!p)
         rc = buf_add_str(out, d);
     else if ((rc = buf_add(out, d, (size_t)(p - d))) == 0 &&
              (rc = buf_add_str(out, subject ? subject : "")) == 0)
@@ -156,8 +166,37 @@ static int render_mbpp(const struct task_doc *d, struct buf *out)
     return rc;
 }
 
+static const char *nz(const char *s)
+{
+    return s ? s : "";
+}
+
+int fmt_display_pos(const struct fmt *f, const struct task_doc *d, int i)
+{
+    int n = d->n_choices;
+    if (n <= 0)
+        return i;
+    int s = f->choice_shift % n;
+    return ((i - s) % n + n) % n;
+}
+
+static int render_query(const struct fmt *f, const struct task_doc *d, int choice, int shift,
+                        struct buf *out, struct assay_error *err);
+
 int fmt_render_query(const struct fmt *f, const struct task_doc *d, int choice, struct buf *out,
                      struct assay_error *err)
+{
+    return render_query(f, d, choice, 0, out, err);
+}
+
+int fmt_render_query_eval(const struct fmt *f, const struct task_doc *d, int choice,
+                          struct buf *out, struct assay_error *err)
+{
+    return render_query(f, d, choice, f->choice_shift, out, err);
+}
+
+static int render_query(const struct fmt *f, const struct task_doc *d, int choice, int shift,
+                        struct buf *out, struct assay_error *err)
 {
     int rc = 0;
     if (f->layout == FMT_LAYOUT_MBPP) {
@@ -188,14 +227,17 @@ int fmt_render_query(const struct fmt *f, const struct task_doc *d, int choice, 
                 return err_set(err, ASSAY_EINVAL,
                                "item '%s': %d choices but format '%s' has %zu labels", d->id,
                                d->n_choices, f->id, strlen(f->choice_labels));
-            for (int i = 0; !rc && i < d->n_choices; i++) {
+            int n = d->n_choices, s0 = n > 0 ? ((shift % n) + n) % n : 0;
+            for (int i = 0; !rc && i < n; i++) {
                 rc = buf_add_str(out, f->choice_prefix);
+                if (!rc)
+                    rc = buf_add_str(out, nz(f->label_open));
                 if (!rc)
                     rc = buf_add_ch(out, f->choice_labels[i]);
                 if (!rc)
                     rc = buf_add_str(out, f->label_sep);
                 if (!rc)
-                    rc = buf_add_str(out, d->choices[i]);
+                    rc = buf_add_str(out, d->choices[(i + s0) % n]);
             }
         }
         if (!rc)
@@ -206,21 +248,41 @@ int fmt_render_query(const struct fmt *f, const struct task_doc *d, int choice, 
     return 0;
 }
 
-int fmt_render_choice(const struct fmt *f, const struct task_doc *d, int i, struct buf *out,
-                      struct assay_error *err)
+static int render_choice(const struct fmt *f, const struct task_doc *d, int i, bool eval,
+                         struct buf *out, struct assay_error *err)
 {
     int rc;
     if (f->layout == FMT_LAYOUT_PARTIAL)
         rc = buf_add_str(out, d->continuation ? d->continuation : "");
     else if (i < 0 || i >= d->n_choices)
         return err_set(err, ASSAY_EINVAL, "item '%s': no choice %d", d->id, i);
-    else if (f->target_is_label)
-        rc = buf_add_ch(out, f->choice_labels[i]);
-    else
+    else if (f->target_is_label) {
+        int pos = eval ? fmt_display_pos(f, d, i) : i;
+        if ((size_t)pos >= strlen(f->choice_labels))
+            return err_set(err, ASSAY_EINVAL, "item '%s': %d choices but format '%s' has %zu labels",
+                           d->id, d->n_choices, f->id, strlen(f->choice_labels));
+        rc = buf_add_str(out, nz(f->target_open));
+        if (!rc)
+            rc = buf_add_ch(out, f->choice_labels[pos]);
+        if (!rc)
+            rc = buf_add_str(out, nz(f->target_close));
+    } else
         rc = buf_add_str(out, d->choices[i]);
     if (rc)
         return err_set(err, rc, "prompt too large");
     return 0;
+}
+
+int fmt_render_choice(const struct fmt *f, const struct task_doc *d, int i, struct buf *out,
+                      struct assay_error *err)
+{
+    return render_choice(f, d, i, false, out, err);
+}
+
+int fmt_render_choice_eval(const struct fmt *f, const struct task_doc *d, int i, struct buf *out,
+                           struct assay_error *err)
+{
+    return render_choice(f, d, i, true, out, err);
 }
 
 int fmt_render_target(const struct fmt *f, const struct task_doc *d, struct buf *out,

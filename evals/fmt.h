@@ -45,6 +45,16 @@ struct fmt {
     bool target_is_label;          /* the continuation is the label (" A"), not the text */
     const char *target_delimiter;  /* " " (MBPP: "") */
     const char *fewshot_delimiter; /* "\n\n" */
+    /* Sweep grammar fields (evals/fmtgrammar.h); zero in the lm-eval rows above, where
+     * they change nothing. */
+    const char *label_open;     /* before each listed label: "(" for "(A)"; NULL: "" */
+    const char *target_open;    /* around the label when it is the target: " (A)" */
+    const char *target_close;   /*   needs "(" and ")"; NULL: "" */
+    const char *cont_delimiter; /* before the scored continuation only (shots keep
+                                   target_delimiter); NULL: target_delimiter */
+    bool chat;                  /* wrap the whole context in Gemma's chat turns */
+    int choice_shift;           /* the evaluated document's choices shown rotated: display
+                                   position j holds choice (j + shift) mod n; shots unrotated */
 };
 
 /* The format with this id, or NULL. */
@@ -52,7 +62,8 @@ const struct fmt *fmt_find(const char *id);
 /* All known formats (for listings): *n_out rows. */
 const struct fmt *fmt_all(int *n_out);
 
-/* Append the description with {subject} replaced (subject may be NULL). */
+/* Append the description with {subject} replaced (subject may be NULL). Without a
+ * subject (NULL or ""), " about {subject}" is dropped whole. */
 int fmt_render_description(const struct fmt *f, const char *subject, struct buf *out,
                            struct assay_error *err);
 /* Append doc_to_text: the query of document d, ending at the answer prefix with no
@@ -67,6 +78,22 @@ int fmt_render_target(const struct fmt *f, const struct task_doc *d, struct buf 
 /* Append what is scored for choice i, without the target delimiter: "A", or the text. */
 int fmt_render_choice(const struct fmt *f, const struct task_doc *d, int i, struct buf *out,
                       struct assay_error *err);
+
+/* Where choice i of d is displayed (0-based) under the format's choice_shift. */
+int fmt_display_pos(const struct fmt *f, const struct task_doc *d, int i);
+/* fmt_render_query of the evaluated document: choices rotated by f->choice_shift
+ * (fmt_render_query renders shots, unrotated). */
+int fmt_render_query_eval(const struct fmt *f, const struct task_doc *d, int choice,
+                          struct buf *out, struct assay_error *err);
+/* fmt_render_choice of the evaluated document: the label at choice i's display
+ * position, wrapped in target_open/target_close. */
+int fmt_render_choice_eval(const struct fmt *f, const struct task_doc *d, int i, struct buf *out,
+                           struct assay_error *err);
+
+/* Gemma's chat turns around a context when f->chat (sources: the Gemma model card's
+ * prompt format and tokenizer_config.json chat_template). */
+#define FMT_CHAT_USER  "<start_of_turn>user\n"
+#define FMT_CHAT_MODEL "<end_of_turn>\n<start_of_turn>model\n"
 
 /* Python's str.strip() on ASCII and C1/Unicode whitespace: [*s, *s + *len) shrinks. */
 void fmt_strip(const char **s, size_t *len);

@@ -854,7 +854,10 @@ int task_render_context(const struct task_data *t, const struct task_doc *d, int
                         struct assay_error *err)
 {
     const struct fmt *f = t->fmt;
-    int rc = fmt_render_description(f, t->def.subject, out, err);
+    int rc = 0;
+    if (f->chat && buf_add_str(out, FMT_CHAT_USER))
+        return err_set(err, ASSAY_ELIMIT, "prompt too large");
+    rc = fmt_render_description(f, t->def.subject, out, err);
     for (int i = 0; !rc && i < n_shots; i++) {
         if ((int64_t)shot_ids[i] >= t->pool.n)
             return err_set(err, ASSAY_EINVAL, "shot %u past the pool", shot_ids[i]);
@@ -868,16 +871,19 @@ int task_render_context(const struct task_data *t, const struct task_doc *d, int
             rc = err_set(err, ASSAY_ELIMIT, "prompt too large");
     }
     if (!rc)
-        rc = fmt_render_query(f, d, choice, out, err);
+        rc = fmt_render_query_eval(f, d, choice, out, err);
+    if (!rc && f->chat && buf_add_str(out, FMT_CHAT_MODEL))
+        rc = err_set(err, ASSAY_ELIMIT, "prompt too large");
     return rc;
 }
 
 int task_render_continuation(const struct task_data *t, const struct task_doc *d, int i,
                              struct buf *out, struct assay_error *err)
 {
-    if (buf_add_str(out, t->fmt->target_delimiter))
+    const struct fmt *f = t->fmt;
+    if (buf_add_str(out, f->cont_delimiter ? f->cont_delimiter : f->target_delimiter))
         return err_set(err, ASSAY_ELIMIT, "prompt too large");
-    return fmt_render_choice(t->fmt, d, i, out, err);
+    return fmt_render_choice_eval(f, d, i, out, err);
 }
 
 int task_n_requests(const struct task_data *t, const struct task_doc *d)
