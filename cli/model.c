@@ -11,6 +11,7 @@
 
 #include "engine/backend.h"
 #include "engine/backend_local.h"
+#include "engine/backend_rg.h"
 #include "engine/ckpt.h"
 #include "store/store.h"
 
@@ -60,13 +61,16 @@ int cli_backend_open(struct cli_ctx *ctx, const struct cli_args *a, struct store
     p.n_ctx = (int32_t)v;
     p.no_prefix_cache = cli_flag(a, "no-prefix-cache");
     char fp[96] = "";
+    bool rgemma = backend_rg_is_dir(path); /* an HF directory of a RecurrentGemma */
     if (s) {
-        rc = fingerprint(ctx, s, path, fp, sizeof(fp));
+        rc = rgemma ? backend_rg_fingerprint(path, fp, sizeof(fp), &ctx->prog, &ctx->err)
+                    : fingerprint(ctx, s, path, fp, sizeof(fp));
         if (rc)
             return rc;
         p.fingerprint = fp;
     }
-    rc = backend_local_open(out, path, &p, &ctx->err);
+    rc = rgemma ? backend_rg_open(out, path, &p, &ctx->err)
+                : backend_local_open(out, path, &p, &ctx->err);
     if (rc)
         return rc;
     if (s) {
