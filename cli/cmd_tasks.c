@@ -11,13 +11,18 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "evals/fmt.h"
+#include "evals/fmtgrammar.h"
 #include "evals/runner.h"
+#include "evals/sweep.h"
 #include "evals/task.h"
 
 const struct cli_opt cmd_tasks_opts[] = {
     {"doc", 0, CLI_OPT_INT, "I", "0", "show: document index in the eval split (from 0)"},
     {"shots", 0, CLI_OPT_INT, "K", NULL, "show: few-shot examples (default: the task's)"},
     {"seed", 0, CLI_OPT_INT, "S", "1234", "show: seed of the few-shot sampler"},
+    {"format", 0, CLI_OPT_STR, "ID", NULL,
+     "show: render with this format: a table id (mmlu_default...) or a sweep grammar id "
+     "(see 'assay sweep --list-formats'; --shots is then the format's)"},
     {"data-dir", 0, CLI_OPT_STR, "DIR", NULL,
      "dataset mirror (default: $ASSAY_DATA_DIR, else the datasets cache)"},
     {NULL, 0, 0, NULL, NULL, NULL},
@@ -67,6 +72,80 @@ static int list_tasks(struct cli_ctx *ctx)
     return 0;
 }
 
+static void print_show(struct cli_ctx *ctx, json_t *out, int gold)
+{
+    if (ctx->json) {
+        char *s = json_dumps(out, JSON_INDENT(2));
+        printf("%s\n", s ? s : "{}");
+        free(s);
+        return;
+    }
+    const json_t *pr = json_object_get(out, "prompt");
+    if (!pr)
+        pr = json_object_get(out, "context");
+    printf("%s", json_string_value(pr));
+    const json_t *conts = json_object_get(out, "continuations");
+    printf("\n---\n");
+    if (conts)
+        for (size_t i = 0; i < json_array_size(conts); i++)
+            printf("continuation %zu%s: \"%s\"\n", i, (int)i == gold ? " (gold)" : "",
+                   json_string_value(json_array_get(conts, i)));
+    else
+        printf("gold: %s\n", json_string_value(json_object_get(out, "gold")));
+}
+
+/* 'show --format ID' with a sweep grammar id: the sweep's own rendering, shots and all. */
+static int show_grammar(struct cli_ctx *ctx, const char *name, int64_t doc, int64_t seed,
+                        const struct fmtg_spec *sp, const char *data_dir)
+{
+    uint64_t idx = fmtg_index(sp);
+    struct sweep_opts o = {.limit = doc + 1, .seed = (uint64_t)seed, .data_dir = data_dir};
+    struct sweep_plan p;
+    int rc = sweep_plan_load(&p, name, &idx, 1, &o, &ctx->err);
+    if (rc)
+        return rc;
+    struct buf b;
+    buf_init(&b, 0);
+    json_t *out = json_object(), *conts = json_array(), *sh = json_array();
+    if (p.n_tasks != 1 || doc >= p.n_docs[0]) {
+        rc = err_set(&ctx->err, ASSAY_EUSAGE, "--doc %lld: task '%s' has %lld documents",
+                     (long long)doc, name, (long long)(p.n_tasks ? p.tasks[0].eval.n : 0));
+        goto done;
+    }
+    const struct task_data *t = &p.tasks[0];
+    const struct task_doc *d = &t->eval.docs[doc];
+    json_object_set_new(out, "task", json_string(t->def.name));
+    json_object_set_new(out, "doc", json_integer(doc));
+    json_object_set_new(out, "id", json_string(d->id));
+    json_object_set_new(out, "format", json_string(p.fmts[0].id));
+    if ((rc = sweep_render(&p, 0, doc, 0, 0, false, &b, &ctx->err)))
+        goto done;
+    json_object_set_new(out, "context", json_stringn(b.data ? b.data : "", b.len));
+    for (int c = 0; c < d->n_choices; c++) {
+        buf_reset(&b);
+        if ((rc = sweep_render(&p, 0, doc, 0, c, true, &b, &ctx->err)))
+            goto done;
+        json_array_append_new(conts, json_stringn(b.data ? b.data : "", b.len));
+    }
+    json_object_set_new(out, "continuations", conts);
+    conts = NULL;
+    json_object_set_new(out, "gold", json_integer(d->gold));
+    json_object_set_new(out, "gold_pos", json_integer(fmt_display_pos(&p.fmts[0].f, d, d->gold)));
+    int slot = p.fmts[0].spec.v[3];
+    for (int i = 0; i < p.n_shots[slot]; i++)
+        json_array_append_new(sh, json_string(t->pool.docs[p.shot_ids[slot][doc * SWEEP_MAX_SHOTS + i]].id));
+    json_object_set_new(out, "shots", sh);
+    sh = NULL;
+    print_show(ctx, out, d->gold);
+done:
+    json_decref(conts);
+    json_decref(sh);
+    json_decref(out);
+    buf_release(&b);
+    sweep_plan_release(&p);
+    return rc;
+}
+
 static int show_task(struct cli_ctx *ctx, const struct cli_args *a, const char *name)
 {
     int64_t doc = 0, shots = -1, seed = 1234;
@@ -78,6 +157,19 @@ static int show_task(struct cli_ctx *ctx, const struct cli_args *a, const char *
     struct task_def def;
     if ((rc = task_find(name, &def, &ctx->err)))
         return rc;
+    const char *fid = cli_get(a, "format");
+    const struct fmt *table_fmt = NULL;
+    if (fid && !(table_fmt = fmt_find(fid))) {
+        struct fmtg_spec sp;
+        if ((rc = fmtg_parse(fid, &sp, &ctx->err))) {
+            ctx->err.code = ASSAY_EUSAGE;
+            return rc;
+        }
+        if (cli_given(a, "shots"))
+            return err_set(&ctx->err, ASSAY_EUSAGE,
+                           "--shots: a grammar format sets its own shots (axis 'n')");
+        return show_grammar(ctx, name, doc, seed, &sp, cli_get(a, "data-dir"));
+    }
     /* A plan of this one task up to the document, so the few-shot draws are those the
      * run makes (lm-eval's sampler runs across documents in order). */
     struct eval_opts o = {.shots = (int)shots,
@@ -96,6 +188,8 @@ static int show_task(struct cli_ctx *ctx, const struct cli_args *a, const char *
                      (long long)doc, name, (long long)p.tasks[0].eval.n);
         goto done;
     }
+    if (table_fmt)
+        p.tasks[0].fmt = table_fmt;
     const struct eval_item *it = &p.items[doc];
     const struct task_data *t = &p.tasks[0];
     const struct task_doc *d = &t->eval.docs[it->doc];
@@ -149,24 +243,7 @@ static int show_task(struct cli_ctx *ctx, const struct cli_args *a, const char *
     for (int i = 0; i < it->n_shots; i++)
         json_array_append_new(sh, json_string(t->pool.docs[it->shot_ids[i]].id));
     json_object_set_new(out, "shots", sh);
-    if (ctx->json) {
-        char *s = json_dumps(out, JSON_INDENT(2));
-        printf("%s\n", s ? s : "{}");
-        free(s);
-    } else {
-        const json_t *pr = json_object_get(out, "prompt");
-        if (!pr)
-            pr = json_object_get(out, "context");
-        printf("%s", json_string_value(pr));
-        const json_t *conts = json_object_get(out, "continuations");
-        printf("\n---\n");
-        if (conts)
-            for (size_t i = 0; i < json_array_size(conts); i++)
-                printf("continuation %zu%s: \"%s\"\n", i, (int)i == d->gold ? " (gold)" : "",
-                       json_string_value(json_array_get(conts, i)));
-        else
-            printf("gold: %s\n", json_string_value(json_object_get(out, "gold")));
-    }
+    print_show(ctx, out, d->gold);
 done:
     json_decref(out);
     buf_release(&b);

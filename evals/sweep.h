@@ -1,0 +1,115 @@
+/*
+ * evals/sweep.h - prompt-format robustness sweeps (issue #8): every document of a
+ * multiple-choice task under every chosen format of the grammar (evals/fmtgrammar.h),
+ * each sample stored with its format id, and per task the spread of accuracy across
+ * formats, accuracy by position of the gold answer and the model's letter bias.
+ *
+ * Scope: tasks scored by log-likelihood accuracy over choices (MMLU, ARC, HellaSwag,
+ * PIQA, BoolQ, TruthfulQA MC1). The grammar lists the choices with labels and scores the
+ * label (MMLU-style) for all of them; for non-MMLU tasks no grammar format equals their
+ * lm-eval cloze default. Not supported: Winogrande (partial scoring has no choice
+ * listing), TruthfulQA MC2 (several true answers: no gold position) and generation
+ * tasks (GSM8K answer-prefix sweeps are not implemented).
+ *
+ * Order of the work (shared prefixes): per task, formats in grammar order (the axes
+ * that change the start of the prompt vary slowest), and within a group of formats that
+ * differ only in choice order, each document under all its shifts back to back, so the
+ * backend's prefix cache keeps description + shots + question across them. A backend
+ * call takes `batch` (document, format) items; the local backend sorts each call's
+ * requests by tokens, so shared prefixes inside a call are adjacent.
+ *
+ * Resume: eval-style. The caller keys the run on sweep_plan_config's JSON; sweep_run
+ * skips every (task, item, format) already stored.
+ *
+ * Ownership: struct sweep_plan is filled by sweep_plan_load and freed by
+ * sweep_plan_release; backend and store are borrowed.
+ */
+#ifndef ASSAY_EVALS_SWEEP_H
+#define ASSAY_EVALS_SWEEP_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "base/progress.h"
+#include "evals/fmtgrammar.h"
+#include "evals/task.h"
+
+struct backend;
+struct store;
+
+#define SWEEP_DEFAULT_BATCH 64
+#define SWEEP_MAX_POS       26 /* labels per format */
+#define SWEEP_SHOT_VARIANTS 5  /* values of the grammar's shots axis */
+#define SWEEP_MAX_SHOTS     32 /* shot ids per document in shot_ids */
+
+struct sweep_opts {
+    int64_t limit;        /* first N documents of each task; <= 0: all */
+    uint64_t seed;        /* few-shot sampler seed (as `assay run`) */
+    int batch;            /* (document, format) items per backend call; 0: default */
+    const char *data_dir; /* NULL: $ASSAY_DATA_DIR, then the datasets cache */
+    const volatile sig_atomic_t *stop; /* non-zero: stop between batches, "interrupted" */
+};
+
+struct sweep_plan {
+    struct sweep_opts opts;
+    struct task_data *tasks;
+    int n_tasks;
+    int64_t *n_docs;        /* documents per task (after limit) */
+    struct fmtg_fmt *fmts;  /* ascending grammar index; never moved after building */
+    uint64_t *fmt_idx;      /* their grammar indices */
+    int64_t n_fmts;
+    /* shots[(task * SWEEP_SHOT_VARIANTS + v)]: n_shots and ids (n_docs * 32) per doc */
+    int *n_shots;
+    uint32_t **shot_ids;
+    char aggregate[64]; /* group name for across-task statistics, or "" */
+};
+
+/* Load the tasks (validated before any model call) and the formats (fmt_idx, n_fmts:
+ * ascending grammar indices, copied). ASSAY_EUSAGE for a task the sweep does not
+ * support. */
+int sweep_plan_load(struct sweep_plan *p, const char *task_list, const uint64_t *fmt_idx,
+                    int64_t n_fmts, const struct sweep_opts *o, struct assay_error *err);
+void sweep_plan_release(struct sweep_plan *p);
+/* Add "tasks", "limit", "seed", "grammar" and "formats" (selection, as given by the
+ * caller in `formats`, borrowed reference taken) to cfg. */
+int sweep_plan_config(const struct sweep_plan *p, json_t *cfg, struct assay_error *err);
+/* Total (document, format) items. */
+int64_t sweep_plan_items(const struct sweep_plan *p);
+
+/* The context and continuation of choice c for document doc of task ti under format
+ * fi, appended to out. */
+int sweep_render(const struct sweep_plan *p, int ti, int64_t doc, int64_t fi, int c,
+                 bool continuation, struct buf *out, struct assay_error *err);
+
+/* Evaluate every item not yet stored for run_id. Progress: items done / all. */
+int sweep_run(const struct sweep_plan *p, struct backend *b, struct store *s, int64_t run_id,
+              const struct progress *prog, struct assay_error *err);
+
+/* Compute and store the metrics of the run from its samples, per task and, when the
+ * plan has an aggregate name, over all its tasks (micro average):
+ *   acc@<fmtid>            accuracy of each format (stderr over items)
+ *   fmt_mean, fmt_std      mean and sample standard deviation (n - 1) of those
+ *   fmt_min, fmt_max, fmt_spread   and max - min (n = number of formats)
+ *   acc_gold_pos<j>        accuracy over samples whose gold is shown at position j (1..)
+ *   gold_rate_pos<j>       share of samples with the gold at position j
+ *   pick_rate_pos<j>       share of samples where the model picked position j
+ *   recall_std             population std of acc_gold_pos over positions (RStd)
+ * Positions are display positions, i.e. labels (A/1/a are all position 1). */
+int sweep_compute_metrics(const struct sweep_plan *p, struct store *s, int64_t run_id,
+                          struct assay_error *err);
+
+/* ---- pure statistics ----------------------------------------------------------------- */
+
+struct sweep_stats {
+    double mean, std, min, max, spread; /* std: sample (n - 1); NaN when n < 2 */
+    int n;
+};
+void sweep_stats_of(const double *x, int n, struct sweep_stats *out);
+
+/* Kendall's tau-b of two paired score lists (ties in either list handled as in
+ * scipy.stats.kendalltau's default); NaN when n < 2 or a list is constant. */
+double sweep_kendall_tau_b(const double *x, const double *y, int n);
+
+#endif
