@@ -240,6 +240,112 @@ static void test_corpus_errors(void **state)
     mem_corpus_release(&c);
 }
 
+/* ---- aggregates from stored rows, PII of memorized outputs ------------------------------ */
+
+struct pii_seen {
+    int n;
+    int64_t sample_id[8];
+    char type[8][32];
+};
+
+static void test_metrics_and_pii(void **state)
+{
+    const char *dir = tu_tmpdir();
+    char db[1200];
+    snprintf(db, sizeof(db), "%s/pii.db", dir);
+    struct assay_error err;
+    err_clear(&err);
+    struct store *s = NULL;
+    assert_int_equal(store_open(&s, db, 0, &err), 0);
+    struct store_run_new rn = {.kind = "memorize", .config_json = "{}"};
+    int64_t run = 0;
+    assert_int_equal(store_begin_run(s, &rn, &run, &err), 0);
+    /* a.txt: one exact with an e-mail address, one approximate with a card number (Luhn
+     * valid), one not memorized with an e-mail (not scanned: not memorized); b.txt: one
+     * miss and one short document */
+    const struct store_sample rows[] = {
+        {.task = "a.txt", .item = "0", .output = "write to jane.roe@example.com today",
+         .correct = 1, .score = 1,
+         .data_json = "{\"exact\":true,\"approximate\":true,\"edit_distance\":0,\"lcp\":4}"},
+        {.task = "a.txt", .item = "1", .output = "card 4111 1111 1111 1111 expires",
+         .correct = 0, .score = 0.75,
+         .data_json = "{\"exact\":false,\"approximate\":true,\"edit_distance\":1,\"lcp\":2}"},
+        {.task = "a.txt", .item = "2", .output = "mail bob.smith@example.org now", .correct = 0,
+         .data_json = "{\"exact\":false,\"approximate\":false,\"edit_distance\":3,\"lcp\":0}"},
+        {.task = "b.txt", .item = "0", .output = "nothing here", .correct = 0,
+         .data_json = "{\"exact\":false,\"approximate\":false,\"edit_distance\":4,\"lcp\":1}"},
+        {.task = "b.txt", .item = "1", .correct = -1, .error = "skipped: 7 tokens",
+         .data_json = "{\"skipped\":\"short\",\"n_tokens\":7}"},
+    };
+    assert_int_equal(store_put_samples(s, run, rows, 5, &err), 0);
+    struct pii_scanner *sc = NULL;
+    struct pii_config pc;
+    memset(&pc, 0, sizeof(pc));
+    assert_int_equal(pii_scanner_new(&sc, &pc, &err), 0);
+    struct mem_summary m;
+    assert_int_equal(mem_compute_metrics(&m, s, run, 4, sc, &err), 0);
+    assert_int_equal(m.n_src, 3);
+    assert_string_equal(m.src[0].source, "all");
+    assert_string_equal(m.src[1].source, "a.txt");
+    assert_string_equal(m.src[2].source, "b.txt");
+    assert_int_equal(m.src[0].n, 4);
+    assert_int_equal(m.src[0].n_exact, 1);
+    assert_int_equal(m.src[0].n_approx, 2);
+    assert_int_equal(m.src[0].n_short, 1);
+    assert_int_equal(m.src[1].n, 3);
+    assert_int_equal(m.src[2].n, 1);
+    assert_int_equal(m.src[2].n_short, 1);
+    assert_int_equal(m.n_lcp_hist, 5);
+    assert_int_equal(m.lcp_hist[0], 1);
+    assert_int_equal(m.lcp_hist[1], 1);
+    assert_int_equal(m.lcp_hist[2], 1);
+    assert_int_equal(m.lcp_hist[4], 1);
+    assert_true(fabs(m.src[0].lcp_mean - 7.0 / 4) < 1e-12);
+    assert_int_equal(m.n_memorized, 2);
+    assert_int_equal(m.pii_by_type[PII_TYPE_EMAIL_ADDRESS], 1);
+    assert_int_equal(m.pii_by_type[PII_TYPE_CREDIT_CARD], 1);
+    assert_int_equal(m.src[1].n_pii_sensitive + m.src[1].n_pii_personal >= 2, 1);
+    assert_int_equal(m.src[2].n_pii_sensitive + m.src[2].n_pii_personal, 0);
+    /* the findings are stored against the memorized samples only, twice is the same */
+    mem_summary_release(&m);
+    assert_int_equal(mem_compute_metrics(&m, s, run, 4, sc, &err), 0);
+    struct store_pii_finding_row *f = NULL;
+    int64_t nf = 0;
+    assert_int_equal(store_list_pii_findings(s, run, &f, &nf, &err), 0);
+    assert_int_equal(nf, 2);
+    assert_string_equal(f[0].type, "EMAIL_ADDRESS");
+    assert_string_equal(f[0].field, "output");
+    assert_int_equal(f[0].start_byte, 9);
+    assert_int_equal(f[0].end_byte, 29);
+    assert_string_equal(f[1].type, "CREDIT_CARD");
+    assert_true(f[0].sample_id != f[1].sample_id && f[0].sample_id > 0);
+    store_pii_findings_free(f, nf);
+    /* the metrics are there, with the Wilson bounds */
+    struct store_metric *mets = NULL;
+    int64_t nm = 0;
+    assert_int_equal(store_list_metrics(s, run, &mets, &nm, &err), 0);
+    bool seen_rate = false, seen_hi = false, seen_hist = false;
+    for (int64_t i = 0; i < nm; i++) {
+        if (!strcmp(mets[i].task, "all") && !strcmp(mets[i].name, "approx_rate")) {
+            seen_rate = true;
+            assert_true(fabs(mets[i].value - 0.5) < 1e-12);
+            assert_int_equal(mets[i].n, 4);
+        }
+        if (!strcmp(mets[i].task, "a.txt") && !strcmp(mets[i].name, "exact_rate_ci_hi")) {
+            double lo, hi;
+            mem_wilson(1, 3, &lo, &hi);
+            seen_hi = fabs(mets[i].value - hi) < 1e-12;
+        }
+        if (!strcmp(mets[i].name, "lcp_hist/004"))
+            seen_hist = mets[i].value == 1;
+    }
+    assert_true(seen_rate && seen_hi && seen_hist);
+    store_metrics_free(mets, nm);
+    mem_summary_release(&m);
+    pii_scanner_free(sc);
+    store_close(s);
+}
+
 /* ---- the audit on a fixture model ------------------------------------------------------- */
 
 struct fx {
@@ -556,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_wilson),
         cmocka_unit_test(test_corpus_read),
         cmocka_unit_test(test_corpus_errors),
+        cmocka_unit_test(test_metrics_and_pii),
         cmocka_unit_test(test_audit_known_answers),
         cmocka_unit_test(test_sampling_reproducible),
         cmocka_unit_test(test_bad_ids),
