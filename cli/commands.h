@@ -46,6 +46,8 @@ int cmd_pii(struct cli_ctx *ctx, const struct cli_args *a);
 
 extern const struct cli_opt cmd_report_opts[];
 int cmd_report(struct cli_ctx *ctx, const struct cli_args *a);
+extern const struct cli_opt cmd_compare_opts[];
+int cmd_compare(struct cli_ctx *ctx, const struct cli_args *a);
 
 extern const struct cli_opt cmd_memorize_opts[];
 int cmd_memorize(struct cli_ctx *ctx, const struct cli_args *a);

@@ -146,6 +146,15 @@ const struct cli_cmd cli_commands[] = {
      "PII findings (counts by type and severity, masked examples). Stored text is masked by\n"
      "the PII scanner unless --raw. Without --run: the newest eval run, else the newest run.",
      cmd_report_opts, 0, 0, cmd_report, NULL},
+    {"compare", "compare runs sample by sample: deltas with intervals, McNemar, flips",
+     "RUN_A RUN_B [RUN...] [-o compare.html] [options]",
+     "Samples are matched by (task, item, format); each later run is compared with RUN_A.\n"
+     "Per task and overall: the delta of mean score (B - A) with a paired bootstrap 95%\n"
+     "percentile interval (--resamples, default 10,000, seeded), and McNemar's test on\n"
+     "per-sample correctness: exact two-sided binomial below 25 discordant pairs, else\n"
+     "chi-square with continuity correction. Writes an HTML page (-o) with the samples\n"
+     "that flipped each way (PII masked unless --raw), and a table or --json on stdout.",
+     cmd_compare_opts, 2, CLI_MAX_POS, cmd_compare, NULL},
     {"help", "show help for assay or for one command", "[COMMAND]", NULL, no_opts, 0, 1,
      cmd_help, NULL},
     {"version", "show the version and git revision", "", NULL, no_opts, 0, 0, cmd_version, NULL},
