@@ -117,8 +117,8 @@ static int select_formats(const struct cli_args *a, uint64_t **idx, int64_t *n, 
         }
         memcpy(id, p, len);
         id[len] = '\0';
-        if ((rc = fmtg_parse(id, &sp, err))) {
-            err->code = ASSAY_EUSAGE;
+        if (fmtg_parse(id, &sp, err)) {
+            rc = err->code = ASSAY_EUSAGE; /* a bad id on the command line */
             break;
         }
         v[k++] = fmtg_index(&sp);

@@ -161,10 +161,8 @@ static int show_task(struct cli_ctx *ctx, const struct cli_args *a, const char *
     const struct fmt *table_fmt = NULL;
     if (fid && !(table_fmt = fmt_find(fid))) {
         struct fmtg_spec sp;
-        if ((rc = fmtg_parse(fid, &sp, &ctx->err))) {
-            ctx->err.code = ASSAY_EUSAGE;
-            return rc;
-        }
+        if (fmtg_parse(fid, &sp, &ctx->err))
+            return ctx->err.code = ASSAY_EUSAGE; /* a bad id on the command line */
         if (cli_given(a, "shots"))
             return err_set(&ctx->err, ASSAY_EUSAGE,
                            "--shots: a grammar format sets its own shots (axis 'n')");
