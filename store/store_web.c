@@ -78,7 +78,10 @@ int store_web_each_sample(struct store *s, const struct store_web_filter *f, int
         offset = 0;
     sqlite3_stmt *st = NULL;
     int rc = store_prepare(s, &st,
-                           "SELECT " SAMPLE_COLUMNS FILTER_WHERE " ORDER BY id LIMIT ?6 OFFSET ?7",
+                           /* the page's ids first: skipping `offset` rows then reads only
+                            * the index and the filter's columns, not every skipped text */
+                           "SELECT " SAMPLE_COLUMNS " FROM samples WHERE id IN (SELECT id"
+                           FILTER_WHERE " ORDER BY id LIMIT ?6 OFFSET ?7) ORDER BY id",
                            err);
     if (rc)
         return rc;
