@@ -250,6 +250,12 @@ static int read_swa_pattern(struct arch_hparams *hp, const struct gguf *g,
 
 int arch_hparams_from_gguf(struct arch_hparams *hp, const struct gguf *g, struct assay_error *err)
 {
+    return arch_hparams_from_meta(hp, g, gguf_find_tensor(g, "token_embd.weight"), err);
+}
+
+int arch_hparams_from_meta(struct arch_hparams *hp, const struct gguf *g,
+                           const struct gguf_tensor *te, struct assay_error *err)
+{
     memset(hp, 0, sizeof(*hp));
     const char *name;
     size_t len;
@@ -315,7 +321,6 @@ int arch_hparams_from_gguf(struct arch_hparams *hp, const struct gguf *g, struct
     if (rc)
         return rc;
 
-    const struct gguf_tensor *te = gguf_find_tensor(g, "token_embd.weight");
     if (!te)
         return err_set_off(err, ASSAY_EINVAL, gguf_path(g), -1,
                            "tensor 'token_embd.weight' not found");
@@ -330,6 +335,20 @@ int arch_hparams_from_gguf(struct arch_hparams *hp, const struct gguf *g, struct
     double qpas = (double)hp->head_dim;
     if (d->qscale_n_layer > 0 && hp->n_layer == d->qscale_n_layer)
         qpas = (double)hp->n_embd / (double)hp->n_head;
+    /* An HF config states query_pre_attn_scalar; engine/hf.c passes it on under this
+     * assay key when it differs from what llama.cpp derives. */
+    char qkey[96];
+    snprintf(qkey, sizeof(qkey), "%s.attention.query_pre_attn_scalar", d->name);
+    if (gguf_find_kv(g, qkey)) {
+        float v;
+        rc = gguf_get_f32(g, qkey, &v, err);
+        if (rc)
+            return rc;
+        if (!(v > 0.0f))
+            return err_set_off(err, ASSAY_EINVAL, gguf_path(g), -1, "key '%s' must be positive",
+                               qkey);
+        qpas = v;
+    }
     hp->query_scale = (float)(1.0 / sqrt(qpas));
 
     bool local[ARCH_LAYER_MAX];

@@ -81,6 +81,12 @@ struct arch_hparams {
  */
 int arch_hparams_from_gguf(struct arch_hparams *hp, const struct gguf *g, struct assay_error *err);
 
+/* The same with token_embd.weight given (it may live outside g: engine/hf.c builds a
+ * metadata-only gguf and views into safetensors mappings); NULL: "not found". */
+struct gguf_tensor;
+int arch_hparams_from_meta(struct arch_hparams *hp, const struct gguf *g,
+                           const struct gguf_tensor *token_embd, struct assay_error *err);
+
 /* Architecture id of a general.architecture value; 0 if unknown. */
 enum arch_id arch_id_from_name(const char *name);
 

@@ -66,6 +66,8 @@ struct model {
     struct arch_hparams hp;
     struct gguf *owned; /* set by model_open */
     const struct gguf *g;
+    const struct model_view *views; /* model_load_views: tensors live here, not in g */
+    size_t n_views;
     struct model_weight token_embd; /* (n_vocab, n_embd) */
     struct model_weight output;     /* (n_vocab, n_embd): output.weight or token_embd (tied) */
     const float *output_norm;       /* (n_embd) */
@@ -115,6 +117,14 @@ static void fmt_dims(char *buf, size_t n, const int64_t *ne, int n_dims)
         snprintf(buf + off, n - off, "]");
 }
 
+static const struct model_view *find_view(const struct model *m, const char *name)
+{
+    for (size_t i = 0; i < m->n_views; i++)
+        if (strcmp(m->views[i].t.name, name) == 0)
+            return &m->views[i];
+    return NULL;
+}
+
 /* Find the tensor of desc d (layer il) and check its shape; *out NULL when optional and
  * absent. */
 static int find_checked(const struct gguf_tensor **out, const struct model *m,
@@ -122,7 +132,14 @@ static int find_checked(const struct gguf_tensor **out, const struct model *m,
 {
     char name[128];
     arch_tensor_name(name, sizeof(name), d, il);
-    const struct gguf_tensor *t = gguf_find_tensor(m->g, name);
+    const struct model_view *v = find_view(m, name);
+    const struct gguf_tensor *t = v ? &v->t : m->views ? NULL : gguf_find_tensor(m->g, name);
+    const char *path = v && v->path ? v->path : gguf_path(m->g);
+    char shown[300];
+    if (v && v->src_name)
+        snprintf(shown, sizeof(shown), "%s' ('%s", v->src_name, name);
+    else
+        snprintf(shown, sizeof(shown), "%s", name);
     *out = NULL;
     if (!t) {
         if (!arch_tensor_required(&m->hp, d))
@@ -141,13 +158,13 @@ static int find_checked(const struct gguf_tensor **out, const struct model *m,
         char ws[96], gs[96];
         fmt_dims(ws, sizeof(ws), want, d->n_dims);
         fmt_dims(gs, sizeof(gs), t->ne, t->n_dims);
-        return err_set_off(err, ASSAY_EINVAL, gguf_path(m->g), (int64_t)t->info_offset,
-                           "tensor '%s': expected dims %s, got %s", name, ws, gs);
+        return err_set_off(err, ASSAY_EINVAL, path, v ? -1 : (int64_t)t->info_offset,
+                           "tensor '%s': expected dims %s, got %s", shown, ws, gs);
     }
     const struct quant_traits *tr = quant_traits_of(t->type);
     if (!tr || !tr->dequantize)
-        return err_set_off(err, ASSAY_EUNSUPPORTED, gguf_path(m->g), (int64_t)t->info_offset,
-                           "tensor '%s': type %s is not supported", name,
+        return err_set_off(err, ASSAY_EUNSUPPORTED, path, v ? -1 : (int64_t)t->info_offset,
+                           "tensor '%s': type %s is not supported", shown,
                            tr ? tr->name : "unknown");
     *out = t;
     return 0;
@@ -283,6 +300,30 @@ int model_load(struct model **out, const struct gguf *g, struct assay_error *err
         return err_set(err, ASSAY_ENOMEM, "out of memory");
     m->g = g;
     int rc = arch_hparams_from_gguf(&m->hp, g, err);
+    if (rc)
+        goto out;
+    rc = bind_tensors(m, err);
+    if (rc)
+        goto out;
+    *out = m;
+    return 0;
+out:
+    model_free(m);
+    return rc;
+}
+
+int model_load_views(struct model **out, const struct gguf *meta, const struct model_view *views,
+                     size_t n_views, struct assay_error *err)
+{
+    *out = NULL;
+    struct model *m = calloc(1, sizeof(*m));
+    if (!m)
+        return err_set(err, ASSAY_ENOMEM, "out of memory");
+    m->g = meta;
+    m->views = views;
+    m->n_views = n_views;
+    const struct model_view *te = find_view(m, "token_embd.weight");
+    int rc = arch_hparams_from_meta(&m->hp, meta, te ? &te->t : NULL, err);
     if (rc)
         goto out;
     rc = bind_tensors(m, err);

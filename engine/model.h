@@ -36,6 +36,7 @@
 
 #include "base/error.h"
 #include "engine/arch.h"
+#include "engine/gguf.h"
 #include "engine/kern.h"
 
 struct gguf;
@@ -51,6 +52,18 @@ struct model_ctx;
 int model_open(struct model **out, const char *gguf_path, struct assay_error *err);
 /* The same on an open gguf, which is borrowed (it must outlive the model). */
 int model_load(struct model **out, const struct gguf *g, struct assay_error *err);
+/* A tensor that lives outside the metadata gguf (engine/hf.c: a view into a safetensors
+ * mapping, named with its GGUF name; ne in ggml order; info_offset unused). path and
+ * src_name (the file and the tensor's own name there) are for messages; may be NULL. */
+struct model_view {
+    struct gguf_tensor t;
+    const char *path;
+    const char *src_name;
+};
+/* The same with the tensors taken from views (borrowed, like meta: both must outlive the
+ * model) and only the metadata from meta. */
+int model_load_views(struct model **out, const struct gguf *meta, const struct model_view *views,
+                     size_t n_views, struct assay_error *err);
 /* NULL is a no-op. */
 void model_free(struct model *m);
 
