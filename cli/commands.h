@@ -15,6 +15,8 @@ int cmd_models(struct cli_ctx *ctx, const struct cli_args *a);
 
 extern const struct cli_opt cmd_quantize_opts[];
 int cmd_quantize(struct cli_ctx *ctx, const struct cli_args *a);
+extern const struct cli_opt cmd_convert_opts[];
+int cmd_convert(struct cli_ctx *ctx, const struct cli_args *a);
 
 extern const struct cli_opt cmd_bench_opts[];
 int cmd_bench(struct cli_ctx *ctx, const struct cli_args *a);

@@ -121,6 +121,14 @@ const struct cli_cmd cli_commands[] = {
      "(or tied embedding) gets Q6_K, Q4_K_M/Q5_K_M give attn_v and ffn_down of some layers\n"
      "Q6_K, and K-quants fall back to Q5_0/Q5_1/Q8_0 when rows are not multiples of 256.",
      cmd_quantize_opts, 2, 2, cmd_quantize, NULL},
+    {"convert", "write a Hugging Face directory (Gemma 1/2/3 text) as a GGUF checkpoint",
+     "DIR OUT.gguf [--type T]",
+     "Reads config.json, tokenizer.model (+ tokenizer_config.json) and the safetensors\n"
+     "(single or sharded); writes the tensor names and metadata keys of llama.cpp's\n"
+     "convert_hf_to_gguf.py, norms as 1+w in F32, weights in their F32/F16/BF16 unless\n"
+     "--type sends them through the quantizer (the recipes of `assay quantize`).\n"
+     "RecurrentGemma directories are not converted (GGUF has no layout for them here).",
+     cmd_convert_opts, 2, 2, cmd_convert, NULL},
     {"runs", "list stored runs, or show one with its configuration and metrics",
      "[show ID] [options]",
      "Without arguments, lists the runs in the database, newest first. 'show ID' prints one\n"

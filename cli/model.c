@@ -8,12 +8,40 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
 
 #include "engine/backend.h"
 #include "engine/backend_local.h"
 #include "engine/backend_rg.h"
 #include "engine/ckpt.h"
+#include "engine/hf.h"
 #include "store/store.h"
+
+/* A directory's cache key: its inode, the total size and the newest mtime of its files
+ * (a rewritten shard changes one of them). */
+static void dir_key(const char *dir, struct stat *st)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    int64_t size = 0;
+    struct timespec newest = st->st_mtim;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char p[PATH_MAX + 256];
+        struct stat fs;
+        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+        if (e->d_name[0] == '.' || stat(p, &fs) != 0 || !S_ISREG(fs.st_mode))
+            continue;
+        size += (int64_t)fs.st_size;
+        if (fs.st_mtim.tv_sec > newest.tv_sec ||
+            (fs.st_mtim.tv_sec == newest.tv_sec && fs.st_mtim.tv_nsec > newest.tv_nsec))
+            newest = fs.st_mtim;
+    }
+    closedir(d);
+    st->st_size = (off_t)size;
+    st->st_mtim = newest;
+}
 
 static int fingerprint(struct cli_ctx *ctx, struct store *s, const char *path, char *fp, size_t n)
 {
@@ -23,6 +51,9 @@ static int fingerprint(struct cli_ctx *ctx, struct store *s, const char *path, c
     struct stat st;
     if (stat(real, &st) != 0)
         return err_set_at(&ctx->err, ASSAY_ENOTFOUND, path, 0, "model file does not exist");
+    bool is_dir = S_ISDIR(st.st_mode);
+    if (is_dir)
+        dir_key(real, &st);
     struct store_file_key k = {.path = real, .size = (int64_t)st.st_size,
                                .mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000LL +
                                            st.st_mtim.tv_nsec,
@@ -31,7 +62,8 @@ static int fingerprint(struct cli_ctx *ctx, struct store *s, const char *path, c
     int rc = store_lookup_fingerprint(s, &k, fp, n, &found, &ctx->err);
     if (rc || found)
         return rc;
-    rc = ckpt_fingerprint_file(real, fp, n, &ctx->prog, &ctx->err);
+    rc = is_dir ? hf_fingerprint(real, fp, n, &ctx->prog, &ctx->err)
+                : ckpt_fingerprint_file(real, fp, n, &ctx->prog, &ctx->err);
     if (rc)
         return rc;
     return store_put_fingerprint(s, &k, fp, &ctx->err);
@@ -46,7 +78,9 @@ int cli_backend_open(struct cli_ctx *ctx, const struct cli_args *a, struct store
         return err_set(&ctx->err, ASSAY_EUSAGE, "--model is required");
     if (strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0)
         return err_set(&ctx->err, ASSAY_EUNSUPPORTED,
-                       "remote backends (%s) are not supported yet; give a GGUF file", path);
+                       "remote backends (%s) are not supported yet; give a GGUF file or a "
+                       "Hugging Face directory",
+                       path);
     struct backend_local_params p;
     backend_local_params_default(&p);
     int64_t v = 0;

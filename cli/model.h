@@ -15,7 +15,7 @@ struct store;
 
 /* Option rows shared by the commands that run a model. */
 #define CLI_OPT_MODEL                                                                            \
-    {"model", 'm', CLI_OPT_STR, "M", NULL, "the checkpoint: a GGUF file"}
+    {"model", 'm', CLI_OPT_STR, "M", NULL, "the checkpoint: a GGUF file or a Hugging Face directory"}
 #define CLI_OPT_THREADS                                                                          \
     {"threads", 't', CLI_OPT_INT, "N", NULL, "kernel threads (default: the number of cores)"}
 #define CLI_OPT_CTX                                                                              \

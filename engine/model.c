@@ -137,9 +137,9 @@ static int find_checked(const struct gguf_tensor **out, const struct model *m,
     const char *path = v && v->path ? v->path : gguf_path(m->g);
     char shown[300];
     if (v && v->src_name)
-        snprintf(shown, sizeof(shown), "%s' ('%s", v->src_name, name);
+        snprintf(shown, sizeof(shown), "%s' (GGUF '%s')", v->src_name, name);
     else
-        snprintf(shown, sizeof(shown), "%s", name);
+        snprintf(shown, sizeof(shown), "%s'", name);
     *out = NULL;
     if (!t) {
         if (!arch_tensor_required(&m->hp, d))
@@ -159,12 +159,12 @@ static int find_checked(const struct gguf_tensor **out, const struct model *m,
         fmt_dims(ws, sizeof(ws), want, d->n_dims);
         fmt_dims(gs, sizeof(gs), t->ne, t->n_dims);
         return err_set_off(err, ASSAY_EINVAL, path, v ? -1 : (int64_t)t->info_offset,
-                           "tensor '%s': expected dims %s, got %s", shown, ws, gs);
+                           "tensor '%s: expected dims %s, got %s", shown, ws, gs);
     }
     const struct quant_traits *tr = quant_traits_of(t->type);
     if (!tr || !tr->dequantize)
         return err_set_off(err, ASSAY_EUNSUPPORTED, path, v ? -1 : (int64_t)t->info_offset,
-                           "tensor '%s': type %s is not supported", shown,
+                           "tensor '%s: type %s is not supported", shown,
                            tr ? tr->name : "unknown");
     *out = t;
     return 0;
