@@ -16,13 +16,14 @@
     "id, task, item, format_id, prompt, target, output, score, correct, data_json, error,"      \
     " created_at, run_id"
 
-/* The filter as a WHERE clause; parameters ?1..?5 are bound by bind_filter. */
+/* The filter as a WHERE clause; parameters ?1..?5 and ?8 are bound by bind_filter (?6 and
+ * ?7 are the page's limit and offset). */
 #define FILTER_WHERE                                                                             \
     " FROM samples WHERE run_id = ?1 AND (?2 IS NULL OR task = ?2)"                             \
     " AND (?3 IS NULL OR format_id = ?3)"                                                       \
     " AND (?4 = -2 OR (?4 = -1 AND correct IS NULL) OR correct = ?4)"                           \
     " AND (?5 IS NULL OR instr(prompt, ?5) > 0 OR instr(target, ?5) > 0"                        \
-    " OR instr(output, ?5) > 0)"
+    " OR instr(output, ?5) > 0) AND (?8 IS NULL OR item = ?8)"
 
 static void bind_filter(sqlite3_stmt *st, const struct store_web_filter *f)
 {
@@ -31,6 +32,7 @@ static void bind_filter(sqlite3_stmt *st, const struct store_web_filter *f)
     store_bind_text(st, 3, f->format_id);
     sqlite3_bind_int(st, 4, f->correct);
     store_bind_text(st, 5, f->query && f->query[0] ? f->query : NULL);
+    store_bind_text(st, 8, f->item);
 }
 
 static void read_sample(sqlite3_stmt *st, struct store_sample_row *row)

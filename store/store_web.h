@@ -23,6 +23,7 @@
 struct store_web_filter {
     int64_t run_id;
     const char *task;      /* exact task name, or NULL */
+    const char *item;      /* exact item id, or NULL */
     const char *format_id; /* exact format id ("" is the default format), or NULL */
     int correct;           /* 1, 0, -1 (not applicable: NULL in the store), or -2 for any */
     const char *query;     /* substring of prompt, target or output (case-sensitive), or NULL */

@@ -5,7 +5,7 @@
  *   GET /api/runs/ID                             one run: configuration, metrics, tasks,
  *                                                formats, PII finding counts
  *   GET /api/runs/ID/metrics                     its metrics
- *   GET /api/runs/ID/samples?offset&limit&task&format&correct=1|0|na&q=TEXT
+ *   GET /api/runs/ID/samples?offset&limit&task&item&format&correct=1|0|na&q=TEXT
  *                                                a page of samples (limit <= 500)
  *   GET /api/runs/ID/pii[?examples=N]            PII counts by type and severity, with
  *                                                masked examples
@@ -159,6 +159,22 @@ static json_t *num_json(double x)
     return isfinite(x) ? json_real(x) : json_null();
 }
 
+/* An identifier or a string of ours from the store (task, item, format, path, status...)
+ * as a JSON string: valid UTF-8 but not masked, so that it can be sent back as a filter.
+ * NULL -> null. */
+static json_t *id_json(const char *text)
+{
+    if (!text)
+        return json_null();
+    struct buf clean;
+    buf_init(&clean, 0);
+    json_t *v = NULL;
+    if (!web_utf8_clean(&clean, text, strlen(text)))
+        v = json_stringn(clean.data ? clean.data : "", clean.len);
+    buf_release(&clean);
+    return v ? v : json_string("");
+}
+
 /* A strict decimal integer in [min, max]. */
 static bool parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 {
@@ -235,19 +251,17 @@ static json_t *run_json(const struct store_run *x)
 {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer(x->id));
-    json_object_set_new(o, "kind", json_string(x->kind ? x->kind : ""));
+    json_object_set_new(o, "kind", id_json(x->kind ? x->kind : ""));
     json_object_set_new(o, "status", json_string(store_run_status_name(x->status)));
-    json_object_set_new(o, "model_fingerprint",
-                        x->model_fingerprint ? json_string(x->model_fingerprint) : json_null());
-    json_object_set_new(o, "model_path", x->model_path ? json_string(x->model_path) : json_null());
-    json_object_set_new(o, "backend", x->backend ? json_string(x->backend) : json_null());
-    json_object_set_new(o, "config_hash", json_string(x->config_hash ? x->config_hash : ""));
-    json_object_set_new(o, "started_at", json_string(x->started_at ? x->started_at : ""));
-    json_object_set_new(o, "finished_at",
-                        x->finished_at ? json_string(x->finished_at) : json_null());
-    json_object_set_new(o, "assay_version", json_string(x->assay_version ? x->assay_version : ""));
-    json_object_set_new(o, "host", x->host ? json_string(x->host) : json_null());
-    json_object_set_new(o, "error", x->error ? json_string(x->error) : json_null());
+    json_object_set_new(o, "model_fingerprint", id_json(x->model_fingerprint));
+    json_object_set_new(o, "model_path", id_json(x->model_path));
+    json_object_set_new(o, "backend", id_json(x->backend));
+    json_object_set_new(o, "config_hash", id_json(x->config_hash ? x->config_hash : ""));
+    json_object_set_new(o, "started_at", id_json(x->started_at ? x->started_at : ""));
+    json_object_set_new(o, "finished_at", id_json(x->finished_at));
+    json_object_set_new(o, "assay_version", id_json(x->assay_version ? x->assay_version : ""));
+    json_object_set_new(o, "host", id_json(x->host));
+    json_object_set_new(o, "error", id_json(x->error));
     json_object_set_new(o, "n_samples", json_integer(x->n_samples));
     return o;
 }
@@ -278,8 +292,9 @@ static json_t *metrics_json(struct store_metric *m, int64_t n)
 {
     json_t *arr = json_array();
     for (int64_t i = 0; i < n; i++)
-        json_array_append_new(arr, json_pack("{ss ss so so sI}", "task", m[i].task, "name",
-                                             m[i].name, "value", num_json(m[i].value), "stderr",
+        json_array_append_new(arr, json_pack("{so so so so sI}", "task", id_json(m[i].task),
+                                             "name", id_json(m[i].name), "value",
+                                             num_json(m[i].value), "stderr",
                                              num_json(m[i].stderr_), "n", (json_int_t)m[i].n));
     return arr;
 }
@@ -327,7 +342,7 @@ static int api_run(struct web_app *app, int64_t id, const struct params *ps, str
     json_object_set_new(o, "metrics", metrics_json(m, n_m));
     json_t *tasks = json_array();
     for (int64_t i = 0; i < n_t; i++)
-        json_array_append_new(tasks, json_pack("{ss sI sI sI so}", "task", t[i].task, "n",
+        json_array_append_new(tasks, json_pack("{so sI sI sI so}", "task", id_json(t[i].task), "n",
                                                (json_int_t)t[i].n, "n_correct",
                                                (json_int_t)t[i].n_correct, "n_incorrect",
                                                (json_int_t)t[i].n_incorrect, "mean_score",
@@ -335,7 +350,7 @@ static int api_run(struct web_app *app, int64_t id, const struct params *ps, str
     json_object_set_new(o, "tasks", tasks);
     json_t *fa = json_array();
     for (int64_t i = 0; i < n_f; i++)
-        json_array_append_new(fa, json_string(formats[i]));
+        json_array_append_new(fa, id_json(formats[i]));
     json_object_set_new(o, "formats", fa);
     json_object_set_new(o, "pii", pii_counts_json(pc, n_p));
     json_object_set_new(o, "masked", json_boolean(!app->raw));
@@ -385,10 +400,9 @@ static json_t *sample_json(struct web_app *app, const struct store_sample_row *r
     json_t *o = json_object();
     bool trunc = false;
     json_object_set_new(o, "id", json_integer(row->id));
-    json_object_set_new(o, "task", text_json(app, row->s.task, NULL));
-    json_object_set_new(o, "item", text_json(app, row->s.item, NULL));
-    json_object_set_new(o, "format_id", text_json(app, row->s.format_id ? row->s.format_id : "",
-                                                  NULL));
+    json_object_set_new(o, "task", id_json(row->s.task));
+    json_object_set_new(o, "item", id_json(row->s.item));
+    json_object_set_new(o, "format_id", id_json(row->s.format_id ? row->s.format_id : ""));
     json_object_set_new(o, "prompt", text_json(app, row->s.prompt, &trunc));
     json_object_set_new(o, "target", text_json(app, row->s.target, &trunc));
     json_object_set_new(o, "output", text_json(app, row->s.output, &trunc));
@@ -397,7 +411,7 @@ static json_t *sample_json(struct web_app *app, const struct store_sample_row *r
     json_object_set_new(o, "score", num_json(row->s.score));
     json_object_set_new(o, "correct",
                         row->s.correct < 0 ? json_null() : json_boolean(row->s.correct));
-    json_object_set_new(o, "created_at", text_json(app, row->created_at, NULL));
+    json_object_set_new(o, "created_at", id_json(row->created_at));
     json_object_set_new(o, "truncated", json_boolean(trunc));
     return o;
 }
@@ -411,8 +425,8 @@ static int on_sample(void *user, const struct store_sample_row *row)
 static int api_samples(struct web_app *app, int64_t id, const struct params *ps,
                        struct web_reply *r)
 {
-    static const char *const allowed[] = {"offset", "limit", "task", "format", "correct", "q",
-                                          NULL};
+    static const char *const allowed[] = {"offset", "limit", "task", "item", "format",
+                                          "correct", "q", NULL};
     int rc = 0;
     int64_t offset, limit;
     if (!check_params(ps, allowed, r, &rc) ||
@@ -421,6 +435,7 @@ static int api_samples(struct web_app *app, int64_t id, const struct params *ps,
         return rc;
     struct store_web_filter f = {.run_id = id, .correct = -2};
     f.task = param(ps, "task");
+    f.item = param(ps, "item");
     f.format_id = param(ps, "format");
     f.query = param(ps, "q");
     const char *c = param(ps, "correct");
@@ -438,7 +453,8 @@ static int api_samples(struct web_app *app, int64_t id, const struct params *ps,
         return reply_error(r, 400, "parameter 'task' is empty");
     if (f.query && strlen(f.query) > QUERY_MAX_BYTES)
         return reply_error(r, 400, "parameter 'q' is longer than %d bytes", QUERY_MAX_BYTES);
-    for (const char *const *k = (const char *const[]){"task", "format", "q", NULL}; *k; k++) {
+    for (const char *const *k = (const char *const[]){"task", "item", "format", "q", NULL}; *k;
+         k++) {
         const char *v = param(ps, *k);
         if (v && !utf8_valid(v, strlen(v), NULL))
             return reply_error(r, 400, "parameter '%s' is not valid UTF-8", *k);
@@ -609,9 +625,9 @@ struct cmp_walk {
 
 static json_t *flip_json(const struct store_web_pair *p)
 {
-    return json_pack("{ss ss sI sI}", "item", p->item ? p->item : "", "format_id",
-                     p->format_id ? p->format_id : "", "id_a", (json_int_t)p->id_a, "id_b",
-                     (json_int_t)p->id_b);
+    return json_pack("{so so sI sI}", "item", id_json(p->item ? p->item : ""), "format_id",
+                     id_json(p->format_id ? p->format_id : ""), "id_a", (json_int_t)p->id_a,
+                     "id_b", (json_int_t)p->id_b);
 }
 
 static int on_pair(void *user, const struct store_web_pair *p)
@@ -748,7 +764,7 @@ static int api_compare(struct web_app *app, const struct params *ps, struct web_
             goto out;
         }
         json_t *x = interval_json(&ci);
-        json_object_set_new(x, "task", json_string(t->task));
+        json_object_set_new(x, "task", id_json(t->task));
         json_object_set_new(x, "mcnemar", mcnemar_json(t->n01, t->n10));
         json_object_set_new(x, "n_correctness", json_integer(t->n_correctness));
         json_object_set(x, "worse", t->worse);

@@ -95,10 +95,21 @@ try:
         t.check('%+.4f' % ((n_b_correct - n_a_correct) / 45) in row, 'delta in row: %r' % row)
         t.check(b.js("return document.querySelectorAll('svg.forest circle').length") == 1, 'forest plot drawn')
         t.check(b.js("return document.querySelectorAll('#flips details').length") == 2, 'flips both ways')
+        # a flipped sample's link opens run B filtered to that item
+        b.js("document.querySelectorAll('#flips details').forEach(d => d.open = true)")
+        link = b.js("const a = document.querySelector('#flips li a:last-child'); return [a.href, a.parentElement.firstChild.textContent.trim()]")
         overall = b.text('#overall')
         t.check('95% interval' in overall and 'McNemar' in overall, 'overall line: %r' % overall)
         b.full_screenshot(os.path.join(shots, 'web_compare.png'))
         page_clean('comparison page')
+
+        b.get(link[0])
+        b.wait("return document.getElementById('range').textContent.startsWith('1–1 of 1')", 'flip link filters one item')
+        t.check(b.text('#f-item-name') == link[1], 'item filter shown: %r vs %r' % (b.text('#f-item-name'), link[1]))
+        t.check(b.js("return document.querySelector('#samples article h3').textContent").find(link[1]) >= 0, 'the flipped item is shown')
+        b.click('#f-item-clear')
+        b.wait("return document.getElementById('range').textContent.endsWith('of 45 · PII masked')", 'item filter cleared')
+        page_clean('flip link')
 
         # a bad address shows the API's message, not a blank page
         b.get(origin + '/run.html?id=999')

@@ -257,6 +257,7 @@ static void test_bad_parameters(void **state)
         "/api/runs/1/samples?correct=maybe",
         "/api/runs/1/samples?task=",
         "/api/runs/1/samples?q=%FF%FE",
+        "/api/runs/1/samples?item=%C3",
         "/api/runs/1/pii?examples=999",
         "/api/compare",
         "/api/compare?a=1",
@@ -315,7 +316,8 @@ static void test_samples_paging_filters(void **state)
         {"task=t2", 50},          {"correct=1", 125},        {"correct=0", 125},
         {"correct=na", 0},        {"task=t1&correct=0", 100}, {"q=answer%2012", 11},
         {"q=%3Cimg", 1},          {"format=", 250},          {"format=x", 0},
-        {"task=nope", 0},
+        {"task=nope", 0},         {"item=007", 1},           {"item=007&task=t2", 0},
+        {"item=999", 0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         snprintf(p, sizeof(p), "/api/runs/%lld/samples?%s", (long long)run_a, cases[i].q);

@@ -185,7 +185,19 @@ async function pageRun() {
 }
 
 function setupSamples(id) {
-  const state = { offset: 0, total: 0 };
+  // filters may come from the address (links from the comparison page)
+  const state = { offset: 0, total: 0, item: param('item') || '' };
+  for (const [key, elId] of [['task', 'f-task'], ['correct', 'f-correct'], ['q', 'f-q']]) {
+    const v = param(key);
+    if (v !== null) document.getElementById(elId).value = v;
+  }
+  const itemBox = document.getElementById('f-item');
+  const showItem = () => {
+    itemBox.hidden = !state.item;
+    document.getElementById('f-item-name').textContent = state.item;
+  };
+  document.getElementById('f-item-clear').addEventListener('click', () => { state.item = ''; showItem(); state.offset = 0; run(); });
+  showItem();
   const form = document.getElementById('filter');
   const prev = document.getElementById('prev');
   const next = document.getElementById('next');
@@ -201,6 +213,7 @@ function setupSamples(id) {
     const correct = document.getElementById('f-correct').value;
     const text = document.getElementById('f-q').value;
     if (task) q.set('task', task);
+    if (state.item) q.set('item', state.item);
     if (format) q.set('format', format === '\u0000default' ? '' : format);
     if (correct) q.set('correct', correct);
     if (text) q.set('q', text);
@@ -283,6 +296,10 @@ function ciPlot(tasks) {
   return svg;
 }
 
+function sampleHref(run, task, item) {
+  return '/run.html?' + new URLSearchParams({ id: run, task: task, item: item }).toString();
+}
+
 async function pageCompare() {
   const a = param('a'), b = param('b');
   if (!a || !b || !/^[0-9]+$/.test(a) || !/^[0-9]+$/.test(b)) throw new Error('compare.html needs ?a=RUN&b=RUN');
@@ -317,8 +334,8 @@ async function pageCompare() {
       const ul = el('ul');
       for (const f of list)
         ul.appendChild(el('li', {}, el('span', { text: f.item + (f.format_id ? ' · ' + f.format_id : '') + ' ' }),
-          el('a', { href: '/run.html?id=' + d.a.id + '#s' + f.id_a, text: 'A' }), ' ',
-          el('a', { href: '/run.html?id=' + d.b.id + '#s' + f.id_b, text: 'B' })));
+          el('a', { href: sampleHref(d.a.id, t.task, f.item), text: 'A' }), ' ',
+          el('a', { href: sampleHref(d.b.id, t.task, f.item), text: 'B' })));
       det.appendChild(ul);
       flips.appendChild(det);
     }
