@@ -500,6 +500,7 @@ static const struct rpt_section sections[] = {
     {"generate", "generation", render_scores},
     {"compare-logits", "logit comparison", rpt_render_logits},
     {"pii", "PII scan", rpt_render_pii_run},
+    {"memorize", "memorization audit", rpt_render_memorize},
     {NULL, "run", render_scores}, /* any other kind: its metrics and samples */
 };
 

@@ -41,4 +41,8 @@ int rpt_render_pii_findings(struct rpt_ctx *c, const struct rpt_rundata *d);
 /* report_logits.c: a "compare-logits" run. */
 int rpt_render_logits(struct rpt_ctx *c, const struct rpt_rundata *d);
 
+/* report_memo.c: a "memorize" run (rates with Wilson intervals by source, the LCP
+ * distribution, masked memorized continuations, their PII findings). */
+int rpt_render_memorize(struct rpt_ctx *c, const struct rpt_rundata *d);
+
 #endif

@@ -3,7 +3,7 @@
 # format (one line per audited document, then a summary), short documents counted and
 # skipped, the same seed sampling the same documents, a stored run with its metrics, and
 # bad input (unreadable file, JSONL line without the field, empty corpus) named by file
-# and line with exit status 3 (2 for usage).
+# and line with exit status 3 (2 for usage), and the run's section in `assay report`.
 . "${ASSAY_SOURCE_DIR:?}/tests/cli/lib.sh"
 cd "$TMP" || exit 1
 MODEL="${ASSAY_SHARED_DIR:?}/fixtures/models/gemma3-tiny/gemma3-tiny-Q8_0.gguf"
@@ -72,4 +72,11 @@ expect_grep "$TMP/out" "^longest common prefix" "lcp distribution"
 expect_exit 0 "runs show" -- "$ASSAY" runs show 2 --db m.db
 expect_grep "$TMP/out" "memorize" "run kind"
 expect_grep "$TMP/out" "approx_rate_ci_hi" "Wilson bound stored"
+
+# the report renders the run with the memorization section (reports/report_memo.c)
+expect_exit 0 "report of a memorize run" -- "$ASSAY" report --db m.db --run 2 -o r.html -q
+expect_grep r.html "<h3>Memorization rates</h3>" "rates table"
+expect_grep r.html "<td>docs.txt</td><td class=\"n\">5</td><td class=\"n\">2</td>" "per-source row"
+expect_grep r.html "<h3>Longest common prefix</h3>" "lcp chart"
+expect_grep r.html "LCP [0-9]+: [0-9]+ documents" "lcp bars"
 finish
