@@ -50,6 +50,8 @@ extern const struct cli_opt cmd_report_opts[];
 int cmd_report(struct cli_ctx *ctx, const struct cli_args *a);
 extern const struct cli_opt cmd_compare_opts[];
 int cmd_compare(struct cli_ctx *ctx, const struct cli_args *a);
+extern const struct cli_opt cmd_compare_logits_opts[];
+int cmd_compare_logits(struct cli_ctx *ctx, const struct cli_args *a);
 
 extern const struct cli_opt cmd_memorize_opts[];
 int cmd_memorize(struct cli_ctx *ctx, const struct cli_args *a);

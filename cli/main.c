@@ -163,6 +163,16 @@ const struct cli_cmd cli_commands[] = {
      "chi-square with continuity correction. Writes an HTML page (-o) with the samples\n"
      "that flipped each way (PII masked unless --raw), and a table or --json on stdout.",
      cmd_compare_opts, 2, CLI_MAX_POS, cmd_compare, NULL},
+    {"compare-logits", "KL divergence and top-1 agreement of two checkpoints on a text",
+     "--base M1 --model M2 --text FILE [--ctx N] [options]",
+     "Both checkpoints must share the tokenizer (same pieces, types and scores: refused\n"
+     "otherwise). The text is read in windows of --ctx tokens, BOS first; at every position\n"
+     "both full-vocabulary log-softmaxes give KL(base || model) in nats, whether both rank\n"
+     "the same token first, and the actual next token's log-prob, for the perplexity of\n"
+     "each. Stored as a run (kind compare-logits, one sample per window; mean, median, p99\n"
+     "and max KL, top-1 agreement and both perplexities computed from them), rendered by\n"
+     "'assay report'. Local GGUF checkpoints only.",
+     cmd_compare_logits_opts, 0, 0, cmd_compare_logits, NULL},
     {"help", "show help for assay or for one command", "[COMMAND]", NULL, no_opts, 0, 1,
      cmd_help, NULL},
     {"version", "show the version and git revision", "", NULL, no_opts, 0, 0, cmd_version, NULL},

@@ -27,5 +27,9 @@ echo
 echo "== assay runs"
 "$ASSAY" runs --db "$DB"
 echo
+echo "== assay report -o report.html"
+"$ASSAY" report --db "$DB" -o report.html
+echo
 echo "demo: results are in $(pwd)/$DB ('$ASSAY runs show ID' for one run)."
+echo "demo: open $(pwd)/report.html in a browser for the report of the evaluation."
 echo "demo: the checkpoint has random weights, so its scores are at chance level."

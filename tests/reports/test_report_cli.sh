@@ -134,4 +134,68 @@ expect_grep h.html $'\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\\(' "invalid bytes bec
 expect_exit 0 "report raw" -- "$ASSAY" report --db h.db --run 1 -o raw.html --samples 0 --raw
 expect_grep raw.html 'jane.roe@example.org' "--raw shows the text"
 if grep -qiE '<script|<img' raw.html; then fail "raw.html: live markup"; else pass; fi
+
+# ---- compare-logits --------------------------------------------------------------------
+M1F="$S/fixtures/models/gemma2-tiny/gemma2-tiny-F32.gguf"
+TXT="$SRC/tests/data/reports/logits_text.txt"
+expect_exit 0 "compare-logits F32 vs Q8_0" -- "$ASSAY" compare-logits --base "$M1F" --model "$M1" --text "$TXT" --ctx 32 --db l.db --threads 2 --json
+cp "$TMP/out" l.json
+expect_exit 0 "compare-logits with itself" -- "$ASSAY" compare-logits --base "$M1" --model "$M1" --text "$TXT" --ctx 32 --db l.db --threads 2 --json
+cp "$TMP/out" self.json
+# window 0 recomputed from `assay logits` of both checkpoints with Python
+"$ASSAY" tokenize --model "$M1" --text "$(cat "$TXT")" --json >tok.json
+"$PY" - tok.json >ids.txt <<'PYEOF'
+import json, sys
+ids = json.load(open(sys.argv[1]))["ids"]
+print(",".join(str(i) for i in [2] + ids[:31]))
+PYEOF
+"$ASSAY" logits --model "$M1F" --ids "$(cat ids.txt)" -o lb.json --threads 2 &&
+"$ASSAY" logits --model "$M1" --ids "$(cat ids.txt)" -o lm.json --threads 2 &&
+"$PY" - l.json self.json l.db lb.json lm.json <<'PYEOF' && pass || fail "compare-logits figures differ from an independent computation"
+import json, math, sqlite3, sys
+l, me = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert me["kl_mean"] == 0 and me["kl_max"] == 0 and me["top1_agree"] == 1, me
+assert abs(me["ppl_base"] - me["ppl_model"]) < 1e-12 and me["ppl_base"] > 1, me
+assert 0 < l["kl_mean"] < 1 and 0 <= l["kl_median"] <= l["kl_p99"] <= l["kl_max"], l
+assert 0.5 < l["top1_agree"] <= 1 and l["ppl_base"] > 1 and l["ppl_model"] > 1, l
+db = sqlite3.connect(sys.argv[3])
+kinds = [r[0] for r in db.execute("select kind from runs order by id")]
+assert kinds == ["compare-logits", "compare-logits"], kinds
+win = [json.loads(r[0]) for r in db.execute(
+    "select data_json from samples where run_id = ? order by id", (l["run"],))]
+allkl = sorted(x for w in win for x in w["kl"])
+assert len(allkl) == l["positions"] and abs(sum(allkl) / len(allkl) - l["kl_mean"]) < 1e-9
+assert win[0]["token_start"] == 0 and win[0]["n_tokens"] == 31 and win[1]["token_start"] == 31
+def lsm(row):
+    m = max(row); s = math.log(sum(math.exp(x - m) for x in row)) + m
+    return [x - s for x in row]
+lb, lm = json.load(open(sys.argv[4]))["logits"], json.load(open(sys.argv[5]))["logits"]
+ids = json.load(open(sys.argv[4]))["tokens"]
+nll = 0
+for i in range(31):
+    a, b = lsm(lb[i]), lsm(lm[i])
+    kl = sum(math.exp(x) * (x - y) for x, y in zip(a, b))
+    assert abs(kl - win[0]["kl"][i]) <= 1e-4 * kl + 1e-6, (i, kl, win[0]["kl"][i])
+    nll -= a[ids[i + 1]]
+assert abs(nll - win[0]["nll_base"]) < 1e-3 * nll, (nll, win[0]["nll_base"])
+PYEOF
+expect_exit 0 "report compare-logits" -- "$ASSAY" report --db l.db --run 1 -o l.html
+expect_grep l.html 'Logit comparison' "report renders the logit section"
+expect_grep l.html 'top-1 agreement' "report shows agreement"
+# a checkpoint whose tokenizer differs in one piece is refused
+"$PY" - "$M1" other.gguf <<'PYEOF' || fail "could not write the altered checkpoint"
+import struct, sys
+data = bytearray(open(sys.argv[1], "rb").read())
+pat = struct.pack("<Q", 2) + b"el"
+i = data.find(pat)
+assert i > 0
+data[i + 8:i + 10] = b"eZ"
+open(sys.argv[2], "wb").write(data)
+PYEOF
+expect_exit 3 "different tokenizers" -- "$ASSAY" compare-logits --base "$M1" --model other.gguf --text "$TXT" --ctx 32 --db l.db
+expect_grep "$TMP/err" 'do not share a tokenizer' "tokenizer mismatch explained"
+expect_exit 2 "compare-logits without --text" -- "$ASSAY" compare-logits --base "$M1" --model "$M1" --db l.db
+printf 'ok \xff bad' >bad.txt
+expect_exit 3 "compare-logits on invalid UTF-8" -- "$ASSAY" compare-logits --base "$M1" --model "$M1" --text bad.txt --db l.db
+expect_grep "$TMP/err" 'bad.txt.*not valid UTF-8' "invalid text named"
 finish
