@@ -40,6 +40,9 @@ const struct cli_opt cmd_sweep_opts[] = {
      "seed of the format sample, of the few-shot sampler (as 'assay run') and, plus 1 or 2, "
      "of the grammar's random-shot formats"},
     {"limit", 0, CLI_OPT_INT, "N", NULL, "only the first N documents of each task (per subject)"},
+    {"shots", 0, CLI_OPT_INT, "K", NULL,
+     "the shot count K of the grammar's shots axis (values n0, n3, n4; default: each task's "
+     "lm-eval default, 0 for MMLU)"},
     {"batch", 0, CLI_OPT_INT, "B", "64",
      "(document, format) items per backend call; scores do not depend on it"},
     {"list-formats", 0, CLI_OPT_FLAG, NULL, NULL,
@@ -295,8 +298,12 @@ int cmd_sweep(struct cli_ctx *ctx, const struct cli_args *a)
         rc = err_set(&ctx->err, ASSAY_EUSAGE, "--task is required");
         goto out;
     }
-    struct sweep_opts o = {.seed = 1234, .data_dir = cli_get(a, "data-dir")};
-    int64_t v = 0;
+    struct sweep_opts o = {.shots = -1, .seed = 1234, .data_dir = cli_get(a, "data-dir")};
+    int64_t v = -1;
+    if ((rc = cli_get_int(a, "shots", 0, 32, &v, &ctx->err)))
+        goto out;
+    o.shots = (int)v;
+    v = 0;
     if ((rc = cli_get_int(a, "limit", 1, INT64_MAX, &v, &ctx->err)))
         goto out;
     o.limit = v;

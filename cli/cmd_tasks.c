@@ -22,7 +22,7 @@ const struct cli_opt cmd_tasks_opts[] = {
     {"seed", 0, CLI_OPT_INT, "S", "1234", "show: seed of the few-shot sampler"},
     {"format", 0, CLI_OPT_STR, "ID", NULL,
      "show: render with this format: a table id (mmlu_default...) or a sweep grammar id "
-     "(see 'assay sweep --list-formats'; --shots is then the format's)"},
+     "(see 'assay sweep --list-formats'; --shots is then the K of its shots axis)"},
     {"data-dir", 0, CLI_OPT_STR, "DIR", NULL,
      "dataset mirror (default: $ASSAY_DATA_DIR, else the datasets cache)"},
     {NULL, 0, 0, NULL, NULL, NULL},
@@ -95,11 +95,12 @@ static void print_show(struct cli_ctx *ctx, json_t *out, int gold)
 }
 
 /* 'show --format ID' with a sweep grammar id: the sweep's own rendering, shots and all. */
-static int show_grammar(struct cli_ctx *ctx, const char *name, int64_t doc, int64_t seed,
-                        const struct fmtg_spec *sp, const char *data_dir)
+static int show_grammar(struct cli_ctx *ctx, const char *name, int64_t doc, int shots,
+                        int64_t seed, const struct fmtg_spec *sp, const char *data_dir)
 {
     uint64_t idx = fmtg_index(sp);
-    struct sweep_opts o = {.limit = doc + 1, .seed = (uint64_t)seed, .data_dir = data_dir};
+    struct sweep_opts o = {
+        .shots = shots, .limit = doc + 1, .seed = (uint64_t)seed, .data_dir = data_dir};
     struct sweep_plan p;
     int rc = sweep_plan_load(&p, name, &idx, 1, &o, &ctx->err);
     if (rc)
@@ -163,10 +164,7 @@ static int show_task(struct cli_ctx *ctx, const struct cli_args *a, const char *
         struct fmtg_spec sp;
         if (fmtg_parse(fid, &sp, &ctx->err))
             return ctx->err.code = ASSAY_EUSAGE; /* a bad id on the command line */
-        if (cli_given(a, "shots"))
-            return err_set(&ctx->err, ASSAY_EUSAGE,
-                           "--shots: a grammar format sets its own shots (axis 'n')");
-        return show_grammar(ctx, name, doc, seed, &sp, cli_get(a, "data-dir"));
+        return show_grammar(ctx, name, doc, (int)shots, seed, &sp, cli_get(a, "data-dir"));
     }
     /* A plan of this one task up to the document, so the few-shot draws are those the
      * run makes (lm-eval's sampler runs across documents in order). */

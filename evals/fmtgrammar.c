@@ -24,8 +24,8 @@ static const char *const instr_text[] = {
 static const char *const instr_desc[] = {"lm-eval instruction", "no instruction",
                                          "'Answer the following' instruction"};
 static const char *const case_desc[] = {"as written", "UPPER", "lower"};
-static const char *const shots_desc[] = {"task's shots", "0-shot", "1-shot", "random shots seed+1",
-                                         "random shots seed+2"};
+static const char *const shots_desc[] = {"K shots", "0-shot", "1-shot", "K random shots seed+1",
+                                         "K random shots seed+2"};
 static const char *const qprefix_text[] = {"", "Question: ", "Q: "};
 static const char *const qprefix_desc[] = {"no question prefix", "'Question: '", "'Q: '"};
 

@@ -9,9 +9,10 @@
  *   i  instruction line   0 lm-eval's MMLU line, 1 none, 2 "Answer the following ..."
  *   u  casing             0 as written, 1 UPPER, 2 lower (template words only: instruction,
  *                         question prefix, answer prefix; never the subject, data or labels)
- *   n  shots              0 the task's default (count and sampler, lm-eval), 1 zero-shot,
- *                         2 one shot (task's sampler), 3/4 the default count drawn at random
- *                         with seed S+1 / S+2 (S the run's --seed)
+ *   n  shots              0 the run's count K (sweep --shots K, else the task's default:
+ *                         0 for MMLU as in lm-eval) with the task's sampler, 1 zero-shot,
+ *                         2 one shot (task's sampler), 3/4 K shots drawn at random with
+ *                         seed S+1 / S+2 (S the run's --seed)
  *   w  spacing            0 "\n\n" after each shot, 1 "\n"
  *   q  question prefix    0 none, 1 "Question: ", 2 "Q: "
  *   l  label style        0 "A.", 1 "(A)", 2 "A)", 3 "1.", 4 "a."

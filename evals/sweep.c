@@ -66,7 +66,7 @@ static int plan_shots(struct sweep_plan *p, int ti, int v, struct assay_error *e
     sp.v[3] = (uint8_t)v;
     int shots, seed_add;
     fmtg_shots(&sp, &shots, &seed_add);
-    int k = task_effective_shots(t, shots);
+    int k = task_effective_shots(t, shots < 0 ? p->opts.shots : shots);
     int slot = ti * SWEEP_SHOT_VARIANTS + v;
     int64_t n = p->n_docs[ti];
     p->n_shots[slot] = k;
@@ -102,6 +102,8 @@ int sweep_plan_load(struct sweep_plan *p, const char *task_list, const uint64_t 
     p->opts = *o;
     if (p->opts.batch <= 0)
         p->opts.batch = SWEEP_DEFAULT_BATCH;
+    if (o->shots > MAX_SHOTS)
+        return err_set(err, ASSAY_EUSAGE, "--shots %d: at most %d", o->shots, MAX_SHOTS);
     if (n_fmts <= 0)
         return err_set(err, ASSAY_EUSAGE, "no formats to sweep");
     char **names = NULL;
@@ -173,6 +175,7 @@ int sweep_plan_config(const struct sweep_plan *p, json_t *cfg, struct assay_erro
     for (int i = 0; i < p->n_tasks; i++)
         json_array_append_new(tasks, json_string(p->tasks[i].def.name));
     json_object_set_new(cfg, "tasks", tasks);
+    json_object_set_new(cfg, "shots", json_integer(p->opts.shots));
     json_object_set_new(cfg, "limit", json_integer(p->opts.limit > 0 ? p->opts.limit : 0));
     json_object_set_new(cfg, "seed", json_integer((json_int_t)p->opts.seed));
     json_object_set_new(cfg, "grammar", json_integer(FMTG_VERSION));

@@ -45,6 +45,7 @@ struct store;
 #define SWEEP_MAX_SHOTS     32 /* shot ids per document in shot_ids */
 
 struct sweep_opts {
+    int shots;            /* the count of the shots axis' values 0, 3, 4; -1: task default */
     int64_t limit;        /* first N documents of each task; <= 0: all */
     uint64_t seed;        /* few-shot sampler seed (as `assay run`) */
     int batch;            /* (document, format) items per backend call; 0: default */
@@ -72,8 +73,8 @@ struct sweep_plan {
 int sweep_plan_load(struct sweep_plan *p, const char *task_list, const uint64_t *fmt_idx,
                     int64_t n_fmts, const struct sweep_opts *o, struct assay_error *err);
 void sweep_plan_release(struct sweep_plan *p);
-/* Add "tasks", "limit", "seed", "grammar" and "formats" (selection, as given by the
- * caller in `formats`, borrowed reference taken) to cfg. */
+/* Add "tasks", "shots", "limit", "seed" and "grammar" to cfg (the caller adds its
+ * format selection). */
 int sweep_plan_config(const struct sweep_plan *p, json_t *cfg, struct assay_error *err);
 /* Total (document, format) items. */
 int64_t sweep_plan_items(const struct sweep_plan *p);

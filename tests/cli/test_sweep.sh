@@ -59,7 +59,14 @@ want = ["(A) " + ch[2], "(B) " + ch[3], "(C) " + ch[0], "(D) " + ch[1]]
 ok = ok and len(ch) == 4 and s["context"].rsplit("\n\n", 1)[1].split("\n")[1:5] == want
 sys.exit(0 if ok else 1)
 PYEOF
-expect_exit 2 "show: grammar formats set shots" -- "$ASSAY" tasks show mmlu_anatomy --format o1 --shots 2 --data-dir "$D"
+# the hand-written lm-eval prompt of 'assay run' (tests/data/evals/prompts) under the grammar
+expect_exit 0 "show default id, 2 shots" -- "$ASSAY" tasks show mmlu_anatomy --doc 1 --shots 2 --format t0i0u0n0w0q0l0p0c0a0o0 --data-dir "$D" --json
+$PY - "$TMP/out" "$ASSAY_SOURCE_DIR/tests/data/evals/prompts/mmlu_anatomy_doc1_2shot.txt" <<'PYEOF' && pass || fail "grammar default with 2 shots is not lm-eval's prompt"
+import json, sys
+d = json.load(open(sys.argv[1]))
+want = open(sys.argv[2], encoding="utf-8").read()
+sys.exit(0 if d["context"] == want and d["continuations"] == [" A", " B", " C", " D"] else 1)
+PYEOF
 
 # ---- unsupported tasks: usage errors before the model --------------------------------------
 expect_exit 2 "gsm8k" -- "$ASSAY" sweep --model "$TMP/nosuch.gguf" --task gsm8k --data-dir "$D" --db x.db
@@ -67,11 +74,11 @@ expect_grep "$TMP/err" "generation tasks cannot be swept" "gsm8k says why"
 expect_exit 2 "winogrande" -- "$ASSAY" sweep --model "$TMP/nosuch.gguf" --task winogrande --data-dir "$D" --db x.db
 
 # ---- a cyclic sweep --------------------------------------------------------------------------
-SW=(sweep --model "$M" --task mmlu_anatomy,mmlu_astronomy --formats 8 --cyclic --seed 3 --limit 4
+SW=(sweep --model "$M" --task mmlu_anatomy,mmlu_astronomy --formats 8 --cyclic --seed 3 --limit 4 --shots 2
     --batch 5 --threads 2 --data-dir "$D" --quiet --db sw.db --json)
 expect_exit 0 "sweep" -- "$ASSAY" "${SW[@]}"
 cp "$TMP/out" sw.json
-expect_exit 0 "run for comparison" -- "$ASSAY" run --model "$M" --tasks mmlu_anatomy,mmlu_astronomy --limit 4 --threads 2 --data-dir "$D" --quiet --db run.db --json
+expect_exit 0 "run for comparison" -- "$ASSAY" run --model "$M" --tasks mmlu_anatomy,mmlu_astronomy --limit 4 --shots 2 --threads 2 --data-dir "$D" --quiet --db run.db --json
 cp "$TMP/out" run.json
 $PY - sw.json run.json <<'PYEOF' && pass || fail "sweep results inconsistent"
 import json, statistics, sys
