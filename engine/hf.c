@@ -864,6 +864,41 @@ int hf_to_gguf_writer(const struct hf_model *h, struct gguf_writer *w, struct as
     return 0;
 }
 
+bool hf_name_of(const char *model_type, const char *gguf_name, char *buf, size_t n,
+                bool *is_norm)
+{
+    const struct hf_arch *ar = NULL;
+    for (size_t i = 0; i < N_OF(hf_archs); i++)
+        if (!strcmp(model_type, hf_archs[i].model_type))
+            ar = &hf_archs[i];
+    if (!ar)
+        return false;
+    if (!strcmp(gguf_name, "output.weight")) {
+        snprintf(buf, n, "lm_head.weight");
+        *is_norm = false;
+        return true;
+    }
+    long il = -1;
+    const char *rest = gguf_name;
+    if (!strncmp(gguf_name, "blk.", 4)) {
+        char *end;
+        il = strtol(gguf_name + 4, &end, 10);
+        if (end == gguf_name + 4 || *end != '.' || il < 0)
+            return false;
+        rest = end + 1;
+    }
+    for (size_t i = 0; i < ar->n_map; i++)
+        if (ar->map[i].per_layer == (il >= 0) && !strcmp(rest, ar->map[i].gguf)) {
+            if (il >= 0)
+                snprintf(buf, n, "model.layers.%ld.%s", il, ar->map[i].hf);
+            else
+                snprintf(buf, n, "model.%s", ar->map[i].hf);
+            *is_norm = ar->map[i].norm;
+            return true;
+        }
+    return false;
+}
+
 /* ---- fingerprint --------------------------------------------------------------------- */
 
 static int hash_file(struct hash_sha256 *hs, const char *dir, const char *name, int64_t *done,

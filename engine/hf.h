@@ -68,6 +68,12 @@ const char *hf_weight_type(const struct hf_model *h);
  * directory, tensors in the order llama.cpp's converter writes them. */
 int hf_to_gguf_writer(const struct hf_model *h, struct gguf_writer *w, struct assay_error *err);
 
+/* The HF name ("model.layers.3.self_attn.q_proj.weight") of a GGUF tensor name for a
+ * model_type (gemma, gemma2, gemma3_text), through the same tables hf_open uses; *is_norm
+ * says whether HF stores it as w where GGUF has 1 + w. false: no such tensor. */
+bool hf_name_of(const char *model_type, const char *gguf_name, char *buf, size_t n,
+                bool *is_norm);
+
 /* "sha256:" + SHA-256 over config.json, tokenizer.model, the index (if any) and the
  * shards in name order, each as name, NUL, 8-byte size, bytes. */
 int hf_fingerprint(const char *dir, char *out, size_t n, const struct progress *prog,
