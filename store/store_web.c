@@ -12,17 +12,17 @@
 #include "base/mem.h"
 #include "store/store_int.h"
 
-#define SAMPLE_COLUMNS                                                                           \
-    "id, task, item, format_id, prompt, target, output, score, correct, data_json, error,"      \
+#define SAMPLE_COLUMNS                                                                             \
+    "id, task, item, format_id, prompt, target, output, score, correct, data_json, error,"         \
     " created_at, run_id"
 
 /* The filter as a WHERE clause; parameters ?1..?5 and ?8 are bound by bind_filter (?6 and
  * ?7 are the page's limit and offset). */
-#define FILTER_WHERE                                                                             \
-    " FROM samples WHERE run_id = ?1 AND (?2 IS NULL OR task = ?2)"                             \
-    " AND (?3 IS NULL OR format_id = ?3)"                                                       \
-    " AND (?4 = -2 OR (?4 = -1 AND correct IS NULL) OR correct = ?4)"                           \
-    " AND (?5 IS NULL OR instr(prompt, ?5) > 0 OR instr(target, ?5) > 0"                        \
+#define FILTER_WHERE                                                                               \
+    " FROM samples WHERE run_id = ?1 AND (?2 IS NULL OR task = ?2)"                                \
+    " AND (?3 IS NULL OR format_id = ?3)"                                                          \
+    " AND (?4 = -2 OR (?4 = -1 AND correct IS NULL) OR correct = ?4)"                              \
+    " AND (?5 IS NULL OR instr(prompt, ?5) > 0 OR instr(target, ?5) > 0"                           \
     " OR instr(output, ?5) > 0) AND (?8 IS NULL OR item = ?8)"
 
 static void bind_filter(sqlite3_stmt *st, const struct store_web_filter *f)
@@ -79,12 +79,13 @@ int store_web_each_sample(struct store *s, const struct store_web_filter *f, int
     if (offset < 0)
         offset = 0;
     sqlite3_stmt *st = NULL;
-    int rc = store_prepare(s, &st,
-                           /* the page's ids first: skipping `offset` rows then reads only
-                            * the index and the filter's columns, not every skipped text */
-                           "SELECT " SAMPLE_COLUMNS " FROM samples WHERE id IN (SELECT id"
-                           FILTER_WHERE " ORDER BY id LIMIT ?6 OFFSET ?7) ORDER BY id",
-                           err);
+    int rc =
+        store_prepare(s, &st,
+                      /* the page's ids first: skipping `offset` rows then reads only
+                       * the index and the filter's columns, not every skipped text */
+                      "SELECT " SAMPLE_COLUMNS " FROM samples WHERE id IN (SELECT id" FILTER_WHERE
+                      " ORDER BY id LIMIT ?6 OFFSET ?7) ORDER BY id",
+                      err);
     if (rc)
         return rc;
     bind_filter(st, f);
@@ -184,8 +185,7 @@ int store_web_list_formats(struct store *s, int64_t run_id, char ***out, int64_t
     *n_out = 0;
     sqlite3_stmt *st = NULL;
     int rc = store_prepare(
-        s, &st, "SELECT DISTINCT format_id FROM samples WHERE run_id = ?1 ORDER BY format_id",
-        err);
+        s, &st, "SELECT DISTINCT format_id FROM samples WHERE run_id = ?1 ORDER BY format_id", err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);

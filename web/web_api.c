@@ -52,8 +52,7 @@ int web_utf8_clean(struct buf *out, const char *text, size_t len)
         size_t start = i;
         uint32_t cp;
         size_t k;
-        while (i < len && (k = utf8_decode((const uint8_t *)text + i, len - i, &cp)) > 0 &&
-               cp != 0)
+        while (i < len && (k = utf8_decode((const uint8_t *)text + i, len - i, &cp)) > 0 && cp != 0)
             i += k;
         int rc = buf_add(out, text + start, i - start);
         if (rc)
@@ -237,8 +236,9 @@ static bool int_param(const struct params *ps, const char *key, int64_t min, int
         return true;
     }
     if (!parse_int(v, min, max, out)) {
-        *rc = reply_error(r, 400, "parameter '%s' must be an integer from %" PRId64 " to %" PRId64
-                                  ", got '%.40s'",
+        *rc = reply_error(r, 400,
+                          "parameter '%s' must be an integer from %" PRId64 " to %" PRId64
+                          ", got '%.40s'",
                           key, min, max, v);
         return false;
     }
@@ -292,10 +292,10 @@ static json_t *metrics_json(struct store_metric *m, int64_t n)
 {
     json_t *arr = json_array();
     for (int64_t i = 0; i < n; i++)
-        json_array_append_new(arr, json_pack("{so so so so sI}", "task", id_json(m[i].task),
-                                             "name", id_json(m[i].name), "value",
-                                             num_json(m[i].value), "stderr",
-                                             num_json(m[i].stderr_), "n", (json_int_t)m[i].n));
+        json_array_append_new(arr,
+                              json_pack("{so so so so sI}", "task", id_json(m[i].task), "name",
+                                        id_json(m[i].name), "value", num_json(m[i].value), "stderr",
+                                        num_json(m[i].stderr_), "n", (json_int_t)m[i].n));
     return arr;
 }
 
@@ -304,9 +304,9 @@ static json_t *pii_counts_json(struct store_web_pii_count *c, int64_t n)
     json_t *arr = json_array();
     for (int64_t i = 0; i < n; i++)
         json_array_append_new(arr, json_pack("{ss ss sI sI sI}", "type", c[i].type, "severity",
-                                             c[i].severity, "n", (json_int_t)c[i].n,
-                                             "n_validated", (json_int_t)c[i].n_validated,
-                                             "n_samples", (json_int_t)c[i].n_samples));
+                                             c[i].severity, "n", (json_int_t)c[i].n, "n_validated",
+                                             (json_int_t)c[i].n_validated, "n_samples",
+                                             (json_int_t)c[i].n_samples));
     return arr;
 }
 
@@ -342,11 +342,11 @@ static int api_run(struct web_app *app, int64_t id, const struct params *ps, str
     json_object_set_new(o, "metrics", metrics_json(m, n_m));
     json_t *tasks = json_array();
     for (int64_t i = 0; i < n_t; i++)
-        json_array_append_new(tasks, json_pack("{so sI sI sI so}", "task", id_json(t[i].task), "n",
-                                               (json_int_t)t[i].n, "n_correct",
-                                               (json_int_t)t[i].n_correct, "n_incorrect",
-                                               (json_int_t)t[i].n_incorrect, "mean_score",
-                                               num_json(t[i].mean_score)));
+        json_array_append_new(tasks,
+                              json_pack("{so sI sI sI so}", "task", id_json(t[i].task), "n",
+                                        (json_int_t)t[i].n, "n_correct", (json_int_t)t[i].n_correct,
+                                        "n_incorrect", (json_int_t)t[i].n_incorrect, "mean_score",
+                                        num_json(t[i].mean_score)));
     json_object_set_new(o, "tasks", tasks);
     json_t *fa = json_array();
     for (int64_t i = 0; i < n_f; i++)
@@ -425,8 +425,8 @@ static int on_sample(void *user, const struct store_sample_row *row)
 static int api_samples(struct web_app *app, int64_t id, const struct params *ps,
                        struct web_reply *r)
 {
-    static const char *const allowed[] = {"offset", "limit", "task", "item", "format",
-                                          "correct", "q", NULL};
+    static const char *const allowed[] = {"offset", "limit",   "task", "item",
+                                          "format", "correct", "q",    NULL};
     int rc = 0;
     int64_t offset, limit;
     if (!check_params(ps, allowed, r, &rc) ||
@@ -575,8 +575,8 @@ static int api_pii(struct web_app *app, int64_t id, const struct params *ps, str
     for (int64_t t = 0; t < n_p; t++) {
         int64_t shown = 0;
         for (int64_t i = 0; i < n_f && shown < n_ex; i++) {
-            if (strcmp(fr[i].type, pc[t].type) != 0 || strcmp(fr[i].severity, pc[t].severity) != 0 ||
-                fr[i].sample_id <= 0)
+            if (strcmp(fr[i].type, pc[t].type) != 0 ||
+                strcmp(fr[i].severity, pc[t].severity) != 0 || fr[i].sample_id <= 0)
                 continue;
             struct pii_example ex = {&fr[i], app, NULL};
             struct assay_error e2;
@@ -591,9 +591,9 @@ static int api_pii(struct web_app *app, int64_t id, const struct params *ps, str
             json_array_append_new(
                 examples, json_pack("{ss ss ss ss sI sI sb so}", "type", fr[i].type, "severity",
                                     fr[i].severity, "likelihood", fr[i].likelihood, "field",
-                                    fr[i].field, "sample_id", (json_int_t)fr[i].sample_id,
-                                    "start", (json_int_t)fr[i].start_byte, "validated",
-                                    fr[i].validated != 0, "text", ex.text));
+                                    fr[i].field, "sample_id", (json_int_t)fr[i].sample_id, "start",
+                                    (json_int_t)fr[i].start_byte, "validated", fr[i].validated != 0,
+                                    "text", ex.text));
             shown++;
         }
     }
@@ -612,8 +612,8 @@ struct cmp_task {
     char *task;
     double *a, *b; /* scores of paired samples */
     int64_t n, cap;
-    int64_t n01, n10; /* A right & B wrong, A wrong & B right */
-    int64_t n_correctness; /* pairs where both have a correctness */
+    int64_t n01, n10;       /* A right & B wrong, A wrong & B right */
+    int64_t n_correctness;  /* pairs where both have a correctness */
     json_t *worse, *better; /* flipped samples, capped */
 };
 
@@ -626,8 +626,8 @@ struct cmp_walk {
 static json_t *flip_json(const struct store_web_pair *p)
 {
     return json_pack("{so so sI sI}", "item", id_json(p->item ? p->item : ""), "format_id",
-                     id_json(p->format_id ? p->format_id : ""), "id_a", (json_int_t)p->id_a,
-                     "id_b", (json_int_t)p->id_b);
+                     id_json(p->format_id ? p->format_id : ""), "id_a", (json_int_t)p->id_a, "id_b",
+                     (json_int_t)p->id_b);
 }
 
 static int on_pair(void *user, const struct store_web_pair *p)

@@ -15,8 +15,8 @@ struct store;
 struct pii_scanner;
 
 struct web_app {
-    struct store *store;       /* read-only */
-    struct pii_scanner *pii;   /* masks sample text; NULL when raw */
+    struct store *store;     /* read-only */
+    struct pii_scanner *pii; /* masks sample text; NULL when raw */
     bool raw;
 };
 

@@ -20,9 +20,9 @@
 #include "web/web_int.h"
 #include "web/web_static.h"
 
-#define WEB_CSP                                                                                  \
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "                 \
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "          \
+#define WEB_CSP                                                                                    \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "                    \
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "             \
     "form-action 'self'"
 
 struct web_server {
@@ -30,7 +30,7 @@ struct web_server {
     struct MHD_Daemon *d;
     int port;
     bool loopback;
-    char host[64];      /* the bound address as it appears in a Host header */
+    char host[64]; /* the bound address as it appears in a Host header */
     char url[96];
 };
 
@@ -95,8 +95,7 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, int status, const char
 static enum MHD_Result send_error(struct MHD_Connection *c, int status, const char *json,
                                   const char *allow)
 {
-    return send_buf(c, status, "application/json; charset=utf-8", json, strlen(json), false,
-                    allow);
+    return send_buf(c, status, "application/json; charset=utf-8", json, strlen(json), false, allow);
 }
 
 struct arg_walk {
@@ -139,9 +138,8 @@ static bool host_ok(const struct web_server *ws, struct MHD_Connection *c)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct web_server *ws = cls;
     if (!*con_cls) {
@@ -181,8 +179,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return send_buf(c, 200, content_type_of(f->name), f->data, f->size, false, NULL);
 }
 
-int web_server_start(struct web_server **out, const struct web_config *cfg,
-                     struct assay_error *err)
+int web_server_start(struct web_server **out, const struct web_config *cfg, struct assay_error *err)
 {
     *out = NULL;
     struct web_server *ws = calloc(1, sizeof(*ws));
@@ -219,8 +216,7 @@ int web_server_start(struct web_server **out, const struct web_config *cfg,
         goto fail;
     }
     ws->app.raw = cfg->raw;
-    rc = store_open(&ws->app.store, cfg->db_path, STORE_OPEN_READONLY | STORE_OPEN_NO_CREATE,
-                    err);
+    rc = store_open(&ws->app.store, cfg->db_path, STORE_OPEN_READONLY | STORE_OPEN_NO_CREATE, err);
     if (rc)
         goto fail;
     if (!cfg->raw) {
@@ -232,12 +228,12 @@ int web_server_start(struct web_server **out, const struct web_config *cfg,
             goto fail;
     }
     ws->d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, ws,
-                             MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_CONNECTION_TIMEOUT,
-                             (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-                             MHD_OPTION_END);
+                             MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
     if (!ws->d) {
-        rc = err_set(err, ASSAY_EIO, "cannot listen on %s port %d (in use, or not an address "
-                                     "of this machine)",
+        rc = err_set(err, ASSAY_EIO,
+                     "cannot listen on %s port %d (in use, or not an address "
+                     "of this machine)",
                      bind, cfg->port);
         goto fail;
     }

@@ -24,8 +24,9 @@
 
 static char db_path[1200];
 static int64_t run_a, run_b;
-static const char HOSTILE[] = "<script>alert(1)</script>\"><img src=x onerror=alert(1)> bad:\xff\xfe"
-                              " end";
+static const char HOSTILE[] =
+    "<script>alert(1)</script>\"><img src=x onerror=alert(1)> bad:\xff\xfe"
+    " end";
 
 struct resp {
     long status;
@@ -131,8 +132,13 @@ static int setup(void **state)
         const char *task = i < 200 ? "t1" : "t2";
         int ca = i % 2 == 0, cb = ca || (i < 200 && i % 5 == 1);
         snprintf(out, sizeof(out), "answer %d", i);
-        struct store_sample x = {.task = task, .item = item, .prompt = "question",
-                                 .target = "gold", .output = out, .score = ca, .correct = ca};
+        struct store_sample x = {.task = task,
+                                 .item = item,
+                                 .prompt = "question",
+                                 .target = "gold",
+                                 .output = out,
+                                 .score = ca,
+                                 .correct = ca};
         if (i == 7) {
             x.output = HOSTILE;
             x.prompt = "write to alice.smith@example.com please";
@@ -145,9 +151,15 @@ static int setup(void **state)
             return -1;
     }
     /* samples were stored alternately in A and B: item 7 of run A has id 2 * 7 + 1 */
-    struct store_pii_finding f = {.sample_id = 15, .field = "prompt", .type = "EMAIL_ADDRESS",
-                                  .start_byte = 9, .end_byte = 32, .likelihood = "VERY_LIKELY",
-                                  .severity = "personal", .detector = "email", .validated = 1};
+    struct store_pii_finding f = {.sample_id = 15,
+                                  .field = "prompt",
+                                  .type = "EMAIL_ADDRESS",
+                                  .start_byte = 9,
+                                  .end_byte = 32,
+                                  .likelihood = "VERY_LIKELY",
+                                  .severity = "personal",
+                                  .detector = "email",
+                                  .validated = 1};
     if (store_put_pii_findings(s, run_a, &f, 1, &e))
         return -1;
     if (store_put_metric(s, run_a, "t1", "acc", 0.5, 0.035, 200, &e))
@@ -189,8 +201,10 @@ static void test_headers_and_methods(void **state)
     resp_release(&r);
     struct {
         const char *path, *ctype;
-    } pages[] = {{"/", "text/html"},           {"/run.html", "text/html"},
-                 {"/compare.html", "text/html"}, {"/app.js", "text/javascript"},
+    } pages[] = {{"/", "text/html"},
+                 {"/run.html", "text/html"},
+                 {"/compare.html", "text/html"},
+                 {"/app.js", "text/javascript"},
                  {"/style.css", "text/css"}};
     for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
         req(&r, ws, "GET", pages[i].path, NULL);
@@ -291,15 +305,15 @@ static void test_samples_paging_filters(void **state)
     /* pages of 100 cover every sample exactly once */
     int64_t seen = 0, last_id = 0;
     for (int off = 0; off < 300; off += 100) {
-        snprintf(p, sizeof(p), "/api/runs/%lld/samples?offset=%d&limit=100", (long long)run_a,
-                 off);
+        snprintf(p, sizeof(p), "/api/runs/%lld/samples?offset=%d&limit=100", (long long)run_a, off);
         json_t *d = get_json(ws, p, 200);
         assert_int_equal(json_integer_value(json_object_get(d, "total")), 250);
         json_t *arr = json_object_get(d, "samples");
         assert_int_equal(json_array_size(arr), off < 200 ? 100 : 50);
         size_t i;
         json_t *x;
-        json_array_foreach(arr, i, x) {
+        json_array_foreach(arr, i, x)
+        {
             int64_t id = json_integer_value(json_object_get(x, "id"));
             assert_true(id > last_id);
             last_id = id;
@@ -313,10 +327,18 @@ static void test_samples_paging_filters(void **state)
         const char *q;
         int64_t total;
     } cases[] = {
-        {"task=t2", 50},          {"correct=1", 125},        {"correct=0", 125},
-        {"correct=na", 0},        {"task=t1&correct=0", 100}, {"q=answer%2012", 11},
-        {"q=%3Cimg", 1},          {"format=", 250},          {"format=x", 0},
-        {"task=nope", 0},         {"item=007", 1},           {"item=007&task=t2", 0},
+        {"task=t2", 50},
+        {"correct=1", 125},
+        {"correct=0", 125},
+        {"correct=na", 0},
+        {"task=t1&correct=0", 100},
+        {"q=answer%2012", 11},
+        {"q=%3Cimg", 1},
+        {"format=", 250},
+        {"format=x", 0},
+        {"task=nope", 0},
+        {"item=007", 1},
+        {"item=007&task=t2", 0},
         {"item=999", 0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -417,8 +439,8 @@ static void test_reads_while_writing(void **state)
         json_decref(d);
         char item[16];
         snprintf(item, sizeof(item), "%d", i);
-        struct store_sample x = {.task = "t", .item = item, .output = "o", .score = 1,
-                                 .correct = 1};
+        struct store_sample x = {
+            .task = "t", .item = item, .output = "o", .score = 1, .correct = 1};
         assert_int_equal(store_put_sample(s, id, &x, &e), 0);
     }
     store_close(s);
@@ -429,9 +451,14 @@ static void test_utf8_clean(void **state)
 {
     struct buf b;
     buf_init(&b, 0);
-    const char in[] = "a\xC3\xA9" "b\xC3" "c\xED\xA0\x80" "d\xF0\x9F\x98\x80";
+    const char in[] = "a\xC3\xA9"
+                      "b\xC3"
+                      "c\xED\xA0\x80"
+                      "d\xF0\x9F\x98\x80";
     assert_int_equal(web_utf8_clean(&b, in, sizeof(in) - 1), 0);
-    assert_string_equal(b.data, "a\xC3\xA9" "b\xEF\xBF\xBD" "c\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+    assert_string_equal(b.data, "a\xC3\xA9"
+                                "b\xEF\xBF\xBD"
+                                "c\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
                                 "d\xF0\x9F\x98\x80");
     buf_release(&b);
 }
