@@ -189,6 +189,10 @@ static int print_example(void *user, const struct store_sample_row *row)
         buf_release(&b);
         return rc;
     }
+    /* one line per example: control characters (newlines, escapes) shown as spaces */
+    for (size_t i = 0; i < b.len; i++)
+        if ((unsigned char)b.data[i] < 0x20 || b.data[i] == 0x7f)
+            b.data[i] = ' ';
     printf("  %s #%s: %s\n", row->s.task, row->s.item, b.data ? b.data : "");
     buf_release(&b);
     ex->left--;
