@@ -92,8 +92,8 @@ static int select_formats(const struct cli_args *a, uint64_t **idx, int64_t *n, 
         int64_t k = 0;
         if ((rc = cli_parse_int(f, "--formats", 1, INT64_MAX, &k, err)))
             return rc;
-        *sel = json_pack("{s:I, s:I, s:b}", "n", (json_int_t)k, "seed", (json_int_t)seed,
-                         "cyclic", cyclic);
+        *sel = json_pack("{s:I, s:I, s:b}", "n", (json_int_t)k, "seed", (json_int_t)seed, "cyclic",
+                         cyclic);
         return fmtg_select(k, (uint64_t)seed, cyclic, idx, n, err);
     }
     if (cyclic)
@@ -233,10 +233,10 @@ static void print_text(const struct sweep_plan *p, int64_t run, const struct sto
         if (rs)
             printf("  recall_std (RStd over positions) %.4f\n", rs->value);
     }
-    double share = st->n_eval_tokens + st->n_reused_tokens > 0
-                       ? (double)st->n_reused_tokens /
-                             (double)(st->n_eval_tokens + st->n_reused_tokens)
-                       : 0;
+    double share =
+        st->n_eval_tokens + st->n_reused_tokens > 0
+            ? (double)st->n_reused_tokens / (double)(st->n_eval_tokens + st->n_reused_tokens)
+            : 0;
     printf("run %" PRId64 "%s: %" PRId64 " samples, %" PRId64 " formats, %.1f s; prefix cache: "
            "%" PRId64 " tokens evaluated, %" PRId64 " reused (%.1f%%)\n",
            run, resumed ? " (resumed)" : "", n_samples, p->n_fmts, wall_s, st->n_eval_tokens,
@@ -378,8 +378,8 @@ int cmd_sweep(struct cli_ctx *ctx, const struct cli_args *a)
         store_finish_run(s, run, stopped ? STORE_RUN_INTERRUPTED : STORE_RUN_FAILED, ctx->err.msg,
                          NULL);
         if (stopped && !ctx->quiet)
-            fprintf(stderr, "assay: sweep %" PRId64 " interrupted; run the same command to resume\n",
-                    run);
+            fprintf(stderr,
+                    "assay: sweep %" PRId64 " interrupted; run the same command to resume\n", run);
         goto out;
     }
     if ((rc = store_finish_run(s, run, STORE_RUN_DONE, NULL, &ctx->err)))

@@ -95,8 +95,8 @@ static void print_show(struct cli_ctx *ctx, json_t *out, int gold)
 }
 
 /* 'show --format ID' with a sweep grammar id: the sweep's own rendering, shots and all. */
-static int show_grammar(struct cli_ctx *ctx, const char *name, int64_t doc, int shots,
-                        int64_t seed, const struct fmtg_spec *sp, const char *data_dir)
+static int show_grammar(struct cli_ctx *ctx, const char *name, int64_t doc, int shots, int64_t seed,
+                        const struct fmtg_spec *sp, const char *data_dir)
 {
     uint64_t idx = fmtg_index(sp);
     struct sweep_opts o = {
@@ -134,7 +134,8 @@ static int show_grammar(struct cli_ctx *ctx, const char *name, int64_t doc, int 
     json_object_set_new(out, "gold_pos", json_integer(fmt_display_pos(&p.fmts[0].f, d, d->gold)));
     int slot = p.fmts[0].spec.v[3];
     for (int i = 0; i < p.n_shots[slot]; i++)
-        json_array_append_new(sh, json_string(t->pool.docs[p.shot_ids[slot][doc * SWEEP_MAX_SHOTS + i]].id));
+        json_array_append_new(
+            sh, json_string(t->pool.docs[p.shot_ids[slot][doc * SWEEP_MAX_SHOTS + i]].id));
     json_object_set_new(out, "shots", sh);
     sh = NULL;
     print_show(ctx, out, d->gold);

@@ -259,8 +259,9 @@ static int render_choice(const struct fmt *f, const struct task_doc *d, int i, b
     else if (f->target_is_label) {
         int pos = eval ? fmt_display_pos(f, d, i) : i;
         if ((size_t)pos >= strlen(f->choice_labels))
-            return err_set(err, ASSAY_EINVAL, "item '%s': %d choices but format '%s' has %zu labels",
-                           d->id, d->n_choices, f->id, strlen(f->choice_labels));
+            return err_set(err, ASSAY_EINVAL,
+                           "item '%s': %d choices but format '%s' has %zu labels", d->id,
+                           d->n_choices, f->id, strlen(f->choice_labels));
         rc = buf_add_str(out, nz(f->target_open));
         if (!rc)
             rc = buf_add_ch(out, f->choice_labels[pos]);

@@ -96,8 +96,8 @@ int fmtg_parse(const char *id, struct fmtg_spec *out, struct assay_error *err)
             return err_set(err, ASSAY_EINVAL, "format '%s': unknown axis '%c' (axes: %s)", id, *p,
                            fmtg_axis_keys);
         if (a <= last)
-            return err_set(err, ASSAY_EINVAL, "format '%s': axis '%c' out of order (order: %s)",
-                           id, *p, fmtg_axis_keys);
+            return err_set(err, ASSAY_EINVAL, "format '%s': axis '%c' out of order (order: %s)", id,
+                           *p, fmtg_axis_keys);
         p++;
         if (!isdigit((unsigned char)*p))
             return err_set(err, ASSAY_EINVAL, "format '%s': axis '%c' has no value", id,
@@ -116,8 +116,9 @@ int fmtg_parse(const char *id, struct fmtg_spec *out, struct assay_error *err)
 
 void fmtg_describe(const struct fmtg_spec *s, char *out, size_t n)
 {
-    snprintf(out, n, "chat %s; %s; casing %s; %s; %s between shots; %s; labels %s; %s after label; "
-                     "choices %s; %s; shift %u",
+    snprintf(out, n,
+             "chat %s; %s; casing %s; %s; %s between shots; %s; labels %s; %s after label; "
+             "choices %s; %s; shift %u",
              s->v[0] ? "on" : "off", instr_desc[s->v[1]], case_desc[s->v[2]], shots_desc[s->v[3]],
              s->v[4] ? "one newline" : "blank line", qprefix_desc[s->v[5]],
              label_styles[s->v[6]].desc, sep_desc[s->v[7]], s->v[8] ? "inline" : "on lines",

@@ -191,8 +191,8 @@ int sweep_render(const struct sweep_plan *p, int ti, int64_t doc, int64_t fi, in
     if (continuation)
         return task_render_continuation(&view, d, c, out, err);
     int slot = ti * SWEEP_SHOT_VARIANTS + p->fmts[fi].spec.v[3];
-    return task_render_context(&view, d, c, p->shot_ids[slot] + doc * MAX_SHOTS,
-                               p->n_shots[slot], out, err);
+    return task_render_context(&view, d, c, p->shot_ids[slot] + doc * MAX_SHOTS, p->n_shots[slot],
+                               out, err);
 }
 
 /* ---- running ---------------------------------------------------------------------- */
@@ -333,7 +333,8 @@ static int run_batch(const struct sweep_plan *p, const struct sweep_item *items,
                 size_t q = (size_t)r0[i] + (size_t)c;
                 json_t *e = json_object();
                 json_object_set_new(e, "ll", json_real(res[q].logprob));
-                json_object_set_new(e, "n_chars", json_integer(n_codepoints(reqs[q].continuation.text)));
+                json_object_set_new(e, "n_chars",
+                                    json_integer(n_codepoints(reqs[q].continuation.text)));
                 json_object_set_new(e, "is_greedy", json_boolean(res[q].is_greedy));
                 json_object_set_new(e, "pos", json_integer(fmt_display_pos(&fm->f, d, c)));
                 if (res[q].error) {
@@ -416,8 +417,8 @@ int sweep_run(const struct sweep_plan *p, struct backend *b, struct store *s, in
             for (int64_t d = 0; d < p->n_docs[ti] && !rc; d++) {
                 for (int64_t f = g0; f < g1 && !rc; f++) {
                     bool found = false;
-                    rc = store_has_sample(s, run_id, t->def.name, t->eval.docs[d].id,
-                                          p->fmts[f].id, &found, err);
+                    rc = store_has_sample(s, run_id, t->def.name, t->eval.docs[d].id, p->fmts[f].id,
+                                          &found, err);
                     if (rc)
                         break;
                     if (found) {
@@ -543,8 +544,8 @@ static int walk_fn(void *user, const struct store_sample_row *row)
         return 0; /* a format of another selection (cannot happen under one config) */
     size_t k = (size_t)(hit - w->p->fmt_idx);
     double v[8] = {0};
-    int rc = eval_rescore_sample(w->t, row->s.output, row->s.target, row->s.data_json,
-                                 row->s.error, v, w->err);
+    int rc = eval_rescore_sample(w->t, row->s.output, row->s.target, row->s.data_json, row->s.error,
+                                 v, w->err);
     if (rc < 0)
         return rc;
     json_t *d = NULL;
@@ -619,8 +620,8 @@ static int put_scope(const struct sweep_plan *p, struct store *s, int64_t run_id
                                   err);
         snprintf(name, sizeof(name), "pick_rate_pos%d", j + 1);
         if (!rc)
-            rc = store_put_metric(s, run_id, task, name, (double)sc->pick_n[j] / (double)sc->n,
-                                  NAN, sc->n, err);
+            rc = store_put_metric(s, run_id, task, name, (double)sc->pick_n[j] / (double)sc->n, NAN,
+                                  sc->n, err);
     }
     if (!rc && n_rec > 0) {
         struct sweep_stats rs;

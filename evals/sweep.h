@@ -57,9 +57,9 @@ struct sweep_plan {
     struct sweep_opts opts;
     struct task_data *tasks;
     int n_tasks;
-    int64_t *n_docs;        /* documents per task (after limit) */
-    struct fmtg_fmt *fmts;  /* ascending grammar index; never moved after building */
-    uint64_t *fmt_idx;      /* their grammar indices */
+    int64_t *n_docs;       /* documents per task (after limit) */
+    struct fmtg_fmt *fmts; /* ascending grammar index; never moved after building */
+    uint64_t *fmt_idx;     /* their grammar indices */
     int64_t n_fmts;
     /* shots[(task * SWEEP_SHOT_VARIANTS + v)]: n_shots and ids (n_docs * 32) per doc */
     int *n_shots;

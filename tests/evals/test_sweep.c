@@ -118,10 +118,10 @@ static void fill_task(struct task_data *t, const char *subject)
     memset(t, 0, sizeof(*t));
     snprintf(t->def.name, sizeof(t->def.name), "synthetic");
     snprintf(t->def.subject, sizeof(t->def.subject), "%s", subject);
-    pool = (struct task_doc){.id = "p0", .question = "Which is red?", .choices = pool_ch,
-                             .n_choices = 4, .gold = 2};
-    doc = (struct task_doc){.id = "e0", .question = "  What is 2+2? ", .choices = eval_ch,
-                            .n_choices = 4, .gold = 1};
+    pool = (struct task_doc){
+        .id = "p0", .question = "Which is red?", .choices = pool_ch, .n_choices = 4, .gold = 2};
+    doc = (struct task_doc){
+        .id = "e0", .question = "  What is 2+2? ", .choices = eval_ch, .n_choices = 4, .gold = 1};
     t->pool.docs = &pool;
     t->pool.n = 1;
     t->eval.docs = &doc;
@@ -274,8 +274,8 @@ static void test_stats(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_count_and_ids),   cmocka_unit_test(test_select),
-        cmocka_unit_test(test_prompts),         cmocka_unit_test(test_default_is_lmeval),
+        cmocka_unit_test(test_count_and_ids),    cmocka_unit_test(test_select),
+        cmocka_unit_test(test_prompts),          cmocka_unit_test(test_default_is_lmeval),
         cmocka_unit_test(test_too_many_choices), cmocka_unit_test(test_stats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
