@@ -69,6 +69,19 @@ rc=$?
 [ "$rc" -eq 0 ] && pass || fail "SIGINT: exit $rc"
 expect_grep serve.err "SIGINT received, stopping" "SIGINT noted"
 
+# a schema-1 database is not migrated by a read-only server: refused with the way out
+if command -v sqlite3 >/dev/null; then
+    "$ASSAY" runs --db old.db >/dev/null 2>&1
+    sqlite3 old.db "DROP TABLE pii_findings; PRAGMA user_version = 1;"
+    "$ASSAY" serve --db old.db --port 0 >old.out 2>old.err
+    rc=$?
+    [ "$rc" -ne 0 ] && pass || fail "schema 1: serve started"
+    expect_grep old.err "older than" "schema 1 message"
+    [ "$(sqlite3 old.db 'PRAGMA user_version')" = 1 ] && pass || fail "serve migrated the database"
+else
+    echo "sqlite3 not installed: schema-1 case not run"
+fi
+
 start
 kill -TERM "$PID"
 wait "$PID"
