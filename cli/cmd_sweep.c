@@ -21,6 +21,7 @@
 #include "cli/model.h"
 #include "engine/backend.h"
 #include "engine/backend_local.h"
+#include "engine/backend_rg.h"
 #include "evals/fmtgrammar.h"
 #include "evals/runner.h"
 #include "evals/sweep.h"
@@ -388,7 +389,10 @@ int cmd_sweep(struct cli_ctx *ctx, const struct cli_args *a)
         goto out;
     struct backend_local_stats st;
     memset(&st, 0, sizeof(st));
-    if (strcmp(in.kind, "local") == 0)
+    /* both local engines call themselves "local"; the architecture tells them apart */
+    if (strcmp(in.kind, "local") == 0 && strcmp(in.architecture, "recurrent_gemma") == 0)
+        backend_rg_stats(b, &st);
+    else if (strcmp(in.kind, "local") == 0)
         backend_local_stats(b, &st);
     int64_t n_samples = store_count_samples(s, run, NULL, NULL);
     if (ctx->json)
