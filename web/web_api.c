@@ -37,6 +37,7 @@
 #define RUNS_MAX_LIMIT        10000
 #define SAMPLES_DEFAULT_LIMIT 50
 #define TEXT_MAX_BYTES        ((size_t)256 << 10) /* per text field in an answer */
+#define TEXT_MARGIN_BYTES     ((size_t)64 << 10)  /* read past the cap for masking */
 #define QUERY_MAX_BYTES       1000
 #define FLIPS_MAX             100 /* flipped samples listed per task and direction */
 #define PII_EXAMPLES_MAX      20
@@ -122,7 +123,14 @@ static json_t *text_json(struct web_app *app, const char *text, bool *truncated)
 {
     if (!text)
         return json_null();
+    /* Only what can be shown is cleaned and masked: the cap plus a margin longer than any
+     * finding, so that a finding cut by the first cut lies past the second. */
     size_t len = strlen(text);
+    if (len > TEXT_MAX_BYTES + TEXT_MARGIN_BYTES) {
+        len = TEXT_MAX_BYTES + TEXT_MARGIN_BYTES;
+        if (truncated)
+            *truncated = true;
+    }
     struct buf clean, masked;
     buf_init(&clean, 0);
     buf_init(&masked, 0);
@@ -134,8 +142,11 @@ static json_t *text_json(struct web_app *app, const char *text, bool *truncated)
     if (!app->raw && app->pii && n > 0) {
         struct assay_error e;
         err_clear(&e);
-        if (pii_mask_text(&masked, app->pii, t, n, &e))
-            goto out; /* never serve unmasked text because masking failed */
+        if (pii_mask_text(&masked, app->pii, t, n, &e)) {
+            /* never serve unmasked text because masking failed */
+            v = json_string("[not shown: the PII scanner failed on this text; --raw shows it]");
+            goto out;
+        }
         t = masked.data ? masked.data : "";
         n = masked.len;
     }

@@ -447,6 +447,46 @@ static void test_reads_while_writing(void **state)
     web_server_stop(ws);
 }
 
+/* a 1 MiB output: served cut to 256 KiB, marked truncated, the address inside the cut
+ * masked, the one past it absent */
+static void test_large_text(void **state)
+{
+    struct store *s = NULL;
+    struct assay_error e;
+    err_clear(&e);
+    assert_int_equal(store_open(&s, db_path, 0, &e), 0);
+    struct store_run_new rn = {.kind = "eval", .config_json = "{\"n\":4}"};
+    int64_t id = 0;
+    assert_int_equal(store_begin_run(s, &rn, &id, &e), 0);
+    size_t n = (size_t)1 << 20;
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    for (size_t i = 0; i < n; i++)
+        big[i] = "lorem ipsum dolor "[i % 18];
+    big[n] = '\0';
+    memcpy(big + 100000, " carol.white@example.com ", 25);
+    memcpy(big + 300000, " dave.black@example.com ", 24);
+    struct store_sample x = {.task = "t", .item = "big", .output = big, .score = 0, .correct = 0};
+    assert_int_equal(store_put_sample(s, id, &x, &e), 0);
+    store_close(s);
+    free(big);
+    struct web_server *ws = start(false);
+    char p[256];
+    snprintf(p, sizeof(p), "/api/runs/%lld/samples", (long long)id);
+    json_t *d = get_json(ws, p, 200);
+    json_t *smp = json_array_get(json_object_get(d, "samples"), 0);
+    const char *out = json_string_value(json_object_get(smp, "output"));
+    assert_non_null(out);
+    assert_true(strlen(out) <= 256 * 1024);
+    assert_true(strlen(out) > 250 * 1024);
+    assert_true(json_is_true(json_object_get(smp, "truncated")));
+    assert_null(strstr(out, "carol.white"));
+    assert_non_null(strstr(out, "[EMAIL_ADDRESS]"));
+    assert_null(strstr(out, "dave.black"));
+    json_decref(d);
+    web_server_stop(ws);
+}
+
 static void test_utf8_clean(void **state)
 {
     struct buf b;
@@ -490,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_text_masking_and_utf8),
         cmocka_unit_test(test_compare),
         cmocka_unit_test(test_reads_while_writing),
+        cmocka_unit_test(test_large_text),
         cmocka_unit_test(test_bad_start),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
