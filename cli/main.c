@@ -141,8 +141,9 @@ const struct cli_cmd cli_commands[] = {
      "paging, filters and search) and a comparison of two runs (paired bootstrap interval\n"
      "and McNemar's test per task). JSON API under /api/ (runs, runs/ID, runs/ID/samples,\n"
      "runs/ID/metrics, runs/ID/pii, compare?a=&b=). The pages are built into the binary.\n"
-     "GET and HEAD only; loopback by default; sample text is PII-masked unless --raw\n"
-     "(search matches the stored, unmasked text). SIGINT or SIGTERM stops it.",
+     "GET and HEAD only; loopback by default; sample text is PII-masked unless --raw, and\n"
+     "search then finds only text that is shown (not masked spans, not their labels).\n"
+     "SIGINT or SIGTERM stops it.",
      cmd_serve_opts, 0, 0, cmd_serve, NULL},
     {"report", "write a self-contained HTML report of stored runs",
      "[--run ID[,ID...]] [-o report.html] [options]",

@@ -39,7 +39,8 @@
 #define TEXT_MAX_BYTES        ((size_t)256 << 10) /* per text field in an answer */
 #define TEXT_MARGIN_BYTES     ((size_t)64 << 10)  /* read past the cap for masking */
 #define QUERY_MAX_BYTES       1000
-#define FLIPS_MAX             100 /* flipped samples listed per task and direction */
+#define SEARCH_MAX_CANDIDATES 20000 /* samples whose masked text a search checks */
+#define FLIPS_MAX             100   /* flipped samples listed per task and direction */
 #define PII_EXAMPLES_MAX      20
 #define PII_CONTEXT_BYTES     60
 
@@ -433,6 +434,88 @@ static int on_sample(void *user, const struct store_sample_row *row)
     return json_array_append_new(w->arr, sample_json(w->app, row)) ? ASSAY_ENOMEM : 0;
 }
 
+/* Search when text is masked: SQL finds the candidates in the stored text, and a sample
+ * matches only if the query is in its text as served (cleaned, masked, capped), so that
+ * a search cannot tell whether a masked string is in the store. Costs one masking per
+ * candidate; more than SEARCH_MAX_CANDIDATES candidates is a 400 asking to narrow it. */
+struct search_walk {
+    struct web_app *app;
+    const char *query;
+    int64_t *ids;
+    int64_t n, cap;
+    int rc;
+};
+
+static bool served_contains(struct web_app *app, const char *text, const char *query)
+{
+    if (!text || !strstr(text, query))
+        return false; /* masking only removes text: absent before, absent after */
+    json_t *v = text_json(app, text, NULL);
+    bool hit = v && json_string_value(v) && strstr(json_string_value(v), query);
+    json_decref(v);
+    return hit;
+}
+
+static int on_search_candidate(void *user, const struct store_sample_row *row)
+{
+    struct search_walk *w = user;
+    if (!served_contains(w->app, row->s.prompt, w->query) &&
+        !served_contains(w->app, row->s.target, w->query) &&
+        !served_contains(w->app, row->s.output, w->query))
+        return 0;
+    if (w->n == w->cap) {
+        int64_t ncap = w->cap ? w->cap * 2 : 64;
+        int64_t *p = mem_realloc_array(w->ids, (size_t)ncap, sizeof(*p));
+        if (!p)
+            return ASSAY_ENOMEM;
+        w->ids = p;
+        w->cap = ncap;
+    }
+    w->ids[w->n++] = row->id;
+    return 0;
+}
+
+static int masked_search(struct web_app *app, const struct store_web_filter *f, int64_t offset,
+                         int64_t limit, struct web_reply *r)
+{
+    struct assay_error err;
+    err_clear(&err);
+    int64_t n_cand = 0;
+    int rc = store_web_count_samples(app->store, f, &n_cand, &err);
+    if (rc)
+        return reply_store_error(r, rc, &err);
+    if (n_cand > SEARCH_MAX_CANDIDATES)
+        return reply_error(r, 400,
+                           "search matches %" PRId64 " stored samples, more than the %d whose "
+                           "masked text can be checked; narrow it with task or correct",
+                           n_cand, SEARCH_MAX_CANDIDATES);
+    struct search_walk w = {app, f->query, NULL, 0, 0, 0};
+    for (int64_t off = 0; off < n_cand; off += STORE_WEB_MAX_LIMIT) {
+        rc = store_web_each_sample(app->store, f, off, STORE_WEB_MAX_LIMIT, on_search_candidate, &w,
+                                   &err);
+        if (rc)
+            break;
+    }
+    json_t *arr = json_array();
+    struct sample_walk sw = {app, arr};
+    for (int64_t i = offset; !rc && i < w.n && i < offset + limit; i++) {
+        struct assay_error e2;
+        err_clear(&e2);
+        rc = store_web_get_sample(app->store, w.ids[i], NULL, on_sample, &sw, &e2);
+        if (rc == ASSAY_ENOTFOUND)
+            rc = 0; /* gone since (cannot happen read-only; harmless) */
+    }
+    free(w.ids);
+    if (rc) {
+        json_decref(arr);
+        return reply_store_error(r, rc, &err);
+    }
+    json_t *o = json_pack("{sI sI sI sI so sb}", "run", (json_int_t)f->run_id, "total",
+                          (json_int_t)w.n, "offset", (json_int_t)offset, "limit", (json_int_t)limit,
+                          "samples", arr, "masked", 1);
+    return reply_json(r, 200, o);
+}
+
 static int api_samples(struct web_app *app, int64_t id, const struct params *ps,
                        struct web_reply *r)
 {
@@ -477,6 +560,8 @@ static int api_samples(struct web_app *app, int64_t id, const struct params *ps,
     if (rc)
         return reply_store_error(r, rc, &err);
     store_run_release(&run);
+    if (!app->raw && f.query && *f.query)
+        return masked_search(app, &f, offset, limit, r);
     int64_t total = 0;
     rc = store_web_count_samples(app->store, &f, &total, &err);
     if (rc)
