@@ -296,6 +296,25 @@ KX_INLINE void unpack_sb_(const int type, const uint8_t *row, int64_t sb, struct
     memcpy(&dh, blk, 2);
     memcpy(&dmh, blk + 2, 2);
     float d = f16s(dh), dmin = f16s(dmh);
+    /* the 8 six-bit scales and mins of kq_scale_min, 4 at a time in 32-bit words:
+     * j < 4 from the low 6 bits of bytes j and j + 4, j >= 4 from the nibbles of byte
+     * j + 4 with the top 2 bits of bytes j - 4 and j */
+    uint32_t w0, w1, w2;
+    memcpy(&w0, blk + 4, 4);
+    memcpy(&w1, blk + 8, 4);
+    memcpy(&w2, blk + 12, 4);
+    const uint32_t m6 = 0x3f3f3f3fu, m4 = 0x0f0f0f0fu, m2 = 0x03030303u;
+    uint32_t scw[2] = {w0 & m6, (w2 & m4) | (((w0 >> 6) & m2) << 4)};
+    uint32_t mw[2] = {w1 & m6, ((w2 >> 4) & m4) | (((w1 >> 6) & m2) << 4)};
+    __m128i sc8 = _mm_set_epi32(0, 0, (int)scw[1], (int)scw[0]);
+    __m128i mn8 = _mm_set_epi32(0, 0, (int)mw[1], (int)mw[0]);
+    float scf[8], mnf[8];
+    /* the float products of the scalar code: d * (float)sc and -(dmin * (float)m) */
+    _mm256_storeu_ps(scf, _mm256_mul_ps(_mm256_set1_ps(d),
+                                        _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sc8))));
+    _mm256_storeu_ps(mnf, _mm256_xor_ps(_mm256_mul_ps(_mm256_set1_ps(dmin),
+                                                      _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mn8))),
+                                        _mm256_set1_ps(-0.0f)));
     for (int c = 0; c < 4; c++) {
         __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
         o[2 * c].q = _mm256_and_si256(v, lo4);
@@ -306,10 +325,8 @@ KX_INLINE void unpack_sb_(const int type, const uint8_t *row, int64_t sb, struct
             __m256i hb = _mm256_and_si256(_mm256_srli_epi16(h, g), _mm256_set1_epi8(1));
             o[g].q = _mm256_or_si256(o[g].q, _mm256_slli_epi16(hb, 4));
         }
-        uint8_t sc, m;
-        kq_scale_min(g, blk + 4, &sc, &m);
-        o[g].s0 = o[g].s1 = d * (float)sc;
-        o[g].m = -(dmin * (float)m);
+        o[g].s0 = o[g].s1 = scf[g];
+        o[g].m = mnf[g];
     }
 }
 
