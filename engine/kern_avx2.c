@@ -353,6 +353,44 @@ KX_INLINE void prefetch_rows(const uint8_t *w, size_t row_bytes, int64_t r, int6
         _mm_prefetch(p, _MM_HINT_T0);
 }
 
+/* Decode tiles prefetch the rows KX_PFD tiles ahead spread over their own loop: step k
+ * of n fetches the k-th slice of [pf, pf_end), so misses stay in flight evenly instead
+ * of in one burst per tile. */
+#ifndef KX_PFD
+#define KX_PFD 2
+#endif
+struct kx_pf {
+    const char *p, *end;
+    size_t slice; /* bytes per step, a multiple of 64 */
+};
+
+KX_INLINE struct kx_pf pf_ahead(const uint8_t *w, size_t row_bytes, int64_t r, int64_t n,
+                                int64_t r_end, int64_t steps)
+{
+    struct kx_pf o = {NULL, NULL, 0};
+    int64_t a = r + KX_PFD * n;
+    int64_t e = a + n > r_end ? r_end : a + n;
+    if (a >= e || steps <= 0)
+        return o;
+    o.p = (const char *)(w + (size_t)a * row_bytes);
+    o.end = (const char *)(w + (size_t)e * row_bytes);
+    size_t bytes = (size_t)(o.end - o.p);
+    o.slice = ((bytes + (size_t)steps - 1) / (size_t)steps + 63) & ~(size_t)63;
+    return o;
+}
+
+KX_INLINE void pf_step(struct kx_pf *pf)
+{
+    if (!pf->p)
+        return;
+    const char *e = pf->p + pf->slice;
+    if (e > pf->end)
+        e = pf->end;
+    for (const char *q = pf->p; q < e; q += 64)
+        _mm_prefetch(q, _MM_HINT_T0);
+    pf->p = e;
+}
+
 KX_INLINE float hsum(__m256 v)
 {
     __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -525,9 +563,9 @@ KX_INLINE __m256 offset8(const float *m, const float *s, __m256 acc)
 
 /* Decode-sized work: y[t..t+T) x rows [r, r+R), R <= KX_RT, T <= KX_TT (compile-time
  * after inlining), weights unpacked once per tile straight into registers. */
-KX_INLINE void tile_int(const int type, const int R, const int T, float *y, const uint8_t *w,
-                        size_t row_bytes, const struct blk_a8 *act, const float *sums, int64_t nb,
-                        int64_t n_rows, int64_t r, int64_t t)
+KX_INLINE void tile_int_pf(const int type, const int R, const int T, float *y, const uint8_t *w,
+                           size_t row_bytes, const struct blk_a8 *act, const float *sums,
+                           int64_t nb, int64_t n_rows, int64_t r, int64_t t, struct kx_pf pf)
 {
     const int64_t nb8 = kern_a8_nb8(nb);
     __m256 acc[KX_RD][KX_TT];
@@ -541,6 +579,7 @@ KX_INLINE void tile_int(const int type, const int R, const int T, float *y, cons
     for (int64_t j = 0; j < nb; j++) {
         struct kw kw[KX_RD];
         if (T == 1) { /* decode: the raw path */
+            pf_step(&pf);
             struct kx kx = prep_x_raw(type, act + t * nb + j);
             for (int i = 0; i < R; i++) {
                 struct kb b = unpack_raw(type, w + (size_t)(r + i) * row_bytes, j);
@@ -572,6 +611,14 @@ KX_INLINE void tile_int(const int type, const int R, const int T, float *y, cons
     for (int i = 0; i < R; i++)
         for (int u = 0; u < T; u++)
             y[(t + u) * n_rows + r + i] = hsum(acc[i][u]);
+}
+
+KX_INLINE void tile_int(const int type, const int R, const int T, float *y, const uint8_t *w,
+                        size_t row_bytes, const struct blk_a8 *act, const float *sums, int64_t nb,
+                        int64_t n_rows, int64_t r, int64_t t)
+{
+    struct kx_pf none = {NULL, NULL, 0};
+    tile_int_pf(type, R, T, y, w, row_bytes, act, sums, nb, n_rows, r, t, none);
 }
 
 /*
@@ -659,7 +706,7 @@ KX_INLINE void chunk_int(const int type, const int R, float *y, const uint8_t *w
  * the order of chunk_int, so a token gives the same bits alone or in a batch. */
 KX_INLINE void tile_k1(const int type, const int R, float *y, const uint8_t *w, size_t row_bytes,
                        const struct blk_a8 *act, const float *sums, int64_t nb, int64_t n_rows,
-                       int64_t r, int64_t t)
+                       int64_t r, int64_t t, struct kx_pf pf)
 {
     const int64_t nb8 = kern_a8_nb8(nb);
     __m256 acc[KX_RD];
@@ -667,6 +714,7 @@ KX_INLINE void tile_k1(const int type, const int R, float *y, const uint8_t *w, 
         acc[i] = _mm256_setzero_ps();
     for (int64_t sb = 0; sb < nb / 8; sb++) {
         const struct blk_a8 *a = act + t * nb + 8 * sb;
+        pf_step(&pf);
         struct kx xs[8]; /* shared by the tile's rows */
         for (int g = 0; g < 8; g++)
             xs[g] = prep_x_raw(type, a + g);
@@ -698,11 +746,13 @@ KX_INLINE void rows_int(const int type, float *y, const uint8_t *w, size_t row_b
         int64_t r = r0;
         if (type_k(type) && te - tc == 1) {
             for (; r + KX_RD <= r1; r += KX_RD) {
-                prefetch_rows(w, row_bytes, r + 2 * KX_RD, KX_RD, r1);
-                tile_k1(type, KX_RD, y, w, row_bytes, act, sums, nb, n_rows, r, tc);
+                struct kx_pf pf = pf_ahead(w, row_bytes, r, KX_RD, r1, nb / 8);
+                tile_k1(type, KX_RD, y, w, row_bytes, act, sums, nb, n_rows, r, tc, pf);
             }
-            for (; r < r1; r++)
-                tile_k1(type, 1, y, w, row_bytes, act, sums, nb, n_rows, r, tc);
+            for (; r < r1; r++) {
+                struct kx_pf none = {NULL, NULL, 0};
+                tile_k1(type, 1, y, w, row_bytes, act, sums, nb, n_rows, r, tc, none);
+            }
             continue;
         }
         if (te - tc >= 2 * KX_TT || type_k(type)) {
@@ -716,8 +766,8 @@ KX_INLINE void rows_int(const int type, float *y, const uint8_t *w, size_t row_b
         }
         if (te - tc == 1) {
             for (; r + KX_RD <= r1; r += KX_RD) {
-                prefetch_rows(w, row_bytes, r + 2 * KX_RD, KX_RD, r1);
-                tile_int(type, KX_RD, 1, y, w, row_bytes, act, sums, nb, n_rows, r, tc);
+                struct kx_pf pf = pf_ahead(w, row_bytes, r, KX_RD, r1, nb);
+                tile_int_pf(type, KX_RD, 1, y, w, row_bytes, act, sums, nb, n_rows, r, tc, pf);
             }
         }
         for (; r + KX_RT <= r1; r += KX_RT) {
