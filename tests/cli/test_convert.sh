@@ -70,6 +70,17 @@ done
 [ "$(grep -c . gen.txt)" -eq 3 ] && [ "$(sort -u gen.txt | wc -l)" -eq 1 ] && pass ||
     fail "generate differs between GGUF, dir, shards: $(cat gen.txt)"
 
+# Gemma 3 multimodal layout (text_config, language_model.model.*, a vision tower): the text
+# model, with the same numbers as the plain directory.
+$PY "$T" mutate "$M/gemma3-tiny/hf-bf16" mm multimodal
+for model in "$M/gemma3-tiny/hf-bf16" mm; do
+    expect_exit 0 "score --model $model" -- "$ASSAY" score --model "$model" -t 2 --json \
+        --context "The capital of France is" --continuation " Paris, of course."
+    $PY -c 'import json,sys; print(json.load(sys.stdin)["logprob"])' <"$TMP/out" >>mm.txt
+done
+[ "$(grep -c . mm.txt)" -eq 2 ] && [ "$(sort -u mm.txt | wc -l)" -eq 1 ] && pass ||
+    fail "gemma3 multimodal layout scores differently: $(cat mm.txt)"
+
 # Bad input: exit 3, the file and the tensor (or key) named.
 G3="$M/gemma3-tiny/hf-bf16"
 mkdir empty

@@ -6,6 +6,8 @@
   sttool.py mutate SRC_DIR DST_DIR KIND  copy an HF dir with one defect in model.safetensors:
         shape   - a q_proj's shape transposed (same byte size, wrong shape)
         offsets - a tensor's data_offsets shifted onto its neighbour (a lying header)
+        multimodal - not a defect: the Gemma 3 multimodal layout (model_type gemma3 with a
+                 text_config, names under language_model.model., a vision tower tensor)
 """
 import json, os, shutil, struct, sys
 
@@ -81,6 +83,16 @@ def mutate(src, dst, kind):
         t = h['model.layers.0.self_attn.k_proj.weight']
         b0, b1 = t['data_offsets']
         t['data_offsets'] = [b0 + 2, b1 + 2]
+    elif kind == 'multimodal':
+        cfg = json.load(open(os.path.join(src, 'config.json')))
+        cfg['model_type'] = 'gemma3_text'
+        json.dump({'model_type': 'gemma3', 'architectures': ['Gemma3ForConditionalGeneration'],
+                   'text_config': cfg}, open(os.path.join(dst, 'config.json'), 'w'))
+        h = {('language_model.' + k if k.startswith('model.') else k): v for k, v in h.items()}
+        end = len(data)
+        h['vision_tower.vision_model.post_layernorm.weight'] = {
+            'dtype': 'BF16', 'shape': [4], 'data_offsets': [end, end + 8]}
+        data += bytes(8)
     else:
         sys.exit('unknown kind ' + kind)
     write_st(os.path.join(dst, 'model.safetensors'), h, data)
