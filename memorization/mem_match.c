@@ -81,6 +81,7 @@ void mem_wilson(int64_t k, int64_t n, double *lo, double *hi)
     double denom = 1.0 + z2 / nn;
     double center = (p + z2 / (2.0 * nn)) / denom;
     double half = z * sqrt(p * (1.0 - p) / nn + z2 / (4.0 * nn * nn)) / denom;
-    *lo = center - half < 0 ? 0 : center - half;
-    *hi = center + half > 1 ? 1 : center + half;
+    /* the bounds at k = 0 and k = n are exactly 0 and 1; rounding would leave 1e-18 */
+    *lo = k <= 0 || center - half < 0 ? 0 : center - half;
+    *hi = k >= n || center + half > 1 ? 1 : center + half;
 }

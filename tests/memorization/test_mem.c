@@ -109,7 +109,11 @@ static void test_wilson(void **state)
     double lo, hi;
     /* reference values: the closed form evaluated independently (Python, double) */
     mem_wilson(0, 5, &lo, &hi);
-    assert_true(fabs(lo - 0.0) < 1e-9 && fabs(hi - 0.43448246478317476) < 1e-9);
+    assert_true(lo == 0.0 && fabs(hi - 0.43448246478317476) < 1e-9);
+    mem_wilson(300, 300, &lo, &hi); /* exact bounds at the ends, not 1e-18 away */
+    assert_true(hi == 1.0 && lo > 0.98 && lo < 1);
+    mem_wilson(0, 300, &lo, &hi);
+    assert_true(lo == 0.0 && hi > 0 && hi < 0.02);
     mem_wilson(5, 10, &lo, &hi);
     assert_true(fabs(lo - 0.236593090512564) < 1e-9 && fabs(hi - 0.7634069094874361) < 1e-9);
     mem_wilson(1, 1000, &lo, &hi);
