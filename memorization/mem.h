@@ -139,7 +139,8 @@ int mem_plan_build(struct mem_plan *p, const struct mem_corpus *c, struct backen
  * samples in one transaction: task = source, item = doc id, prompt = prefix text, target =
  * true continuation text, output = generated text, correct = exact, score = 1 - edit/len,
  * data_json = {exact, approximate, edit_distance, lcp, generated_ids, true_ids, start,
- * n_tokens, pii:{n_findings, sensitive, personal, types:{TYPE: count}}}; short documents
+ * n_tokens, pii:{n_findings, sensitive, personal, types:{TYPE: count}} (memorized documents
+ * only, when sc is given)}; short documents
  * are stored as rows with correct = -1 and an error. sc (may be NULL) scans memorized
  * outputs. *stop (may be NULL) set between batches ends the loop with ASSAY_EFAIL
  * "interrupted". *n_done_out (may be NULL) counts the documents audited by this call. */
