@@ -797,6 +797,11 @@ int hf_open(struct hf_model **out, const char *dir, struct assay_error *err)
     W(gguf_writer_add_str(w, "general.type", "model", 5, err));
     W(gguf_writer_add_str(w, "general.name", base, strlen(base), err));
     W(add_hparams(h, w, &c, &vocab, err));
+    /* Pad the vocabulary to the embedding's rows at most (a config cannot make us build
+     * millions of [PADi] pieces the model has no rows for). */
+    for (size_t i = 0; i < h->n_views; i++)
+        if (!strcmp(h->views[i].t.name, "token_embd.weight") && h->views[i].t.ne[1] < vocab)
+            vocab = h->views[i].t.ne[1];
     W(add_tokenizer(h, w, root, vocab, err));
     W(gguf_writer_write_mem(w, &h->meta_buf, &h->meta_len, err));
     W(gguf_open_mem(&h->meta, h->meta_buf, h->meta_len, h->cfg_path, err));
