@@ -188,9 +188,10 @@ static void check_against(const char *sub, const char *kind)
         double d = max_abs(got, want, (size_t)T * (size_t)V);
         fprintf(stderr, "%s %s: T=%d max abs diff %.3g\n", sub[0] ? sub : "f32", SEQS[k], T, d);
         assert_true(d <= 1e-3);
-        /* token by token, and in chunks of 3 and 5 (ring writes across chunk ends) */
-        int32_t chunks[] = {1, 3, 5, 9};
-        for (size_t c = 0; c < 4; c++) {
+        /* token by token, and in chunks smaller than, equal to and larger than the ring of
+         * window + 1 = 9 slots (ring writes across chunk ends, chunks that overwrite it) */
+        int32_t chunks[] = {1, 3, 5, 9, 13};
+        for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
             run_chunks(&f, ids, T, chunks[c], step);
             double ds = max_abs(step, got, (size_t)T * (size_t)V);
             assert_true(ds <= 1e-4);
