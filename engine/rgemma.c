@@ -342,14 +342,19 @@ static int get_gate(struct rg_model *m, const struct rg_source *src, const char 
     int rc = get_f32(m, src, name, 3, shape, 0, &raw, err);
     if (rc)
         return rc;
-    float *t = own(m, (size_t)(H * blk * blk), err);
+    /* transpose each block in place, through one block of scratch */
+    float *t = mem_alloc_array((size_t)(blk * blk), sizeof(float));
     if (!t)
-        return ASSAY_ENOMEM;
-    for (int64_t h = 0; h < H; h++)
+        return err_set(err, ASSAY_ENOMEM, "out of memory");
+    for (int64_t h = 0; h < H; h++) {
+        float *w = raw + h * blk * blk;
         for (int64_t i = 0; i < blk; i++)
             for (int64_t j = 0; j < blk; j++)
-                t[(h * blk + j) * blk + i] = raw[(h * blk + i) * blk + j];
-    *out = t;
+                t[j * blk + i] = w[i * blk + j];
+        memcpy(w, t, (size_t)(blk * blk) * sizeof(float));
+    }
+    free(t);
+    *out = raw;
     return 0;
 }
 
