@@ -353,15 +353,15 @@ static void flip_list(struct rpt_ctx *c, const struct rpt_rundata *a, const stru
             rpt_html_text(h, sa->format_id);
         }
         rpt_html_raw(h, "</summary>\n<div>target</div><pre>");
-        rpt_render_block(h, c->sc, sa->target, 4096);
+        rpt_render_field(h, c->sc, a, sa->id, "target", sa->target, 4096);
         rpt_html_rawf(h, "</pre>\n<div>run %lld output (score ", (long long)a->run.id);
         rpt_html_num(h, sa->score, 3);
         rpt_html_raw(h, ")</div><pre>");
-        rpt_render_block(h, c->sc, sa->output, 4096);
+        rpt_render_field(h, c->sc, a, sa->id, "output", sa->output, 4096);
         rpt_html_rawf(h, "</pre>\n<div>run %lld output (score ", (long long)b->run.id);
         rpt_html_num(h, sb->score, 3);
         rpt_html_raw(h, ")</div><pre>");
-        rpt_render_block(h, c->sc, sb->output, 4096);
+        rpt_render_field(h, c->sc, b, sb->id, "output", sb->output, 4096);
         rpt_html_raw(h, "</pre>\n");
         if (sa->data_json || sb->data_json) {
             rpt_html_raw(h, "<details><summary>data</summary><pre>");

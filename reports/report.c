@@ -346,6 +346,110 @@ static int cmp_samples(const void *x, const void *y, void *user)
     return (a->id > b->id) - (a->id < b->id);
 }
 
+/* text[len] cut to max_bytes (0: no cut) on a character boundary, escaped. */
+static void emit_cut(struct rpt_html *h, const char *text, size_t len, size_t max_bytes)
+{
+    size_t cut = len;
+    if (max_bytes > 0 && len > max_bytes) {
+        cut = max_bytes;
+        while (cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80)
+            cut--;
+    }
+    rpt_html_textn(h, text, cut);
+    if (cut < len)
+        rpt_html_rawf(h, "<span class=\"muted\">\n[... %zu more bytes]</span>", len - cut);
+}
+
+static int cmp_span(const void *x, const void *y)
+{
+    const struct rpt_span *a = x, *b = y;
+    if (a->start != b->start)
+        return a->start < b->start ? -1 : 1;
+    return (a->end < b->end) - (a->end > b->end); /* longer first */
+}
+
+int rpt_mask_spans(struct rpt_span **out, size_t *n_out, const struct pii_scanner *sc,
+                   const struct rpt_rundata *d, int64_t sample_id, const char *field,
+                   const char *text, size_t len)
+{
+    *out = NULL;
+    *n_out = 0;
+    struct pii_findings f;
+    pii_findings_init(&f, 0);
+    int64_t first = 0, n_stored = 0;
+    if (d && field)
+        rpt_rundata_findings(d, sample_id, &first, &n_stored);
+    if (sc && pii_scan_text(sc, text, len, &f, NULL, NULL) != 0) {
+        pii_findings_release(&f);
+        return ASSAY_ENOMEM; /* the caller withholds the text */
+    }
+    size_t cap = f.n + (size_t)n_stored;
+    struct rpt_span *v = mem_alloc_array(cap ? cap : 1, sizeof(*v));
+    if (!v) {
+        pii_findings_release(&f);
+        return ASSAY_ENOMEM;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < f.n; i++)
+        v[n++] = (struct rpt_span){(size_t)f.v[i].start, (size_t)f.v[i].end,
+                                   pii_type_name(f.v[i].type)};
+    pii_findings_release(&f);
+    for (int64_t i = first; i < first + n_stored; i++) {
+        const struct store_pii_finding_row *r = &d->pii[i];
+        if (!r->field || strcmp(r->field, field) != 0 || r->start_byte < 0 ||
+            r->end_byte <= r->start_byte || (uint64_t)r->end_byte > len)
+            continue; /* a span that no longer fits the text is ignored */
+        v[n++] = (struct rpt_span){(size_t)r->start_byte, (size_t)r->end_byte,
+                                   r->type ? r->type : "PII"};
+    }
+    qsort(v, n, sizeof(*v), cmp_span);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m > 0 && v[i].start < v[m - 1].end) {
+            if (v[i].end > v[m - 1].end)
+                v[m - 1].end = v[i].end;
+            continue;
+        }
+        v[m++] = v[i];
+    }
+    *out = v;
+    *n_out = m;
+    return 0;
+}
+
+void rpt_render_field(struct rpt_html *h, const struct pii_scanner *sc,
+                      const struct rpt_rundata *d, int64_t sample_id, const char *field,
+                      const char *text, size_t max_bytes)
+{
+    if (!text)
+        return;
+    size_t len = strlen(text);
+    if (!sc) {
+        emit_cut(h, text, len, max_bytes);
+        return;
+    }
+    struct rpt_span *v = NULL;
+    size_t n = 0;
+    struct buf m;
+    buf_init(&m, 0);
+    int rc = rpt_mask_spans(&v, &n, sc, d, sample_id, field, text, len);
+    size_t pos = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = buf_add(&m, text + pos, v[i].start - pos);
+        if (!rc)
+            rc = buf_addf(&m, "[%s]", v[i].type);
+        pos = v[i].end;
+    }
+    if (!rc)
+        rc = buf_add(&m, text + pos, len - pos);
+    if (rc)
+        rpt_html_raw(h, "<em>[text withheld: the PII scan of it failed]</em>");
+    else
+        emit_cut(h, m.data ? m.data : "", m.len, max_bytes);
+    buf_release(&m);
+    free(v);
+}
+
 /* Masked (unless sc is NULL), cut to max_bytes on a character boundary, escaped. */
 void rpt_render_block(struct rpt_html *h, const struct pii_scanner *sc, const char *s,
                       size_t max_bytes)
@@ -365,22 +469,14 @@ void rpt_render_block(struct rpt_html *h, const struct pii_scanner *sc, const ch
         text = m.data ? m.data : "";
         len = m.len;
     }
-    size_t cut = len;
-    if (max_bytes > 0 && len > max_bytes) {
-        cut = max_bytes;
-        while (cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80)
-            cut--;
-    }
-    rpt_html_textn(h, text, cut);
-    if (cut < len)
-        rpt_html_rawf(h, "<span class=\"muted\">\n[... %zu more bytes]</span>", len - cut);
+    emit_cut(h, text, len, max_bytes);
     buf_release(&m);
 }
 
 #define RPT_BLOCK_MAX 8192
 
-static void render_one_sample(struct rpt_html *h, const struct rpt_sample *s,
-                              const struct pii_scanner *sc)
+static void render_one_sample(struct rpt_html *h, const struct rpt_rundata *d,
+                              const struct rpt_sample *s, const struct pii_scanner *sc)
 {
     const char *cls = s->error ? "err" : s->correct == 0 ? "wrong" : s->correct > 0 ? "right" : "na";
     rpt_html_rawf(h, "<details class=\"s %s\"><summary>item ", cls);
@@ -403,17 +499,17 @@ static void render_one_sample(struct rpt_html *h, const struct rpt_sample *s,
     }
     if (s->target) {
         rpt_html_raw(h, "<div>target</div><pre>");
-        rpt_render_block(h, sc, s->target, RPT_BLOCK_MAX);
+        rpt_render_field(h, sc, d, s->id, "target", s->target, RPT_BLOCK_MAX);
         rpt_html_raw(h, "</pre>\n");
     }
     if (s->output) {
         rpt_html_raw(h, "<div>output</div><pre>");
-        rpt_render_block(h, sc, s->output, RPT_BLOCK_MAX);
+        rpt_render_field(h, sc, d, s->id, "output", s->output, RPT_BLOCK_MAX);
         rpt_html_raw(h, "</pre>\n");
     }
     if (s->prompt) {
         rpt_html_rawf(h, "<details><summary>prompt (%zu bytes)</summary><pre>", strlen(s->prompt));
-        rpt_render_block(h, sc, s->prompt, RPT_BLOCK_MAX);
+        rpt_render_field(h, sc, d, s->id, "prompt", s->prompt, RPT_BLOCK_MAX);
         rpt_html_raw(h, "</pre></details>\n");
     }
     if (s->data_json) {
@@ -473,7 +569,7 @@ void rpt_render_samples(struct rpt_html *h, const struct rpt_rundata *d,
             rpt_html_rawf(h, "; the %lld worst shown", (long long)shown);
         rpt_html_raw(h, "</span></summary>\n");
         for (int64_t k = i; k < i + shown; k++)
-            render_one_sample(h, &d->samples[idx[k]], sc);
+            render_one_sample(h, d, &d->samples[idx[k]], sc);
         rpt_html_raw(h, "</details>\n");
         i = j;
     }

@@ -6,6 +6,7 @@
 #define ASSAY_REPORTS_REPORT_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/error.h"
 #include "reports/report.h"
@@ -32,6 +33,26 @@ struct rpt_section {
  * escaped into h. */
 void rpt_render_block(struct rpt_html *h, const struct pii_scanner *sc, const char *s,
                       size_t max_bytes);
+
+/* A span of stored text to mask: UTF-8 byte offsets, end exclusive, and its type label. */
+struct rpt_span {
+    size_t start, end;
+    const char *type; /* static (pii_type_name) or owned by the rundata */
+};
+
+/* Every span to mask in `text` (len bytes), the `field` ("output", "prompt", "target") of
+ * stored sample sample_id of d: the scanner's findings over the whole text (sc may be
+ * NULL: none) and the findings stored for that sample and field (d may be NULL), sorted
+ * and merged so they do not overlap. *out is a new array (free()); ASSAY_ENOMEM. */
+int rpt_mask_spans(struct rpt_span **out, size_t *n_out, const struct pii_scanner *sc,
+                   const struct rpt_rundata *d, int64_t sample_id, const char *field,
+                   const char *text, size_t len);
+
+/* rpt_render_block for a stored field: masked with rpt_mask_spans (unless sc is NULL,
+ * which means --raw), cut to max_bytes, escaped. */
+void rpt_render_field(struct rpt_html *h, const struct pii_scanner *sc,
+                      const struct rpt_rundata *d, int64_t sample_id, const char *field,
+                      const char *text, size_t max_bytes);
 
 /* report_pii.c: a "pii" run (its findings, or that there are none) ... */
 int rpt_render_pii_run(struct rpt_ctx *c, const struct rpt_rundata *d);

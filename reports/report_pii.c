@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/mem.h"
 #include "reports/html.h"
 #include "reports/report_int.h"
 #include "reports/rundata.h"
@@ -43,6 +42,10 @@ static const char *field_text(const struct rpt_sample *s, const char *field)
     return NULL;
 }
 
+/* The text around finding f, cut from the whole stored field: every span the scanner or
+ * the store knows in it is replaced by its label (the one holding f marked), and the cut
+ * never falls inside a span. With --raw (no scanner) the text is shown as stored, f
+ * marked. */
 static void render_example(struct rpt_ctx *c, const struct rpt_rundata *d,
                            const struct store_pii_finding_row *f)
 {
@@ -51,7 +54,7 @@ static void render_example(struct rpt_ctx *c, const struct rpt_rundata *d,
     const char *text = field_text(s, f->field);
     size_t len = text ? strlen(text) : 0;
     rpt_html_raw(h, "<li>");
-    if (!s || !text || f->start_byte < 0 || f->end_byte < f->start_byte ||
+    if (!s || !text || f->start_byte < 0 || f->end_byte <= f->start_byte ||
         (uint64_t)f->end_byte > len) {
         rpt_html_raw(h, "<span class=\"muted\">(the stored text no longer matches this "
                         "finding's span)</span></li>\n");
@@ -68,30 +71,50 @@ static void render_example(struct rpt_ctx *c, const struct rpt_rundata *d,
     rpt_html_raw(h, f->validated ? ", validated" : "");
     rpt_html_raw(h, ":</span> <code>");
     size_t a = (size_t)f->start_byte, b = (size_t)f->end_byte;
+    struct rpt_span *v = NULL, raw_span = {a, b, f->type};
+    size_t n = 0;
+    if (c->sc) {
+        if (rpt_mask_spans(&v, &n, c->sc, d, f->sample_id, f->field, text, len) != 0) {
+            rpt_html_raw(h, "<em>[text withheld: the PII scan of it failed]</em></code></li>\n");
+            return;
+        }
+    }
+    const struct rpt_span *sp = c->sc ? v : &raw_span;
+    size_t nsp = c->sc ? n : 1;
     size_t from = a > CONTEXT_BYTES ? utf8_floor(text, a - CONTEXT_BYTES) : 0;
     size_t to = b + CONTEXT_BYTES < len ? utf8_floor(text, b + CONTEXT_BYTES) : len;
+    if (to < b)
+        to = b;
+    for (size_t i = 0; i < nsp; i++) { /* never cut inside a span */
+        if (sp[i].start < from && from < sp[i].end)
+            from = sp[i].start;
+        if (sp[i].start < to && to < sp[i].end)
+            to = sp[i].end;
+    }
     if (from > 0)
         rpt_html_raw(h, "&hellip;");
-    char *piece = NULL;
-    /* the context on each side is masked on its own (it may hold other findings) */
-    piece = mem_strndup(text + from, a - from);
-    rpt_render_block(h, c->sc, piece, 0);
-    free(piece);
-    rpt_html_raw(h, "<mark>");
-    if (c->sc) {
-        rpt_html_raw(h, "[");
-        rpt_html_text(h, f->type);
-        rpt_html_raw(h, "]");
-    } else {
-        rpt_html_textn(h, text + a, b - a);
+    size_t pos = from;
+    for (size_t i = 0; i < nsp; i++) {
+        if (sp[i].end <= from || sp[i].start >= to)
+            continue;
+        rpt_html_textn(h, text + pos, sp[i].start - pos);
+        bool mine = sp[i].start <= a && b <= sp[i].end;
+        rpt_html_raw(h, mine ? "<mark>" : "");
+        if (c->sc) {
+            rpt_html_raw(h, "[");
+            rpt_html_text(h, sp[i].type);
+            rpt_html_raw(h, "]");
+        } else {
+            rpt_html_textn(h, text + sp[i].start, sp[i].end - sp[i].start);
+        }
+        rpt_html_raw(h, mine ? "</mark>" : "");
+        pos = sp[i].end;
     }
-    rpt_html_raw(h, "</mark>");
-    piece = mem_strndup(text + b, to - b);
-    rpt_render_block(h, c->sc, piece, 0);
-    free(piece);
+    rpt_html_textn(h, text + pos, to - pos);
     if (to < len)
         rpt_html_raw(h, "&hellip;");
     rpt_html_raw(h, "</code></li>\n");
+    free(v);
 }
 
 int rpt_render_pii_findings(struct rpt_ctx *c, const struct rpt_rundata *d)

@@ -77,6 +77,17 @@ static int on_sample(void *user, const struct store_sample_row *row)
     return 0;
 }
 
+static int cmp_finding(const void *x, const void *y)
+{
+    const struct store_pii_finding_row *a = x, *b = y;
+    if (a->sample_id != b->sample_id)
+        return a->sample_id < b->sample_id ? -1 : 1;
+    int c = strcmp(a->field ? a->field : "", b->field ? b->field : "");
+    if (c)
+        return c;
+    return (a->start_byte > b->start_byte) - (a->start_byte < b->start_byte);
+}
+
 int rpt_rundata_load(struct rpt_rundata *d, struct store *s, int64_t run_id, int64_t max_samples,
                      struct assay_error *err)
 {
@@ -102,6 +113,8 @@ int rpt_rundata_load(struct rpt_rundata *d, struct store *s, int64_t run_id, int
     rc = store_list_pii_findings(s, run_id, &d->pii, &d->n_pii, err);
     if (rc)
         goto fail;
+    if (d->n_pii > 1)
+        qsort(d->pii, (size_t)d->n_pii, sizeof(*d->pii), cmp_finding);
     return 0;
 fail:
     rpt_rundata_release(d);
@@ -136,6 +149,24 @@ const struct rpt_sample *rpt_rundata_sample(const struct rpt_rundata *d, int64_t
             hi = mid - 1;
     }
     return NULL;
+}
+
+void rpt_rundata_findings(const struct rpt_rundata *d, int64_t sample_id, int64_t *first,
+                          int64_t *n)
+{
+    int64_t lo = 0, hi = d->n_pii; /* first index with sample_id >= the one asked for */
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (d->pii[mid].sample_id < sample_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    int64_t end = lo;
+    while (end < d->n_pii && d->pii[end].sample_id == sample_id)
+        end++;
+    *first = lo;
+    *n = end - lo;
 }
 
 int rpt_default_run(struct store *s, int64_t *id_out, struct assay_error *err)

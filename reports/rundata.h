@@ -5,7 +5,8 @@
  *
  * Ownership: rpt_rundata_load fills a caller-allocated struct that owns every string
  * and array in it; rpt_rundata_release frees them (and is safe on a zeroed struct).
- * Samples are kept in the store's insertion order.
+ * Samples are kept in the store's insertion order; PII findings are sorted by (sample id,
+ * field, start byte).
  *
  * Errors: those of the store (ASSAY_ENOTFOUND for a missing run, ASSAY_EIO), ASSAY_ENOMEM,
  * ASSAY_ELIMIT when a run has more than max_samples samples (0: no cap).
@@ -42,6 +43,11 @@ struct rpt_rundata {
 int rpt_rundata_load(struct rpt_rundata *d, struct store *s, int64_t run_id, int64_t max_samples,
                      struct assay_error *err);
 void rpt_rundata_release(struct rpt_rundata *d);
+
+/* The stored PII findings of one sample: *first indexes d->pii (sorted by sample id,
+ * then field, then start, at load), *n how many. */
+void rpt_rundata_findings(const struct rpt_rundata *d, int64_t sample_id, int64_t *first,
+                          int64_t *n);
 
 /* The sample with this store id, or NULL (samples are in id order: binary search). */
 const struct rpt_sample *rpt_rundata_sample(const struct rpt_rundata *d, int64_t sample_id);

@@ -76,7 +76,7 @@ static void test_published_match(void **state)
 
 static const char hostile[] =
     "<script>alert(1)</script> \"><img src=x onerror=alert(1)> bad \xff\xfe bytes; "
-    "write to john.doe@example.com today";
+    "write to john.doe@example.com today, then Qorvath left";
 
 struct fixture {
     char db[1024];
@@ -115,7 +115,16 @@ static int64_t make_store(struct fixture *f)
                                    .end_byte = at - hostile + (int64_t)strlen("john.doe@example.com"),
                                    .likelihood = "VERY_LIKELY", .severity = "personal",
                                    .detector = "email", .validated = 0};
-    assert_int_equal(store_put_pii_findings(f->s, f->eval_run, &pf, 1, &e), 0);
+    /* a stored finding the default scanner would not make by itself (a bare name): the
+     * report must mask it from the stored span alone */
+    const char *zeb = strstr(hostile, "Qorvath");
+    struct store_pii_finding pf2 = pf;
+    pf2.type = "PERSON";
+    pf2.start_byte = zeb - hostile;
+    pf2.end_byte = zeb - hostile + 7;
+    pf2.detector = "person_context";
+    struct store_pii_finding both[2] = {pf2, pf}; /* out of order on purpose */
+    assert_int_equal(store_put_pii_findings(f->s, f->eval_run, both, 2, &e), 0);
     assert_int_equal(store_finish_run(f->s, f->eval_run, STORE_RUN_DONE, NULL, &e), 0);
     return 0;
 }
@@ -153,7 +162,11 @@ static void test_report_escapes_and_masks(void **state)
     /* masked: the address never appears, its label does (samples and PII examples) */
     assert_null(strstr(html, "john.doe"));
     assert_non_null(strstr(html, "[EMAIL_ADDRESS]"));
-    /* the PII section counts it */
+    assert_null(strstr(html, "Qorvath"));
+    assert_non_null(strstr(html, "then [PERSON] left"));
+    assert_non_null(strstr(html, "<mark>[PERSON]</mark>"));
+    assert_non_null(strstr(html, "<mark>[EMAIL_ADDRESS]</mark>"));
+    /* the PII section counts them */
     assert_non_null(strstr(html, "PII findings"));
     assert_non_null(strstr(html, "<td>EMAIL_ADDRESS</td><td>personal</td><td class=\"n\">1</td>"));
     /* metadata and the published figure for gemma-2-9b mmlu, with its protocol */
@@ -170,6 +183,7 @@ static void test_report_escapes_and_masks(void **state)
 
     html = write_report(&f, &f.eval_run, 1, true);
     assert_non_null(strstr(html, "john.doe@example.com"));
+    assert_non_null(strstr(html, "<mark>Qorvath</mark>"));
     assert_null(strstr(html, "<script"));
     assert_non_null(strstr(html, "PII masking is off"));
     free(html);
