@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "base/utf8.h"
-#include "safety/pii.h"
 
 static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
 
@@ -101,23 +100,6 @@ void rpt_html_text(struct rpt_html *h, const char *s)
 {
     if (s)
         rpt_html_textn(h, s, strlen(s));
-}
-
-void rpt_html_masked(struct rpt_html *h, const struct pii_scanner *sc, const char *s)
-{
-    if (!s || h->rc)
-        return;
-    if (!sc) {
-        rpt_html_text(h, s);
-        return;
-    }
-    struct buf m;
-    buf_init(&m, 0);
-    if (pii_mask_text(&m, sc, s, strlen(s), NULL) == 0)
-        rpt_html_textn(h, m.data ? m.data : "", m.len);
-    else
-        rpt_html_raw(h, "<em>[text withheld: the PII scan of it failed]</em>");
-    buf_release(&m);
 }
 
 void rpt_html_num(struct rpt_html *h, double v, int decimals)

@@ -20,8 +20,6 @@
 
 #include "base/buf.h"
 
-struct pii_scanner;
-
 /* Append s[len] escaped (see above). Returns 0 or the buf error. */
 int rpt_html_escape(struct buf *out, const char *s, size_t len);
 
@@ -40,10 +38,6 @@ void rpt_html_rawf(struct rpt_html *h, const char *fmt, ...) __attribute__((form
 /* Untrusted text, escaped; NULL writes nothing. */
 void rpt_html_text(struct rpt_html *h, const char *s);
 void rpt_html_textn(struct rpt_html *h, const char *s, size_t n);
-/* Untrusted text with every PII finding replaced by its type label (pii_mask_text) and
- * then escaped; sc NULL means raw (the user asked for --raw). A scan failure writes a
- * placeholder instead of the text, never the unmasked text. */
-void rpt_html_masked(struct rpt_html *h, const struct pii_scanner *sc, const char *s);
 /* A number formatted with printf's %.*f, or an en dash for NaN / infinity. */
 void rpt_html_num(struct rpt_html *h, double v, int decimals);
 
