@@ -100,6 +100,8 @@ int cmd_compare(struct cli_ctx *ctx, const struct cli_args *a)
     if (rc)
         goto out;
     rc = rpt_compare_write(&page, &pairs, s, ids, (size_t)a->n_pos, &ro, &o, &ctx->err);
+    if (!rc) /* sweep runs: robustness side by side and Kendall tau (cli/cmd_sweep.c) */
+        rc = cmd_sweep_compare_attach(s, pairs, &ctx->err);
     if (rc)
         goto out;
     rc = file_write_atomic(path, page.data, page.len, &ctx->err);
@@ -116,6 +118,7 @@ int cmd_compare(struct cli_ctx *ctx, const struct cli_args *a)
         json_decref(j);
     } else {
         print_table(pairs);
+        cmd_sweep_compare_print(pairs);
         if (!ctx->quiet)
             fprintf(stderr, "assay: wrote %s (%.2f s)\n", path, clock_now_s() - t0);
     }

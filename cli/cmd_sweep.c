@@ -410,3 +410,60 @@ out:
     sweep_plan_release(&plan);
     return rc;
 }
+
+/* ---- for `assay compare` ---------------------------------------------------------------- */
+
+int cmd_sweep_compare_attach(struct store *s, json_t *pairs, struct assay_error *err)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(pairs, i, p)
+    {
+        json_t *sw = NULL;
+        int rc = sweep_compare_runs(s, json_integer_value(json_object_get(p, "run_a")),
+                                    json_integer_value(json_object_get(p, "run_b")), &sw, err);
+        if (rc)
+            return rc;
+        if (json_array_size(sw) > 0)
+            json_object_set_new(p, "sweep", sw);
+        else
+            json_decref(sw);
+    }
+    return 0;
+}
+
+static double num_or_nan(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+void cmd_sweep_compare_print(json_t *pairs)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(pairs, i, p)
+    {
+        const json_t *sw = json_object_get(p, "sweep");
+        if (!sw)
+            continue;
+        printf("\nsweep robustness, run %" JSON_INTEGER_FORMAT " (a) vs run %" JSON_INTEGER_FORMAT
+               " (b): std and spread of accuracy over formats, Kendall tau-b of the "
+               "per-format accuracies\n",
+               json_integer_value(json_object_get(p, "run_a")),
+               json_integer_value(json_object_get(p, "run_b")));
+        printf("  %-36s %6s %8s %8s %8s %8s %8s\n", "task", "fmts", "std a", "std b", "spread a",
+               "spread b", "tau_b");
+        size_t j;
+        json_t *e;
+        json_array_foreach((json_t *)sw, j, e)
+        {
+            const json_t *a = json_object_get(e, "a"), *b = json_object_get(e, "b");
+            printf("  %-36s %6" JSON_INTEGER_FORMAT " %8.4f %8.4f %8.4f %8.4f %8.3f\n",
+                   json_string_value(json_object_get(e, "task")),
+                   json_integer_value(json_object_get(e, "n_formats")), num_or_nan(a, "fmt_std"),
+                   num_or_nan(b, "fmt_std"), num_or_nan(a, "fmt_spread"),
+                   num_or_nan(b, "fmt_spread"), num_or_nan(e, "kendall_tau_b"));
+        }
+    }
+}

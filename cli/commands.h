@@ -36,6 +36,12 @@ extern const struct cli_opt cmd_tasks_opts[];
 int cmd_tasks(struct cli_ctx *ctx, const struct cli_args *a);
 extern const struct cli_opt cmd_sweep_opts[];
 int cmd_sweep(struct cli_ctx *ctx, const struct cli_args *a);
+/* For `assay compare`: add "sweep" (evals/sweep.h sweep_compare_runs) to each pair of
+ * the comparison JSON whose runs are both sweeps, and print those tables. */
+struct store;
+struct json_t;
+int cmd_sweep_compare_attach(struct store *s, struct json_t *pairs, struct assay_error *err);
+void cmd_sweep_compare_print(struct json_t *pairs);
 extern const struct cli_opt cmd_exec_opts[];
 int cmd_exec(struct cli_ctx *ctx, const struct cli_args *a);
 /* Prints the sandbox isolation that works here (for exec's and run's --help). */

@@ -668,3 +668,108 @@ int sweep_compute_metrics(const struct sweep_plan *p, struct store *s, int64_t r
     scope_release(&all);
     return rc;
 }
+
+/* ---- comparing two sweep runs --------------------------------------------------------- */
+
+static int cmp_metric(const void *x, const void *y)
+{
+    const struct store_metric *a = x, *b = y;
+    int c = strcmp(a->task, b->task);
+    return c ? c : strcmp(a->name, b->name);
+}
+
+/* m sorted by (task, name) with cmp_metric */
+static const struct store_metric *metric_of(const struct store_metric *m, int64_t n,
+                                            const char *task, const char *name)
+{
+    struct store_metric key = {.task = (char *)task, .name = (char *)name};
+    return bsearch(&key, m, (size_t)n, sizeof(*m), cmp_metric);
+}
+
+static json_t *robustness_json(const struct store_metric *m, int64_t n, const char *task)
+{
+    static const char *const names[] = {"fmt_mean", "fmt_std",    "fmt_min",
+                                        "fmt_max",  "fmt_spread", "recall_std"};
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < sizeof(names) / sizeof(names[0]); i++) {
+        const struct store_metric *x = metric_of(m, n, task, names[i]);
+        json_object_set_new(o, names[i], x && !isnan(x->value) ? json_real(x->value) : json_null());
+    }
+    return o;
+}
+
+static int is_sweep_run(struct store *s, int64_t id, bool *yes, struct assay_error *err)
+{
+    struct store_run r;
+    memset(&r, 0, sizeof(r));
+    int rc = store_get_run(s, id, &r, err);
+    if (!rc)
+        *yes = r.kind && strcmp(r.kind, "sweep") == 0;
+    store_run_release(&r);
+    return rc;
+}
+
+int sweep_compare_runs(struct store *s, int64_t run_a, int64_t run_b, json_t **out,
+                       struct assay_error *err)
+{
+    struct store_metric *ma = NULL, *mb = NULL;
+    int64_t na = 0, nb = 0;
+    double *xa = NULL, *xb = NULL;
+    bool sa = false, sb = false;
+    *out = json_array();
+    if (!*out)
+        return err_set(err, ASSAY_ENOMEM, "out of memory");
+    int rc = is_sweep_run(s, run_a, &sa, err);
+    if (!rc)
+        rc = is_sweep_run(s, run_b, &sb, err);
+    if (rc || !sa || !sb)
+        goto out;
+    if ((rc = store_list_metrics(s, run_a, &ma, &na, err)) != 0 ||
+        (rc = store_list_metrics(s, run_b, &mb, &nb, err)) != 0)
+        goto out;
+    qsort(ma, (size_t)na, sizeof(*ma), cmp_metric); /* a task's metrics are now adjacent */
+    qsort(mb, (size_t)nb, sizeof(*mb), cmp_metric);
+    xa = mem_calloc_array((size_t)(na ? na : 1), sizeof(double));
+    xb = mem_calloc_array((size_t)(na ? na : 1), sizeof(double));
+    if (!xa || !xb) {
+        rc = err_set(err, ASSAY_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (int64_t i = 0; i < na; i++) {
+        if (strcmp(ma[i].name, "fmt_mean") != 0 || !metric_of(mb, nb, ma[i].task, "fmt_mean"))
+            continue;
+        const char *task = ma[i].task;
+        int k = 0;
+        int64_t j0 = i;
+        while (j0 > 0 && strcmp(ma[j0 - 1].task, task) == 0)
+            j0--;
+        for (int64_t j = j0; j < na && strcmp(ma[j].task, task) == 0; j++) {
+            if (strncmp(ma[j].name, "acc@", 4) != 0)
+                continue;
+            const struct store_metric *y = metric_of(mb, nb, task, ma[j].name);
+            if (!y)
+                continue;
+            xa[k] = ma[j].value;
+            xb[k] = y->value;
+            k++;
+        }
+        double tau = sweep_kendall_tau_b(xa, xb, k);
+        json_t *e = json_object();
+        json_object_set_new(e, "task", json_string(task));
+        json_object_set_new(e, "n_formats", json_integer(k));
+        json_object_set_new(e, "a", robustness_json(ma, na, task));
+        json_object_set_new(e, "b", robustness_json(mb, nb, task));
+        json_object_set_new(e, "kendall_tau_b", isnan(tau) ? json_null() : json_real(tau));
+        json_array_append_new(*out, e);
+    }
+out:
+    free(xa);
+    free(xb);
+    store_metrics_free(ma, na);
+    store_metrics_free(mb, nb);
+    if (rc) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}

@@ -139,6 +139,36 @@ a, b = rows(sys.argv[1]), rows(sys.argv[2])
 sys.exit(0 if a == b and len(a) == 400 else 1)
 PYEOF
 
+# ---- compare of two sweep runs (two checkpoints): robustness and Kendall tau-b ------------------
+M3="$S/fixtures/models/gemma3-tiny/gemma3-tiny-Q8_0.gguf"
+for m in "$M" "$M3"; do
+    "$ASSAY" sweep --model "$m" --task mmlu_anatomy --formats 12 --cyclic --limit 5 --threads 2 --data-dir "$D" --quiet --db cmp.db --json >/dev/null 2>&1
+done
+expect_exit 0 "compare sweeps" -- "$ASSAY" compare 1 2 --db cmp.db -o cmp.html --json
+cp "$TMP/out" cmp.json
+$PY - cmp.json cmp.db <<'PYEOF' && pass || fail "compare: sweep robustness or Kendall tau wrong"
+import json, sqlite3, sys
+c = json.load(open(sys.argv[1]))["comparisons"][0]["sweep"][0]
+db = sqlite3.connect(sys.argv[2])
+def accs(run):
+    return dict(db.execute("select name, value from metrics where run_id = ? and task = 'mmlu_anatomy' and name like 'acc@%'", (run,)).fetchall())
+a, b = accs(1), accs(2)
+keys = sorted(a)
+x, y = [a[k] for k in keys], [b[k] for k in keys]
+sgn = lambda v: (v > 0) - (v < 0)
+P = tx = ty = n0 = 0
+for i in range(len(x)):
+    for j in range(i + 1, len(x)):
+        s1, s2 = sgn(x[i] - x[j]), sgn(y[i] - y[j])
+        n0 += 1; tx += s1 == 0; ty += s2 == 0; P += s1 * s2
+den = ((n0 - tx) * (n0 - ty)) ** 0.5
+tau = P / den if den else None
+ok = c["task"] == "mmlu_anatomy" and c["n_formats"] == 12 and len(keys) == 12
+ok = ok and (tau is None and c["kendall_tau_b"] is None or abs(tau - c["kendall_tau_b"]) < 1e-9)
+ok = ok and c["a"]["fmt_spread"] is not None and c["b"]["fmt_std"] is not None
+sys.exit(0 if ok else 1)
+PYEOF
+
 # ---- a group gets aggregate statistics ----------------------------------------------------
 expect_exit 0 "group" -- "$ASSAY" sweep --model "$M" --task mmlu_other --formats t0i0u0n1w0q0l0p0c0a0o0,t0i1u0n1w0q0l3p0c0a0o1 --limit 1 --threads 2 --data-dir "$D" --quiet --db g.db --json
 expect_grep "$TMP/out" '"task": "mmlu_other",[^}]*"metric": "fmt_spread"|"metric": "fmt_spread"' "group statistics"
