@@ -98,6 +98,11 @@ static int side_open(struct side *s, struct cli_ctx *ctx, int32_t n_ctx, int thr
         rc = tok_fingerprint(s->t, s->tok_hash, &ctx->err);
     if (rc)
         return rc;
+    int64_t train = model_hparams(s->m)->n_ctx_train;
+    if (train > 0 && n_ctx > train) /* before the KV cache is sized for it */
+        return err_set(&ctx->err, ASSAY_EUSAGE,
+                       "--ctx %lld is longer than '%s' was trained for (%lld tokens)",
+                       (long long)n_ctx, s->path, (long long)train);
     struct model_ctx_params p;
     model_ctx_params_default(&p);
     p.n_ctx = n_ctx;

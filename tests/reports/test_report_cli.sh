@@ -194,6 +194,8 @@ open(sys.argv[2], "wb").write(data)
 PYEOF
 expect_exit 3 "different tokenizers" -- "$ASSAY" compare-logits --base "$M1" --model other.gguf --text "$TXT" --ctx 32 --db l.db
 expect_grep "$TMP/err" 'do not share a tokenizer' "tokenizer mismatch explained"
+expect_exit 2 "compare-logits past the trained context" -- "$ASSAY" compare-logits --base "$M1" --model "$M1" --text "$TXT" --ctx 100000 --db l.db
+expect_grep "$TMP/err" 'longer than .* was trained for' "context limit explained"
 expect_exit 2 "compare-logits without --text" -- "$ASSAY" compare-logits --base "$M1" --model "$M1" --db l.db
 printf 'ok \xff bad' >bad.txt
 expect_exit 3 "compare-logits on invalid UTF-8" -- "$ASSAY" compare-logits --base "$M1" --model "$M1" --text bad.txt --db l.db
