@@ -3,8 +3,10 @@
  * "memorize", issue #7 item 6): exact and approximate rates with their 95% Wilson
  * intervals per source file and overall, the distribution of the longest common prefix as
  * an inline SVG bar chart, masked examples of memorized continuations, and the PII
- * findings of the memorized outputs (report_pii.c). Everything comes from the stored
- * metrics and samples (names in DESIGN.md "Memorization audits"); nothing is recomputed.
+ * findings of the memorized outputs (report_pii.c). Text is masked with both the scanner
+ * and the findings stored for the sample (rpt_render_field). Everything comes from the
+ * stored metrics and samples (names in DESIGN.md "Memorization audits"); nothing is
+ * recomputed.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -159,11 +161,11 @@ static void render_examples(struct rpt_ctx *c, const struct rpt_rundata *d)
         rpt_html_text(h, s->item);
         rpt_html_raw(h, s->correct > 0 ? " &middot; exact" : " &middot; approximate");
         rpt_html_raw(h, "</summary>\n<div>prefix</div><pre>");
-        rpt_render_block(h, c->sc, s->prompt, MEMO_BLOCK);
+        rpt_render_field(h, c->sc, d, s->id, "prompt", s->prompt, MEMO_BLOCK);
         rpt_html_raw(h, "</pre>\n<div>generated</div><pre>");
-        rpt_render_block(h, c->sc, s->output, MEMO_BLOCK);
+        rpt_render_field(h, c->sc, d, s->id, "output", s->output, MEMO_BLOCK);
         rpt_html_raw(h, "</pre>\n<div>true continuation</div><pre>");
-        rpt_render_block(h, c->sc, s->target, MEMO_BLOCK);
+        rpt_render_field(h, c->sc, d, s->id, "target", s->target, MEMO_BLOCK);
         rpt_html_raw(h, "</pre></details>\n");
     }
     if (shown == 0)
