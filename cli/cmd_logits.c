@@ -12,7 +12,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/model.h"
-#include "engine/gguf.h"
+#include "engine/ckpt_src.h"
 #include "engine/model.h"
 #include "engine/tok.h"
 
@@ -42,7 +42,7 @@ int cmd_logits(struct cli_ctx *ctx, const struct cli_args *a)
     int rc = cli_get_int(a, "threads", 1, 1024, &threads, &ctx->err);
     if (rc)
         return rc;
-    struct gguf *g = NULL;
+    struct ckpt_src src = {0};
     struct model *m = NULL;
     struct model_ctx *c = NULL;
     struct tok *t = NULL;
@@ -51,14 +51,14 @@ int cmd_logits(struct cli_ctx *ctx, const struct cli_args *a)
     bool *want = NULL;
     int32_t *pos = NULL, *seq = NULL;
     FILE *f = NULL;
-    rc = gguf_open(&g, path, &ctx->err);
+    rc = ckpt_src_open(&src, path, &ctx->err);
     if (rc)
         goto out;
-    rc = model_load(&m, g, &ctx->err);
+    rc = ckpt_src_load_model(&src, &m, &ctx->err);
     if (rc)
         goto out;
     if (text) {
-        rc = tok_new_from_gguf(&t, g, &ctx->err);
+        rc = tok_new_from_gguf(&t, ckpt_src_meta(&src), &ctx->err);
         if (rc)
             goto out;
         rc = tok_encode(t, text, strlen(text), tok_bos_id(t) >= 0 ? TOK_ENCODE_BOS : 0, &ids,
@@ -137,6 +137,6 @@ out:
     tok_free(t);
     model_ctx_free(c);
     model_free(m);
-    gguf_close(g);
+    ckpt_src_close(&src);
     return rc;
 }

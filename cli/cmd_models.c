@@ -11,7 +11,10 @@
 #include "cli/commands.h"
 #include "engine/arch.h"
 #include "engine/ckpt.h"
+#include "engine/ckpt_src.h"
 #include "engine/gguf.h"
+#include "engine/hf.h"
+#include "engine/model.h"
 #include "engine/quant.h"
 
 const struct cli_opt cmd_models_opts[] = {
@@ -22,27 +25,41 @@ const struct cli_opt cmd_models_opts[] = {
 
 static int models_info(struct cli_ctx *ctx, const struct cli_args *a, const char *path)
 {
-    struct gguf *g = NULL;
-    int rc = gguf_open(&g, path, &ctx->err);
+    struct ckpt_src src;
+    int rc = ckpt_src_open(&src, path, &ctx->err);
     if (rc)
         return rc;
+    const struct gguf *g = ckpt_src_meta(&src);
+    const bool dir = src.hf != NULL;
     struct ckpt_info ci;
-    ckpt_describe_gguf(g, &ci);
+    ckpt_src_describe(&src, &ci);
     struct arch_hparams hp;
     struct assay_error herr;
     err_clear(&herr);
-    bool have_hp = arch_hparams_from_gguf(&hp, g, &herr) == 0;
+    bool have_hp;
+    if (dir) {
+        /* a directory's tensor shapes are in its views, not in the metadata: load the
+         * model (views into the mappings; nothing is read but the norms) */
+        struct model *m = NULL;
+        have_hp = ckpt_src_load_model(&src, &m, &herr) == 0;
+        if (have_hp)
+            hp = *model_hparams(m);
+        model_free(m);
+    } else {
+        have_hp = arch_hparams_from_gguf(&hp, g, &herr) == 0;
+    }
     char fp[96] = "";
     if (!cli_flag(a, "no-fingerprint")) {
-        rc = ckpt_fingerprint_file(path, fp, sizeof(fp), &ctx->prog, &ctx->err);
+        rc = dir ? hf_fingerprint(path, fp, sizeof(fp), &ctx->prog, &ctx->err)
+                 : ckpt_fingerprint_file(path, fp, sizeof(fp), &ctx->prog, &ctx->err);
         if (rc)
             goto out;
     }
     if (ctx->json) {
         json_t *o = json_object();
         json_object_set_new(o, "path", json_string(path));
-        json_object_set_new(o, "format", json_string("gguf"));
-        json_object_set_new(o, "gguf_version", json_integer(ci.gguf_version));
+        json_object_set_new(o, "format", json_string(ckpt_src_format(&src)));
+        json_object_set_new(o, "gguf_version", dir ? json_null() : json_integer(ci.gguf_version));
         json_object_set_new(o, "architecture", json_string(ci.architecture));
         json_object_set_new(o, "name", json_string(ci.name));
         json_object_set_new(o, "n_params", json_integer(ci.n_params));
@@ -51,7 +68,7 @@ static int models_info(struct cli_ctx *ctx, const struct cli_args *a, const char
         json_object_set_new(o, "context_length", json_integer(ci.context_length));
         json_object_set_new(o, "n_vocab", json_integer(ci.n_vocab));
         json_object_set_new(o, "file_bytes", json_integer(ci.file_bytes));
-        json_object_set_new(o, "n_tensors", json_integer(ci.n_tensors));
+        json_object_set_new(o, "n_tensors", dir ? json_null() : json_integer(ci.n_tensors));
         json_object_set_new(o, "fingerprint", fp[0] ? json_string(fp) : json_null());
         json_t *types = json_object();
         for (int t = 0; t < CKPT_MAX_TYPES; t++) {
@@ -91,16 +108,22 @@ static int models_info(struct cli_ctx *ctx, const struct cli_args *a, const char
     char size[32];
     cli_human_bytes(size, sizeof(size), (double)ci.file_bytes);
     printf("%s\n", path);
-    printf("  format          GGUF v%u\n", ci.gguf_version);
+    if (dir)
+        printf("  format          Hugging Face directory (safetensors)\n");
+    else
+        printf("  format          GGUF v%u\n", ci.gguf_version);
     printf("  architecture    %s\n", ci.architecture[0] ? ci.architecture : "(none)");
     printf("  name            %s\n", ci.name);
     printf("  parameters      %" PRId64 " (%.3g M)\n", ci.n_params, (double)ci.n_params / 1e6);
     printf("  quantization    %s\n", ci.quantization);
     printf("  context length  %" PRId64 "\n", ci.context_length);
     printf("  vocabulary      %" PRId64 "\n", ci.n_vocab);
-    printf("  file size       %s (%" PRId64 " bytes)\n", size, ci.file_bytes);
+    printf("  %s       %s (%" PRId64 " bytes)\n", dir ? "weights  " : "file size", size,
+           ci.file_bytes);
     printf("  fingerprint     %s\n", fp[0] ? fp : "(not computed)");
     printf("  tensor types   ");
+    if (dir)
+        printf(" %s (all weights)", ci.quantization);
     for (int t = 0; t < CKPT_MAX_TYPES; t++) {
         if (!ci.type_count[t])
             continue;
@@ -125,7 +148,7 @@ static int models_info(struct cli_ctx *ctx, const struct cli_args *a, const char
         printf("  (cannot run: %s)\n", herr.msg);
     }
 out:
-    gguf_close(g);
+    ckpt_src_close(&src);
     return rc;
 }
 
@@ -135,6 +158,6 @@ int cmd_models(struct cli_ctx *ctx, const struct cli_args *a)
         return err_set(&ctx->err, ASSAY_EUSAGE, "unknown 'models' action '%s' (try: info M)",
                        a->pos[0]);
     if (a->n_pos != 2)
-        return err_set(&ctx->err, ASSAY_EUSAGE, "usage: assay models info MODEL.gguf");
+        return err_set(&ctx->err, ASSAY_EUSAGE, "usage: assay models info MODEL (a GGUF file or an HF directory)");
     return models_info(ctx, a, a->pos[1]);
 }

@@ -2,6 +2,7 @@
  * cli/cmd_quantize.c - `assay quantize IN OUT --type T`: write a GGUF in another type.
  */
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -45,10 +46,19 @@ int cmd_quantize(struct cli_ctx *ctx, const struct cli_args *a)
         return rc;
     double dt = clock_now_s() - t0;
     if (ctx->json) {
-        printf("{\"output\": \"%s\", \"type\": \"%s\", \"tensors\": %" PRId64
-               ", \"quantized\": %" PRId64 ", \"bytes_in\": %" PRId64 ", \"bytes_out\": %" PRId64
-               ", \"seconds\": %.3f}\n",
-               a->pos[1], r->name, st.n_tensors, st.n_quantized, st.bytes_in, st.bytes_out, dt);
+        /* jansson escapes the path (quotes, control bytes, invalid UTF-8 refused) */
+        json_t *o = json_object();
+        json_object_set_new(o, "input", json_string(a->pos[0]));
+        json_object_set_new(o, "output", json_string(a->pos[1]));
+        json_object_set_new(o, "type", json_string(r->name));
+        json_object_set_new(o, "tensors", json_integer(st.n_tensors));
+        json_object_set_new(o, "quantized", json_integer(st.n_quantized));
+        json_object_set_new(o, "bytes_in", json_integer(st.bytes_in));
+        json_object_set_new(o, "bytes_out", json_integer(st.bytes_out));
+        json_object_set_new(o, "seconds", json_real(dt));
+        json_dumpf(o, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
+        fputc('\n', stdout);
+        json_decref(o);
         return 0;
     }
     printf("%s -> %s (%s): %" PRId64 " tensors, %" PRId64 " converted, %.1f MiB -> %.1f MiB in "

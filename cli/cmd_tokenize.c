@@ -12,7 +12,7 @@
 #include "base/json.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "engine/gguf.h"
+#include "engine/ckpt_src.h"
 #include "engine/tok.h"
 
 const struct cli_opt cmd_tokenize_opts[] = {
@@ -35,14 +35,14 @@ static int open_tok(struct cli_ctx *ctx, const struct cli_args *a, struct tok **
         return err_set(&ctx->err, ASSAY_EUSAGE, "give exactly one of --model and --tokenizer");
     if (file)
         return tok_open_spm(t, file, &ctx->err);
-    struct gguf *g = NULL;
-    int rc = gguf_open(&g, model, &ctx->err);
+    struct ckpt_src src;
+    int rc = ckpt_src_open(&src, model, &ctx->err);
     if (rc)
         return rc;
-    rc = tok_new_from_gguf(t, g, &ctx->err);
+    rc = tok_new_from_gguf(t, ckpt_src_meta(&src), &ctx->err);
     if (rc)
         err_set_path(&ctx->err, model);
-    gguf_close(g);
+    ckpt_src_close(&src);
     return rc;
 }
 

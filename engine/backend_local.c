@@ -16,16 +16,15 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "engine/ckpt.h"
+#include "engine/ckpt_src.h"
 #include "engine/gguf.h"
-#include "engine/hf.h"
 #include "engine/model.h"
 #include "engine/sample.h"
 #include "engine/tok.h"
 
 struct local {
     struct backend base; /* first: a struct backend * is a struct local * */
-    struct gguf *g;
-    struct hf_model *hf; /* an HF directory: metadata in hf_meta, tensors in views */
+    struct ckpt_src src; /* a GGUF file or an HF directory */
     struct model *m;
     struct model_ctx *c;
     struct tok *tok;
@@ -790,8 +789,7 @@ static void local_free(struct backend *b)
     model_ctx_free(L->c);
     model_free(L->m);
     tok_free(L->tok);
-    gguf_close(L->g);
-    hf_close(L->hf);
+    ckpt_src_close(&L->src);
     smp_release(&L->smp);
     free(L->cached);
     free(L->b_tok);
@@ -827,21 +825,11 @@ int backend_local_open(struct backend **out, const char *path,
     L->p = *params;
     int rc;
     const struct gguf *meta;
-    if (hf_is_dir(path)) {
-        size_t n_views;
-        rc = hf_open(&L->hf, path, err);
-        if (rc)
-            goto fail;
-        meta = hf_meta(L->hf);
-        const struct model_view *views = hf_views(L->hf, &n_views);
-        rc = model_load_views(&L->m, meta, views, n_views, err);
-    } else {
-        rc = gguf_open(&L->g, path, err);
-        if (rc)
-            goto fail;
-        meta = L->g;
-        rc = model_load(&L->m, L->g, err);
-    }
+    rc = ckpt_src_open(&L->src, path, err);
+    if (rc)
+        goto fail;
+    meta = ckpt_src_meta(&L->src);
+    rc = ckpt_src_load_model(&L->src, &L->m, err);
     if (rc)
         goto fail;
     rc = tok_new_from_gguf(&L->tok, meta, err);
@@ -892,13 +880,7 @@ int backend_local_open(struct backend **out, const char *path,
         goto fail;
     }
     struct ckpt_info ci;
-    ckpt_describe_gguf(meta, &ci);
-    if (L->hf) {
-        /* the tensors are not in meta */
-        ci.n_params = hf_n_params(L->hf);
-        ci.file_bytes = hf_bytes(L->hf);
-        snprintf(ci.quantization, sizeof(ci.quantization), "%s", hf_weight_type(L->hf));
-    }
+    ckpt_src_describe(&L->src, &ci);
     struct backend_info *in = &L->info;
     snprintf(in->kind, sizeof(in->kind), "local");
     snprintf(in->architecture, sizeof(in->architecture), "%s", ci.architecture);

@@ -118,4 +118,9 @@ expect_exit 0 "bench --json" -- "$ASSAY" bench -m q.gguf -p 16 -n 4 -r 2 --no-hw
 expect_grep "$TMP/out" '"pp": \{"tokens_per_s": [0-9]' "bench pp field"
 expect_grep "$TMP/out" '"tg": \{"tokens_per_s": [0-9]' "bench tg field"
 
+# --json output is JSON whatever the file names hold (a quote in the name broke it)
+cp "$G2" 'we"ird.gguf'
+expect_exit 0 "quantize --json with a quote in the path" -- "$ASSAY" quantize 'we"ird.gguf' 'o"ut.gguf' --type Q8_0 --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["output"]=="o\"ut.gguf" and d["type"]=="Q8_0"' "$TMP/out" && pass || fail "quantize --json is not valid JSON"
+
 finish
