@@ -23,7 +23,7 @@
 #include "cli/commands.h"
 #include "cli/model.h"
 #include "engine/backend.h"
-#include "engine/gguf.h"
+#include "engine/ckpt_src.h"
 #include "engine/model.h"
 #include "engine/tok.h"
 #include "reports/compare_stats.h"
@@ -32,7 +32,7 @@
 
 const struct cli_opt cmd_compare_logits_opts[] = {
     CLI_OPT_DB,
-    {"base", 0, CLI_OPT_STR, "M1", NULL, "the reference checkpoint (a GGUF file)"},
+    {"base", 0, CLI_OPT_STR, "M1", NULL, "the reference checkpoint (a GGUF file or an HF directory)"},
     CLI_OPT_MODEL,
     {"text", 0, CLI_OPT_STR, "FILE", NULL, "UTF-8 text both models read"},
     {"ctx", 0, CLI_OPT_INT, "N", "512", "tokens per window (BOS included)"},
@@ -46,7 +46,7 @@ const struct cli_opt cmd_compare_logits_opts[] = {
 
 struct side {
     const char *path;
-    struct gguf *g;
+    struct ckpt_src src; /* a GGUF file or an HF directory */
     struct model *m;
     struct model_ctx *c;
     struct tok *t;
@@ -58,7 +58,7 @@ static void side_release(struct side *s)
     tok_free(s->t);
     model_ctx_free(s->c);
     model_free(s->m);
-    gguf_close(s->g);
+    ckpt_src_close(&s->src);
 }
 
 /* sha256 over every piece: id order, length, bytes, type and score (encoding depends on
@@ -89,11 +89,11 @@ static int tok_fingerprint(const struct tok *t, char hex[HASH_SHA256_HEX], struc
 
 static int side_open(struct side *s, struct cli_ctx *ctx, int32_t n_ctx, int threads)
 {
-    int rc = gguf_open(&s->g, s->path, &ctx->err);
+    int rc = ckpt_src_open(&s->src, s->path, &ctx->err);
     if (!rc)
-        rc = model_load(&s->m, s->g, &ctx->err);
+        rc = ckpt_src_load_model(&s->src, &s->m, &ctx->err);
     if (!rc)
-        rc = tok_new_from_gguf(&s->t, s->g, &ctx->err);
+        rc = tok_new_from_gguf(&s->t, ckpt_src_meta(&s->src), &ctx->err);
     if (!rc)
         rc = tok_fingerprint(s->t, s->tok_hash, &ctx->err);
     if (rc)

@@ -47,6 +47,17 @@ worst = max(abs(x - y) for ra, rb in zip(a["logits"], b["logits"]) for x, y in z
 assert worst <= 1e-5, worst
 PY
 
+# compare-logits: a training directory against its GGUF twin is the same model
+printf 'The quick brown fox jumps over the lazy dog. %.0s' $(seq 1 12) >"$TMP/text.txt"
+expect_exit 0 "compare-logits DIR vs GGUF twin" -- "$ASSAY" compare-logits --base "$DIR" --model "$TWIN" --text "$TMP/text.txt" --json -t 1
+python3 - "$TMP/out" <<'PY' && pass || fail "compare-logits DIR vs twin: not identical"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["positions"] > 100, d
+assert d["top1_agree"] == 1.0 and d["kl_max"] == 0.0, d
+assert d["ppl_base"] == d["ppl_model"], d
+PY
+
 # a directory that is not a checkpoint is bad input for every inspection command
 mkdir -p "$TMP/empty"
 expect_exit 3 "models info on a directory without config.json" -- "$ASSAY" models info "$TMP/empty"
