@@ -198,6 +198,8 @@ int mem_plan_build(struct mem_plan *p, const struct mem_corpus *c, struct backen
 
 /* ---- run -------------------------------------------------------------------------------- */
 
+#define MEM_SHORT_PER_BATCH 1024
+
 static json_t *ids_json(const int32_t *ids, size_t n)
 {
     json_t *a = json_array();
@@ -340,14 +342,17 @@ int mem_audit_run(const struct mem_plan *p, const struct mem_corpus *c, struct b
     backend_info(b, &in);
     bool bos = in.add_bos && in.bos_id >= 0;
     size_t bmax = prm->batch > 0 ? (size_t)prm->batch : 1;
+    /* a batch holds bmax audits (the backend's slots stay full) and the short documents met
+     * on the way, at most MEM_SHORT_PER_BATCH of them */
+    size_t rmax = bmax + MEM_SHORT_PER_BATCH;
     size_t plen = (size_t)prm->prefix + (bos ? 1 : 0);
-    long *gen_of = mem_alloc_array(bmax, sizeof(long));
+    long *gen_of = mem_alloc_array(rmax, sizeof(long));
     struct bk_gen_req *reqs = mem_calloc_array(bmax, sizeof(*reqs));
     struct bk_gen_res *res = mem_calloc_array(bmax, sizeof(*res));
     int32_t *prompts = mem_alloc_array(bmax * plen, sizeof(int32_t));
-    struct store_sample *rows = mem_calloc_array(bmax, sizeof(*rows));
-    struct row_bufs *rb = mem_calloc_array(bmax, sizeof(*rb));
-    size_t *row_item = mem_alloc_array(bmax, sizeof(size_t));
+    struct store_sample *rows = mem_calloc_array(rmax, sizeof(*rows));
+    struct row_bufs *rb = mem_calloc_array(rmax, sizeof(*rb));
+    size_t *row_item = mem_alloc_array(rmax, sizeof(size_t));
     int rc = 0;
     if (!gen_of || !reqs || !res || !prompts || !rows || !rb || !row_item) {
         rc = err_set(err, ASSAY_ENOMEM, "out of memory");
@@ -360,10 +365,10 @@ int mem_audit_run(const struct mem_plan *p, const struct mem_corpus *c, struct b
             rc = err_set(err, ASSAY_EFAIL, "interrupted");
             goto out;
         }
-        /* gather up to bmax items not yet stored, in plan order; gen_of[r] is the row's
+        /* gather up to bmax audits not yet stored, in plan order; gen_of[r] is the row's
          * request, or -1 for a short document */
         size_t n_gen = 0, n_rows = 0;
-        while (next < p->n && n_gen < bmax && n_rows < bmax) {
+        while (next < p->n && n_gen < bmax && n_rows < rmax) {
             const struct mem_item *it = &p->items[next];
             const struct mem_doc *d = &c->docs[it->doc];
             bool found = false;
