@@ -104,123 +104,6 @@ int kern_ops_simd_level(int cap)
 #define KX512 __attribute__((target("avx512f"), always_inline)) static inline
 #define KX256 __attribute__((target("avx2,fma"), always_inline)) static inline
 
-KX512 __m512 v16_exp(__m512 x)
-{
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(KX_LO)), _mm512_set1_ps(KX_HI));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(KX_LOG2E)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(KX_LN2HI), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(KX_LN2LO), r);
-    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    __m512i e =
-        _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
-}
-
-KX256 __m256 v8_exp(__m256 x)
-{
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(KX_LO)), _mm256_set1_ps(KX_HI));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(KX_LOG2E)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(KX_LN2HI), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(KX_LN2LO), r);
-    __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    __m256i e =
-        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
-
-KX512 __m512 v16_tanh(__m512 y)
-{
-    __m512 a = _mm512_abs_ps(y);
-    __m512 z = _mm512_mul_ps(a, a);
-    __m512 q = _mm512_set1_ps(KT_C19);
-    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(KT_C17));
-    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(KT_C15));
-    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(KT_C13));
-    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(KT_C11));
-    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(KT_C9));
-    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(KT_C7));
-    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(KT_C5));
-    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(KT_C3));
-    __m512 ts = _mm512_fmadd_ps(_mm512_mul_ps(a, z), q, a);
-    __m512 e = v16_exp(_mm512_add_ps(a, a));
-    __m512 tl =
-        _mm512_sub_ps(_mm512_set1_ps(1.0f),
-                      _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, _mm512_set1_ps(1.0f))));
-    __mmask16 small = _mm512_cmp_ps_mask(a, _mm512_set1_ps(KT_SMALL), _CMP_LT_OQ);
-    __m512 t = _mm512_mask_blend_ps(small, tl, ts);
-    /* Sign of y back on; a NaN passes through. */
-    __m512i sign = _mm512_and_si512(_mm512_castps_si512(y), _mm512_set1_epi32((int)0x80000000u));
-    t = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(t), sign));
-    __mmask16 nan = _mm512_cmp_ps_mask(y, y, _CMP_UNORD_Q);
-    return _mm512_mask_blend_ps(nan, t, y);
-}
-
-KX256 __m256 v8_tanh(__m256 y)
-{
-    __m256 signbit = _mm256_set1_ps(-0.0f);
-    __m256 a = _mm256_andnot_ps(signbit, y);
-    __m256 z = _mm256_mul_ps(a, a);
-    __m256 q = _mm256_set1_ps(KT_C19);
-    q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(KT_C17));
-    q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(KT_C15));
-    q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(KT_C13));
-    q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(KT_C11));
-    q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(KT_C9));
-    q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(KT_C7));
-    q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(KT_C5));
-    q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(KT_C3));
-    __m256 ts = _mm256_fmadd_ps(_mm256_mul_ps(a, z), q, a);
-    __m256 e = v8_exp(_mm256_add_ps(a, a));
-    __m256 tl =
-        _mm256_sub_ps(_mm256_set1_ps(1.0f),
-                      _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, _mm256_set1_ps(1.0f))));
-    __m256 small = _mm256_cmp_ps(a, _mm256_set1_ps(KT_SMALL), _CMP_LT_OQ);
-    __m256 t = _mm256_blendv_ps(tl, ts, small);
-    t = _mm256_or_ps(t, _mm256_and_ps(signbit, y));
-    __m256 nan = _mm256_cmp_ps(y, y, _CMP_UNORD_Q);
-    return _mm256_blendv_ps(t, y, nan);
-}
-
-/* gelu_tanh(x) = 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3):
- * the sigmoid form has no cancellation for negative x. */
-KX512 __m512 v16_gelu(__m512 x)
-{
-    __m512 x2 = _mm512_mul_ps(x, x);
-    __m512 u = _mm512_mul_ps(_mm512_mul_ps(x, _mm512_set1_ps(KG_K)),
-                             _mm512_fmadd_ps(x2, _mm512_set1_ps(KG_A), _mm512_set1_ps(1.0f)));
-    __m512 e = v16_exp(_mm512_mul_ps(u, _mm512_set1_ps(-2.0f)));
-    __m512 g = _mm512_div_ps(x, _mm512_add_ps(e, _mm512_set1_ps(1.0f)));
-    __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
-    return _mm512_mask_blend_ps(nan, g, x);
-}
-
-KX256 __m256 v8_gelu(__m256 x)
-{
-    __m256 x2 = _mm256_mul_ps(x, x);
-    __m256 u = _mm256_mul_ps(_mm256_mul_ps(x, _mm256_set1_ps(KG_K)),
-                             _mm256_fmadd_ps(x2, _mm256_set1_ps(KG_A), _mm256_set1_ps(1.0f)));
-    __m256 e = v8_exp(_mm256_mul_ps(u, _mm256_set1_ps(-2.0f)));
-    __m256 g = _mm256_div_ps(x, _mm256_add_ps(e, _mm256_set1_ps(1.0f)));
-    __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
-    return _mm256_blendv_ps(g, x, nan);
-}
-
 KX512 float v16_hsum(__m512 v)
 {
     return _mm512_reduce_add_ps(v);
@@ -303,482 +186,71 @@ KX256 double v8_sum_pd(const __m256d *acc)
     return _mm_cvtsd_f64(t);
 }
 
-/* x = cap * tanh(x / cap) for n values (avx512). */
-__attribute__((target("avx512f"))) static void softcap_avx512(float *x, int64_t n, float cap)
-{
-    __m512 c = _mm512_set1_ps(cap);
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        _mm512_storeu_ps(x + i,
-                         _mm512_mul_ps(v16_tanh(_mm512_div_ps(_mm512_loadu_ps(x + i), c)), c));
-    if (i < n)
-        v16_store_part(
-            x + i, _mm512_mul_ps(v16_tanh(_mm512_div_ps(v16_load_part(x + i, n - i, 0.0f), c)), c),
-            n - i);
-}
+/* The width-generic bodies (exp, tanh, gelu, softcap, geglu, attention), once per width. */
+#define KO(name)         name##_avx512
+#define VP(name)         v16_##name
+#define KO_W             16
+#define KO_GB            4
+#define KO_TARGET        __attribute__((target("avx512f")))
+#define KO_TARGET_INLINE KX512
+#define vf               __m512
+#define vd               __m512d
+#define V_LOAD           _mm512_loadu_ps
+#define V_STORE          _mm512_storeu_ps
+#define V_SET1           _mm512_set1_ps
+#define V_ZERO           _mm512_setzero_ps
+#define V_ADD            _mm512_add_ps
+#define V_SUB            _mm512_sub_ps
+#define V_MUL            _mm512_mul_ps
+#define V_DIV            _mm512_div_ps
+#define V_FMADD          _mm512_fmadd_ps
+#define V_FNMADD         _mm512_fnmadd_ps
+#define V_MAX            _mm512_max_ps
+#define V_MIN            _mm512_min_ps
+#define V_ROUND(x)       _mm512_roundscale_ps((x), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define V_POW2I(n)                                                                                 \
+    _mm512_castsi512_ps(                                                                           \
+        _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23))
+#define V_ABS            _mm512_abs_ps
+#define V_OR_SIGN(t, y)                                                                            \
+    _mm512_castsi512_ps(_mm512_or_si512(                                                           \
+        _mm512_castps_si512(t),                                                                    \
+        _mm512_and_si512(_mm512_castps_si512(y), _mm512_set1_epi32((int)0x80000000u))))
+#define V_SEL_LT(a, b, x, y) _mm512_mask_blend_ps(_mm512_cmp_ps_mask((a), (b), _CMP_LT_OQ), (y), (x))
+#define V_NAN_PASS(t, y)     _mm512_mask_blend_ps(_mm512_cmp_ps_mask((y), (y), _CMP_UNORD_Q), (t), (y))
+#define VD_ZERO              _mm512_setzero_pd
+#include "engine/kern_ops_simd.h"
 
-/* gate = gelu_tanh(gate) * up for n values (avx512). */
-__attribute__((target("avx512f"))) static void geglu_avx512(float *g, const float *u, int64_t n)
-{
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        _mm512_storeu_ps(g + i,
-                         _mm512_mul_ps(v16_gelu(_mm512_loadu_ps(g + i)), _mm512_loadu_ps(u + i)));
-    if (i < n)
-        v16_store_part(g + i,
-                       _mm512_mul_ps(v16_gelu(v16_load_part(g + i, n - i, 0.0f)),
-                                     v16_load_part(u + i, n - i, 0.0f)),
-                       n - i);
-}
-
-/* One key's score: one accumulator over head_dim in VW-wide chunks, then the fixed
- * horizontal sum; the same arithmetic whether the key is in a block of 4 or alone. */
-__attribute__((target("avx512f"))) static void attn_scores_avx512(float *sc, const float *qs,
-                                                                  const float *kt, int64_t n_key,
-                                                                  int64_t kv_stride, int hd)
-{
-    int64_t j = 0;
-    for (; j + 4 <= n_key; j += 4) {
-        const float *k0 = kt + j * kv_stride;
-        const float *k1 = k0 + kv_stride;
-        const float *k2 = k1 + kv_stride;
-        const float *k3 = k2 + kv_stride;
-        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-        __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-        for (int d = 0; d < hd; d += 16) {
-            __m512 qv = _mm512_loadu_ps(qs + d);
-            a0 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k0 + d), a0);
-            a1 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k1 + d), a1);
-            a2 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k2 + d), a2);
-            a3 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k3 + d), a3);
-        }
-        sc[j] = v16_hsum(a0);
-        sc[j + 1] = v16_hsum(a1);
-        sc[j + 2] = v16_hsum(a2);
-        sc[j + 3] = v16_hsum(a3);
-    }
-    for (; j < n_key; j++) {
-        const float *k0 = kt + j * kv_stride;
-        __m512 a0 = _mm512_setzero_ps();
-        for (int d = 0; d < hd; d += 16)
-            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(qs + d), _mm512_loadu_ps(k0 + d), a0);
-        sc[j] = v16_hsum(a0);
-    }
-}
-
-/* sc[j] = exp(sc[j] - max) in place; returns 1 / sum (the sum in double, lane-wise in a
- * fixed order). */
-__attribute__((target("avx512f"))) static float attn_softmax_avx512(float *sc, int64_t n)
-{
-    __m512 mv = _mm512_set1_ps(-INFINITY);
-    int64_t j = 0;
-    for (; j + 16 <= n; j += 16)
-        mv = _mm512_max_ps(mv, _mm512_loadu_ps(sc + j));
-    if (j < n)
-        mv = _mm512_max_ps(mv, v16_load_part(sc + j, n - j, -INFINITY));
-    __m512 m = _mm512_set1_ps(v16_hmax(mv));
-    __m512d acc[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
-    for (j = 0; j + 16 <= n; j += 16) {
-        __m512 e = v16_exp(_mm512_sub_ps(_mm512_loadu_ps(sc + j), m));
-        _mm512_storeu_ps(sc + j, e);
-        v16_acc_pd(acc, e);
-    }
-    if (j < n) {
-        /* Lanes past n load -inf - max, whose clamped exp is ~1e-38: zero them. */
-        __m512 e = v16_exp(_mm512_sub_ps(v16_load_part(sc + j, n - j, 0.0f), m));
-        v16_store_part(sc + j, e, n - j);
-        float tmp[16] = {0};
-        v16_store_part(tmp, e, n - j);
-        v16_acc_pd(acc, _mm512_loadu_ps(tmp));
-    }
-    return (float)(1.0 / v16_sum_pd(acc));
-}
-
-/* out[0 .. NB*VW) = inv * sum_j sc[j] v_j over the keys in order, NB accumulators. */
-#define ATTN_VSUM_avx512(NB)                                                                       \
-    do {                                                                                           \
-        __m512 acc[NB];                                                                            \
-        for (int b = 0; b < (NB); b++)                                                             \
-            acc[b] = _mm512_setzero_ps();                                                          \
-        for (int64_t j = 0; j < n_key; j++) {                                                      \
-            __m512 pj = _mm512_set1_ps(sc[j]);                                                     \
-            const float *vr = vt + j * kv_stride + d;                                              \
-            for (int b = 0; b < (NB); b++)                                                         \
-                acc[b] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vr + b * 16), acc[b]);                \
-        }                                                                                          \
-        for (int b = 0; b < (NB); b++)                                                             \
-            _mm512_storeu_ps(oh + d + b * 16, _mm512_mul_ps(acc[b], iv));                          \
-        d += (NB)*16;                                                                              \
-    } while (0)
-
-/* One (token, head): kt / vt point at the first visible key / value row of this KV head;
- * head_dim is a multiple of VW. Same formulas as attn_one. */
-__attribute__((target("avx512f"))) static void
-attn_one_avx512(float *oh, const float *qh, const float *kt, const float *vt, int64_t n_key,
-                int64_t kv_stride, const struct kern_attn_params *p, float *sc)
-{
-    int hd = p->head_dim;
-    float qs[KERN_OPS_HEAD_DIM_MAX];
-    for (int d = 0; d < hd; d++)
-        qs[d] = qh[d] * p->scale;
-    attn_scores_avx512(sc, qs, kt, n_key, kv_stride, hd);
-    if (p->softcap > 0.0f)
-        softcap_avx512(sc, n_key, p->softcap);
-    __m512 iv = _mm512_set1_ps(attn_softmax_avx512(sc, n_key));
-    int d = 0;
-    while (d + 8 * 16 <= hd)
-        ATTN_VSUM_avx512(8);
-    if (d + 4 * 16 <= hd)
-        ATTN_VSUM_avx512(4);
-    if (d + 2 * 16 <= hd)
-        ATTN_VSUM_avx512(2);
-    if (d + 16 <= hd)
-        ATTN_VSUM_avx512(1);
-}
-#undef ATTN_VSUM_avx512
-
-/* nq (<= 4) query heads of one token that read the same KV head, together, so each key
- * and value row is loaded once for all of them (GQA). qh / oh: the first head's q / out,
- * heads hd apart; sc: nq rows of n_key scores, ATTN_GROUP_KEYS apart. Per head the
- * arithmetic is exactly attn_one_avx512's (same accumulation order per element). */
-__attribute__((target("avx512f"), always_inline)) static inline void
-attn_group_avx512_n(float *oh, const float *qh, const float *kt, const float *vt, int64_t n_key,
-                    int64_t kv_stride, const struct kern_attn_params *p, float *sc, const int nq)
-{
-    int hd = p->head_dim;
-    float qs[4][KERN_OPS_HEAD_DIM_MAX];
-    for (int i = 0; i < nq; i++)
-        for (int d = 0; d < hd; d++)
-            qs[i][d] = qh[(int64_t)i * hd + d] * p->scale;
-    int64_t j = 0;
-    for (; j + 2 <= n_key; j += 2) {
-        const float *k0 = kt + j * kv_stride;
-        const float *k1 = k0 + kv_stride;
-        __m512 a0[4], a1[4];
-        for (int i = 0; i < nq; i++) {
-            a0[i] = _mm512_setzero_ps();
-            a1[i] = _mm512_setzero_ps();
-        }
-        for (int d = 0; d < hd; d += 16) {
-            __m512 kv0 = _mm512_loadu_ps(k0 + d);
-            __m512 kv1 = _mm512_loadu_ps(k1 + d);
-            for (int i = 0; i < nq; i++) {
-                __m512 qv = _mm512_loadu_ps(qs[i] + d);
-                a0[i] = _mm512_fmadd_ps(qv, kv0, a0[i]);
-                a1[i] = _mm512_fmadd_ps(qv, kv1, a1[i]);
-            }
-        }
-        for (int i = 0; i < nq; i++) {
-            sc[i * ATTN_GROUP_KEYS + j] = v16_hsum(a0[i]);
-            sc[i * ATTN_GROUP_KEYS + j + 1] = v16_hsum(a1[i]);
-        }
-    }
-    for (; j < n_key; j++) {
-        const float *k0 = kt + j * kv_stride;
-        for (int i = 0; i < nq; i++) {
-            __m512 a0 = _mm512_setzero_ps();
-            for (int d = 0; d < hd; d += 16)
-                a0 = _mm512_fmadd_ps(_mm512_loadu_ps(qs[i] + d), _mm512_loadu_ps(k0 + d), a0);
-            sc[i * ATTN_GROUP_KEYS + j] = v16_hsum(a0);
-        }
-    }
-    __m512 iv[4];
-    for (int i = 0; i < nq; i++) {
-        float *si = sc + i * ATTN_GROUP_KEYS;
-        if (p->softcap > 0.0f)
-            softcap_avx512(si, n_key, p->softcap);
-        iv[i] = _mm512_set1_ps(attn_softmax_avx512(si, n_key));
-    }
-    int d = 0;
-    for (; d + 4 * 16 <= hd; d += 4 * 16) {
-        __m512 acc[4][4];
-        for (int i = 0; i < nq; i++)
-            for (int b = 0; b < 4; b++)
-                acc[i][b] = _mm512_setzero_ps();
-        for (int64_t jj = 0; jj < n_key; jj++) {
-            const float *vr = vt + jj * kv_stride + d;
-            __m512 vv[4];
-            for (int b = 0; b < 4; b++)
-                vv[b] = _mm512_loadu_ps(vr + b * 16);
-            for (int i = 0; i < nq; i++) {
-                __m512 pj = _mm512_set1_ps(sc[i * ATTN_GROUP_KEYS + jj]);
-                for (int b = 0; b < 4; b++)
-                    acc[i][b] = _mm512_fmadd_ps(pj, vv[b], acc[i][b]);
-            }
-        }
-        for (int i = 0; i < nq; i++)
-            for (int b = 0; b < 4; b++)
-                _mm512_storeu_ps(oh + (int64_t)i * hd + d + b * 16,
-                                 _mm512_mul_ps(acc[i][b], iv[i]));
-    }
-    for (; d < hd; d += 16) {
-        __m512 acc[4];
-        for (int i = 0; i < nq; i++)
-            acc[i] = _mm512_setzero_ps();
-        for (int64_t jj = 0; jj < n_key; jj++) {
-            __m512 vv = _mm512_loadu_ps(vt + jj * kv_stride + d);
-            for (int i = 0; i < nq; i++)
-                acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(sc[i * ATTN_GROUP_KEYS + jj]), vv, acc[i]);
-        }
-        for (int i = 0; i < nq; i++)
-            _mm512_storeu_ps(oh + (int64_t)i * hd + d, _mm512_mul_ps(acc[i], iv[i]));
-    }
-}
-
-__attribute__((target("avx512f"))) static void
-attn_group_avx512(float *oh, const float *qh, const float *kt, const float *vt, int64_t n_key,
-                  int64_t kv_stride, const struct kern_attn_params *p, float *sc, int nq)
-{
-    switch (nq) {
-    case 2:
-        attn_group_avx512_n(oh, qh, kt, vt, n_key, kv_stride, p, sc, 2);
-        break;
-    case 3:
-        attn_group_avx512_n(oh, qh, kt, vt, n_key, kv_stride, p, sc, 3);
-        break;
-    default:
-        attn_group_avx512_n(oh, qh, kt, vt, n_key, kv_stride, p, sc, 4);
-        break;
-    }
-}
-
-/* x = cap * tanh(x / cap) for n values (avx2). */
-__attribute__((target("avx2,fma"))) static void softcap_avx2(float *x, int64_t n, float cap)
-{
-    __m256 c = _mm256_set1_ps(cap);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(x + i,
-                         _mm256_mul_ps(v8_tanh(_mm256_div_ps(_mm256_loadu_ps(x + i), c)), c));
-    if (i < n)
-        v8_store_part(x + i,
-                      _mm256_mul_ps(v8_tanh(_mm256_div_ps(v8_load_part(x + i, n - i, 0.0f), c)), c),
-                      n - i);
-}
-
-/* gate = gelu_tanh(gate) * up for n values (avx2). */
-__attribute__((target("avx2,fma"))) static void geglu_avx2(float *g, const float *u, int64_t n)
-{
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(g + i,
-                         _mm256_mul_ps(v8_gelu(_mm256_loadu_ps(g + i)), _mm256_loadu_ps(u + i)));
-    if (i < n)
-        v8_store_part(g + i,
-                      _mm256_mul_ps(v8_gelu(v8_load_part(g + i, n - i, 0.0f)),
-                                    v8_load_part(u + i, n - i, 0.0f)),
-                      n - i);
-}
-
-/* One key's score: one accumulator over head_dim in VW-wide chunks, then the fixed
- * horizontal sum; the same arithmetic whether the key is in a block of 4 or alone. */
-__attribute__((target("avx2,fma"))) static void attn_scores_avx2(float *sc, const float *qs,
-                                                                 const float *kt, int64_t n_key,
-                                                                 int64_t kv_stride, int hd)
-{
-    int64_t j = 0;
-    for (; j + 4 <= n_key; j += 4) {
-        const float *k0 = kt + j * kv_stride;
-        const float *k1 = k0 + kv_stride;
-        const float *k2 = k1 + kv_stride;
-        const float *k3 = k2 + kv_stride;
-        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-        __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-        for (int d = 0; d < hd; d += 8) {
-            __m256 qv = _mm256_loadu_ps(qs + d);
-            a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + d), a0);
-            a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k1 + d), a1);
-            a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k2 + d), a2);
-            a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k3 + d), a3);
-        }
-        sc[j] = v8_hsum(a0);
-        sc[j + 1] = v8_hsum(a1);
-        sc[j + 2] = v8_hsum(a2);
-        sc[j + 3] = v8_hsum(a3);
-    }
-    for (; j < n_key; j++) {
-        const float *k0 = kt + j * kv_stride;
-        __m256 a0 = _mm256_setzero_ps();
-        for (int d = 0; d < hd; d += 8)
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qs + d), _mm256_loadu_ps(k0 + d), a0);
-        sc[j] = v8_hsum(a0);
-    }
-}
-
-/* sc[j] = exp(sc[j] - max) in place; returns 1 / sum (the sum in double, lane-wise in a
- * fixed order). */
-__attribute__((target("avx2,fma"))) static float attn_softmax_avx2(float *sc, int64_t n)
-{
-    __m256 mv = _mm256_set1_ps(-INFINITY);
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8)
-        mv = _mm256_max_ps(mv, _mm256_loadu_ps(sc + j));
-    if (j < n)
-        mv = _mm256_max_ps(mv, v8_load_part(sc + j, n - j, -INFINITY));
-    __m256 m = _mm256_set1_ps(v8_hmax(mv));
-    __m256d acc[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
-    for (j = 0; j + 8 <= n; j += 8) {
-        __m256 e = v8_exp(_mm256_sub_ps(_mm256_loadu_ps(sc + j), m));
-        _mm256_storeu_ps(sc + j, e);
-        v8_acc_pd(acc, e);
-    }
-    if (j < n) {
-        /* Lanes past n load -inf - max, whose clamped exp is ~1e-38: zero them. */
-        __m256 e = v8_exp(_mm256_sub_ps(v8_load_part(sc + j, n - j, 0.0f), m));
-        v8_store_part(sc + j, e, n - j);
-        float tmp[8] = {0};
-        v8_store_part(tmp, e, n - j);
-        v8_acc_pd(acc, _mm256_loadu_ps(tmp));
-    }
-    return (float)(1.0 / v8_sum_pd(acc));
-}
-
-/* out[0 .. NB*VW) = inv * sum_j sc[j] v_j over the keys in order, NB accumulators. */
-#define ATTN_VSUM_avx2(NB)                                                                         \
-    do {                                                                                           \
-        __m256 acc[NB];                                                                            \
-        for (int b = 0; b < (NB); b++)                                                             \
-            acc[b] = _mm256_setzero_ps();                                                          \
-        for (int64_t j = 0; j < n_key; j++) {                                                      \
-            __m256 pj = _mm256_set1_ps(sc[j]);                                                     \
-            const float *vr = vt + j * kv_stride + d;                                              \
-            for (int b = 0; b < (NB); b++)                                                         \
-                acc[b] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vr + b * 8), acc[b]);                 \
-        }                                                                                          \
-        for (int b = 0; b < (NB); b++)                                                             \
-            _mm256_storeu_ps(oh + d + b * 8, _mm256_mul_ps(acc[b], iv));                           \
-        d += (NB)*8;                                                                               \
-    } while (0)
-
-/* One (token, head): kt / vt point at the first visible key / value row of this KV head;
- * head_dim is a multiple of VW. Same formulas as attn_one. */
-__attribute__((target("avx2,fma"))) static void
-attn_one_avx2(float *oh, const float *qh, const float *kt, const float *vt, int64_t n_key,
-              int64_t kv_stride, const struct kern_attn_params *p, float *sc)
-{
-    int hd = p->head_dim;
-    float qs[KERN_OPS_HEAD_DIM_MAX];
-    for (int d = 0; d < hd; d++)
-        qs[d] = qh[d] * p->scale;
-    attn_scores_avx2(sc, qs, kt, n_key, kv_stride, hd);
-    if (p->softcap > 0.0f)
-        softcap_avx2(sc, n_key, p->softcap);
-    __m256 iv = _mm256_set1_ps(attn_softmax_avx2(sc, n_key));
-    int d = 0;
-    while (d + 8 * 8 <= hd)
-        ATTN_VSUM_avx2(8);
-    if (d + 4 * 8 <= hd)
-        ATTN_VSUM_avx2(4);
-    if (d + 2 * 8 <= hd)
-        ATTN_VSUM_avx2(2);
-    if (d + 8 <= hd)
-        ATTN_VSUM_avx2(1);
-}
-#undef ATTN_VSUM_avx2
-
-/* nq (<= 4) query heads of one token that read the same KV head, together, so each key
- * and value row is loaded once for all of them (GQA). qh / oh: the first head's q / out,
- * heads hd apart; sc: nq rows of n_key scores, ATTN_GROUP_KEYS apart. Per head the
- * arithmetic is exactly attn_one_avx2's (same accumulation order per element). */
-__attribute__((target("avx2,fma"), always_inline)) static inline void
-attn_group_avx2_n(float *oh, const float *qh, const float *kt, const float *vt, int64_t n_key,
-                  int64_t kv_stride, const struct kern_attn_params *p, float *sc, const int nq)
-{
-    int hd = p->head_dim;
-    float qs[4][KERN_OPS_HEAD_DIM_MAX];
-    for (int i = 0; i < nq; i++)
-        for (int d = 0; d < hd; d++)
-            qs[i][d] = qh[(int64_t)i * hd + d] * p->scale;
-    int64_t j = 0;
-    for (; j + 2 <= n_key; j += 2) {
-        const float *k0 = kt + j * kv_stride;
-        const float *k1 = k0 + kv_stride;
-        __m256 a0[4], a1[4];
-        for (int i = 0; i < nq; i++) {
-            a0[i] = _mm256_setzero_ps();
-            a1[i] = _mm256_setzero_ps();
-        }
-        for (int d = 0; d < hd; d += 8) {
-            __m256 kv0 = _mm256_loadu_ps(k0 + d);
-            __m256 kv1 = _mm256_loadu_ps(k1 + d);
-            for (int i = 0; i < nq; i++) {
-                __m256 qv = _mm256_loadu_ps(qs[i] + d);
-                a0[i] = _mm256_fmadd_ps(qv, kv0, a0[i]);
-                a1[i] = _mm256_fmadd_ps(qv, kv1, a1[i]);
-            }
-        }
-        for (int i = 0; i < nq; i++) {
-            sc[i * ATTN_GROUP_KEYS + j] = v8_hsum(a0[i]);
-            sc[i * ATTN_GROUP_KEYS + j + 1] = v8_hsum(a1[i]);
-        }
-    }
-    for (; j < n_key; j++) {
-        const float *k0 = kt + j * kv_stride;
-        for (int i = 0; i < nq; i++) {
-            __m256 a0 = _mm256_setzero_ps();
-            for (int d = 0; d < hd; d += 8)
-                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qs[i] + d), _mm256_loadu_ps(k0 + d), a0);
-            sc[i * ATTN_GROUP_KEYS + j] = v8_hsum(a0);
-        }
-    }
-    __m256 iv[4];
-    for (int i = 0; i < nq; i++) {
-        float *si = sc + i * ATTN_GROUP_KEYS;
-        if (p->softcap > 0.0f)
-            softcap_avx2(si, n_key, p->softcap);
-        iv[i] = _mm256_set1_ps(attn_softmax_avx2(si, n_key));
-    }
-    int d = 0;
-    for (; d + 2 * 8 <= hd; d += 2 * 8) {
-        __m256 acc[4][2];
-        for (int i = 0; i < nq; i++)
-            for (int b = 0; b < 2; b++)
-                acc[i][b] = _mm256_setzero_ps();
-        for (int64_t jj = 0; jj < n_key; jj++) {
-            const float *vr = vt + jj * kv_stride + d;
-            __m256 vv[2];
-            for (int b = 0; b < 2; b++)
-                vv[b] = _mm256_loadu_ps(vr + b * 8);
-            for (int i = 0; i < nq; i++) {
-                __m256 pj = _mm256_set1_ps(sc[i * ATTN_GROUP_KEYS + jj]);
-                for (int b = 0; b < 2; b++)
-                    acc[i][b] = _mm256_fmadd_ps(pj, vv[b], acc[i][b]);
-            }
-        }
-        for (int i = 0; i < nq; i++)
-            for (int b = 0; b < 2; b++)
-                _mm256_storeu_ps(oh + (int64_t)i * hd + d + b * 8, _mm256_mul_ps(acc[i][b], iv[i]));
-    }
-    for (; d < hd; d += 8) {
-        __m256 acc[4];
-        for (int i = 0; i < nq; i++)
-            acc[i] = _mm256_setzero_ps();
-        for (int64_t jj = 0; jj < n_key; jj++) {
-            __m256 vv = _mm256_loadu_ps(vt + jj * kv_stride + d);
-            for (int i = 0; i < nq; i++)
-                acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(sc[i * ATTN_GROUP_KEYS + jj]), vv, acc[i]);
-        }
-        for (int i = 0; i < nq; i++)
-            _mm256_storeu_ps(oh + (int64_t)i * hd + d, _mm256_mul_ps(acc[i], iv[i]));
-    }
-}
-
-__attribute__((target("avx2,fma"))) static void
-attn_group_avx2(float *oh, const float *qh, const float *kt, const float *vt, int64_t n_key,
-                int64_t kv_stride, const struct kern_attn_params *p, float *sc, int nq)
-{
-    switch (nq) {
-    case 2:
-        attn_group_avx2_n(oh, qh, kt, vt, n_key, kv_stride, p, sc, 2);
-        break;
-    case 3:
-        attn_group_avx2_n(oh, qh, kt, vt, n_key, kv_stride, p, sc, 3);
-        break;
-    default:
-        attn_group_avx2_n(oh, qh, kt, vt, n_key, kv_stride, p, sc, 4);
-        break;
-    }
-}
+#define KO(name)         name##_avx2
+#define VP(name)         v8_##name
+#define KO_W             8
+#define KO_GB            2
+#define KO_TARGET        __attribute__((target("avx2,fma")))
+#define KO_TARGET_INLINE KX256
+#define vf               __m256
+#define vd               __m256d
+#define V_LOAD           _mm256_loadu_ps
+#define V_STORE          _mm256_storeu_ps
+#define V_SET1           _mm256_set1_ps
+#define V_ZERO           _mm256_setzero_ps
+#define V_ADD            _mm256_add_ps
+#define V_SUB            _mm256_sub_ps
+#define V_MUL            _mm256_mul_ps
+#define V_DIV            _mm256_div_ps
+#define V_FMADD          _mm256_fmadd_ps
+#define V_FNMADD         _mm256_fnmadd_ps
+#define V_MAX            _mm256_max_ps
+#define V_MIN            _mm256_min_ps
+#define V_ROUND(x)       _mm256_round_ps((x), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define V_POW2I(n)                                                                                 \
+    _mm256_castsi256_ps(                                                                           \
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23))
+#define V_ABS(x)         _mm256_andnot_ps(_mm256_set1_ps(-0.0f), (x))
+#define V_OR_SIGN(t, y)  _mm256_or_ps((t), _mm256_and_ps(_mm256_set1_ps(-0.0f), (y)))
+#define V_SEL_LT(a, b, x, y) _mm256_blendv_ps((y), (x), _mm256_cmp_ps((a), (b), _CMP_LT_OQ))
+#define V_NAN_PASS(t, y)     _mm256_blendv_ps((t), (y), _mm256_cmp_ps((y), (y), _CMP_UNORD_Q))
+#define VD_ZERO              _mm256_setzero_pd
+#include "engine/kern_ops_simd.h"
 
 #endif /* KERN_OPS_X86 */
 
