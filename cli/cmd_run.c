@@ -35,6 +35,17 @@ const struct cli_opt cmd_run_opts[] = {
     {"data-dir", 0, CLI_OPT_STR, "DIR", NULL,
      "dataset mirror (default: $ASSAY_DATA_DIR, else the datasets cache)"},
     {"jobs", 'j', CLI_OPT_INT, "N", NULL, "code-execution runs at once (default: cores)"},
+    {"samples", 0, CLI_OPT_INT, "N", "1",
+     "completions per problem of humaneval and mbpp, for sampled pass@k (each stored as item "
+     "'<task_id>#<i>', seeded from --seed, the problem and i); other tasks stay greedy"},
+    {"temp", 0, CLI_OPT_NUM, "T", NULL,
+     "sampling temperature of the code tasks (default 0, greedy; with --samples > 1: 0.2, "
+     "lm-eval's humaneval_64)"},
+    {"top-p", 0, CLI_OPT_NUM, "P", NULL,
+     "nucleus sampling of the code tasks (default 1, off; with --samples > 1: 0.95)"},
+    {"pass-k", 0, CLI_OPT_STR, "LIST", NULL,
+     "k values of the stored pass@k, each <= --samples (default: 1, and 10 and 100 where "
+     "<= --samples); unbiased estimator 1 - C(n-c,k)/C(n,k), mean over problems"},
     CLI_OPT_DB,
     CLI_OPT_THREADS,
     CLI_OPT_CTX,
@@ -97,6 +108,61 @@ static void print_metrics(struct cli_ctx *ctx, int64_t run, const struct store_m
            run, resumed ? " (resumed)" : "", n_samples, run);
 }
 
+/* --samples, --temp, --top-p and --pass-k into o (sampled pass@k of the code tasks). */
+static int sampling_opts(const struct cli_args *a, struct eval_opts *o, struct assay_error *err)
+{
+    int64_t n = 1;
+    int rc;
+    if ((rc = cli_get_int(a, "samples", 1, 100000, &n, err)))
+        return rc;
+    double temp = n > 1 ? 0.2 : 0, top_p = n > 1 ? 0.95 : 1;
+    if ((rc = cli_get_num(a, "temp", 0, 100, &temp, err)) ||
+        (rc = cli_get_num(a, "top-p", 0, 1, &top_p, err)))
+        return rc;
+    if (n > 1 && temp == 0)
+        return err_set(err, ASSAY_EUSAGE,
+                       "--samples %lld with --temp 0: greedy completions are all the same; give "
+                       "a temperature > 0",
+                       (long long)n);
+    if (top_p <= 0)
+        return err_set(err, ASSAY_EUSAGE, "--top-p must be > 0");
+    o->n_samples = (int)n;
+    o->temperature = temp;
+    o->top_p = top_p;
+    o->n_pass_k = 0;
+    const char *list = cli_get(a, "pass-k");
+    if (!list) {
+        static const int dflt[] = {1, 10, 100};
+        for (int i = 0; i < 3; i++)
+            if (dflt[i] <= n)
+                o->pass_k[o->n_pass_k++] = dflt[i];
+        return 0;
+    }
+    const char *q = list;
+    while (*q) {
+        char *end = NULL;
+        long long k = strtoll(q, &end, 10);
+        if (end == q || (*end && *end != ',') || k < 1)
+            return err_set(err, ASSAY_EUSAGE, "--pass-k '%s': want a list of integers >= 1", list);
+        if (k > n)
+            return err_set(err, ASSAY_EUSAGE,
+                           "--pass-k %lld: k must be <= --samples (%lld completions per problem)",
+                           k, (long long)n);
+        bool dup = false;
+        for (int i = 0; i < o->n_pass_k; i++)
+            dup = dup || o->pass_k[i] == (int)k;
+        if (!dup) {
+            if (o->n_pass_k == 8)
+                return err_set(err, ASSAY_EUSAGE, "--pass-k '%s': at most 8 values", list);
+            o->pass_k[o->n_pass_k++] = (int)k;
+        }
+        q = *end ? end + 1 : end;
+        if (*end == ',' && !*q)
+            return err_set(err, ASSAY_EUSAGE, "--pass-k '%s': trailing comma", list);
+    }
+    return 0;
+}
+
 int cmd_run(struct cli_ctx *ctx, const struct cli_args *a)
 {
     struct eval_plan plan;
@@ -138,10 +204,14 @@ int cmd_run(struct cli_ctx *ctx, const struct cli_args *a)
     int64_t jobs = 0;
     if ((rc = cli_get_int(a, "jobs", 1, 1024, &jobs, &ctx->err)))
         return rc;
+    if ((rc = sampling_opts(a, &o, &ctx->err)))
+        return rc;
 
     /* Every dataset file is read and validated before the model is touched. */
     if ((rc = eval_plan_load(&plan, tasks, &o, &ctx->err)))
         return rc;
+    if (!ctx->quiet && eval_opts_sampled(&o) && !plan_has_code(&plan))
+        cli_warn("--samples/--temp/--top-p apply to humaneval and mbpp only; this run is greedy");
     if (!ctx->quiet && o.shots > 0)
         for (int i = 0; i < plan.n_tasks; i++)
             if (plan.shots[i] < o.shots && plan.tasks[i].def.output == TASK_OUTPUT_LOGLIKELIHOOD &&

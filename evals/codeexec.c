@@ -235,3 +235,33 @@ double codeexec_pass_at_k(int64_t n, int64_t c, int64_t k)
         prod *= 1.0 - (double)k / (double)i;
     return 1.0 - prod;
 }
+
+int codeexec_pass_at_k_mean(const int64_t *n, const int64_t *c, size_t n_problems, int64_t k,
+                            double *mean, double *se, int64_t *n_used)
+{
+    *mean = NAN;
+    *se = NAN;
+    *n_used = 0;
+    double sum = 0, sum2 = 0;
+    int64_t m = 0;
+    for (size_t i = 0; i < n_problems; i++) {
+        if (n[i] == 0)
+            continue;
+        double v = codeexec_pass_at_k(n[i], c[i], k);
+        if (isnan(v))
+            return -1;
+        sum += v;
+        sum2 += v * v;
+        m++;
+    }
+    if (m == 0)
+        return -1;
+    double mu = sum / (double)m;
+    *mean = mu;
+    if (m > 1) {
+        double var = (sum2 - (double)m * mu * mu) / (double)(m - 1);
+        *se = sqrt(var > 0 ? var : 0) / sqrt((double)m);
+    }
+    *n_used = m;
+    return 0;
+}

@@ -67,4 +67,11 @@ int codeexec_program(char **out, size_t *len_out, enum codeexec_task t,
  * k < 1 or c > n. */
 double codeexec_pass_at_k(int64_t n, int64_t c, int64_t k);
 
+/* pass@k of a task: the mean over problems of codeexec_pass_at_k(n[i], c[i], k) and its
+ * standard error (n-1 deviation over problems; NaN with one problem). Problems with
+ * n[i] == 0 are left out; *n_problems gets how many were used. Returns -1 (and NaN) when
+ * a problem has fewer than k samples or none has any, else 0. */
+int codeexec_pass_at_k_mean(const int64_t *n, const int64_t *c, size_t n_problems, int64_t k,
+                            double *mean, double *se, int64_t *n_used);
+
 #endif

@@ -34,6 +34,19 @@ void eval_plan_release(struct eval_plan *p)
     memset(p, 0, sizeof(*p));
 }
 
+bool eval_opts_sampled(const struct eval_opts *o)
+{
+    return o->n_samples > 1 || o->temperature > 0;
+}
+
+/* Completions per document of task t: n_samples for a sampled code task, else 1. */
+static int copies_of(const struct eval_opts *o, const struct task_data *t)
+{
+    if (t->def.scoring != TASK_SCORING_CODE || !eval_opts_sampled(o))
+        return 1;
+    return o->n_samples > 1 ? o->n_samples : 1;
+}
+
 int eval_plan_load(struct eval_plan *p, const char *task_list, const struct eval_opts *o,
                    struct assay_error *err)
 {
@@ -66,7 +79,7 @@ int eval_plan_load(struct eval_plan *p, const char *task_list, const struct eval
         int64_t m = p->tasks[i].eval.n;
         if (o->limit > 0 && o->limit < m)
             m = o->limit;
-        total += m;
+        total += m * copies_of(o, &p->tasks[i]);
     }
     p->items = mem_calloc_array((size_t)(total ? total : 1), sizeof(*p->items));
     if (!p->items) {
@@ -79,13 +92,23 @@ int eval_plan_load(struct eval_plan *p, const char *task_list, const struct eval
         int64_t m = p->tasks[i].eval.n;
         if (o->limit > 0 && o->limit < m)
             m = o->limit;
+        int copies = copies_of(o, &p->tasks[i]);
+        bool sampled = p->tasks[i].def.scoring == TASK_SCORING_CODE && eval_opts_sampled(o);
         for (int64_t d = 0; d < m; d++) {
             struct eval_item *it = &p->items[p->n_items++];
             it->task = i;
             it->doc = d;
             it->n_shots = p->shots[i];
+            it->sample = sampled ? 0 : -1;
             if ((rc = task_shots_next(&sh, &p->tasks[i], it->shot_ids, err)) != 0)
                 goto out;
+            /* the other completions of the document, next to it so that a batch shares
+             * the prompt's prefix */
+            for (int j = 1; j < copies; j++) {
+                struct eval_item *c = &p->items[p->n_items++];
+                *c = *it;
+                c->sample = j;
+            }
         }
     }
 out:
@@ -115,6 +138,18 @@ int eval_plan_config(const struct eval_plan *p, json_t *cfg, struct assay_error 
     json_object_set_new(cfg, "formats", fmts);
     json_object_set_new(cfg, "limit", json_integer(p->opts.limit > 0 ? p->opts.limit : 0));
     json_object_set_new(cfg, "seed", json_integer((json_int_t)p->opts.seed));
+    /* only when sampling, so that a greedy run keeps its configuration (and resumes) */
+    bool code = false;
+    for (int i = 0; i < p->n_tasks; i++)
+        code = code || p->tasks[i].def.scoring == TASK_SCORING_CODE;
+    if (code && eval_opts_sampled(&p->opts)) {
+        json_t *sm =
+            json_pack("{s:i, s:f, s:f}", "n", p->opts.n_samples > 1 ? p->opts.n_samples : 1,
+                      "temperature", p->opts.temperature, "top_p", p->opts.top_p);
+        if (!sm)
+            return err_set(err, ASSAY_ENOMEM, "out of memory");
+        json_object_set_new(cfg, "sampling", sm);
+    }
     return 0;
 }
 
@@ -214,6 +249,39 @@ out:
 }
 
 /* ---- running ---------------------------------------------------------------------- */
+
+/* The stored item id of an item: the document id, or "<id>#<sample>" for a completion of
+ * a sampled code task. */
+static int item_key(const struct task_data *t, const struct eval_item *it, char *out, size_t cap,
+                    struct assay_error *err)
+{
+    const char *id = t->eval.docs[it->doc].id;
+    int n =
+        it->sample < 0 ? snprintf(out, cap, "%s", id) : snprintf(out, cap, "%s#%d", id, it->sample);
+    if (n < 0 || (size_t)n >= cap)
+        return err_set(err, ASSAY_EINVAL, "task '%s': item id '%.40s...' too long", t->def.name,
+                       id);
+    return 0;
+}
+
+/* The generation seed of completion j of problem id: a mix of the run's seed, the
+ * problem and j (FNV-1a, then splitmix64's finalizer), so that a completion does not
+ * depend on its batch or on what a resumed run had already stored. */
+static uint64_t sample_seed(uint64_t seed, const char *id, int j)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *c = (const unsigned char *)id; *c; c++) {
+        h ^= *c;
+        h *= 1099511628211ull;
+    }
+    uint64_t x = seed ^ h ^ ((uint64_t)(j + 1) * 0x9e3779b97f4a7c15ull);
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    x ^= x >> 31;
+    return x;
+}
 
 /* Strings made for one batch, freed together. */
 struct strpool {
@@ -490,6 +558,12 @@ static int run_gen_batch(const struct eval_plan *p, const struct task_data *t,
         reqs[i].sampling.temperature = 0;
         reqs[i].sampling.top_p = 1;
         reqs[i].seed = p->opts.seed;
+        if (items[i]->sample >= 0) {
+            reqs[i].sampling.temperature = (float)p->opts.temperature;
+            reqs[i].sampling.top_p = (float)p->opts.top_p;
+            reqs[i].seed =
+                sample_seed(p->opts.seed, t->eval.docs[items[i]->doc].id, items[i]->sample);
+        }
         reqs[i].stop_at_eos = true;
     }
     if ((rc = backend_generate(b, reqs, (size_t)n_items, res, NULL, err)) != 0)
@@ -518,6 +592,13 @@ static int run_gen_batch(const struct eval_plan *p, const struct task_data *t,
         json_object_set_new(o, "shots", shots_json(t, items[i]));
         json_object_set_new(o, "finish", json_string(finish_name(res[i].finish)));
         json_object_set_new(o, "n_tokens", json_integer(res[i].n_ids));
+        if (items[i]->sample >= 0) {
+            json_object_set_new(o, "problem", json_string(d->id));
+            json_object_set_new(o, "sample", json_integer(items[i]->sample));
+            char hex[24];
+            snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)reqs[i].seed);
+            json_object_set_new(o, "seed", json_string(hex));
+        }
         const char *out_text = res[i].text ? res[i].text : "";
         struct store_sample *sm = &smp[i];
         if (t->def.scoring == TASK_SCORING_GSM8K) {
@@ -546,8 +627,16 @@ static int run_gen_batch(const struct eval_plan *p, const struct task_data *t,
             err_set(err, rc, "out of memory");
             goto out;
         }
+        char key[192];
+        if ((rc = item_key(t, items[i], key, sizeof(key), err)) != 0)
+            goto out;
+        char *keyp = mem_strdup(key);
+        if ((rc = pool_add(sp, keyp)) != 0) {
+            err_set(err, rc, "out of memory");
+            goto out;
+        }
         sm->task = t->def.name;
-        sm->item = d->id;
+        sm->item = keyp;
         sm->format_id = t->fmt->id;
         sm->prompt = reqs[i].prompt.text;
         sm->target = d->answer;
@@ -595,8 +684,10 @@ int eval_plan_run(const struct eval_plan *p, struct backend *b, struct store *s,
             if (it->task != ti)
                 continue;
             bool found = false;
-            rc = store_has_sample(s, run_id, t->def.name, t->eval.docs[it->doc].id, t->fmt->id,
-                                  &found, err);
+            char key[192];
+            if ((rc = item_key(t, it, key, sizeof(key), err)) != 0)
+                break;
+            rc = store_has_sample(s, run_id, t->def.name, key, t->fmt->id, &found, err);
             if (rc)
                 break;
             if (found)
@@ -654,6 +745,81 @@ static int walk_fn(void *user, const struct store_sample_row *row)
     return 0;
 }
 
+/* Sampled code tasks: passing completions per problem, for pass@k. */
+struct passk_walk {
+    const struct task_data *t;
+    int64_t m; /* documents in the plan */
+    int64_t *n, *c;
+    int64_t hint;
+    struct assay_error *err;
+};
+
+static int passk_fn(void *user, const struct store_sample_row *row)
+{
+    struct passk_walk *w = user;
+    double v[8];
+    int rc = eval_rescore_sample(&w->t->def, row->s.output, row->s.target, row->s.data_json,
+                                 row->s.error, v, w->err);
+    if (rc < 0)
+        return rc;
+    const char *item = row->s.item ? row->s.item : "";
+    const char *hash = strrchr(item, '#');
+    size_t len = hash ? (size_t)(hash - item) : strlen(item);
+    for (int64_t k = 0; k < w->m; k++) {
+        int64_t d = (w->hint + k) % w->m;
+        const char *id = w->t->eval.docs[d].id;
+        if (strlen(id) == len && memcmp(id, item, len) == 0) {
+            w->n[d]++;
+            w->c[d] += v[0] >= 0.5;
+            w->hint = d;
+            return 0;
+        }
+    }
+    return 0; /* a sample of a document outside this plan (another --limit): not counted */
+}
+
+/* pass@k of a sampled code task from its stored samples: the unbiased estimator per
+ * problem (codeexec_pass_at_k), averaged over problems; a k above a problem's sample
+ * count is not reported. */
+static int passk_metrics(const struct eval_plan *p, const struct task_data *t, struct store *s,
+                         int64_t run_id, struct assay_error *err)
+{
+    int64_t m = t->eval.n;
+    if (p->opts.limit > 0 && p->opts.limit < m)
+        m = p->opts.limit;
+    if (m <= 0)
+        return 0;
+    struct passk_walk w = {.t = t, .m = m, .err = err};
+    w.n = mem_calloc_array((size_t)m, sizeof(int64_t));
+    w.c = mem_calloc_array((size_t)m, sizeof(int64_t));
+    int rc = 0;
+    if (!w.n || !w.c) {
+        rc = err_set(err, ASSAY_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = store_each_sample(s, run_id, t->def.name, passk_fn, &w, err)) != 0)
+        goto out;
+    int ks[9] = {1};
+    int nk = 1;
+    for (int i = 0; i < p->opts.n_pass_k && i < 8; i++)
+        if (p->opts.pass_k[i] != 1)
+            ks[nk++] = p->opts.pass_k[i];
+    for (int i = 0; i < nk; i++) {
+        double mean, se;
+        int64_t used;
+        if (codeexec_pass_at_k_mean(w.n, w.c, (size_t)m, ks[i], &mean, &se, &used) != 0)
+            continue;
+        char name[32];
+        snprintf(name, sizeof(name), "pass@%d", ks[i]);
+        if ((rc = store_put_metric(s, run_id, t->def.name, name, mean, se, used, err)) != 0)
+            goto out;
+    }
+out:
+    free(w.n);
+    free(w.c);
+    return rc;
+}
+
 struct group_stat {
     const char *name;
     struct metric_acc micro;
@@ -687,6 +853,12 @@ int eval_compute_metrics(const struct eval_plan *p, struct store *s, int64_t run
     }
     for (int ti = 0; ti < p->n_tasks; ti++) {
         const struct task_data *t = &p->tasks[ti];
+        if (t->def.scoring == TASK_SCORING_CODE && eval_opts_sampled(&p->opts)) {
+            int rc = passk_metrics(p, t, s, run_id, err);
+            if (rc)
+                return rc;
+            continue;
+        }
         char names[8][48];
         struct walk w;
         memset(&w, 0, sizeof(w));

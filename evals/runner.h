@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/buf.h"
@@ -48,7 +49,21 @@ struct eval_opts {
     /* When set and non-zero (a signal handler's flag), eval_plan_run stops between
      * batches with ASSAY_EFAIL "interrupted"; what was stored stays stored. */
     const volatile sig_atomic_t *stop;
+    /* Sampled pass@k for the code tasks (humaneval, mbpp): n_samples completions per
+     * problem at temperature/top_p, each seeded from (seed, problem, index) so that it
+     * does not depend on batching or resume; n_samples <= 1 with temperature 0 is
+     * greedy, exactly as before. Other tasks ignore these. pass_k[n_pass_k]: the k of
+     * the stored pass@k metrics (k <= n_samples; 0 entries: pass@1 only). */
+    int n_samples;
+    double temperature;
+    double top_p;
+    int n_pass_k;
+    int pass_k[8];
 };
+
+/* True when the plan's code tasks are sampled (several completions, or temperature > 0)
+ * rather than greedy. */
+bool eval_opts_sampled(const struct eval_opts *o);
 
 /* One document to evaluate, with its shots fixed. */
 struct eval_item {
@@ -56,6 +71,8 @@ struct eval_item {
     int64_t doc; /* index into that task's eval docs */
     uint32_t shot_ids[32];
     int n_shots;
+    int sample; /* completion index of a sampled code task (stored item "<id>#<sample>");
+                   -1 for every other item (stored item "<id>") */
 };
 
 struct eval_plan {
