@@ -29,6 +29,7 @@
 #define PII_CTX_BEFORE  64   /* context words are looked for this far before a finding */
 #define PII_CTX_AFTER   32   /* and this far after it */
 #define PII_ANTI_BEFORE 24   /* words that lower it, this far before ("Order 1234...") */
+#define PII_LOOKBEHIND  64   /* bytes before the anchor a pattern's lookbehind may read */
 #define PII_PRE         256  /* >= lookbehind + context before; the anchor is never past h */
 #define PII_POST        (PII_MAX_MATCH + PII_CTX_AFTER + 256)
 /* A chain of overlapping candidates wider than this is resolved without waiting for more. */

@@ -31,6 +31,25 @@ enum {
 /* Right boundary: not followed by more of a number. */
 #define NA "(?![0-9A-Za-z_]|[.,-][0-9])"
 
+/* A card's left boundary: NB, or right after a whole card-shaped number and a list
+ * separator, so that consecutive cards ("4111... 5500...", "4111...,5500...", grouped ones
+ * side by side) are all found, while the groups inside one card still start nothing.
+ * A grouped card counts as whole when what precedes it is no digit group, or is one more
+ * whole grouped card of the same layout: so runs of ungrouped cards of any length, and of
+ * up to three grouped cards in a row, are found (a fourth grouped card in a row is not).
+ * Lookbehinds are fixed-length per branch (PCRE2 10.42): at most 44 bytes, which
+ * pii_scan.c's subject margin (PII_LOOKBEHIND) must cover. */
+#define CARD_PREV        "(?<![0-9][ -]|[0-9])"
+#define CARD_AFTER(L)    "(?<=(?:" CARD_PREV "|(?<=" CARD_PREV L "[ ,;]))" L "[ ,;])"
+#define CARD_G4(c)       "[0-9]{4}" c "[0-9]{4}" c "[0-9]{4}" c "[0-9]{4}"
+#define CARD_G3(c)       "[0-9]{4}" c "[0-9]{6}" c "[0-9]{5}"
+#define CARD_NB                                                                                    \
+    "(?:" NB "|(?<=[0-9]{13}[ ,;])(?<![0-9]{20}[ ,;])|" CARD_AFTER(CARD_G4(" ")) "|"             \
+    CARD_AFTER(CARD_G4("-")) "|" CARD_AFTER(CARD_G3(" ")) "|" CARD_AFTER(CARD_G3("-")) ")"
+/* A card's right boundary: NA, but a comma followed by more than a thousands group is a
+ * list separator ("4111...,5500..."). */
+#define CARD_NA "(?![0-9A-Za-z_]|[.-][0-9]|,[0-9]{1,3}(?![0-9]))"
+
 #define UPPER  "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 #define LOWER  "abcdefghijklmnopqrstuvwxyz"
 #define DIGITS "0123456789"
@@ -80,8 +99,8 @@ const struct pii_rule pii_rules[] = {
      NULL, ctx_email, LI, VL, 0, 0, 0, NULL},
     /* ---- payment and banking ------------------------------------------------------------ */
     {"credit_card", PII_TYPE_CREDIT_CARD, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 24,
-     NB "(?:[0-9]{4}([ -]?)[0-9]{4}\\1[0-9]{4}\\1[0-9]{1,4}(?:\\1[0-9]{1,3})?|"
-        "[0-9]{4}([ -]?)[0-9]{6}\\2[0-9]{4,5}|[0-9]{13,19})" NA,
+     CARD_NB "(?:[0-9]{4}([ -]?)[0-9]{4}\\1[0-9]{4}\\1[0-9]{1,4}(?:\\1[0-9]{1,3})?|"
+             "[0-9]{4}([ -]?)[0-9]{6}\\2[0-9]{4,5}|[0-9]{13,19})" CARD_NA,
      pii_valid_luhn_card, ctx_card, LI, VL, 0, 13, 0, NULL},
     {"credit_card_12", PII_TYPE_CREDIT_CARD, PII_TRIG_DIGIT, NULL, 0, NULL, 0, 16,
      NB "(?:[0-9]{12}|[0-9]{4}([ -])[0-9]{4}\\1[0-9]{4})" NA, pii_valid_luhn_card, ctx_card, 0, LI,

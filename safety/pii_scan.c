@@ -51,7 +51,8 @@ struct pii_scanner {
 
 struct pii_scratch {
     pcre2_match_data *md;
-    pcre2_jit_stack *jit_stack;
+    pcre2_jit_stack *jit_stack;   /* this thread's JIT stack, assigned to mctx */
+    pcre2_match_context *mctx;    /* the scanner's limits, with jit_stack assigned */
     int64_t *last_anchor; /* [pii_n_rules], per scan_range call */
     uint64_t n_limit_hits;
     uint64_t n_candidates;
@@ -251,9 +252,11 @@ static void build_byte_triggers(struct pii_scanner *sc)
             uint8_t g = 0;
             int cd = cur >= '0' && cur <= '9', pd = prev >= '0' && prev <= '9';
             int p_alpha = (prev | 0x20) >= 'a' && (prev | 0x20) <= 'z';
-            /* Number rules refuse a letter, '_', '.', ',' or '-' before them (a word, a
-             * decimal, a date's second field), so those digits start nothing for them. */
-            if (cd && !pd && !p_alpha && prev != '_' && prev != '.' && prev != ',' && prev != '-')
+            /* Number rules refuse a letter, '_', '.' or '-' before them (a word, a decimal,
+             * a date's second field), so those digits start nothing for them. */
+            /* After ',' too: a list of numbers without spaces ("4111...,5500..."); a
+             * thousands group after it has too few digits for any rule but the gated ones. */
+            if (cd && !pd && !p_alpha && prev != '_' && prev != '.' && prev != '-')
                 g |= PII_TRIG_DIGIT;
             if (cd && p_alpha)
                 g |= PII_TRIG_DIGIT_ALPHA;
@@ -423,19 +426,25 @@ size_t pii_scanner_chunk_bytes(const struct pii_scanner *sc)
 
 int pii_scratch_new(struct pii_scratch **out, const struct pii_scanner *sc, struct assay_error *err)
 {
-    (void)sc;
     *out = NULL;
     struct pii_scratch *x = calloc(1, sizeof(*x));
     if (!x)
         return err_set(err, ASSAY_ENOMEM, "out of memory");
     x->md = pcre2_match_data_create(16, NULL);
     x->last_anchor = mem_alloc_array(pii_n_rules, sizeof(int64_t));
-    /* 512 KiB of JIT stack per thread: enough for every pattern here within match_limit. */
+    /* 512 KiB of JIT stack per thread: enough for every pattern here within match_limit
+     * (PCRE2's default is 32 KiB on the machine stack). A stack belongs to one thread at a
+     * time, so each scratch gets its own copy of the scanner's match context (the same
+     * match and heap limits; JIT honours the match limit, the interpreter all three) with
+     * the stack assigned. A match that needs more stack fails with
+     * PCRE2_ERROR_JIT_STACKLIMIT and is counted as a limit hit. */
     x->jit_stack = pcre2_jit_stack_create(32 << 10, 512 << 10, NULL);
-    if (!x->md || !x->last_anchor || !x->jit_stack) {
+    x->mctx = pcre2_match_context_copy(sc->mctx);
+    if (!x->md || !x->last_anchor || !x->jit_stack || !x->mctx) {
         pii_scratch_free(x);
         return err_set(err, ASSAY_ENOMEM, "out of memory");
     }
+    pcre2_jit_stack_assign(x->mctx, NULL, x->jit_stack);
     *out = x;
     return 0;
 }
@@ -445,6 +454,7 @@ void pii_scratch_free(struct pii_scratch *x)
     if (!x)
         return;
     pcre2_match_data_free(x->md);
+    pcre2_match_context_free(x->mctx);
     pcre2_jit_stack_free(x->jit_stack);
     free(x->last_anchor);
     free(x);
@@ -562,14 +572,14 @@ static int try_rule(const struct pii_scanner *sc, struct pii_scratch *x, size_t 
     if (p - s < (size_t)ru->min_back || (ru->gate && !ru->gate(text, s, text_len)))
         return 0;
     /* The subject: a little before s for lookbehind, max_len (+ lookahead) after. */
-    size_t sub_b = s > 16 ? s - 16 : 0;
+    size_t sub_b = s > PII_LOOKBEHIND ? s - PII_LOOKBEHIND : 0;
     size_t sub_e = s + (size_t)ru->max_len + 16;
     if (sub_e > text_len)
         sub_e = text_len;
     x->n_candidates++;
     int mrc;
     mrc = pcre2_match(rt->code, (PCRE2_SPTR)(text + sub_b), sub_e - sub_b, s - sub_b, 0, x->md,
-                      sc->mctx);
+                      x->mctx);
     if (mrc < 0) {
         if (is_limit_error(mrc))
             x->n_limit_hits++;

@@ -586,8 +586,23 @@ int pii_valid_date(const char *s, size_t n)
            plausible_ymd(num[2], num[1], num[0], 1900, 2030);
 }
 
+/* ddd-dd-dddd or ddd dd dddd: the US SSN layout. */
+static int ssn_layout(const char *s, size_t n)
+{
+    if (n != 11 || (s[3] != '-' && s[3] != ' ') || s[6] != s[3])
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (i != 3 && i != 6 && !is_digit((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+/* A US SSN layout is never a phone number: no numbering plan here writes 3-2-4, and an
+ * SSN next to a phone word ("call me, my SSN is ...") is the SSN detector's business. */
 int pii_valid_phone(const char *s, size_t n)
 {
+    if (ssn_layout(s, n))
+        return 0;
     int d[20];
     int k = digits_of(s, n, d, 20);
     return k >= 7 && k <= 15 && !all_same(d, k);
