@@ -25,7 +25,6 @@
 /* 'ASSY': marks the file as ours, so that another program's database is refused. */
 #define STORE_APPLICATION_ID 0x41535359
 
-
 /* ---- schema -------------------------------------------------------------------------- */
 
 /* migrations[i] takes a database from user_version i to i + 1. Forward only: a released
@@ -194,6 +193,30 @@ int store_grow_array(void **arr, int64_t *cap, int64_t n, size_t elem, struct as
     *arr = p;
     *cap = ncap;
     return 0;
+}
+
+int store_collect(struct store *s, sqlite3_stmt *st, size_t elem_size, store_row_fn fill,
+                  void **arr, int64_t *n, const char *what, struct assay_error *err)
+{
+    *arr = NULL;
+    *n = 0;
+    int64_t cap = 0;
+    int rc = 0, step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = store_grow_array(arr, &cap, *n, elem_size, err);
+        if (rc)
+            break;
+        char *e = (char *)*arr + (size_t)*n * elem_size;
+        memset(e, 0, elem_size);
+        (*n)++;
+        rc = fill(st, e, err);
+        if (rc)
+            break;
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = store_db_error(s, err, step, what);
+    sqlite3_finalize(st);
+    return rc;
 }
 
 static void now_iso(char out[32])
@@ -366,15 +389,16 @@ int store_put_model(struct store *s, const struct store_model *m, int64_t *id_ou
     sqlite3_stmt *st = NULL;
     char now[32];
     now_iso(now);
-    int rc = store_prepare(s, &st,
-                     "INSERT INTO models (fingerprint, path, name, architecture, n_params,"
-                     " quantization, context_length, file_bytes, info_json, first_seen, last_seen)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)"
-                     " ON CONFLICT (fingerprint) DO UPDATE SET path = excluded.path,"
-                     " name = coalesce(excluded.name, name), info_json ="
-                     " coalesce(excluded.info_json, info_json), last_seen = excluded.last_seen"
-                     " RETURNING id",
-                     err);
+    int rc =
+        store_prepare(s, &st,
+                      "INSERT INTO models (fingerprint, path, name, architecture, n_params,"
+                      " quantization, context_length, file_bytes, info_json, first_seen, last_seen)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)"
+                      " ON CONFLICT (fingerprint) DO UPDATE SET path = excluded.path,"
+                      " name = coalesce(excluded.name, name), info_json ="
+                      " coalesce(excluded.info_json, info_json), last_seen = excluded.last_seen"
+                      " RETURNING id",
+                      err);
     if (rc)
         return rc;
     store_bind_text(st, 1, m->fingerprint);
@@ -400,10 +424,11 @@ int store_get_model(struct store *s, int64_t id, struct store_model *out, struct
 {
     memset(out, 0, sizeof(*out));
     sqlite3_stmt *st = NULL;
-    int rc = store_prepare(s, &st,
-                     "SELECT id, fingerprint, path, name, architecture, n_params, quantization,"
-                     " context_length, file_bytes, info_json FROM models WHERE id = ?1",
-                     err);
+    int rc =
+        store_prepare(s, &st,
+                      "SELECT id, fingerprint, path, name, architecture, n_params, quantization,"
+                      " context_length, file_bytes, info_json FROM models WHERE id = ?1",
+                      err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, id);
@@ -420,8 +445,7 @@ int store_get_model(struct store *s, int64_t id, struct store_model *out, struct
         out->file_bytes = sqlite3_column_int64(st, 8);
         out->info_json = store_col_text(st, 9);
     } else if (step == SQLITE_DONE) {
-        rc = err_set_at(err, ASSAY_ENOTFOUND, s->path, 0, "no model with id %lld",
-                        (long long)id);
+        rc = err_set_at(err, ASSAY_ENOTFOUND, s->path, 0, "no model with id %lld", (long long)id);
     } else {
         rc = store_db_error(s, err, step, "cannot read model");
     }
@@ -446,9 +470,9 @@ int store_lookup_fingerprint(struct store *s, const struct store_file_key *k, ch
     *found = false;
     sqlite3_stmt *st = NULL;
     int rc = store_prepare(s, &st,
-                     "SELECT fingerprint FROM model_files WHERE path = ?1 AND size = ?2"
-                     " AND mtime_ns = ?3 AND inode = ?4",
-                     err);
+                           "SELECT fingerprint FROM model_files WHERE path = ?1 AND size = ?2"
+                           " AND mtime_ns = ?3 AND inode = ?4",
+                           err);
     if (rc)
         return rc;
     store_bind_text(st, 1, k->path);
@@ -470,10 +494,11 @@ int store_put_fingerprint(struct store *s, const struct store_file_key *k, const
                           struct assay_error *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = store_prepare(s, &st,
-                     "INSERT OR REPLACE INTO model_files (path, size, mtime_ns, inode, fingerprint)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5)",
-                     err);
+    int rc = store_prepare(
+        s, &st,
+        "INSERT OR REPLACE INTO model_files (path, size, mtime_ns, inode, fingerprint)"
+        " VALUES (?1, ?2, ?3, ?4, ?5)",
+        err);
     if (rc)
         return rc;
     store_bind_text(st, 1, k->path);
@@ -521,11 +546,12 @@ int store_begin_run(struct store *s, const struct store_run_new *r, int64_t *run
     char now[32];
     now_iso(now);
     sqlite3_stmt *st = NULL;
-    rc = store_prepare(s, &st,
-                 "INSERT INTO runs (kind, model_id, backend, config_json, config_hash, status,"
-                 " started_at, assay_version, host) VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6,"
-                 " ?7, ?8)",
-                 err);
+    rc =
+        store_prepare(s, &st,
+                      "INSERT INTO runs (kind, model_id, backend, config_json, config_hash, status,"
+                      " started_at, assay_version, host) VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6,"
+                      " ?7, ?8)",
+                      err);
     if (rc)
         return rc;
     store_bind_text(st, 1, r->kind);
@@ -558,10 +584,11 @@ int store_find_resumable_run(struct store *s, const char *kind, const char *conf
     if (rc)
         return rc;
     sqlite3_stmt *st = NULL;
-    rc = store_prepare(s, &st,
-                 "SELECT id FROM runs WHERE kind = ?1 AND config_hash = ?2 AND config_json = ?3"
-                 " AND status != 'done' ORDER BY id DESC LIMIT 1",
-                 err);
+    rc = store_prepare(
+        s, &st,
+        "SELECT id FROM runs WHERE kind = ?1 AND config_hash = ?2 AND config_json = ?3"
+        " AND status != 'done' ORDER BY id DESC LIMIT 1",
+        err);
     if (rc)
         return rc;
     store_bind_text(st, 1, kind);
@@ -576,8 +603,8 @@ int store_find_resumable_run(struct store *s, const char *kind, const char *conf
     return rc;
 }
 
-static int run_exists_or_error(struct store *s, sqlite3_stmt *st, int64_t run_id,
-                               const char *what, struct assay_error *err)
+static int run_exists_or_error(struct store *s, sqlite3_stmt *st, int64_t run_id, const char *what,
+                               struct assay_error *err)
 {
     int step = sqlite3_step(st);
     if (step != SQLITE_DONE)
@@ -592,9 +619,9 @@ int store_reopen_run(struct store *s, int64_t run_id, struct assay_error *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = store_prepare(s, &st,
-                     "UPDATE runs SET status = 'running', finished_at = NULL, error = NULL"
-                     " WHERE id = ?1",
-                     err);
+                           "UPDATE runs SET status = 'running', finished_at = NULL, error = NULL"
+                           " WHERE id = ?1",
+                           err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
@@ -611,9 +638,8 @@ int store_finish_run(struct store *s, int64_t run_id, int status, const char *er
     char now[32];
     now_iso(now);
     sqlite3_stmt *st = NULL;
-    int rc = store_prepare(s, &st,
-                     "UPDATE runs SET status = ?2, finished_at = ?3, error = ?4 WHERE id = ?1",
-                     err);
+    int rc = store_prepare(
+        s, &st, "UPDATE runs SET status = ?2, finished_at = ?3, error = ?4 WHERE id = ?1", err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
@@ -625,10 +651,10 @@ int store_finish_run(struct store *s, int64_t run_id, int status, const char *er
     return rc;
 }
 
-#define RUN_COLUMNS                                                                              \
-    "r.id, r.kind, r.model_id, m.fingerprint, m.path, r.backend, r.config_json, r.config_hash,"  \
-    " r.status, r.started_at, r.finished_at, r.assay_version, r.host, r.error,"                 \
-    " (SELECT count(*) FROM samples WHERE run_id = r.id)"                                       \
+#define RUN_COLUMNS                                                                                \
+    "r.id, r.kind, r.model_id, m.fingerprint, m.path, r.backend, r.config_json, r.config_hash,"    \
+    " r.status, r.started_at, r.finished_at, r.assay_version, r.host, r.error,"                    \
+    " (SELECT count(*) FROM samples WHERE run_id = r.id)"                                          \
     " FROM runs r LEFT JOIN models m ON m.id = r.model_id"
 
 static void read_run(sqlite3_stmt *st, struct store_run *r)
@@ -663,8 +689,7 @@ int store_get_run(struct store *s, int64_t run_id, struct store_run *out, struct
     if (step == SQLITE_ROW)
         read_run(st, out);
     else if (step == SQLITE_DONE)
-        rc = err_set_at(err, ASSAY_ENOTFOUND, s->path, 0, "no run with id %lld",
-                        (long long)run_id);
+        rc = err_set_at(err, ASSAY_ENOTFOUND, s->path, 0, "no run with id %lld", (long long)run_id);
     else
         rc = store_db_error(s, err, step, "cannot read run");
     sqlite3_finalize(st);
@@ -687,6 +712,12 @@ void store_run_release(struct store_run *r)
     memset(r, 0, sizeof(*r));
 }
 
+static int fill_run(sqlite3_stmt *st, void *elem, struct assay_error *err)
+{
+    read_run(st, elem);
+    return 0;
+}
+
 int store_list_runs(struct store *s, int64_t limit, struct store_run **runs_out, int64_t *n_out,
                     struct assay_error *err)
 {
@@ -698,18 +729,8 @@ int store_list_runs(struct store *s, int64_t limit, struct store_run **runs_out,
         return rc;
     sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
     struct store_run *runs = NULL;
-    int64_t n = 0, cap = 0;
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = store_grow_array((void **)&runs, &cap, n, sizeof(*runs), err);
-        if (rc)
-            goto out;
-        read_run(st, &runs[n++]);
-    }
-    if (step != SQLITE_DONE)
-        rc = store_db_error(s, err, step, "cannot list runs");
-out:
-    sqlite3_finalize(st);
+    int64_t n = 0;
+    rc = store_collect(s, st, sizeof(*runs), fill_run, (void **)&runs, &n, "cannot list runs", err);
     if (rc) {
         store_runs_free(runs, n);
         return rc;
@@ -767,11 +788,12 @@ int store_put_samples(struct store *s, int64_t run_id, const struct store_sample
     if (rc)
         return rc;
     sqlite3_stmt *st = NULL;
-    rc = store_prepare(s, &st,
-                 "INSERT OR REPLACE INTO samples (run_id, task, item, format_id, prompt, target,"
-                 " output, score, correct, data_json, error, created_at)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                 err);
+    rc = store_prepare(
+        s, &st,
+        "INSERT OR REPLACE INTO samples (run_id, task, item, format_id, prompt, target,"
+        " output, score, correct, data_json, error, created_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        err);
     if (rc)
         goto out;
     char now[32];
@@ -800,9 +822,9 @@ int64_t store_count_samples(struct store *s, int64_t run_id, const char *task,
 {
     sqlite3_stmt *st = NULL;
     int rc = store_prepare(s, &st,
-                     "SELECT count(*) FROM samples WHERE run_id = ?1"
-                     " AND (?2 IS NULL OR task = ?2)",
-                     err);
+                           "SELECT count(*) FROM samples WHERE run_id = ?1"
+                           " AND (?2 IS NULL OR task = ?2)",
+                           err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
@@ -821,11 +843,12 @@ int store_each_sample(struct store *s, int64_t run_id, const char *task, store_s
                       void *user, struct assay_error *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = store_prepare(s, &st,
-                     "SELECT id, task, item, format_id, prompt, target, output, score, correct,"
-                     " data_json, error, created_at FROM samples WHERE run_id = ?1"
-                     " AND (?2 IS NULL OR task = ?2) ORDER BY id",
-                     err);
+    int rc =
+        store_prepare(s, &st,
+                      "SELECT id, task, item, format_id, prompt, target, output, score, correct,"
+                      " data_json, error, created_at FROM samples WHERE run_id = ?1"
+                      " AND (?2 IS NULL OR task = ?2) ORDER BY id",
+                      err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
@@ -840,7 +863,8 @@ int store_each_sample(struct store *s, int64_t run_id, const char *task, store_s
         row.s.prompt = (const char *)sqlite3_column_text(st, 4);
         row.s.target = (const char *)sqlite3_column_text(st, 5);
         row.s.output = (const char *)sqlite3_column_text(st, 6);
-        row.s.score = sqlite3_column_type(st, 7) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 7);
+        row.s.score =
+            sqlite3_column_type(st, 7) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 7);
         row.s.correct = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 8);
         row.s.data_json = (const char *)sqlite3_column_text(st, 9);
         row.s.error = (const char *)sqlite3_column_text(st, 10);
@@ -861,9 +885,9 @@ int store_has_sample(struct store *s, int64_t run_id, const char *task, const ch
     *found = false;
     sqlite3_stmt *st = NULL;
     int rc = store_prepare(s, &st,
-                     "SELECT 1 FROM samples WHERE run_id = ?1 AND task = ?2 AND item = ?3"
-                     " AND format_id = ?4",
-                     err);
+                           "SELECT 1 FROM samples WHERE run_id = ?1 AND task = ?2 AND item = ?3"
+                           " AND format_id = ?4",
+                           err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
@@ -886,9 +910,9 @@ int store_put_metric(struct store *s, int64_t run_id, const char *task, const ch
 {
     sqlite3_stmt *st = NULL;
     int rc = store_prepare(s, &st,
-                     "INSERT OR REPLACE INTO metrics (run_id, task, name, value, stderr, n)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                     err);
+                           "INSERT OR REPLACE INTO metrics (run_id, task, name, value, stderr, n)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                           err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
@@ -910,6 +934,17 @@ int store_put_metric(struct store *s, int64_t run_id, const char *task, const ch
     return rc;
 }
 
+static int fill_metric(sqlite3_stmt *st, void *elem, struct assay_error *err)
+{
+    struct store_metric *x = elem;
+    x->task = store_col_text(st, 0);
+    x->name = store_col_text(st, 1);
+    x->value = sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2);
+    x->stderr_ = sqlite3_column_type(st, 3) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 3);
+    x->n = sqlite3_column_int64(st, 4);
+    return 0;
+}
+
 int store_list_metrics(struct store *s, int64_t run_id, struct store_metric **out, int64_t *n_out,
                        struct assay_error *err)
 {
@@ -917,30 +952,15 @@ int store_list_metrics(struct store *s, int64_t run_id, struct store_metric **ou
     *n_out = 0;
     sqlite3_stmt *st = NULL;
     int rc = store_prepare(s, &st,
-                     "SELECT task, name, value, stderr, n FROM metrics WHERE run_id = ?1"
-                     " ORDER BY task, name",
-                     err);
+                           "SELECT task, name, value, stderr, n FROM metrics WHERE run_id = ?1"
+                           " ORDER BY task, name",
+                           err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
     struct store_metric *m = NULL;
-    int64_t n = 0, cap = 0;
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = store_grow_array((void **)&m, &cap, n, sizeof(*m), err);
-        if (rc)
-            goto out;
-        struct store_metric *x = &m[n++];
-        x->task = store_col_text(st, 0);
-        x->name = store_col_text(st, 1);
-        x->value = sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2);
-        x->stderr_ = sqlite3_column_type(st, 3) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 3);
-        x->n = sqlite3_column_int64(st, 4);
-    }
-    if (step != SQLITE_DONE)
-        rc = store_db_error(s, err, step, "cannot list metrics");
-out:
-    sqlite3_finalize(st);
+    int64_t n = 0;
+    rc = store_collect(s, st, sizeof(*m), fill_metric, (void **)&m, &n, "cannot list metrics", err);
     if (rc) {
         store_metrics_free(m, n);
         return rc;
@@ -985,10 +1005,10 @@ int store_put_pii_findings(struct store *s, int64_t run_id, const struct store_p
     if (rc)
         return rc;
     rc = store_prepare(s, &st,
-                 "INSERT INTO pii_findings (run_id, sample_id, field, type, start_byte,"
-                 " end_byte, likelihood, severity, detector, validated, created_at)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                 err);
+                       "INSERT INTO pii_findings (run_id, sample_id, field, type, start_byte,"
+                       " end_byte, likelihood, severity, detector, validated, created_at)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                       err);
     if (rc)
         goto out;
     char now[32];
@@ -1026,41 +1046,39 @@ out:
     return rc;
 }
 
+static int fill_pii_finding(sqlite3_stmt *st, void *elem, struct assay_error *err)
+{
+    struct store_pii_finding_row *r = elem;
+    r->sample_id = sqlite3_column_int64(st, 0);
+    r->field = store_col_text(st, 1);
+    r->type = store_col_text(st, 2);
+    r->start_byte = sqlite3_column_int64(st, 3);
+    r->end_byte = sqlite3_column_int64(st, 4);
+    r->likelihood = store_col_text(st, 5);
+    r->severity = store_col_text(st, 6);
+    r->detector = store_col_text(st, 7);
+    r->validated = sqlite3_column_int(st, 8);
+    return 0;
+}
+
 int store_list_pii_findings(struct store *s, int64_t run_id, struct store_pii_finding_row **out,
                             int64_t *n_out, struct assay_error *err)
 {
     *out = NULL;
     *n_out = 0;
     sqlite3_stmt *st = NULL;
-    int rc = store_prepare(s, &st,
-                     "SELECT sample_id, field, type, start_byte, end_byte, likelihood, severity,"
-                     " detector, validated FROM pii_findings WHERE run_id = ?1 ORDER BY id",
-                     err);
+    int rc =
+        store_prepare(s, &st,
+                      "SELECT sample_id, field, type, start_byte, end_byte, likelihood, severity,"
+                      " detector, validated FROM pii_findings WHERE run_id = ?1 ORDER BY id",
+                      err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
     struct store_pii_finding_row *v = NULL;
-    int64_t n = 0, cap = 0;
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = store_grow_array((void **)&v, &cap, n, sizeof(*v), err);
-        if (rc)
-            goto out;
-        struct store_pii_finding_row *r = &v[n++];
-        r->sample_id = sqlite3_column_int64(st, 0);
-        r->field = store_col_text(st, 1);
-        r->type = store_col_text(st, 2);
-        r->start_byte = sqlite3_column_int64(st, 3);
-        r->end_byte = sqlite3_column_int64(st, 4);
-        r->likelihood = store_col_text(st, 5);
-        r->severity = store_col_text(st, 6);
-        r->detector = store_col_text(st, 7);
-        r->validated = sqlite3_column_int(st, 8);
-    }
-    if (step != SQLITE_DONE)
-        rc = store_db_error(s, err, step, "cannot list pii findings");
-out:
-    sqlite3_finalize(st);
+    int64_t n = 0;
+    rc = store_collect(s, st, sizeof(*v), fill_pii_finding, (void **)&v, &n,
+                       "cannot list pii findings", err);
     if (rc) {
         store_pii_findings_free(v, n);
         return rc;

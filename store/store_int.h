@@ -37,4 +37,13 @@ char *store_col_text(sqlite3_stmt *st, int i);
 /* Room for element n of a growing result array (cap elements allocated so far). */
 int store_grow_array(void **arr, int64_t *cap, int64_t n, size_t elem, struct assay_error *err);
 
+/* Read one result row into a zeroed element; non-zero (an assay error code, with err
+ * set) stops the walk. */
+typedef int (*store_row_fn)(sqlite3_stmt *st, void *elem, struct assay_error *err);
+/* Step st (bound by the caller) to its end, one element of elem_size per row, and
+ * finalize it. *arr / *n receive the array even on failure, so that the caller frees what
+ * was read with its own free function; `what` names the query in a SQLite error. */
+int store_collect(struct store *s, sqlite3_stmt *st, size_t elem_size, store_row_fn fill,
+                  void **arr, int64_t *n, const char *what, struct assay_error *err);
+
 #endif

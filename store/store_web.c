@@ -130,6 +130,17 @@ int store_web_get_sample(struct store *s, int64_t sample_id, int64_t *run_id_out
     return rc;
 }
 
+static int fill_task(sqlite3_stmt *st, void *elem, struct assay_error *err)
+{
+    struct store_web_task *t = elem;
+    t->task = store_col_text(st, 0);
+    t->n = sqlite3_column_int64(st, 1);
+    t->n_correct = sqlite3_column_int64(st, 2);
+    t->n_incorrect = sqlite3_column_int64(st, 3);
+    t->mean_score = sqlite3_column_type(st, 4) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 4);
+    return 0;
+}
+
 int store_web_list_tasks(struct store *s, int64_t run_id, struct store_web_task **out,
                          int64_t *n_out, struct assay_error *err)
 {
@@ -144,24 +155,8 @@ int store_web_list_tasks(struct store *s, int64_t run_id, struct store_web_task 
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
     struct store_web_task *v = NULL;
-    int64_t n = 0, cap = 0;
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = store_grow_array((void **)&v, &cap, n, sizeof(*v), err);
-        if (rc)
-            goto out;
-        struct store_web_task *t = &v[n++];
-        t->task = store_col_text(st, 0);
-        t->n = sqlite3_column_int64(st, 1);
-        t->n_correct = sqlite3_column_int64(st, 2);
-        t->n_incorrect = sqlite3_column_int64(st, 3);
-        t->mean_score =
-            sqlite3_column_type(st, 4) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 4);
-    }
-    if (step != SQLITE_DONE)
-        rc = store_db_error(s, err, step, "cannot count tasks");
-out:
-    sqlite3_finalize(st);
+    int64_t n = 0;
+    rc = store_collect(s, st, sizeof(*v), fill_task, (void **)&v, &n, "cannot count tasks", err);
     if (rc) {
         store_web_tasks_free(v, n);
         return rc;
@@ -178,6 +173,15 @@ void store_web_tasks_free(struct store_web_task *t, int64_t n)
     free(t);
 }
 
+static int fill_format(sqlite3_stmt *st, void *elem, struct assay_error *err)
+{
+    char *f = store_col_text(st, 0);
+    *(char **)elem = f ? f : mem_strdup("");
+    if (!*(char **)elem)
+        return err_set(err, ASSAY_ENOMEM, "out of memory");
+    return 0;
+}
+
 int store_web_list_formats(struct store *s, int64_t run_id, char ***out, int64_t *n_out,
                            struct assay_error *err)
 {
@@ -190,23 +194,8 @@ int store_web_list_formats(struct store *s, int64_t run_id, char ***out, int64_t
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
     char **v = NULL;
-    int64_t n = 0, cap = 0;
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = store_grow_array((void **)&v, &cap, n, sizeof(*v), err);
-        if (rc)
-            goto out;
-        char *f = store_col_text(st, 0);
-        v[n++] = f ? f : mem_strdup("");
-        if (!v[n - 1]) {
-            rc = err_set(err, ASSAY_ENOMEM, "out of memory");
-            goto out;
-        }
-    }
-    if (step != SQLITE_DONE)
-        rc = store_db_error(s, err, step, "cannot list formats");
-out:
-    sqlite3_finalize(st);
+    int64_t n = 0;
+    rc = store_collect(s, st, sizeof(*v), fill_format, (void **)&v, &n, "cannot list formats", err);
     if (rc) {
         store_web_strings_free(v, n);
         return rc;
@@ -260,6 +249,17 @@ int store_web_each_pair(struct store *s, int64_t run_a, int64_t run_b, store_web
     return rc;
 }
 
+static int fill_pii_count(sqlite3_stmt *st, void *elem, struct assay_error *err)
+{
+    struct store_web_pii_count *c = elem;
+    c->type = store_col_text(st, 0);
+    c->severity = store_col_text(st, 1);
+    c->n = sqlite3_column_int64(st, 2);
+    c->n_validated = sqlite3_column_int64(st, 3);
+    c->n_samples = sqlite3_column_int64(st, 4);
+    return 0;
+}
+
 int store_web_pii_counts(struct store *s, int64_t run_id, struct store_web_pii_count **out,
                          int64_t *n_out, struct assay_error *err)
 {
@@ -275,23 +275,9 @@ int store_web_pii_counts(struct store *s, int64_t run_id, struct store_web_pii_c
         return rc;
     sqlite3_bind_int64(st, 1, run_id);
     struct store_web_pii_count *v = NULL;
-    int64_t n = 0, cap = 0;
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = store_grow_array((void **)&v, &cap, n, sizeof(*v), err);
-        if (rc)
-            goto out;
-        struct store_web_pii_count *c = &v[n++];
-        c->type = store_col_text(st, 0);
-        c->severity = store_col_text(st, 1);
-        c->n = sqlite3_column_int64(st, 2);
-        c->n_validated = sqlite3_column_int64(st, 3);
-        c->n_samples = sqlite3_column_int64(st, 4);
-    }
-    if (step != SQLITE_DONE)
-        rc = store_db_error(s, err, step, "cannot count pii findings");
-out:
-    sqlite3_finalize(st);
+    int64_t n = 0;
+    rc = store_collect(s, st, sizeof(*v), fill_pii_count, (void **)&v, &n,
+                       "cannot count pii findings", err);
     if (rc) {
         store_web_pii_counts_free(v, n);
         return rc;
