@@ -15,6 +15,11 @@
  *       tokens/s "at P" (positions P .. P+K-1), the prefill speed, and the per-sequence
  *       memory (RecurrentGemma: its fixed state; Gemma: its KV cache at P+K positions).
  *       Load time and resident memory (VmRSS / VmHWM) are printed as well.
+ *   bench_rgemma rg-paired DIR | gguf-paired FILE [same options]
+ *       The same positions, but the decode steps take turns (one step at the first
+ *       position, one at the next, ...), so a busy machine slows every position alike and
+ *       the ratio of their speeds holds. RecurrentGemma prefills once and saves its state
+ *       at each position; Gemma prefills one sequence (KV cache) per position.
  *
  * Wall clock; other jobs share the machine, so run it when `uptime` is low and say so.
  */
@@ -476,13 +481,174 @@ static int cmd_gguf(const char *file, int threads, const int32_t *at, int n_at, 
     return 0;
 }
 
+/* ---- paired: every position decodes in turn, so machine load hits all alike ------------ */
+
+static void prefill_toks(int32_t *toks, int32_t from, int32_t n, int64_t n_vocab)
+{
+    uint32_t span = n_vocab > 1002 ? (uint32_t)(n_vocab - 1000) : 1;
+    for (int32_t i = 0; i < n; i++)
+        toks[i] = 2 + (int32_t)((uint32_t)(from + i) * 2654435761u % span);
+}
+
+static void print_paired(const char *what, const int32_t *at, int n_at, int32_t gen,
+                         const double *wall, const double *cpu)
+{
+    for (int k = 0; k < n_at; k++)
+        printf("%s paired: decode at positions %d..%d: %.3f tok/s wall, %.3f s CPU per "
+               "token (%d steps interleaved with the other positions)\n",
+               what, at[k], at[k] + gen - 1, gen / wall[k], cpu[k] / gen, gen);
+    if (n_at > 1)
+        printf("%s paired: tok/s at %d / tok/s at %d = %.3f (wall), %.3f (CPU)\n", what,
+               at[n_at - 1], at[0], wall[0] / wall[n_at - 1], cpu[0] / cpu[n_at - 1]);
+    fflush(stdout);
+}
+
+static int rg_paired(const char *dir, int threads, const int32_t *at, int n_at, int32_t gen,
+                     int32_t batch)
+{
+    struct assay_error err;
+    err_clear(&err);
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/config.json", dir);
+    char *text = NULL;
+    size_t len = 0;
+    struct rg_config cfg;
+    struct st_set *st = NULL;
+    struct rg_model *m = NULL;
+    struct rg_ctx *c = NULL;
+    struct rg_state *s[16] = {0};
+    if (file_read_all(&text, &len, path, 1 << 20, &err) ||
+        rg_config_parse(&cfg, text, len, path, &err) || st_set_open_dir(&st, dir, &err)) {
+        fprintf(stderr, "%s: %s\n", err.path, err.msg);
+        return 1;
+    }
+    free(text);
+    struct rg_source src = {.get = st_get, .user = st};
+    struct rg_ctx_params cp = {.n_threads = threads, .n_batch = batch, .n_logits = 1};
+    if (rg_model_new(&m, &cfg, &src, &err) || rg_ctx_new(&c, m, &cp, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    for (int k = 0; k < n_at; k++)
+        if (rg_state_new(&s[k], m, &err))
+            return 1;
+    int32_t *toks = malloc((size_t)batch * sizeof(int32_t)), next[16];
+    /* one prefill; the state is saved when it reaches each position */
+    int32_t done = 0;
+    double p0 = clock_now_s();
+    for (int k = 0; k < n_at; k++) {
+        while (done < at[k]) {
+            int32_t n = at[k] - done < batch ? at[k] - done : batch;
+            prefill_toks(toks, done, n, cfg.n_vocab);
+            if (rg_forward(c, s[n_at - 1], toks, n, done + n == at[k] ? n - 1 : n, &err)) {
+                fprintf(stderr, "%s\n", err.msg);
+                return 1;
+            }
+            done += n;
+        }
+        next[k] = argmax(rg_logits(c, 0), cfg.n_vocab);
+        if (k < n_at - 1)
+            rg_state_copy(s[k], s[n_at - 1]);
+    }
+    printf("rg paired: prefill to %d in %.1f s\n", done, clock_now_s() - p0);
+    double wall[16] = {0}, cpu[16] = {0};
+    for (int32_t r = 0; r < gen; r++)
+        for (int k = 0; k < n_at; k++) {
+            double w0 = clock_now_s(), c0 = cpu_now_s();
+            if (rg_forward(c, s[k], &next[k], 1, 0, &err)) {
+                fprintf(stderr, "%s\n", err.msg);
+                return 1;
+            }
+            next[k] = argmax(rg_logits(c, 0), cfg.n_vocab);
+            wall[k] += clock_now_s() - w0;
+            cpu[k] += cpu_now_s() - c0;
+        }
+    print_paired("rg", at, n_at, gen, wall, cpu);
+    free(toks);
+    for (int k = 0; k < n_at; k++)
+        rg_state_free(s[k]);
+    rg_ctx_free(c);
+    rg_model_free(m);
+    st_set_close(st);
+    return 0;
+}
+
+static int gguf_paired(const char *file, int threads, const int32_t *at, int n_at, int32_t gen,
+                       int32_t batch)
+{
+    struct assay_error err;
+    err_clear(&err);
+    struct model *m = NULL;
+    struct model_ctx *c = NULL;
+    if (model_open(&m, file, &err)) {
+        fprintf(stderr, "%s: %s\n", err.path, err.msg);
+        return 1;
+    }
+    const struct arch_hparams *hp = model_hparams(m);
+    struct model_ctx_params cp;
+    model_ctx_params_default(&cp);
+    cp.n_ctx = at[n_at - 1] + gen + 1;
+    cp.n_seq_max = n_at;
+    cp.n_batch_max = batch;
+    cp.n_logits_max = 1;
+    cp.n_threads = threads;
+    if (model_ctx_new(&c, m, &cp, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    int32_t *toks = malloc((size_t)batch * 4), *pos = malloc((size_t)batch * 4),
+            *seq = malloc((size_t)batch * 4), next[16];
+    double p0 = clock_now_s();
+    /* sequence k holds at[k] positions (a KV cache cannot be copied, so each is prefilled) */
+    for (int k = 0; k < n_at; k++) {
+        for (int32_t done = 0; done < at[k];) {
+            int32_t n = at[k] - done < batch ? at[k] - done : batch;
+            prefill_toks(toks, done, n, hp->n_vocab);
+            for (int32_t i = 0; i < n; i++) {
+                pos[i] = done + i;
+                seq[i] = k;
+            }
+            struct model_batch b = {.n_tok = n, .token = toks, .pos = pos, .seq_id = seq};
+            if (model_decode(c, &b, &err)) {
+                fprintf(stderr, "%s\n", err.msg);
+                return 1;
+            }
+            done += n;
+        }
+        next[k] = argmax(model_logits(c, 0), hp->n_vocab);
+    }
+    printf("gguf paired: prefills in %.1f s\n", clock_now_s() - p0);
+    double wall[16] = {0}, cpu[16] = {0};
+    for (int32_t r = 0; r < gen; r++)
+        for (int k = 0; k < n_at; k++) {
+            int32_t p = at[k] + r, sk = k;
+            struct model_batch b = {.n_tok = 1, .token = &next[k], .pos = &p, .seq_id = &sk};
+            double w0 = clock_now_s(), c0 = cpu_now_s();
+            if (model_decode(c, &b, &err)) {
+                fprintf(stderr, "%s\n", err.msg);
+                return 1;
+            }
+            next[k] = argmax(model_logits(c, 0), hp->n_vocab);
+            wall[k] += clock_now_s() - w0;
+            cpu[k] += cpu_now_s() - c0;
+        }
+    print_paired("gguf", at, n_at, gen, wall, cpu);
+    free(toks);
+    free(pos);
+    free(seq);
+    model_ctx_free(c);
+    model_free(m);
+    return 0;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_rgemma write DIR [--tokenizer SPM] [--layers N]\n"
                     "       bench_rgemma rg DIR [--threads N] [--at P,P...] [--gen K] "
                     "[--batch B]\n"
                     "       bench_rgemma gguf FILE [--threads N] [--at P,P...] [--gen K] "
-                    "[--batch B]\n");
+                    "[--batch B]\n"
+                    "       bench_rgemma rg-paired DIR | gguf-paired FILE [same options]\n");
     return 2;
 }
 
@@ -540,5 +706,9 @@ int main(int argc, char **argv)
         return cmd_rg(argv[2], threads, at, n_at, gen, batch);
     if (strcmp(argv[1], "gguf") == 0)
         return cmd_gguf(argv[2], threads, at, n_at, gen, batch);
+    if (strcmp(argv[1], "rg-paired") == 0)
+        return rg_paired(argv[2], threads, at, n_at, gen, batch);
+    if (strcmp(argv[1], "gguf-paired") == 0)
+        return gguf_paired(argv[2], threads, at, n_at, gen, batch);
     return usage();
 }
