@@ -39,6 +39,9 @@ static const struct fmt fmts[] = {
     /* gsm8k.yaml v3 */
     {"gsm8k_default", FMT_LAYOUT_QA, "", "", "", "Question: ", "", false, NULL, "", "",
      "\nAnswer:", false, " ", "\n\n", FMT_PLAIN},
+    /* gsm8k-cot.yaml v3: "Q: {{question}}\nA:", shots joined by "\n\n" */
+    {"gsm8k_cot", FMT_LAYOUT_QA, "", "", "", "Q: ", "", false, NULL, "", "", "\nA:", false, " ",
+     "\n\n", FMT_PLAIN},
     /* hellaswag: the query is the (already preprocessed) context line itself */
     {"hellaswag_llamacpp", FMT_LAYOUT_QA, "", "", "", "", "", false, NULL, "", "", "", false, " ",
      "\n\n", FMT_PLAIN},

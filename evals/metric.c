@@ -183,6 +183,32 @@ static size_t flex_match_at(const char *s)
     return 0;
 }
 
+void metric_gsm8k_cot_strict(const char *text, char *out, size_t cap)
+{
+    static const char lead[] = "The answer is ";
+    const char *p = text;
+    while ((p = strstr(p, lead)) != NULL) {
+        const char *start = p + sizeof(lead) - 1, *q = start;
+        if (*q == '-')
+            q++;
+        size_t n = 0;
+        while (in_strict_class(q[n]))
+            n++;
+        /* the pattern's final "." needs one more character that is not a newline; when
+         * there is none, the greedy group gives its last character back */
+        if (n >= 1 && q[n] != '\0' && q[n] != '\n') {
+            put_stripped(start, (size_t)(q - start) + n, out, cap);
+            return;
+        }
+        if (n >= 2) {
+            put_stripped(start, (size_t)(q - start) + n - 1, out, cap);
+            return;
+        }
+        p++;
+    }
+    put_invalid(out, cap);
+}
+
 void metric_gsm8k_flexible(const char *text, char *out, size_t cap)
 {
     const char *best = NULL;

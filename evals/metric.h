@@ -52,6 +52,10 @@ double metric_pooled_stderr(const int64_t *n, const double *se, int k);
  * regex filter does. */
 void metric_gsm8k_strict(const char *text, char *out, size_t cap);
 void metric_gsm8k_flexible(const char *text, char *out, size_t cap);
+/* gsm8k_cot's strict-match: group 1 of the first match of
+ * "The answer is (\-?[0-9\.\,]+)." (the final "." is any character but a newline, as
+ * Python's re has it), or "[invalid]"; strip()ped. */
+void metric_gsm8k_cot_strict(const char *text, char *out, size_t cap);
 /* exact_match normalisation of GSM8K (prediction and gold alike): delete ",", "$",
  * everything up to the last "#### ", a final "." (before an optional final newline),
  * then lowercase. In place. */

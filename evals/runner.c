@@ -195,11 +195,14 @@ int eval_rescore_sample(const struct task_def *t, const char *output, const char
     int nm = n_metrics(t, names);
     for (int i = 0; i < 8; i++)
         vals[i] = 0;
-    if (t->scoring == TASK_SCORING_GSM8K) {
+    if (t->scoring == TASK_SCORING_GSM8K || t->scoring == TASK_SCORING_GSM8K_COT) {
         char gold[256], pred[256];
         snprintf(gold, sizeof(gold), "%s", target ? target : "");
         metric_gsm8k_normalize(gold);
-        metric_gsm8k_strict(output ? output : "", pred, sizeof(pred));
+        if (t->scoring == TASK_SCORING_GSM8K_COT)
+            metric_gsm8k_cot_strict(output ? output : "", pred, sizeof(pred));
+        else
+            metric_gsm8k_strict(output ? output : "", pred, sizeof(pred));
         metric_gsm8k_normalize(pred);
         vals[0] = strcmp(pred, gold) == 0;
         metric_gsm8k_flexible(output ? output : "", pred, sizeof(pred));
@@ -486,11 +489,16 @@ out:
 /* The program a code task runs, assembled by evals/codeexec.h from a view of the
  * document (HumanEval: prompt + completion + test + check(entry_point); MBPP: completion
  * + the asserts). *out is malloc'd. */
-static int code_program(const struct task_data *t, const struct task_doc *d, const char *completion,
-                        char **out, struct assay_error *err)
+int eval_code_program(const struct task_data *t, const struct task_doc *d, const char *completion,
+                      char **out, struct assay_error *err)
 {
     struct buf tests;
     buf_init(&tests, 0);
+    /* MBPP sanitized: its test_imports first, then the asserts */
+    if (d->test_setup && (buf_add_str(&tests, d->test_setup) || buf_add_ch(&tests, '\n'))) {
+        buf_release(&tests);
+        return err_set(err, ASSAY_ENOMEM, "out of memory");
+    }
     for (int i = 0; i < d->n_tests; i++)
         if ((i && buf_add_ch(&tests, '\n')) || buf_add_str(&tests, d->tests[i])) {
             buf_release(&tests);
@@ -573,7 +581,7 @@ static int run_gen_batch(const struct eval_plan *p, const struct task_data *t,
         for (int i = 0; i < n_items; i++) {
             const struct task_doc *d = &t->eval.docs[items[i]->doc];
             char *prog = NULL;
-            if ((rc = code_program(t, d, res[i].text ? res[i].text : "", &prog, err)) != 0)
+            if ((rc = eval_code_program(t, d, res[i].text ? res[i].text : "", &prog, err)) != 0)
                 goto out;
             if ((rc = pool_add(sp, prog)) != 0) {
                 err_set(err, rc, "out of memory");
@@ -601,9 +609,12 @@ static int run_gen_batch(const struct eval_plan *p, const struct task_data *t,
         }
         const char *out_text = res[i].text ? res[i].text : "";
         struct store_sample *sm = &smp[i];
-        if (t->def.scoring == TASK_SCORING_GSM8K) {
+        if (t->def.scoring == TASK_SCORING_GSM8K || t->def.scoring == TASK_SCORING_GSM8K_COT) {
             char x[256];
-            metric_gsm8k_strict(out_text, x, sizeof(x));
+            if (t->def.scoring == TASK_SCORING_GSM8K_COT)
+                metric_gsm8k_cot_strict(out_text, x, sizeof(x));
+            else
+                metric_gsm8k_strict(out_text, x, sizeof(x));
             json_object_set_new(o, "strict", json_string(x));
             metric_gsm8k_flexible(out_text, x, sizeof(x));
             json_object_set_new(o, "flexible", json_string(x));

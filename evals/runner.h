@@ -105,6 +105,12 @@ int eval_item_continuation(const struct eval_plan *p, const struct eval_item *it
 int eval_plan_run(const struct eval_plan *p, struct backend *b, struct store *s, int64_t run_id,
                   struct sandbox *sb, const struct progress *prog, struct assay_error *err);
 
+/* The test program of a code task's document for one completion (HumanEval: prompt +
+ * completion + test + check(entry_point); MBPP: completion + the task's test_imports,
+ * if any, + the asserts). *out is malloc'd. */
+int eval_code_program(const struct task_data *t, const struct task_doc *d, const char *completion,
+                      char **out, struct assay_error *err);
+
 /* Compute and store every metric of the run from its stored samples: per task, and for
  * groups (mmlu, mmlu_<category>) the micro average over all items ("acc", standard
  * error over the concatenated items), the same mean with lm-eval's pooled stderr

@@ -154,9 +154,67 @@ static const struct task_def other_tasks[] = {
      .default_shots = 3, .sampler = FEWSHOT_SAMPLER_FIXED, .metrics = "pass@1",
      .format_id = "mbpp_default", .n_until = 1, .until = {"[DONE]"}, .max_gen_toks = 256,
      .n_fixed_shots = 3, .fixed_shots = {1, 2, 3}},
+    /* gsm8k-cot.yaml v3: "Q: <question>\nA:" after the 8 fixed chain-of-thought shots of
+     * Wei et al. 2022 (first_n), gold = the text after "####" */
+    {.name = "gsm8k_cot", .dataset = "gsm8k", .eval_path = "gsm8k/test.jsonl",
+     .eval_split = "test", .fewshot_split = "cot_exemplars",
+     .loader = TASK_LOADER_GSM8K_COT, .output = TASK_OUTPUT_GENERATE,
+     .scoring = TASK_SCORING_GSM8K_COT, .default_shots = 8, .sampler = FEWSHOT_SAMPLER_FIRST_N,
+     .metrics = "exact_match,strict-match;exact_match,flexible-extract",
+     .format_id = "gsm8k_cot", .n_until = 3, .until = {"Q:", "</s>", "<|im_end|>"},
+     .max_gen_toks = 256},
+    /* the sanitized split (sanitized-mbpp.json, task_ids 11..510: 257 problems) in mbpp.yaml's
+     * prompt, with the full file's shots (tasks 2, 3, 4), as lm-eval's
+     * mbpp_instruct_sanitized keeps its parent's shots */
+    {.name = "mbpp_sanitized", .dataset = "mbpp", .eval_path = "mbpp/sanitized-mbpp.json",
+     .fewshot_path = "mbpp/mbpp.jsonl", .eval_split = "test", .fewshot_split = "prompt",
+     .loader = TASK_LOADER_MBPP_SANITIZED, .output = TASK_OUTPUT_GENERATE,
+     .scoring = TASK_SCORING_CODE, .default_shots = 3, .sampler = FEWSHOT_SAMPLER_FIXED,
+     .metrics = "pass@1", .format_id = "mbpp_default", .n_until = 1, .until = {"[DONE]"},
+     .max_gen_toks = 256, .n_fixed_shots = 3, .fixed_shots = {1, 2, 3},
+     .note = "lm-eval has no plain mbpp_sanitized (only mbpp_instruct_sanitized): this is "
+             "mbpp's prompt on the sanitized split with its 'prompt' field; test_imports run "
+             "before the asserts (the original sanitized protocol; lm-eval never reads them); "
+             "the 4 problems with 4-5 tests show and run all of them"},
 };
 /* clang-format on */
-#define N_OTHER ((int)(sizeof(other_tasks) / sizeof(other_tasks[0])))
+
+/* gsm8k-cot.yaml's fewshot_config samples (Wei et al. 2022, the 8 chain-of-thought
+ * exemplars), as the YAML folds them: question, target. */
+static const char *const gsm8k_cot_shots[][2] = {
+    {"There are 15 trees in the grove. Grove workers will plant trees in the grove today. After "
+     "they are done, there will be 21 trees. How many trees did the grove workers plant today?",
+     "There are 15 trees originally. Then there were 21 trees after some more were planted. So "
+     "there must have been 21 - 15 = 6. The answer is 6."},
+    {"If there are 3 cars in the parking lot and 2 more cars arrive, how many cars are in the "
+     "parking lot?",
+     "There are originally 3 cars. 2 more cars arrive. 3 + 2 = 5. The answer is 5."},
+    {"Leah had 32 chocolates and her sister had 42. If they ate 35, how many pieces do they have "
+     "left in total?",
+     "Originally, Leah had 32 chocolates. Her sister had 42. So in total they had 32 + 42 = 74. "
+     "After eating 35, they had 74 - 35 = 39. The answer is 39."},
+    {"Jason had 20 lollipops. He gave Denny some lollipops. Now Jason has 12 lollipops. How many "
+     "lollipops did Jason give to Denny?",
+     "Jason started with 20 lollipops. Then he had 12 after giving some to Denny. So he gave Denny "
+     "20 - 12 = 8. The answer is 8."},
+    {"Shawn has five toys. For Christmas, he got two toys each from his mom and dad. How many toys "
+     "does he have now?",
+     "Shawn started with 5 toys. If he got 2 toys each from his mom and dad, then that is 4 more "
+     "toys. 5 + 4 = 9. The answer is 9."},
+    {"There were nine computers in the server room. Five more computers were installed each day, "
+     "from monday to thursday. How many computers are now in the server room?",
+     "There were originally 9 computers. For each of 4 days, 5 more computers were added. So 5 * 4 "
+     "= 20 computers were added. 9 + 20 is 29. The answer is 29."},
+    {"Michael had 58 golf balls. On tuesday, he lost 23 golf balls. On wednesday, he lost 2 more. "
+     "How many golf balls did he have at the end of wednesday?",
+     "Michael started with 58 golf balls. After losing 23 on tuesday, he had 58 - 23 = 35. After "
+     "losing 2 more, he had 35 - 2 = 33 golf balls. The answer is 33."},
+    {"Olivia has $23. She bought five bagels for $3 each. How much money does she have left?",
+     "Olivia had 23 dollars. 5 bagels for 3 dollars each will be 5 x 3 = 15 dollars. So she has 23 "
+     "- 15 dollars left. 23 - 15 is 8. The answer is 8."},
+};
+#define N_GSM8K_COT_SHOTS ((int)(sizeof(gsm8k_cot_shots) / sizeof(gsm8k_cot_shots[0])))
+#define N_OTHER           ((int)(sizeof(other_tasks) / sizeof(other_tasks[0])))
 
 int task_count(void)
 {
@@ -300,6 +358,7 @@ static void doc_release(struct task_doc *d)
         free(d->tests[i]);
     free(d->tests);
     free(d->entry_point);
+    free(d->test_setup);
     memset(d, 0, sizeof(*d));
 }
 
@@ -429,11 +488,24 @@ static int load_jsonl(struct task_docs *out, const char *path, const struct task
         const char *a = NULL, *b = NULL, *c3 = NULL;
         switch (def->loader) {
         case TASK_LOADER_GSM8K:
+        case TASK_LOADER_GSM8K_COT:
             if ((rc = jstr(o, "question", path, line, &a, err)) ||
                 (rc = jstr(o, "answer", path, line, &b, err)))
                 break;
             if (!strstr(b, "####")) {
                 rc = err_set_at(err, ASSAY_EINVAL, path, line, "answer has no '#### N' line");
+                break;
+            }
+            if (def->loader == TASK_LOADER_GSM8K_COT) {
+                /* doc_to_target: answer.split('####')[-1].strip() */
+                const char *g = b, *h;
+                while ((h = strstr(g, "####")) != NULL)
+                    g = h + 4;
+                size_t glen = strlen(g);
+                fmt_strip(&g, &glen);
+                if (set_id_int(d, out->n - 1) || dup_to(&d->question, a, strlen(a)) ||
+                    dup_to(&d->answer, g, glen))
+                    rc = oom(err);
                 break;
             }
             if (set_id_int(d, out->n - 1) || dup_to(&d->question, a, strlen(a)) ||
@@ -734,6 +806,90 @@ static int load_truthfulqa(struct task_docs *out, const char *path, bool mc2,
     return rc;
 }
 
+/* mbpp/sanitized-mbpp.json: one JSON array of {task_id, prompt, code, test_imports,
+ * test_list}; the eval split is task_ids 11..510. Messages name the array index (the file
+ * is one line). */
+static int load_mbpp_sanitized(struct task_docs *out, const char *path, struct assay_error *err)
+{
+    json_t *root = NULL;
+    int rc = ds_json_load(&root, path, NULL, err);
+    if (rc)
+        return rc;
+    if (!json_is_array(root)) {
+        json_decref(root);
+        return err_set_at(err, ASSAY_EINVAL, path, 1, "expected a JSON array of problems");
+    }
+    for (size_t i = 0; i < json_array_size(root) && !rc; i++) {
+        const json_t *o = json_array_get(root, i);
+        const json_t *tid = json_object_get(o, "task_id");
+        const json_t *tl = json_object_get(o, "test_list");
+        const json_t *ti = json_object_get(o, "test_imports");
+        const char *a = NULL, *b = NULL;
+        if (!json_is_object(o) || !json_is_integer(tid)) {
+            rc = err_set_at(err, ASSAY_EINVAL, path, 1, "problem %zu: missing field 'task_id'", i);
+            break;
+        }
+        if (!json_is_array(tl) || json_array_size(tl) == 0 || (ti && !json_is_array(ti))) {
+            rc = err_set_at(err, ASSAY_EINVAL, path, 1,
+                            "problem %zu: 'test_list' and 'test_imports' must be arrays of strings",
+                            i);
+            break;
+        }
+        if ((rc = jstr(o, "prompt", path, 1, &a, err)) || (rc = jstr(o, "code", path, 1, &b, err)))
+            break;
+        int64_t id = json_integer_value(tid);
+        if (id < 11 || id > 510)
+            continue;
+        struct task_doc *d = docs_push(out);
+        int n = (int)json_array_size(tl);
+        if (!d || !(d->tests = mem_calloc_array((size_t)n, sizeof(char *))) || set_id_int(d, id) ||
+            dup_to(&d->question, a, strlen(a)) || dup_to(&d->answer, b, strlen(b))) {
+            rc = oom(err);
+            break;
+        }
+        d->line = 1;
+        d->n_tests = n;
+        for (int k = 0; k < n && !rc; k++) {
+            const json_t *e = json_array_get(tl, (size_t)k);
+            if (!json_is_string(e))
+                rc = err_set_at(err, ASSAY_EINVAL, path, 1,
+                                "problem %zu: test_list[%d] is not a string", i, k);
+            else if (dup_to(&d->tests[k], json_string_value(e), json_string_length(e)))
+                rc = oom(err);
+        }
+        struct buf setup;
+        buf_init(&setup, 0);
+        for (size_t k = 0; !rc && ti && k < json_array_size(ti); k++) {
+            const json_t *e = json_array_get(ti, k);
+            if (!json_is_string(e))
+                rc = err_set_at(err, ASSAY_EINVAL, path, 1,
+                                "problem %zu: test_imports[%zu] is not a string", i, k);
+            else if ((k && buf_add_ch(&setup, '\n')) || buf_add_str(&setup, json_string_value(e)))
+                rc = oom(err);
+        }
+        if (!rc && setup.len && !(d->test_setup = buf_detach(&setup, NULL)))
+            rc = oom(err);
+        buf_release(&setup);
+    }
+    json_decref(root);
+    return rc;
+}
+
+/* gsm8k_cot's pool: the 8 fixed exemplars, ids "cot_1".."cot_8". */
+static int load_gsm8k_cot_pool(struct task_docs *out, struct assay_error *err)
+{
+    for (int i = 0; i < N_GSM8K_COT_SHOTS; i++) {
+        struct task_doc *d = docs_push(out);
+        char id[16];
+        snprintf(id, sizeof(id), "cot_%d", i + 1);
+        if (!d || dup_to(&d->id, id, strlen(id)) ||
+            dup_to(&d->question, gsm8k_cot_shots[i][0], strlen(gsm8k_cot_shots[i][0])) ||
+            dup_to(&d->answer, gsm8k_cot_shots[i][1], strlen(gsm8k_cot_shots[i][1])))
+            return oom(err);
+    }
+    return 0;
+}
+
 static int resolve(char *path, size_t n, const struct task_def *def, const char *file,
                    const char *data_dir, struct assay_error *err)
 {
@@ -769,6 +925,15 @@ static int load_split(struct task_docs *out, const struct task_def *def, const c
     case TASK_LOADER_TRUTHFULQA_MC2:
         rc = load_truthfulqa(out, path, def->loader == TASK_LOADER_TRUTHFULQA_MC2, err);
         break;
+    case TASK_LOADER_MBPP_SANITIZED:
+        if (pool) { /* the full file's prompt tasks 1..10 */
+            struct task_def full = *def;
+            full.loader = TASK_LOADER_MBPP;
+            rc = load_jsonl(out, path, &full, pool, err);
+        } else {
+            rc = load_mbpp_sanitized(out, path, err);
+        }
+        break;
     default:
         rc = load_jsonl(out, path, def, pool, err);
     }
@@ -796,6 +961,8 @@ int task_load(struct task_data *out, const struct task_def *def, const char *dat
     int rc = load_split(&out->eval, def, def->eval_path, false, data_dir, err);
     if (!rc && def->fewshot_path[0])
         rc = load_split(&out->pool, def, def->fewshot_path, true, data_dir, err);
+    if (!rc && def->loader == TASK_LOADER_GSM8K_COT)
+        rc = load_gsm8k_cot_pool(&out->pool, err);
     if (!rc && def->sampler == FEWSHOT_SAMPLER_FIXED)
         for (int i = 0; i < def->n_fixed_shots; i++)
             if (def->fixed_shots[i] >= out->pool.n)

@@ -44,13 +44,16 @@ enum task_loader {
     TASK_LOADER_TRUTHFULQA_MC2,
     TASK_LOADER_HUMANEVAL,
     TASK_LOADER_MBPP,
+    TASK_LOADER_GSM8K_COT,      /* gsm8k/test.jsonl; the pool is the 8 fixed Wei et al. shots */
+    TASK_LOADER_MBPP_SANITIZED, /* mbpp/sanitized-mbpp.json; the pool is mbpp.jsonl's 1..10 */
 };
 
 enum task_scoring {
-    TASK_SCORING_MC = 0, /* acc (and acc_norm where listed) */
-    TASK_SCORING_MC2,    /* TruthfulQA MC2 */
-    TASK_SCORING_GSM8K,  /* exact_match strict-match / flexible-extract */
-    TASK_SCORING_CODE,   /* pass@1 through the sandbox */
+    TASK_SCORING_MC = 0,    /* acc (and acc_norm where listed) */
+    TASK_SCORING_MC2,       /* TruthfulQA MC2 */
+    TASK_SCORING_GSM8K,     /* exact_match strict-match / flexible-extract */
+    TASK_SCORING_CODE,      /* pass@1 through the sandbox */
+    TASK_SCORING_GSM8K_COT, /* as GSM8K, strict-match on "The answer is N." */
 };
 
 #define TASK_MAX_UNTIL 8
@@ -113,6 +116,7 @@ struct task_doc {
     char **tests;       /* MBPP test_list, or HumanEval [test]; NULL otherwise */
     int n_tests;
     char *entry_point; /* HumanEval */
+    char *test_setup;  /* MBPP sanitized: its test_imports lines, run before the tests; or NULL */
 };
 
 struct task_docs {
