@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,8 +33,17 @@ const struct cli_opt cmd_pii_opts[] = {
     {"types", 0, CLI_OPT_STR, "T,...", NULL, "only these types (see 'assay pii types')"},
     {"threads", 't', CLI_OPT_INT, "N", NULL, "scan chunks in parallel (default: the cores)"},
     {"max-record", 0, CLI_OPT_INT, "MIB", "64", "JSONL: skip records longer than this"},
+    {"match-limit", 0, CLI_OPT_INT, "N", "200000",
+     "PCRE2 match limit per candidate; a candidate past it is dropped and counted in a "
+     "warning"},
+    {"no-store", 0, CLI_OPT_FLAG, NULL, NULL,
+     "do not record a run of kind \"pii\" in the database (a FILE scan records one: a sample "
+     "per line or JSONL record with findings, holding only its redacted text, the findings' "
+     "spans into that text, and counts by type and severity as metrics)"},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
+
+struct rec;
 
 struct scan_out {
     struct cli_ctx *ctx;
@@ -41,7 +51,13 @@ struct scan_out {
     int64_t sample_id; /* --run */
     uint64_t n_by_type[PII_TYPE_COUNT];
     uint64_t n_total;
+    bool print;       /* list findings on stdout (not with --redact) */
+    bool echo;        /* write redacted text to stdout (--redact) */
+    struct rec *rec;  /* record a pii run (FILE scans without --no-store), or NULL */
 };
+
+static int rec_finding(struct rec *r, const struct pii_finding *f, int64_t line);
+static int rec_text(struct rec *r, const char *bytes, size_t n);
 
 static int on_finding(void *user, const struct pii_finding *f, int64_t line, const char *bytes)
 {
@@ -49,6 +65,13 @@ static int on_finding(void *user, const struct pii_finding *f, int64_t line, con
     struct scan_out *so = user;
     so->n_by_type[f->type]++;
     so->n_total++;
+    if (so->rec) {
+        int rc = rec_finding(so->rec, f, line);
+        if (rc)
+            return rc;
+    }
+    if (!so->print)
+        return 0;
     if (so->ctx->json) {
         json_t *o = json_object();
         json_object_set_new(o, "file", json_string(so->file));
@@ -76,7 +99,14 @@ static int on_finding(void *user, const struct pii_finding *f, int64_t line, con
 
 static int on_text(void *user, const char *bytes, size_t n)
 {
-    (void)user;
+    struct scan_out *so = user;
+    if (so->rec) {
+        int rc = rec_text(so->rec, bytes, n);
+        if (rc)
+            return rc;
+    }
+    if (!so->echo)
+        return 0;
     return fwrite(bytes, 1, n, stdout) == n ? 0 : ASSAY_EIO;
 }
 
@@ -87,6 +117,304 @@ static void on_warn(void *user, int64_t line, const char *msg)
         cli_warn("%s:%" PRId64 ": %s", so->file, line, msg);
     else
         cli_warn("%s: %s", so->file, msg);
+}
+
+/* ---- recording a pii run (FILE scans) ------------------------------------------------
+ * Each line of plain text (each JSONL record) with findings becomes one sample of the run:
+ * task "pii_scan", item "ARG:FILE:LINE", output = the line's redacted text (never the
+ * matched text), data_json = the findings with their offsets into the scanned text (as
+ * --json prints them). The stored pii findings' spans are the "[TYPE]" labels' spans in
+ * that redacted output, so the report and the web UI cut masked examples from it. The
+ * redacted text comes from the scanner's own redaction (the sink's text callback); for
+ * plain text a label's offset in it is known exactly (the finding's start plus what the
+ * labels before it added), for a JSONL record (re-serialised JSON) it is the next
+ * "[TYPE]" found in the record. A line's kept text is capped at REC_LINE_MAX bytes;
+ * findings past the cap are stored with span -1..-1 (counted, not shown). */
+
+#define REC_LINE_MAX ((size_t)1 << 20)
+#define REC_BATCH    256
+
+struct rec_pending {
+    uint64_t red_start; /* plain text: the label's offset in the redacted stream */
+    int64_t line;
+    struct pii_finding f;
+};
+
+struct rec {
+    struct store *s;
+    int64_t run;
+    struct assay_error *err;
+    int argi;
+    const char *file;
+    bool jsonl;
+    /* the current file's redacted stream */
+    uint64_t red_pos;    /* redacted bytes seen */
+    uint64_t line_start; /* red_pos where the current line starts */
+    int64_t shift;       /* label bytes minus matched bytes, over the file's findings */
+    struct buf line;     /* the current line's redacted text (up to REC_LINE_MAX) */
+    bool line_cut;       /* the line went past REC_LINE_MAX */
+    struct rec_pending *pend;
+    size_t n_pend, cap_pend;
+    /* samples waiting to be stored, and every finding row of the run */
+    struct store_sample batch[REC_BATCH];
+    size_t n_batch;
+    int64_t n_samples;
+    struct store_pii_finding *rows; /* sample_id holds the sample's ordinal until the end */
+    int64_t n_rows, cap_rows;
+};
+
+static int rec_flush(struct rec *r)
+{
+    int rc = 0;
+    if (r->n_batch)
+        rc = store_put_samples(r->s, r->run, r->batch, (int64_t)r->n_batch, r->err);
+    for (size_t i = 0; i < r->n_batch; i++) {
+        free((char *)r->batch[i].item);
+        free((char *)r->batch[i].output);
+        free((char *)r->batch[i].data_json);
+    }
+    r->n_batch = 0;
+    return rc;
+}
+
+static int rec_finding(struct rec *r, const struct pii_finding *f, int64_t line)
+{
+    if (r->n_pend == r->cap_pend) {
+        size_t ncap = r->cap_pend ? r->cap_pend * 2 : 16;
+        struct rec_pending *p = mem_realloc_array(r->pend, ncap, sizeof(*p));
+        if (!p)
+            return err_set(r->err, ASSAY_ENOMEM, "out of memory");
+        r->pend = p;
+        r->cap_pend = ncap;
+    }
+    size_t label_len = strlen(pii_type_name(f->type)) + 2;
+    struct rec_pending *p = &r->pend[r->n_pend++];
+    p->red_start = (uint64_t)((int64_t)f->start + r->shift);
+    p->line = line;
+    p->f = *f;
+    r->shift += (int64_t)label_len - (int64_t)(f->end - f->start);
+    return 0;
+}
+
+static int rec_row(struct rec *r, const struct pii_finding *f, int64_t a, int64_t b)
+{
+    if (r->n_rows == r->cap_rows) {
+        int64_t ncap = r->cap_rows ? r->cap_rows * 2 : 64;
+        struct store_pii_finding *p = mem_realloc_array(r->rows, (size_t)ncap, sizeof(*p));
+        if (!p)
+            return err_set(r->err, ASSAY_ENOMEM, "out of memory");
+        r->rows = p;
+        r->cap_rows = ncap;
+    }
+    struct store_pii_finding *x = &r->rows[r->n_rows++];
+    x->sample_id = r->n_samples; /* the ordinal; made an id in rec_finish */
+    x->field = "output";
+    x->type = pii_type_name(f->type);
+    x->start_byte = a;
+    x->end_byte = b;
+    x->likelihood = pii_likelihood_name(f->likelihood);
+    x->severity = pii_severity_name(f->severity);
+    x->detector = pii_detector_name(f->detector);
+    x->validated = f->verdict == PII_VERDICT_VALID;
+    return 0;
+}
+
+/* The current line ended at red_pos (before its '\n'): its findings make a sample. */
+static int rec_close_line(struct rec *r)
+{
+    size_t n = 0; /* pending findings whose label lies in this line */
+    while (n < r->n_pend && (r->jsonl || r->pend[n].red_start < r->red_pos))
+        n++;
+    int rc = 0;
+    if (n == 0)
+        goto out;
+    const char *text = r->line.data ? r->line.data : "";
+    size_t kept = r->line.len;
+    json_t *d = json_object(), *arr = json_array();
+    size_t search = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const struct pii_finding *f = &r->pend[i].f;
+        char label[40];
+        int ll = snprintf(label, sizeof(label), "[%s]", pii_type_name(f->type));
+        int64_t a = -1, b = -1;
+        if (r->jsonl) {
+            const char *hit = search < kept ? strstr(text + search, label) : NULL;
+            if (hit) {
+                a = hit - text;
+                search = (size_t)a + (size_t)ll;
+            }
+        } else {
+            a = (int64_t)(r->pend[i].red_start - r->line_start);
+        }
+        if (a >= 0 && (size_t)a + (size_t)ll <= kept)
+            b = a + ll;
+        else
+            a = -1;
+        rc = rec_row(r, f, a, b);
+        json_t *o = json_object();
+        json_object_set_new(o, "type", json_string(pii_type_name(f->type)));
+        json_object_set_new(o, "start", json_integer((json_int_t)f->start));
+        json_object_set_new(o, "end", json_integer((json_int_t)f->end));
+        json_object_set_new(o, "likelihood", json_string(pii_likelihood_name(f->likelihood)));
+        json_object_set_new(o, "severity", json_string(pii_severity_name(f->severity)));
+        json_object_set_new(o, "detector", json_string(pii_detector_name(f->detector)));
+        json_object_set_new(o, "validated", json_boolean(f->verdict == PII_VERDICT_VALID));
+        json_array_append_new(arr, o);
+    }
+    json_object_set_new(d, "file", json_string(r->file));
+    json_object_set_new(d, "line", json_integer(r->pend[0].line));
+    json_object_set_new(d, "redacted_bytes_cut", json_boolean(r->line_cut));
+    json_object_set_new(d, "findings", arr);
+    char item[64 + 4096];
+    snprintf(item, sizeof(item), "%d:%s:%" PRId64, r->argi, r->file, r->pend[0].line);
+    struct store_sample *sm = &r->batch[r->n_batch];
+    memset(sm, 0, sizeof(*sm));
+    sm->task = "pii_scan";
+    sm->item = strdup(item);
+    sm->output = strdup(text);
+    sm->data_json = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+    sm->score = (double)n;
+    sm->correct = -1;
+    json_decref(d);
+    r->n_batch++;
+    r->n_samples++;
+    if (!sm->item || !sm->output || !sm->data_json)
+        rc = rc ? rc : err_set(r->err, ASSAY_ENOMEM, "out of memory");
+    if (!rc && r->n_batch == REC_BATCH)
+        rc = rec_flush(r);
+    memmove(r->pend, r->pend + n, (r->n_pend - n) * sizeof(*r->pend));
+    r->n_pend -= n;
+out:
+    buf_reset(&r->line);
+    r->line_cut = false;
+    return rc;
+}
+
+static void rec_keep(struct rec *r, const char *p, size_t n)
+{
+    size_t room = REC_LINE_MAX - r->line.len;
+    if (n > room) {
+        size_t k = room; /* never cut inside a UTF-8 sequence */
+        while (k > 0 && ((unsigned char)p[k] & 0xC0) == 0x80)
+            k--;
+        n = k;
+        r->line_cut = true;
+    }
+    if (n && buf_add(&r->line, p, n))
+        r->line_cut = true;
+}
+
+static int rec_text(struct rec *r, const char *bytes, size_t n)
+{
+    while (n > 0) {
+        const char *nl = memchr(bytes, '\n', n);
+        size_t k = nl ? (size_t)(nl - bytes) : n;
+        rec_keep(r, bytes, k);
+        r->red_pos += k;
+        if (!nl)
+            break;
+        int rc = rec_close_line(r);
+        if (rc)
+            return rc;
+        r->red_pos += 1;
+        r->line_start = r->red_pos;
+        bytes += k + 1;
+        n -= k + 1;
+    }
+    return 0;
+}
+
+/* A file is done: its last line (without '\n') closes; the next file starts afresh. */
+static int rec_end_file(struct rec *r)
+{
+    int rc = 0;
+    if (r->line.len || r->n_pend)
+        rc = rec_close_line(r);
+    r->n_pend = 0;
+    r->red_pos = r->line_start = 0;
+    r->shift = 0;
+    return rc;
+}
+
+struct rec_ids {
+    struct rec *r;
+    int64_t *ids;
+    int64_t n;
+};
+
+static int rec_id(void *user, const struct store_sample_row *row)
+{
+    struct rec_ids *x = user;
+    if (x->n < x->r->n_samples)
+        x->ids[x->n++] = row->id;
+    return 0;
+}
+
+/* Store the findings (sample ordinals made ids) and the counts as metrics. */
+static int rec_finish(struct rec *r, uint64_t n_bytes)
+{
+    int rc = rec_flush(r);
+    if (rc)
+        return rc;
+    struct rec_ids x = {r, NULL, 0};
+    if (r->n_samples > 0) {
+        x.ids = mem_alloc_array((size_t)r->n_samples, sizeof(int64_t));
+        if (!x.ids)
+            return err_set(r->err, ASSAY_ENOMEM, "out of memory");
+        rc = store_each_sample(r->s, r->run, "pii_scan", rec_id, &x, r->err);
+        if (!rc && x.n != r->n_samples)
+            rc = err_set(r->err, ASSAY_EFAIL, "run %" PRId64 ": %" PRId64 " samples stored, %" PRId64
+                         " read back", r->run, r->n_samples, x.n);
+    }
+    for (int64_t i = 0; !rc && i < r->n_rows; i++)
+        r->rows[i].sample_id = x.ids[r->rows[i].sample_id];
+    if (!rc)
+        rc = store_put_pii_findings(r->s, r->run, r->rows, r->n_rows, r->err);
+    free(x.ids);
+    /* Counts from the stored rows: by type, by severity, and in all. */
+    int64_t by_type[PII_TYPE_COUNT] = {0}, n_sens = 0, n_pers = 0;
+    for (int64_t i = 0; i < r->n_rows; i++) {
+        int t = pii_type_from_name(r->rows[i].type);
+        if (t >= 0)
+            by_type[t]++;
+        if (strcmp(r->rows[i].severity, "sensitive") == 0)
+            n_sens++;
+        else
+            n_pers++;
+    }
+    for (int t = 0; !rc && t < PII_TYPE_COUNT; t++)
+        if (by_type[t]) {
+            char name[64];
+            snprintf(name, sizeof(name), "findings:%s", pii_type_name(t));
+            rc = store_put_metric(r->s, r->run, "pii_scan", name, (double)by_type[t], NAN,
+                                  r->n_samples, r->err);
+        }
+    if (!rc)
+        rc = store_put_metric(r->s, r->run, "pii_scan", "findings", (double)r->n_rows, NAN,
+                              r->n_samples, r->err);
+    if (!rc)
+        rc = store_put_metric(r->s, r->run, "pii_scan", "findings:sensitive", (double)n_sens, NAN,
+                              r->n_samples, r->err);
+    if (!rc)
+        rc = store_put_metric(r->s, r->run, "pii_scan", "findings:personal", (double)n_pers, NAN,
+                              r->n_samples, r->err);
+    if (!rc)
+        rc = store_put_metric(r->s, r->run, "pii_scan", "bytes_scanned", (double)n_bytes, NAN,
+                              r->n_samples, r->err);
+    return rc;
+}
+
+static void rec_release(struct rec *r)
+{
+    for (size_t i = 0; i < r->n_batch; i++) {
+        free((char *)r->batch[i].item);
+        free((char *)r->batch[i].output);
+        free((char *)r->batch[i].data_json);
+    }
+    r->n_batch = 0;
+    buf_release(&r->line);
+    free(r->pend);
+    free(r->rows);
 }
 
 static int list_types(struct cli_ctx *ctx)
@@ -210,14 +538,22 @@ static int scan_file(struct cli_ctx *ctx, const struct pii_scanner *sc, const ch
         return err_set_at(&ctx->err, errno == ENOENT ? ASSAY_ENOTFOUND : ASSAY_EIO, path, 0,
                           "cannot open: %s", strerror(errno));
     so->file = path;
+    so->print = !redact;
+    so->echo = redact;
+    if (so->rec) {
+        so->rec->file = path;
+        so->rec->jsonl = field != NULL;
+    }
     struct pii_sink sink = {
         .user = so,
-        .finding = redact ? NULL : on_finding,
-        .text = redact ? on_text : NULL,
+        .finding = on_finding,
+        .text = redact || so->rec ? on_text : NULL,
         .warn = on_warn,
     };
     int rc = field ? pii_scan_jsonl(sc, fd, path, field, max_record, &sink, stats, &ctx->err)
                    : pii_scan_fd(sc, fd, path, &sink, stats, &ctx->err);
+    if (!rc && so->rec)
+        rc = rec_end_file(so->rec);
     if (fd != 0)
         close(fd);
     if (rc == ASSAY_EIO && ctx->err.code == 0)
@@ -251,6 +587,11 @@ static int scan(struct cli_ctx *ctx, const struct cli_args *a)
     rc = cli_get_int(a, "max-record", 1, 4096, &max_record_mib, &ctx->err);
     if (rc)
         return rc;
+    int64_t match_limit = 200000;
+    rc = cli_get_int(a, "match-limit", 1, UINT32_MAX, &match_limit, &ctx->err);
+    if (rc)
+        return rc;
+    cfg.match_limit = (uint32_t)match_limit;
     bool redact = cli_flag(a, "redact");
     const char *field = cli_get(a, "field");
     bool by_run = cli_given(a, "run");
@@ -269,8 +610,45 @@ static int scan(struct cli_ctx *ctx, const struct cli_args *a)
     struct scan_out so;
     memset(&so, 0, sizeof(so));
     so.ctx = ctx;
+    so.print = !redact;
     struct pii_stats stats;
     memset(&stats, 0, sizeof(stats));
+    /* A FILE scan is recorded as a run of kind "pii" unless --no-store. */
+    struct store *db = NULL;
+    struct rec rec;
+    memset(&rec, 0, sizeof(rec));
+    buf_init(&rec.line, REC_LINE_MAX + 1);
+    int64_t run = 0;
+    if (!by_run && !cli_flag(a, "no-store")) {
+        json_t *conf = json_object(), *files = json_array();
+        for (int i = 1; i < a->n_pos; i++)
+            json_array_append_new(files, json_string(a->pos[i]));
+        json_object_set_new(conf, "files", files);
+        json_object_set_new(conf, "field", field ? json_string(field) : json_null());
+        json_object_set_new(conf, "types", json_string(cli_given(a, "types") ? cli_get(a, "types")
+                                                                            : "all"));
+        json_object_set_new(conf, "min_likelihood",
+                            json_string(pii_likelihood_name(cfg.min_likelihood)));
+        json_object_set_new(conf, "match_limit", json_integer((json_int_t)match_limit));
+        char *conf_s = json_dumps(conf, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(conf);
+        struct store_run_new rn = {.kind = "pii", .config_json = conf_s};
+        rc = conf_s ? cli_open_store(&db, a, 0, &ctx->err)
+                    : err_set(&ctx->err, ASSAY_ENOMEM, "out of memory");
+        if (!rc)
+            rc = store_begin_run(db, &rn, &run, &ctx->err);
+        free(conf_s);
+        if (rc) {
+            store_close(db);
+            pii_scanner_free(sc);
+            rec_release(&rec);
+            return rc;
+        }
+        rec.s = db;
+        rec.run = run;
+        rec.err = &ctx->err;
+        so.rec = &rec;
+    }
     double t0 = clock_now_s();
     if (by_run) {
         int64_t run_id = 0;
@@ -278,10 +656,28 @@ static int scan(struct cli_ctx *ctx, const struct cli_args *a)
         if (!rc)
             rc = scan_run(ctx, a, sc, run_id, &so, &stats);
     } else {
-        for (int i = 1; i < a->n_pos && !rc; i++)
+        for (int i = 1; i < a->n_pos && !rc; i++) {
+            rec.argi = i;
             rc = scan_file(ctx, sc, a->pos[i], field, (size_t)max_record_mib << 20, redact, &so,
                            &stats);
+        }
     }
+    if (db) {
+        if (!rc)
+            rc = rec_finish(&rec, stats.n_bytes);
+        if (rc) {
+            store_finish_run(db, run, STORE_RUN_FAILED, ctx->err.msg, NULL);
+        } else {
+            rc = store_finish_run(db, run, STORE_RUN_DONE, NULL, &ctx->err);
+            if (!rc && !ctx->quiet)
+                fprintf(stderr,
+                        "assay: recorded run %" PRId64 " (kind pii: %" PRId64
+                        " samples, %" PRId64 " findings) in %s\n",
+                        run, rec.n_samples, rec.n_rows, store_path(db));
+        }
+        store_close(db);
+    }
+    rec_release(&rec);
     double dt = clock_now_s() - t0;
     if (!rc && !ctx->quiet) {
         fprintf(stderr, "assay: %" PRIu64 " findings in %.1f MB (%.1f MB/s, %d threads)",

@@ -502,7 +502,10 @@ static int jl_record(struct jsonl *j, const char *line_text, size_t len, int64_t
     if (!rc && j->sink && j->sink->text) {
         json_object_set_new(obj, j->field,
                             json_stringn(j->red.data ? j->red.data : "", j->red.len));
-        char *s = json_dumps(obj, JSON_COMPACT | JSON_ALLOW_NUL);
+        /* JSON_ALLOW_NUL is a decoding flag: given to json_dumps it read as JSON_INDENT(16)
+         * and split each redacted record over several lines. NUL bytes are written as
+         * \u0000 without it. */
+        char *s = json_dumps(obj, JSON_COMPACT);
         if (!s)
             rc = err_set(err, ASSAY_ENOMEM, "out of memory");
         else {
