@@ -583,28 +583,91 @@ static int api_samples(struct web_app *app, int64_t id, const struct params *ps,
 struct pii_example {
     const struct store_pii_finding_row *f;
     struct web_app *app;
+    const struct store_pii_finding_row *all; /* every stored finding of the run */
+    int64_t n_all;
     json_t *text; /* the snippet */
 };
 
-/* Mask text[a, b) (cleaned, then pii_mask_text unless raw) onto out. */
-static int add_masked(struct web_app *app, struct buf *out, const char *text, size_t a, size_t b)
+struct ex_span {
+    size_t start, end;
+    const char *type;
+};
+
+static int ex_span_cmp(const void *x, const void *y)
+{
+    const struct ex_span *a = x, *b = y;
+    return a->start < b->start ? -1 : a->start > b->start;
+}
+
+/* Every span to mask in text: the stored findings of this sample's field (the example's
+ * own among them, so it is masked even where the scanner would not find it again) and
+ * what the scanner finds in the whole text, sorted and merged where they overlap. None
+ * when the server is raw. */
+static int example_spans(struct pii_example *ex, int64_t sample_id, const char *text, size_t len,
+                         struct ex_span **out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (ex->app->raw)
+        return 0; /* raw: the text as stored */
+    struct pii_findings f;
+    pii_findings_init(&f, 0);
+    if (ex->app->pii) {
+        struct assay_error e;
+        err_clear(&e);
+        int rc = pii_scan_text(ex->app->pii, text, len, &f, NULL, &e);
+        if (rc) {
+            pii_findings_release(&f);
+            return rc;
+        }
+    }
+    size_t cap = f.n + (size_t)ex->n_all + 1, n = 0;
+    struct ex_span *v = mem_alloc_array(cap, sizeof(*v));
+    if (!v) {
+        pii_findings_release(&f);
+        return ASSAY_ENOMEM;
+    }
+    for (size_t i = 0; i < f.n; i++)
+        v[n++] = (struct ex_span){(size_t)f.v[i].start, (size_t)f.v[i].end,
+                                  pii_type_name(f.v[i].type)};
+    pii_findings_release(&f);
+    for (int64_t i = 0; i < ex->n_all; i++) {
+        const struct store_pii_finding_row *r = &ex->all[i];
+        if (r->sample_id != sample_id || strcmp(r->field, ex->f->field) != 0 ||
+            r->start_byte < 0 || r->end_byte <= r->start_byte || (size_t)r->end_byte > len)
+            continue;
+        v[n++] = (struct ex_span){(size_t)r->start_byte, (size_t)r->end_byte, r->type};
+    }
+    qsort(v, n, sizeof(*v), ex_span_cmp);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m > 0 && v[i].start < v[m - 1].end) {
+            if (v[i].end > v[m - 1].end)
+                v[m - 1].end = v[i].end;
+        } else {
+            v[m++] = v[i];
+        }
+    }
+    *out = v;
+    *n_out = m;
+    return 0;
+}
+
+/* Append text[a, b) made valid UTF-8. */
+static int add_clean(struct buf *out, const char *text, size_t a, size_t b)
 {
     struct buf clean;
     buf_init(&clean, 0);
     int rc = web_utf8_clean(&clean, text + a, b - a);
-    if (!rc && clean.len > 0) {
-        if (app->raw || !app->pii) {
-            rc = buf_add(out, clean.data, clean.len);
-        } else {
-            struct assay_error e;
-            err_clear(&e);
-            rc = pii_mask_text(out, app->pii, clean.data, clean.len, &e);
-        }
-    }
+    if (!rc && clean.len > 0)
+        rc = buf_add(out, clean.data, clean.len);
     buf_release(&clean);
     return rc;
 }
 
+/* The text around the finding, cut from the whole stored field: every span the store or
+ * the scanner knows in it is replaced by its label (unless raw), and the cut never falls
+ * inside a span, so no part of another finding shows at the snippet's edges. */
 static int on_example_sample(void *user, const struct store_sample_row *row)
 {
     struct pii_example *ex = user;
@@ -622,24 +685,40 @@ static int on_example_sample(void *user, const struct store_sample_row *row)
     if (f->start_byte < 0 || f->end_byte < f->start_byte || (size_t)f->end_byte > len)
         return 0; /* the text changed since the scan */
     size_t s = (size_t)f->start_byte, e = (size_t)f->end_byte;
+    struct ex_span *sp = NULL;
+    size_t n_sp = 0;
+    int rc = example_spans(ex, row->id, text, len, &sp, &n_sp);
+    if (rc)
+        return rc;
     size_t a = s > PII_CONTEXT_BYTES ? s - PII_CONTEXT_BYTES : 0;
     size_t b = len - e > PII_CONTEXT_BYTES ? e + PII_CONTEXT_BYTES : len;
+    for (size_t i = 0; i < n_sp; i++) { /* never cut inside a span */
+        if (sp[i].start < a && a < sp[i].end)
+            a = sp[i].start;
+        if (sp[i].start < b && b < sp[i].end)
+            b = sp[i].end;
+    }
     while (a > 0 && ((unsigned char)text[a] & 0xC0) == 0x80)
         a--;
     while (b < len && ((unsigned char)text[b] & 0xC0) == 0x80)
         b++;
     struct buf out;
     buf_init(&out, 0);
-    int rc = add_masked(ex->app, &out, text, a, s);
-    /* the finding itself is always replaced by its label unless raw, even where a
-     * shorter window would not let the scanner find it again */
+    size_t pos = a;
+    for (size_t i = 0; i < n_sp && !rc; i++) {
+        if (sp[i].end <= a || sp[i].start >= b)
+            continue;
+        rc = add_clean(&out, text, pos, sp[i].start);
+        if (!rc)
+            rc = buf_addf(&out, "[%s]", sp[i].start <= s && e <= sp[i].end ? f->type : sp[i].type);
+        pos = sp[i].end;
+    }
     if (!rc)
-        rc = ex->app->raw ? add_masked(ex->app, &out, text, s, e) : buf_addf(&out, "[%s]", f->type);
-    if (!rc)
-        rc = add_masked(ex->app, &out, text, e, b);
+        rc = add_clean(&out, text, pos, b);
     if (!rc)
         ex->text = json_stringn(out.data ? out.data : "", out.len);
     buf_release(&out);
+    free(sp);
     return rc;
 }
 
@@ -674,7 +753,7 @@ static int api_pii(struct web_app *app, int64_t id, const struct params *ps, str
             if (strcmp(fr[i].type, pc[t].type) != 0 ||
                 strcmp(fr[i].severity, pc[t].severity) != 0 || fr[i].sample_id <= 0)
                 continue;
-            struct pii_example ex = {&fr[i], app, NULL};
+            struct pii_example ex = {&fr[i], app, fr, n_f, NULL};
             struct assay_error e2;
             err_clear(&e2);
             rc = store_web_get_sample(app->store, fr[i].sample_id, NULL, on_example_sample, &ex,

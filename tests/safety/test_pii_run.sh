@@ -108,10 +108,45 @@ assert any("[EMAIL_ADDRESS]" in e["text"] for e in r["examples"]), r["examples"]
 PY
 fi
 
+# examples of a --run scan never cut another finding in half at their edges: the email's
+# 60 bytes of context end inside the card, which must still show as its label only
+python3 - p.db <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("INSERT INTO runs (kind, config_json, config_hash, status, started_at, assay_version) VALUES ('generate', '{}', 'x', 'done', '2026-01-01T00:00:00Z', 't')")
+text = "mail amy@example.com " + "and then a few more plain words to pad it out ok " + "4111 1111 1111 1111 was the card."
+db.execute("INSERT INTO samples (run_id, task, item, output, created_at) VALUES ((SELECT max(id) FROM runs), 'g', '0', ?, 'now')", (text,))
+db.commit()
+PY
+expect_exit 0 "scan --run" -- "$ASSAY" pii scan --run 4 -q
+if command -v curl >/dev/null; then
+    rm -f serve.out
+    "$ASSAY" serve --port 0 --json >serve.out 2>serve.err &
+    PID=$!
+    for _ in $(seq 100); do
+        [ -s serve.out ] && break
+        sleep 0.05
+    done
+    URL=$(sed -n 's/.*"url": *"\([^"]*\)".*/\1/p' serve.out)
+    curl -s -o pii4.json "${URL}api/runs/4/pii?examples=3"
+    kill "$PID"
+    wait "$PID" 2>/dev/null
+    python3 - pii4.json <<'PY' && pass || fail "/api/runs/4/pii: no half card at a snippet's edge"
+import json, sys
+r = json.load(open(sys.argv[1]))
+ex = [e["text"] for e in r["examples"]]
+assert len(ex) == 2, ex
+assert all("4111" not in t and "amy@" not in t for t in ex), ex
+assert "[CREDIT_CARD]" in ex[0] or "[CREDIT_CARD]" in ex[1], ex
+PY
+fi
+expect_exit 0 "report of the --run scan" -- "$ASSAY" report --run 4 -o r4.html
+grep -q "4111" r4.html && fail "report shows part of the card" || pass
+
 # a failing scan leaves a failed run, not a half-done one that looks finished
 expect_exit 3 "missing file" -- "$ASSAY" pii scan corpus.txt nope.txt
 expect_exit 0 "runs after failure" -- "$ASSAY" runs
-expect_grep "$TMP/out" "^ +4 +pii +failed" "failed run recorded as failed"
+expect_grep "$TMP/out" "^ +5 +pii +failed" "failed run recorded as failed"
 
 # the PCRE2 match limit applies: a pathological input stops quickly, with a warning
 python3 -c "
