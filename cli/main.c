@@ -67,7 +67,11 @@ const struct cli_cmd cli_commands[] = {
      "PERSON is found only after an introduction or a title ('my name is', 'Mr', 'Dear',\n"
      "'Regards,') and STREET_ADDRESS only as a US-style number + name + suffix next to an\n"
      "address word ('lives at', 'ship to'): both are precise where they fire but miss most\n"
-     "names and addresses (no name lists, no model). --run stores findings in the database.",
+     "names and addresses (no name lists, no model). --run stores findings in the database.\n"
+     "A FILE scan records a run of kind pii (each line / record with findings as its\n"
+     "redacted text, never the matched text) unless --no-store. Known gaps: of grouped card\n"
+     "numbers written back to back, the first three are found, not a fourth; SSA example\n"
+     "numbers such as 123-45-6789 are reported as neither SSN nor phone.",
      cmd_pii_opts, 1, -1, cmd_pii, NULL},
     {"memorize", "memorization audit: greedy continuations of corpus prefixes vs the truth",
      "--model M --corpus PATH [PATH...] [options]",
