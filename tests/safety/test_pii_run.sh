@@ -29,6 +29,11 @@ cp "$TMP/out" nostore.red
 expect_exit 0 "scan --redact recording" -- "$ASSAY" pii scan corpus.txt --redact
 cmp -s "$TMP/out" nostore.red && pass || fail "--redact output changed by the recording"
 expect_exit 0 "scan jsonl recording" -- "$ASSAY" pii scan c.jsonl --field text -q
+# redacted JSONL stays one record per line (json_dumps once got JSON_ALLOW_NUL, which it
+# reads as JSON_INDENT(16))
+expect_exit 0 "jsonl --redact" -- "$ASSAY" pii scan c.jsonl --field text --redact --no-store
+[ "$(wc -l < "$TMP/out")" -eq 3 ] && pass || fail "redacted jsonl: $(wc -l < "$TMP/out") lines, not 3"
+expect_grep "$TMP/out" '^\{"text":"mail \[EMAIL_ADDRESS\] now"\}$' "redacted jsonl record"
 expect_exit 0 "runs" -- "$ASSAY" runs --json
 python3 - "$TMP/out" <<'PY' && pass || fail "three pii runs, done"
 import json, sys
