@@ -610,6 +610,12 @@ static int try_rule(const struct pii_scanner *sc, struct pii_scratch *x, size_t 
         if (ru->need_context)
             return 0;
         size_t aa = fs > PII_ANTI_BEFORE ? fs - PII_ANTI_BEFORE : 0;
+        /* Only on the number's own line: "SSN ...\n4111..." is no reason to doubt a card. */
+        for (size_t k = fs; k > aa; k--)
+            if (text[k - 1] == '\n') {
+                aa = k;
+                break;
+            }
         if ((ru->trig & PII_TRIG_DIGIT) &&
             has_context(text, text_len, aa, fs, pii_anti_context, sc->anti_first))
             like -= 2;
