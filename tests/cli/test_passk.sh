@@ -4,7 +4,8 @@
 # same completions; a run killed with SIGKILL and started again ends with exactly the
 # samples of an uninterrupted one; pass@k agrees with the unbiased estimator recomputed in
 # Python from the stored samples (with passes planted, since the random-weight fixture
-# never passes); greedy runs keep their plain item ids; bad options are usage errors.
+# never passes); greedy runs keep their plain item ids; bad options are usage errors;
+# gsm8k_cot and mbpp_sanitized run through `assay run`.
 . "$(dirname "$0")/lib.sh"
 S=${ASSAY_SHARED_DIR:-../shared}
 M="$S/fixtures/models/gemma2-tiny/gemma2-tiny-Q8_0.gguf"
@@ -137,6 +138,21 @@ for k in (1, 2, 4):
 ok = ok and abs(got["pass@1"]["value"] - 1.75 / 3) < 1e-12
 ok = ok and abs(got["pass@2"]["value"] - (0.5 + 1 + 5 / 6) / 3) < 1e-12
 ok = ok and got["pass@4"]["value"] == 1.0
+sys.exit(0 if ok else 1)
+PYEOF
+
+# ---- the variants: gsm8k_cot stays greedy beside a sampled mbpp_sanitized ---------------------
+expect_exit 0 "gsm8k_cot and mbpp_sanitized" -- "$ASSAY" run --model "$M" --tasks gsm8k_cot,mbpp_sanitized --limit 1 --samples 2 --temp 0.8 --threads 2 --data-dir "$D" --quiet --db v.db --json
+$PY - v.db "$TMP/out" <<'PYEOF' && pass || fail "gsm8k_cot / mbpp_sanitized samples or metrics wrong"
+import json, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+rows = {(t, i): (tg, json.loads(d)) for t, i, tg, d in c.execute("select task, item, target, data_json from samples")}
+ok = sorted(rows) == [("gsm8k_cot", "0"), ("mbpp_sanitized", "11#0"), ("mbpp_sanitized", "11#1")]
+tg, d = rows[("gsm8k_cot", "0")]
+ok = ok and tg == "18" and d["shots"] == [f"cot_{i}" for i in range(1, 9)] and "strict" in d
+ok = ok and rows[("mbpp_sanitized", "11#0")][1]["shots"] == ["2", "3", "4"]
+m = {(x["task"], x["metric"]) for x in json.load(open(sys.argv[2]))["metrics"]}
+ok = ok and ("gsm8k_cot", "exact_match,strict-match") in m and ("mbpp_sanitized", "pass@1") in m
 sys.exit(0 if ok else 1)
 PYEOF
 
