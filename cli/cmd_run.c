@@ -36,7 +36,8 @@ const struct cli_opt cmd_run_opts[] = {
      "dataset mirror (default: $ASSAY_DATA_DIR, else the datasets cache)"},
     {"jobs", 'j', CLI_OPT_INT, "N", NULL, "code-execution runs at once (default: cores)"},
     {"samples", 0, CLI_OPT_INT, "N", "1",
-     "completions per problem of humaneval and mbpp, for sampled pass@k (each stored as item "
+     "completions per problem of the code tasks (humaneval, mbpp, mbpp_sanitized), for sampled "
+     "pass@k (each stored as item "
      "'<task_id>#<i>', seeded from --seed, the problem and i); other tasks stay greedy"},
     {"temp", 0, CLI_OPT_NUM, "T", NULL,
      "sampling temperature of the code tasks (default 0, greedy; with --samples > 1: 0.2, "
@@ -211,7 +212,7 @@ int cmd_run(struct cli_ctx *ctx, const struct cli_args *a)
     if ((rc = eval_plan_load(&plan, tasks, &o, &ctx->err)))
         return rc;
     if (!ctx->quiet && eval_opts_sampled(&o) && !plan_has_code(&plan))
-        cli_warn("--samples/--temp/--top-p apply to humaneval and mbpp only; this run is greedy");
+        cli_warn("--samples/--temp/--top-p apply to the code tasks only; this run is greedy");
     if (!ctx->quiet && o.shots > 0)
         for (int i = 0; i < plan.n_tasks; i++)
             if (plan.shots[i] < o.shots && plan.tasks[i].def.output == TASK_OUTPUT_LOGLIKELIHOOD &&

@@ -26,7 +26,9 @@ const struct cli_cmd cli_commands[] = {
      "(lm-eval mean_stderr). Groups (mmlu, mmlu_stem...): 'acc' = micro average over all\n"
      "items (stderr over the concatenated items), 'acc_pooled' = the same mean with\n"
      "lm-eval's pooled stderr (within-subtask variance), 'acc_macro' = mean of subtasks\n"
-     "with sqrt(sum se_i^2)/m.",
+     "with sqrt(sum se_i^2)/m. --samples N samples N completions per code problem\n"
+     "(humaneval, mbpp, mbpp_sanitized) and stores pass@k: the unbiased estimator per\n"
+     "problem, averaged over problems, stderr over problems.",
      cmd_run_opts, 0, 0, cmd_run, cmd_exec_help_extra},
     {"tasks", "list the benchmark tasks, or show the exact prompt of one document",
      "[show TASK [--doc I] [--shots K]] [options]",
