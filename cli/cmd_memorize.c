@@ -45,7 +45,8 @@ const struct cli_opt cmd_memorize_opts[] = {
     {"examples", 0, CLI_OPT_INT, "N", "3", "memorized continuations to print, PII masked"},
     CLI_OPT_DB,
     CLI_OPT_THREADS,
-    CLI_OPT_CTX,
+    {"ctx", 0, CLI_OPT_INT, "N", NULL,
+     "context length per sequence (default: prefix + suffix + 2, all an audit needs)"},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -343,7 +344,12 @@ int cmd_memorize(struct cli_ctx *ctx, const struct cli_args *a)
         goto out;
     if ((rc = cli_open_store(&s, a, 0, &ctx->err)))
         goto out;
-    if ((rc = cli_backend_open(ctx, a, s, &b, &model_id)))
+    /* A prompt is BOS + prefix and decoding adds suffix tokens: that is all the context an
+     * audit needs, so every document of a batch gets a decoding slot of its own (at 50 + 50
+     * tokens, 32 slots of a 2B-shaped model's cache are ~120 MB). */
+    struct cli_backend_hints hints = {.n_ctx = p.prefix + p.suffix + 2,
+                                      .n_seq = p.batch < 32 ? p.batch : 32};
+    if ((rc = cli_backend_open_hinted(ctx, a, s, &hints, &b, &model_id)))
         goto out;
     cli_progress_done(ctx);
     struct backend_info in;

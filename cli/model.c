@@ -72,6 +72,13 @@ static int fingerprint(struct cli_ctx *ctx, struct store *s, const char *path, c
 int cli_backend_open(struct cli_ctx *ctx, const struct cli_args *a, struct store *s,
                      struct backend **out, int64_t *model_id_out)
 {
+    return cli_backend_open_hinted(ctx, a, s, NULL, out, model_id_out);
+}
+
+int cli_backend_open_hinted(struct cli_ctx *ctx, const struct cli_args *a, struct store *s,
+                            const struct cli_backend_hints *h, struct backend **out,
+                            int64_t *model_id_out)
+{
     *out = NULL;
     const char *path = cli_get(a, "model");
     if (!path)
@@ -93,6 +100,10 @@ int cli_backend_open(struct cli_ctx *ctx, const struct cli_args *a, struct store
     if (rc)
         return rc;
     p.n_ctx = (int32_t)v;
+    if (h && !cli_get(a, "ctx") && h->n_ctx > 0)
+        p.n_ctx = h->n_ctx;
+    if (h && h->n_seq > 0)
+        p.n_seq = h->n_seq;
     p.no_prefix_cache = cli_flag(a, "no-prefix-cache");
     char fp[96] = "";
     bool rgemma = backend_rg_is_dir(path); /* an HF directory of a RecurrentGemma */

@@ -32,4 +32,15 @@ struct store;
 int cli_backend_open(struct cli_ctx *ctx, const struct cli_args *a, struct store *s,
                      struct backend **out, int64_t *model_id_out);
 
+/* What a command knows about its work that the defaults do not: n_ctx (used when --ctx is
+ * not given; 0: the default) and n_seq (sequences decoded together by generate, each
+ * with a KV cache of n_ctx positions; 0: the backend's default). */
+struct cli_backend_hints {
+    int32_t n_ctx;
+    int32_t n_seq;
+};
+int cli_backend_open_hinted(struct cli_ctx *ctx, const struct cli_args *a, struct store *s,
+                            const struct cli_backend_hints *h, struct backend **out,
+                            int64_t *model_id_out);
+
 #endif
