@@ -37,7 +37,7 @@ t0=$(date +%s.%N)
 expect_exit 0 "exec canonical" -- "$ASSAY" exec --task humaneval --completions canon.jsonl \
     --data-dir "$DATA" --db canon.db --jobs 2
 t1=$(date +%s.%N)
-echo "canonical HumanEval, 2 jobs: $(echo "$t1 - $t0" | bc) s"
+echo "canonical HumanEval, 2 jobs: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
 expect_grep "$TMP/out" "^humaneval: 164 problems, 164 samples" "canonical counts"
 expect_grep "$TMP/out" "passed 164, failed 0" "canonical all pass"
 expect_grep "$TMP/out" "^pass@1 +1\.0000" "canonical pass@1"
