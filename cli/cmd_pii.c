@@ -17,6 +17,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "safety/pii.h"
+#include "safety/pii_rows.h"
 #include "store/store.h"
 
 const struct cli_opt cmd_pii_opts[] = {
@@ -51,9 +52,9 @@ struct scan_out {
     int64_t sample_id; /* --run */
     uint64_t n_by_type[PII_TYPE_COUNT];
     uint64_t n_total;
-    bool print;       /* list findings on stdout (not with --redact) */
-    bool echo;        /* write redacted text to stdout (--redact) */
-    struct rec *rec;  /* record a pii run (FILE scans without --no-store), or NULL */
+    bool print;      /* list findings on stdout (not with --redact) */
+    bool echo;       /* write redacted text to stdout (--redact) */
+    struct rec *rec; /* record a pii run (FILE scans without --no-store), or NULL */
 };
 
 static int rec_finding(struct rec *r, const struct pii_finding *f, int64_t line);
@@ -159,8 +160,7 @@ struct rec {
     struct store_sample batch[REC_BATCH];
     size_t n_batch;
     int64_t n_samples;
-    struct store_pii_finding *rows; /* sample_id holds the sample's ordinal until the end */
-    int64_t n_rows, cap_rows;
+    struct pii_rows rows; /* sample_id holds the sample's ordinal until the end */
 };
 
 static int rec_flush(struct rec *r)
@@ -198,25 +198,8 @@ static int rec_finding(struct rec *r, const struct pii_finding *f, int64_t line)
 
 static int rec_row(struct rec *r, const struct pii_finding *f, int64_t a, int64_t b)
 {
-    if (r->n_rows == r->cap_rows) {
-        int64_t ncap = r->cap_rows ? r->cap_rows * 2 : 64;
-        struct store_pii_finding *p = mem_realloc_array(r->rows, (size_t)ncap, sizeof(*p));
-        if (!p)
-            return err_set(r->err, ASSAY_ENOMEM, "out of memory");
-        r->rows = p;
-        r->cap_rows = ncap;
-    }
-    struct store_pii_finding *x = &r->rows[r->n_rows++];
-    x->sample_id = r->n_samples; /* the ordinal; made an id in rec_finish */
-    x->field = "output";
-    x->type = pii_type_name(f->type);
-    x->start_byte = a;
-    x->end_byte = b;
-    x->likelihood = pii_likelihood_name(f->likelihood);
-    x->severity = pii_severity_name(f->severity);
-    x->detector = pii_detector_name(f->detector);
-    x->validated = f->verdict == PII_VERDICT_VALID;
-    return 0;
+    /* sample_id: the ordinal, made an id in rec_finish */
+    return pii_rows_add(&r->rows, f, r->n_samples, "output", a, b, r->err);
 }
 
 /* The current line ended at red_pos (before its '\n'): its findings make a sample. */
@@ -363,21 +346,22 @@ static int rec_finish(struct rec *r, uint64_t n_bytes)
             return err_set(r->err, ASSAY_ENOMEM, "out of memory");
         rc = store_each_sample(r->s, r->run, "pii_scan", rec_id, &x, r->err);
         if (!rc && x.n != r->n_samples)
-            rc = err_set(r->err, ASSAY_EFAIL, "run %" PRId64 ": %" PRId64 " samples stored, %" PRId64
-                         " read back", r->run, r->n_samples, x.n);
+            rc = err_set(r->err, ASSAY_EFAIL,
+                         "run %" PRId64 ": %" PRId64 " samples stored, %" PRId64 " read back",
+                         r->run, r->n_samples, x.n);
     }
-    for (int64_t i = 0; !rc && i < r->n_rows; i++)
-        r->rows[i].sample_id = x.ids[r->rows[i].sample_id];
+    for (int64_t i = 0; !rc && i < r->rows.n; i++)
+        r->rows.v[i].sample_id = x.ids[r->rows.v[i].sample_id];
     if (!rc)
-        rc = store_put_pii_findings(r->s, r->run, r->rows, r->n_rows, r->err);
+        rc = store_put_pii_findings(r->s, r->run, r->rows.v, r->rows.n, r->err);
     free(x.ids);
     /* Counts from the stored rows: by type, by severity, and in all. */
     int64_t by_type[PII_TYPE_COUNT] = {0}, n_sens = 0, n_pers = 0;
-    for (int64_t i = 0; i < r->n_rows; i++) {
-        int t = pii_type_from_name(r->rows[i].type);
+    for (int64_t i = 0; i < r->rows.n; i++) {
+        int t = pii_type_from_name(r->rows.v[i].type);
         if (t >= 0)
             by_type[t]++;
-        if (strcmp(r->rows[i].severity, "sensitive") == 0)
+        if (strcmp(r->rows.v[i].severity, "sensitive") == 0)
             n_sens++;
         else
             n_pers++;
@@ -390,7 +374,7 @@ static int rec_finish(struct rec *r, uint64_t n_bytes)
                                   r->n_samples, r->err);
         }
     if (!rc)
-        rc = store_put_metric(r->s, r->run, "pii_scan", "findings", (double)r->n_rows, NAN,
+        rc = store_put_metric(r->s, r->run, "pii_scan", "findings", (double)r->rows.n, NAN,
                               r->n_samples, r->err);
     if (!rc)
         rc = store_put_metric(r->s, r->run, "pii_scan", "findings:sensitive", (double)n_sens, NAN,
@@ -414,7 +398,7 @@ static void rec_release(struct rec *r)
     r->n_batch = 0;
     buf_release(&r->line);
     free(r->pend);
-    free(r->rows);
+    pii_rows_release(&r->rows);
 }
 
 static int list_types(struct cli_ctx *ctx)
@@ -447,8 +431,7 @@ struct run_scan {
     const struct pii_scanner *sc;
     struct pii_stats *stats;
     struct pii_findings f;
-    struct store_pii_finding *rows;
-    int64_t n_rows, cap_rows;
+    struct pii_rows rows;
     struct assay_error *err;
 };
 
@@ -466,24 +449,10 @@ static int on_sample(void *user, const struct store_sample_row *row)
     for (size_t i = 0; i < rs->f.n; i++) {
         const struct pii_finding *x = &rs->f.v[i];
         on_finding(rs->so, x, row->id, text + x->start);
-        if (rs->n_rows == rs->cap_rows) {
-            int64_t ncap = rs->cap_rows ? rs->cap_rows * 2 : 64;
-            struct store_pii_finding *p = mem_realloc_array(rs->rows, (size_t)ncap, sizeof(*p));
-            if (!p)
-                return err_set(rs->err, ASSAY_ENOMEM, "out of memory");
-            rs->rows = p;
-            rs->cap_rows = ncap;
-        }
-        struct store_pii_finding *r = &rs->rows[rs->n_rows++];
-        r->sample_id = row->id;
-        r->field = "output";
-        r->type = pii_type_name(x->type);
-        r->start_byte = (int64_t)x->start;
-        r->end_byte = (int64_t)x->end;
-        r->likelihood = pii_likelihood_name(x->likelihood);
-        r->severity = pii_severity_name(x->severity);
-        r->detector = pii_detector_name(x->detector);
-        r->validated = x->verdict == PII_VERDICT_VALID;
+        rc = pii_rows_add(&rs->rows, x, row->id, "output", (int64_t)x->start, (int64_t)x->end,
+                          rs->err);
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -515,13 +484,13 @@ static int scan_run(struct cli_ctx *ctx, const struct cli_args *a, const struct 
         goto out;
     rc = store_delete_pii_findings(s, run_id, &ctx->err);
     if (!rc)
-        rc = store_put_pii_findings(s, run_id, rs.rows, rs.n_rows, &ctx->err);
+        rc = store_put_pii_findings(s, run_id, rs.rows.v, rs.rows.n, &ctx->err);
     if (!rc && !ctx->quiet)
-        fprintf(stderr, "assay: stored %" PRId64 " findings for run %" PRId64 " in %s\n", rs.n_rows,
+        fprintf(stderr, "assay: stored %" PRId64 " findings for run %" PRId64 " in %s\n", rs.rows.n,
                 run_id, store_path(s));
 out:
     store_run_release(&run);
-    free(rs.rows);
+    pii_rows_release(&rs.rows);
     pii_findings_release(&rs.f);
     store_close(s);
     return rc;
@@ -625,8 +594,8 @@ static int scan(struct cli_ctx *ctx, const struct cli_args *a)
             json_array_append_new(files, json_string(a->pos[i]));
         json_object_set_new(conf, "files", files);
         json_object_set_new(conf, "field", field ? json_string(field) : json_null());
-        json_object_set_new(conf, "types", json_string(cli_given(a, "types") ? cli_get(a, "types")
-                                                                            : "all"));
+        json_object_set_new(conf, "types",
+                            json_string(cli_given(a, "types") ? cli_get(a, "types") : "all"));
         json_object_set_new(conf, "min_likelihood",
                             json_string(pii_likelihood_name(cfg.min_likelihood)));
         json_object_set_new(conf, "match_limit", json_integer((json_int_t)match_limit));
@@ -671,9 +640,9 @@ static int scan(struct cli_ctx *ctx, const struct cli_args *a)
             rc = store_finish_run(db, run, STORE_RUN_DONE, NULL, &ctx->err);
             if (!rc && !ctx->quiet)
                 fprintf(stderr,
-                        "assay: recorded run %" PRId64 " (kind pii: %" PRId64
-                        " samples, %" PRId64 " findings) in %s\n",
-                        run, rec.n_samples, rec.n_rows, store_path(db));
+                        "assay: recorded run %" PRId64 " (kind pii: %" PRId64 " samples, %" PRId64
+                        " findings) in %s\n",
+                        run, rec.n_samples, rec.rows.n, store_path(db));
         }
         store_close(db);
     }

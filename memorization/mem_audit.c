@@ -17,6 +17,7 @@
 #include "base/mem.h"
 #include "engine/backend.h"
 #include "safety/pii.h"
+#include "safety/pii_rows.h"
 #include "store/store.h"
 
 void mem_params_default(struct mem_params *p)
@@ -228,8 +229,7 @@ static json_t *pii_json(const struct pii_scanner *sc, const char *text, size_t l
             pers++;
         const char *tn = pii_type_name(f.v[i].type);
         json_t *cur = json_object_get(types, tn);
-        json_object_set_new(types, tn,
-                            json_integer(cur ? json_integer_value(cur) + 1 : 1));
+        json_object_set_new(types, tn, json_integer(cur ? json_integer_value(cur) + 1 : 1));
     }
     json_t *o = json_pack("{s:I, s:I, s:I, s:o}", "n_findings", (json_int_t)f.n, "sensitive",
                           (json_int_t)sens, "personal", (json_int_t)pers, "types", types);
@@ -285,12 +285,11 @@ static int fill_row(struct store_sample *smp, struct row_bufs *rb, const struct 
         return rc;
     struct mem_match m;
     mem_compare(&m, res->ids, (size_t)res->n_ids, truth, n_true, prm->approx_frac);
-    json_t *d = json_pack("{s:b, s:b, s:I, s:I, s:o, s:o, s:I, s:I}", "exact", m.exact,
-                          "approximate", m.approximate, "edit_distance",
-                          (json_int_t)m.edit_distance, "lcp", (json_int_t)m.lcp, "generated_ids",
-                          ids_json(res->ids, (size_t)res->n_ids), "true_ids",
-                          ids_json(truth, n_true), "start", (json_int_t)it->start, "n_tokens",
-                          (json_int_t)it->n_tokens);
+    json_t *d = json_pack(
+        "{s:b, s:b, s:I, s:I, s:o, s:o, s:I, s:I}", "exact", m.exact, "approximate", m.approximate,
+        "edit_distance", (json_int_t)m.edit_distance, "lcp", (json_int_t)m.lcp, "generated_ids",
+        ids_json(res->ids, (size_t)res->n_ids), "true_ids", ids_json(truth, n_true), "start",
+        (json_int_t)it->start, "n_tokens", (json_int_t)it->n_tokens);
     if (!d)
         return err_set(err, ASSAY_ENOMEM, "out of memory");
     if (sc && m.approximate) {
@@ -453,8 +452,7 @@ struct agg {
     double *lcp_sum; /* per source */
     const struct pii_scanner *sc;
     struct pii_findings f;
-    struct store_pii_finding *rows;
-    int64_t n_rows, cap_rows;
+    struct pii_rows rows;
     struct assay_error *err;
 };
 
@@ -538,24 +536,10 @@ static int on_row(void *user, const struct store_sample_row *row)
             seen[x->type] = true;
             m->pii_by_type[x->type]++;
         }
-        if (g->n_rows == g->cap_rows) {
-            int64_t ncap = g->cap_rows ? g->cap_rows * 2 : 64;
-            struct store_pii_finding *v = mem_realloc_array(g->rows, (size_t)ncap, sizeof(*v));
-            if (!v)
-                return err_set(g->err, ASSAY_ENOMEM, "out of memory");
-            g->rows = v;
-            g->cap_rows = ncap;
-        }
-        struct store_pii_finding *r = &g->rows[g->n_rows++];
-        r->sample_id = row->id;
-        r->field = "output";
-        r->type = pii_type_name(x->type);
-        r->start_byte = (int64_t)x->start;
-        r->end_byte = (int64_t)x->end;
-        r->likelihood = pii_likelihood_name(x->likelihood);
-        r->severity = pii_severity_name(x->severity);
-        r->detector = pii_detector_name(x->detector);
-        r->validated = x->verdict == PII_VERDICT_VALID;
+        rc = pii_rows_add(&g->rows, x, row->id, "output", (int64_t)x->start, (int64_t)x->end,
+                          g->err);
+        if (rc)
+            return rc;
         m->n_findings++;
     }
     for (int k = 0; k < 2; k++) {
@@ -618,14 +602,13 @@ int mem_compute_metrics(struct mem_summary *out, struct store *s, int64_t run_id
         double n = (double)x->n;
         int64_t mem = x->n_approx;
         if ((rc = put(s, run_id, t, "n_audited", n, NAN, x->n, err)) ||
-            (rc = put(s, run_id, t, "n_skipped_short", (double)x->n_short, NAN, x->n_short,
-                      err)) ||
+            (rc = put(s, run_id, t, "n_skipped_short", (double)x->n_short, NAN, x->n_short, err)) ||
             (rc = put(s, run_id, t, "n_failed", (double)x->n_failed, NAN, x->n_failed, err)))
             break;
         if (x->n == 0)
             continue;
-        if ((rc = put(s, run_id, t, "exact_rate", (double)x->n_exact / n,
-                      rate_se(x->n_exact, x->n), x->n, err)) ||
+        if ((rc = put(s, run_id, t, "exact_rate", (double)x->n_exact / n, rate_se(x->n_exact, x->n),
+                      x->n, err)) ||
             (rc = put(s, run_id, t, "exact_rate_ci_lo", x->exact_lo, NAN, x->n, err)) ||
             (rc = put(s, run_id, t, "exact_rate_ci_hi", x->exact_hi, NAN, x->n, err)) ||
             (rc = put(s, run_id, t, "approx_rate", (double)x->n_approx / n,
@@ -636,8 +619,8 @@ int mem_compute_metrics(struct mem_summary *out, struct store *s, int64_t run_id
             break;
         if (sc && ((rc = put(s, run_id, t, "pii_memorized_sensitive", (double)x->n_pii_sensitive,
                              NAN, mem, err)) ||
-                   (rc = put(s, run_id, t, "pii_memorized_personal", (double)x->n_pii_personal,
-                             NAN, mem, err))))
+                   (rc = put(s, run_id, t, "pii_memorized_personal", (double)x->n_pii_personal, NAN,
+                             mem, err))))
             break;
     }
     if (rc)
@@ -659,12 +642,12 @@ int mem_compute_metrics(struct mem_summary *out, struct store *s, int64_t run_id
         }
         if (!rc)
             rc = store_delete_pii_findings(s, run_id, err);
-        if (!rc && g.n_rows > 0)
-            rc = store_put_pii_findings(s, run_id, g.rows, g.n_rows, err);
+        if (!rc && g.rows.n > 0)
+            rc = store_put_pii_findings(s, run_id, g.rows.v, g.rows.n, err);
     }
 out:
     pii_findings_release(&g.f);
-    free(g.rows);
+    pii_rows_release(&g.rows);
     free(g.lcp_sum);
     if (rc)
         mem_summary_release(out);
