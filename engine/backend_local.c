@@ -15,6 +15,7 @@
 
 #include "base/buf.h"
 #include "base/mem.h"
+#include "engine/backend_req.h"
 #include "engine/ckpt.h"
 #include "engine/ckpt_src.h"
 #include "engine/gguf.h"
@@ -53,110 +54,6 @@ void backend_local_params_default(struct backend_local_params *p)
 
 /* ---- tokenizing ---------------------------------------------------------------------- */
 
-/* Encode text; with_bos puts the model's BOS first (exactly one). */
-static int encode(struct local *L, const char *text, size_t len, bool with_bos, int32_t **ids,
-                  size_t *n, struct assay_error *err)
-{
-    unsigned flags = with_bos && tok_bos_id(L->tok) >= 0 ? TOK_ENCODE_BOS : 0;
-    return tok_encode(L->tok, text, len, flags, ids, n, err);
-}
-
-static bool is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-/*
- * lm-eval's _encode_pair: trailing whitespace of the context moves to the continuation;
- * whole = enc(context + continuation), ctx = enc(context); the continuation tokens are
- * whole[len(ctx):]. An empty context is [BOS] with the continuation encoded alone.
- * On success *full holds [BOS] ctx cont (owned) and *n_cont the continuation length.
- */
-static int encode_pair(struct local *L, const struct bk_ll_req *r, int32_t **full, size_t *n_full,
-                       size_t *n_cont, struct assay_error *err)
-{
-    *full = NULL;
-    if (r->context.ids || r->continuation.ids) {
-        size_t nc = r->context.ids ? r->context.n_ids : 0;
-        size_t nk = r->continuation.ids ? r->continuation.n_ids : 0;
-        int32_t *v = mem_alloc_array(nc + nk, sizeof(int32_t));
-        if (!v)
-            return err_set(err, ASSAY_ENOMEM, "out of memory");
-        if (nc)
-            memcpy(v, r->context.ids, nc * sizeof(int32_t));
-        if (nk)
-            memcpy(v + nc, r->continuation.ids, nk * sizeof(int32_t));
-        *full = v;
-        *n_full = nc + nk;
-        *n_cont = nk;
-        return 0;
-    }
-    const char *ctx = r->context.text ? r->context.text : "";
-    size_t ctx_len = r->context.text ? r->context.len : 0;
-    const char *cont = r->continuation.text ? r->continuation.text : "";
-    size_t cont_len = r->continuation.text ? r->continuation.len : 0;
-    size_t n_sp = 0;
-    while (n_sp < ctx_len && is_space(ctx[ctx_len - 1 - n_sp]))
-        n_sp++;
-    size_t ctx_keep = ctx_len - n_sp;
-    int rc;
-    if (ctx_keep == 0) {
-        /* empty context: [BOS] + enc(continuation) without special tokens */
-        struct buf whole;
-        buf_init(&whole, 0);
-        if (buf_add(&whole, ctx, ctx_len) || buf_add(&whole, cont, cont_len)) {
-            buf_release(&whole);
-            return err_set(err, ASSAY_ENOMEM, "out of memory");
-        }
-        int32_t *ids = NULL;
-        size_t n = 0;
-        rc = encode(L, whole.data, whole.len, false, &ids, &n, err);
-        buf_release(&whole);
-        if (rc)
-            return rc;
-        int32_t bos = tok_bos_id(L->tok);
-        size_t lead = bos >= 0 ? 1 : 0;
-        int32_t *v = mem_alloc_array(n + lead, sizeof(int32_t));
-        if (!v) {
-            free(ids);
-            return err_set(err, ASSAY_ENOMEM, "out of memory");
-        }
-        if (lead)
-            v[0] = bos;
-        if (n)
-            memcpy(v + lead, ids, n * sizeof(int32_t));
-        free(ids);
-        *full = v;
-        *n_full = n + lead;
-        *n_cont = n;
-        return 0;
-    }
-    struct buf whole;
-    buf_init(&whole, 0);
-    if (buf_add(&whole, ctx, ctx_len) || buf_add(&whole, cont, cont_len)) {
-        buf_release(&whole);
-        return err_set(err, ASSAY_ENOMEM, "out of memory");
-    }
-    int32_t *w = NULL, *c = NULL;
-    size_t nw = 0, nc = 0;
-    rc = encode(L, whole.data, whole.len, true, &w, &nw, err);
-    buf_release(&whole);
-    if (rc)
-        return rc;
-    rc = encode(L, ctx, ctx_keep, true, &c, &nc, err);
-    if (rc) {
-        free(w);
-        return rc;
-    }
-    free(c);
-    if (nc > nw)
-        nc = nw; /* cannot happen with a prefix-stable tokenizer; keep the arithmetic safe */
-    *full = w;
-    *n_full = nw;
-    *n_cont = nw - nc;
-    return 0;
-}
-
 /* ---- one forward over a sequence's new tokens ------------------------------------------ */
 
 /* Decode tokens[from:n] into sequence seq (which must hold exactly `from` positions),
@@ -164,9 +61,8 @@ static int encode_pair(struct local *L, const struct bk_ll_req *r, int32_t **ful
  * is called for every wanted position in order. */
 typedef int (*logits_fn)(void *user, int32_t pos, const float *logits);
 
-static int decode_span(struct local *L, int32_t seq, const int32_t *tokens, int32_t from,
-                       int32_t n, int32_t want_from, logits_fn fn, void *user,
-                       struct assay_error *err)
+static int decode_span(struct local *L, int32_t seq, const int32_t *tokens, int32_t from, int32_t n,
+                       int32_t want_from, logits_fn fn, void *user, struct assay_error *err)
 {
     int32_t n_batch = L->p.n_batch;
     for (int32_t start = from; start < n; start += n_batch) {
@@ -178,8 +74,11 @@ static int decode_span(struct local *L, int32_t seq, const int32_t *tokens, int3
             L->b_seq[k] = seq;
             L->b_want[k] = i >= want_from;
         }
-        struct model_batch b = {.n_tok = k, .token = L->b_tok, .pos = L->b_pos,
-                                .seq_id = L->b_seq, .want_logits = L->b_want};
+        struct model_batch b = {.n_tok = k,
+                                .token = L->b_tok,
+                                .pos = L->b_pos,
+                                .seq_id = L->b_seq,
+                                .want_logits = L->b_want};
         int rc = model_decode(L->c, &b, err);
         if (rc)
             return rc;
@@ -200,11 +99,11 @@ static int decode_span(struct local *L, int32_t seq, const int32_t *tokens, int3
 /* ---- loglikelihood ------------------------------------------------------------------- */
 
 struct ll_item {
-    size_t req;       /* index of the request */
-    int32_t *full;    /* [BOS] ctx cont, owned */
+    size_t req;    /* index of the request */
+    int32_t *full; /* [BOS] ctx cont, owned */
     int32_t n_full;
     int32_t n_cont;
-    int32_t *input;   /* view into full: the model's input (full[:-1], left-truncated) */
+    int32_t *input; /* view into full: the model's input (full[:-1], left-truncated) */
     int32_t n_input;
     int32_t first_scored; /* input position whose logits predict the first cont token */
 };
@@ -226,7 +125,7 @@ struct ll_group {
     struct ll_item *items; /* the group: identical inputs */
     size_t n_items;
     struct bk_ll_res *res;
-    double *per_token;     /* single-item groups may record each token's log-prob here */
+    double *per_token; /* single-item groups may record each token's log-prob here */
 };
 
 static int ll_on_logits(void *user, int32_t pos, const float *logits)
@@ -258,14 +157,6 @@ static int ll_on_logits(void *user, int32_t pos, const float *logits)
     return 0;
 }
 
-static int32_t common_prefix(const int32_t *a, int32_t na, const int32_t *b, int32_t nb)
-{
-    int32_t n = na < nb ? na : nb, i = 0;
-    while (i < n && a[i] == b[i])
-        i++;
-    return i;
-}
-
 /* Evaluate one group of identical inputs in sequence 0, reusing its cached prefix. */
 static int ll_run_group(struct local *L, struct ll_group *g, struct assay_error *err)
 {
@@ -276,7 +167,7 @@ static int ll_run_group(struct local *L, struct ll_group *g, struct assay_error 
             want_from = g->items[k].first_scored;
     int32_t lcp = L->p.no_prefix_cache
                       ? 0
-                      : common_prefix(L->cached, L->n_cached, first->input, first->n_input);
+                      : bk_common_prefix(L->cached, L->n_cached, first->input, first->n_input);
     /* logits are not cached: recompute from the first position whose logits we need */
     int32_t keep = lcp < want_from ? lcp : want_from;
     int rc = model_seq_truncate(L->c, 0, keep, err);
@@ -313,7 +204,7 @@ static int local_loglikelihood(struct backend *b, const struct bk_ll_req *reqs, 
         size_t n_full = 0, n_cont = 0;
         struct assay_error rerr;
         err_clear(&rerr);
-        int r = encode_pair(L, &reqs[i], &full, &n_full, &n_cont, &rerr);
+        int r = bk_encode_pair(L->tok, &reqs[i], &full, &n_full, &n_cont, &rerr);
         if (r == ASSAY_ENOMEM) {
             rc = err_set(err, r, "%s", rerr.msg);
             goto out;
@@ -352,8 +243,8 @@ static int local_loglikelihood(struct backend *b, const struct bk_ll_req *reqs, 
     for (size_t s = 0; s < n_items;) {
         size_t e = s + 1;
         while (e < n_items && items[e].n_input == items[s].n_input &&
-               memcmp(items[e].input, items[s].input,
-                      (size_t)items[s].n_input * sizeof(int32_t)) == 0)
+               memcmp(items[e].input, items[s].input, (size_t)items[s].n_input * sizeof(int32_t)) ==
+                   0)
             e++;
         struct ll_group g = {.L = L, .items = &items[s], .n_items = e - s, .res = res};
         rc = ll_run_group(L, &g, err);
@@ -377,12 +268,11 @@ out:
 static int rolling_window(struct local *L, int32_t *v, int32_t nv, int32_t n_pred,
                           double *per_token, double *sum, struct assay_error *err)
 {
-    struct ll_item it = {.req = 0, .full = v, .n_full = nv, .n_cont = n_pred, .input = v,
-                         .n_input = nv - 1};
+    struct ll_item it = {
+        .req = 0, .full = v, .n_full = nv, .n_cont = n_pred, .input = v, .n_input = nv - 1};
     it.first_scored = it.n_input - it.n_cont;
     struct bk_ll_res one = {.logprob = 0, .is_greedy = true};
-    struct ll_group g = {.L = L, .items = &it, .n_items = 1, .res = &one,
-                         .per_token = per_token};
+    struct ll_group g = {.L = L, .items = &it, .n_items = 1, .res = &one, .per_token = per_token};
     int rc = ll_run_group(L, &g, err);
     if (!rc)
         *sum += one.logprob;
@@ -417,7 +307,7 @@ static int local_rolling(struct backend *b, const struct bk_rolling_req *reqs, s
             memcpy(toks, in->ids, in->n_ids * sizeof(int32_t));
             nt = in->n_ids;
         } else {
-            int r = encode(L, in->text ? in->text : "", in->len, false, &toks, &nt, &rerr);
+            int r = bk_encode(L->tok, in->text ? in->text : "", in->len, false, &toks, &nt, &rerr);
             if (r) {
                 res[i].error = r;
                 continue;
@@ -478,14 +368,14 @@ struct gen_slot {
     bool active;
     size_t req;
     int32_t seq;
-    int32_t *ids;      /* prompt + generated, capacity n_ctx */
+    int32_t *ids; /* prompt + generated, capacity n_ctx */
     int32_t n_prompt;
     int32_t n_ids;
     struct smp_rng rng;
     struct tok_stream ts;
     struct buf text;
-    size_t max_stop;   /* longest stop string */
-    size_t emitted;    /* bytes of text already streamed */
+    size_t max_stop; /* longest stop string */
+    size_t emitted;  /* bytes of text already streamed */
 };
 
 /* Stream what can no longer become part of a stop string (all of it when final). */
@@ -499,27 +389,6 @@ static void slot_emit(struct gen_slot *s, const struct bk_gen_req *r, bool final
         r->on_text(r->on_text_user, s->text.data + s->emitted, upto - s->emitted);
         s->emitted = upto;
     }
-}
-
-/* The earliest occurrence of any stop string in text (from `from` on), or -1. */
-static long find_stop(const struct bk_gen_req *r, const char *text, size_t len, size_t from)
-{
-    long best = -1;
-    for (int k = 0; k < r->n_until; k++) {
-        const char *s = r->until[k];
-        size_t sl = s ? strlen(s) : 0;
-        if (sl == 0 || sl > len)
-            continue;
-        for (size_t i = from; i + sl <= len; i++) {
-            if (best >= 0 && (long)i >= best)
-                break;
-            if (memcmp(text + i, s, sl) == 0) {
-                best = (long)i;
-                break;
-            }
-        }
-    }
-    return best;
 }
 
 static int slot_finish(struct local *L, struct gen_slot *s, const struct bk_gen_req *r,
@@ -545,8 +414,8 @@ static int slot_finish(struct local *L, struct gen_slot *s, const struct bk_gen_
 }
 
 /* Append token id to the slot, update its text, and tell whether it is finished. */
-static int slot_push(struct local *L, struct gen_slot *s, const struct bk_gen_req *r,
-                     int32_t id, struct bk_gen_res *out, bool *finished, struct assay_error *err)
+static int slot_push(struct local *L, struct gen_slot *s, const struct bk_gen_req *r, int32_t id,
+                     struct bk_gen_res *out, bool *finished, struct assay_error *err)
 {
     *finished = false;
     s->ids[s->n_ids++] = id;
@@ -561,7 +430,7 @@ static int slot_push(struct local *L, struct gen_slot *s, const struct bk_gen_re
         return rc;
     if (r->n_until > 0 && s->text.len > old_len) {
         size_t from = old_len > s->max_stop ? old_len - s->max_stop + 1 : 0;
-        long at = find_stop(r, s->text.data, s->text.len, from);
+        long at = bk_find_stop(r, s->text.data, s->text.len, from);
         if (at >= 0) {
             buf_truncate(&s->text, (size_t)at);
             *finished = true;
@@ -607,8 +476,8 @@ static int slot_start(struct local *L, struct gen_slot *s, size_t ri, const stru
         memcpy(p, r->prompt.ids, r->prompt.n_ids * sizeof(int32_t));
         np = r->prompt.n_ids;
     } else {
-        int rc = encode(L, r->prompt.text ? r->prompt.text : "", r->prompt.len, true, &p, &np,
-                        &rerr);
+        int rc = bk_encode(L->tok, r->prompt.text ? r->prompt.text : "", r->prompt.len, true, &p,
+                           &np, &rerr);
         if (rc == ASSAY_ENOMEM)
             return err_set(err, rc, "%s", rerr.msg);
         if (rc) {
@@ -718,8 +587,11 @@ static int local_generate(struct backend *b, const struct bk_gen_req *reqs, size
         }
         if (k == 0)
             break;
-        struct model_batch mb = {.n_tok = k, .token = L->b_tok, .pos = L->b_pos,
-                                 .seq_id = L->b_seq, .want_logits = L->b_want};
+        struct model_batch mb = {.n_tok = k,
+                                 .token = L->b_tok,
+                                 .pos = L->b_pos,
+                                 .seq_id = L->b_seq,
+                                 .want_logits = L->b_want};
         rc = model_decode(L->c, &mb, err);
         if (rc)
             goto out;

@@ -22,6 +22,7 @@
 #include "base/hash.h"
 #include "base/json.h"
 #include "base/mem.h"
+#include "engine/backend_req.h"
 #include "engine/ckpt.h"
 #include "engine/quant.h"
 #include "engine/rgemma.h"
@@ -63,8 +64,8 @@ static int src_get(void *user, const char *name, struct rg_tensor *out, struct a
     const struct st_tensor *t = st_set_find(R->st, name);
     if (!t) {
         const struct st_file *f0 = st_set_n_files(R->st) ? st_set_file(R->st, 0) : NULL;
-        return err_set_at(err, ASSAY_ENOTFOUND, f0 ? st_path(f0) : "", 0,
-                          "tensor '%s' is missing", name);
+        return err_set_at(err, ASSAY_ENOTFOUND, f0 ? st_path(f0) : "", 0, "tensor '%s' is missing",
+                          name);
     }
     memset(out, 0, sizeof(*out));
     out->file = t->path;
@@ -102,83 +103,6 @@ static int src_get(void *user, const char *name, struct rg_tensor *out, struct a
         R->copies[R->n_copies++] = d;
         out->data = d;
     }
-    return 0;
-}
-
-/* ---- tokenizing (lm-eval rules, as backend_local.c) ---------------------------------- */
-
-static int encode(struct rgb *R, const char *text, size_t len, bool with_bos, int32_t **ids,
-                  size_t *n, struct assay_error *err)
-{
-    unsigned flags = with_bos && tok_bos_id(R->tok) >= 0 ? TOK_ENCODE_BOS : 0;
-    return tok_encode(R->tok, text, len, flags, ids, n, err);
-}
-
-static bool is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-static int encode_pair(struct rgb *R, const struct bk_ll_req *r, int32_t **full, size_t *n_full,
-                       size_t *n_cont, struct assay_error *err)
-{
-    *full = NULL;
-    if (r->context.ids || r->continuation.ids) {
-        size_t nc = r->context.ids ? r->context.n_ids : 0;
-        size_t nk = r->continuation.ids ? r->continuation.n_ids : 0;
-        int32_t *v = mem_alloc_array(nc + nk ? nc + nk : 1, sizeof(int32_t));
-        if (!v)
-            return err_set(err, ASSAY_ENOMEM, "out of memory");
-        if (nc)
-            memcpy(v, r->context.ids, nc * sizeof(int32_t));
-        if (nk)
-            memcpy(v + nc, r->continuation.ids, nk * sizeof(int32_t));
-        *full = v;
-        *n_full = nc + nk;
-        *n_cont = nk;
-        return 0;
-    }
-    const char *ctx = r->context.text ? r->context.text : "";
-    size_t ctx_len = r->context.text ? r->context.len : 0;
-    const char *cont = r->continuation.text ? r->continuation.text : "";
-    size_t cont_len = r->continuation.text ? r->continuation.len : 0;
-    size_t n_sp = 0;
-    while (n_sp < ctx_len && is_space(ctx[ctx_len - 1 - n_sp]))
-        n_sp++;
-    size_t ctx_keep = ctx_len - n_sp;
-    struct buf whole;
-    buf_init(&whole, 0);
-    if (buf_add(&whole, ctx, ctx_len) || buf_add(&whole, cont, cont_len)) {
-        buf_release(&whole);
-        return err_set(err, ASSAY_ENOMEM, "out of memory");
-    }
-    int32_t *w = NULL, *c = NULL;
-    size_t nw = 0, nc = 0;
-    int rc;
-    if (ctx_keep == 0) {
-        /* empty context: [BOS] + enc(continuation) */
-        rc = encode(R, whole.data, whole.len, true, &w, &nw, err);
-        buf_release(&whole);
-        if (rc)
-            return rc;
-        nc = tok_bos_id(R->tok) >= 0 ? 1 : 0;
-    } else {
-        rc = encode(R, whole.data, whole.len, true, &w, &nw, err);
-        buf_release(&whole);
-        if (rc)
-            return rc;
-        rc = encode(R, ctx, ctx_keep, true, &c, &nc, err);
-        if (rc) {
-            free(w);
-            return rc;
-        }
-        free(c);
-    }
-    if (nc > nw)
-        nc = nw;
-    *full = w;
-    *n_full = nw;
-    *n_cont = nw - nc;
     return 0;
 }
 
@@ -270,14 +194,6 @@ static int ll_on_logits(void *user, int32_t pos, const float *logits)
     return 0;
 }
 
-static int32_t common_prefix(const int32_t *a, int32_t na, const int32_t *b, int32_t nb)
-{
-    int32_t n = na < nb ? na : nb, i = 0;
-    while (i < n && a[i] == b[i])
-        i++;
-    return i;
-}
-
 /* Evaluate a group of identical inputs. next / n_next: the input computed after this one
  * (NULL: none), whose shared prefix is worth saving. */
 static int ll_run_group(struct rgb *R, struct ll_group *g, const int32_t *next, int32_t n_next,
@@ -292,7 +208,7 @@ static int ll_run_group(struct rgb *R, struct ll_group *g, const int32_t *next, 
             want_from = g->items[k].first_scored;
     int32_t start = 0;
     if (!R->p.no_prefix_cache && R->n_snap > 0 && R->n_snap <= want_from &&
-        common_prefix(R->snap_ids, R->n_snap, in, n_in) == R->n_snap) {
+        bk_common_prefix(R->snap_ids, R->n_snap, in, n_in) == R->n_snap) {
         rg_state_copy(R->cur, R->snap);
         start = R->n_snap;
         R->stats.n_reused_tokens += start;
@@ -302,7 +218,7 @@ static int ll_run_group(struct rgb *R, struct ll_group *g, const int32_t *next, 
     int rc = 0;
     if (!R->p.no_prefix_cache) {
         /* save the state where this input stops sharing with the next one */
-        int32_t save_at = next ? common_prefix(in, n_in, next, n_next) : want_from;
+        int32_t save_at = next ? bk_common_prefix(in, n_in, next, n_next) : want_from;
         if (save_at > want_from)
             save_at = want_from;
         if (save_at > start) {
@@ -341,7 +257,7 @@ static int rg_loglikelihood(struct backend *b, const struct bk_ll_req *reqs, siz
         size_t n_full = 0, n_cont = 0;
         struct assay_error rerr;
         err_clear(&rerr);
-        int r = encode_pair(R, &reqs[i], &full, &n_full, &n_cont, &rerr);
+        int r = bk_encode_pair(R->tok, &reqs[i], &full, &n_full, &n_cont, &rerr);
         if (r == ASSAY_ENOMEM) {
             rc = err_set(err, r, "%s", rerr.msg);
             goto out;
@@ -386,8 +302,8 @@ static int rg_loglikelihood(struct backend *b, const struct bk_ll_req *reqs, siz
     for (size_t s = 0; s < n_items;) {
         size_t e = s + 1;
         while (e < n_items && items[e].n_input == items[s].n_input &&
-               memcmp(items[e].input, items[s].input,
-                      (size_t)items[s].n_input * sizeof(int32_t)) == 0)
+               memcmp(items[e].input, items[s].input, (size_t)items[s].n_input * sizeof(int32_t)) ==
+                   0)
             e++;
         struct ll_group g = {.R = R, .items = &items[s], .n_items = e - s, .res = res};
         rc = ll_run_group(R, &g, e < n_items ? items[e].input : NULL,
@@ -443,7 +359,7 @@ static int rg_rolling(struct backend *b, const struct bk_rolling_req *reqs, size
                 continue;
             }
         } else {
-            int r = encode(R, in->text ? in->text : "", in->len, false, &toks, &nt, &rerr);
+            int r = bk_encode(R->tok, in->text ? in->text : "", in->len, false, &toks, &nt, &rerr);
             if (r) {
                 res[i].error = r;
                 continue;
@@ -482,14 +398,19 @@ static int rg_rolling(struct backend *b, const struct bk_rolling_req *reqs, size
                 memcpy(v, toks + from, nv * sizeof(int32_t));
             }
             if (n_pred > 0) {
-                struct ll_item it = {.req = 0, .full = v, .n_full = (int32_t)nv,
-                                     .n_cont = (int32_t)n_pred, .input = v,
+                struct ll_item it = {.req = 0,
+                                     .full = v,
+                                     .n_full = (int32_t)nv,
+                                     .n_cont = (int32_t)n_pred,
+                                     .input = v,
                                      .n_input = (int32_t)nv - 1};
                 it.first_scored = it.n_input - it.n_cont;
                 struct bk_ll_res one = {.logprob = 0, .is_greedy = true};
-                struct ll_group g = {.R = R, .items = &it, .n_items = 1, .res = &one,
-                                     .per_token = res[i].token_logprobs +
-                                                  (predicted - first_pred)};
+                struct ll_group g = {.R = R,
+                                     .items = &it,
+                                     .n_items = 1,
+                                     .res = &one,
+                                     .per_token = res[i].token_logprobs + (predicted - first_pred)};
                 rc = ll_run_group(R, &g, NULL, 0, err);
                 if (!rc)
                     res[i].logprob += one.logprob;
@@ -529,26 +450,6 @@ static void gen_emit(struct gen *s, bool final)
     }
 }
 
-static long find_stop(const struct bk_gen_req *r, const char *text, size_t len, size_t from)
-{
-    long best = -1;
-    for (int k = 0; k < r->n_until; k++) {
-        const char *s = r->until[k];
-        size_t sl = s ? strlen(s) : 0;
-        if (sl == 0 || sl > len)
-            continue;
-        for (size_t i = from; i + sl <= len; i++) {
-            if (best >= 0 && (long)i >= best)
-                break;
-            if (memcmp(text + i, s, sl) == 0) {
-                best = (long)i;
-                break;
-            }
-        }
-    }
-    return best;
-}
-
 static int gen_finish(struct rgb *R, struct gen *s, struct bk_gen_res *out, int finish,
                       struct assay_error *err)
 {
@@ -586,7 +487,7 @@ static int gen_push(struct rgb *R, struct gen *s, int32_t id, struct bk_gen_res 
         return rc;
     if (r->n_until > 0 && s->text.len > old_len) {
         size_t from = old_len > s->max_stop ? old_len - s->max_stop + 1 : 0;
-        long at = find_stop(r, s->text.data, s->text.len, from);
+        long at = bk_find_stop(r, s->text.data, s->text.len, from);
         if (at >= 0) {
             buf_truncate(&s->text, (size_t)at);
             *finished = true;
@@ -609,8 +510,8 @@ static int gen_on_logits(void *user, int32_t pos, const float *logits)
     return 0;
 }
 
-static int gen_one(struct rgb *R, const struct bk_gen_req *r, struct gen *s,
-                   struct bk_gen_res *out, struct assay_error *err)
+static int gen_one(struct rgb *R, const struct bk_gen_req *r, struct gen *s, struct bk_gen_res *out,
+                   struct assay_error *err)
 {
     memset(out, 0, sizeof(*out));
     int32_t *p = NULL;
@@ -631,8 +532,8 @@ static int gen_one(struct rgb *R, const struct bk_gen_req *r, struct gen *s,
                 return 0;
             }
     } else {
-        int rc = encode(R, r->prompt.text ? r->prompt.text : "", r->prompt.len, true, &p, &np,
-                        &rerr);
+        int rc = bk_encode(R->tok, r->prompt.text ? r->prompt.text : "", r->prompt.len, true, &p,
+                           &np, &rerr);
         if (rc == ASSAY_ENOMEM)
             return err_set(err, rc, "%s", rerr.msg);
         if (rc) {
@@ -680,15 +581,13 @@ static int gen_one(struct rgb *R, const struct bk_gen_req *r, struct gen *s,
         rc = gen_push(R, s, s->next, out, &fin, err);
         if (rc || fin)
             break;
-        rc = feed(R, R->cur, s->ids, s->n_ids - 1, s->n_ids, s->n_ids - 1, gen_on_logits, s,
-                  err);
+        rc = feed(R, R->cur, s->ids, s->n_ids - 1, s->n_ids, s->n_ids - 1, gen_on_logits, s, err);
     }
     return rc;
 }
 
 static int rg_generate(struct backend *b, const struct bk_gen_req *reqs, size_t n,
-                       struct bk_gen_res *res, const struct progress *prog,
-                       struct assay_error *err)
+                       struct bk_gen_res *res, const struct progress *prog, struct assay_error *err)
 {
     struct rgb *R = as_rgb(b);
     struct gen s;
@@ -729,8 +628,8 @@ static int rg_detokenize(struct backend *b, const int32_t *ids, size_t n, char *
     struct rgb *R = as_rgb(b);
     for (size_t i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= (int32_t)tok_n_vocab(R->tok))
-            return err_set(err, ASSAY_EINVAL, "token id %d out of range (vocabulary %zu)",
-                           ids[i], tok_n_vocab(R->tok));
+            return err_set(err, ASSAY_EINVAL, "token id %d out of range (vocabulary %zu)", ids[i],
+                           tok_n_vocab(R->tok));
     return tok_decode(R->tok, ids, n, 0, text_out, len_out, err);
 }
 
@@ -846,8 +745,10 @@ int backend_rg_open(struct backend **out, const char *dir, const struct backend_
         R->p.n_ctx = 4096;
     if (R->p.n_batch <= 0)
         R->p.n_batch = 256;
-    struct rg_ctx_params cp = {.n_threads = R->p.n_threads, .n_batch = R->p.n_batch,
-                               .n_logits = R->p.n_batch, .matmul_ref = R->p.matmul_ref};
+    struct rg_ctx_params cp = {.n_threads = R->p.n_threads,
+                               .n_batch = R->p.n_batch,
+                               .n_logits = R->p.n_batch,
+                               .matmul_ref = R->p.matmul_ref};
     rc = rg_ctx_new(&R->c, R->m, &cp, err);
     if (rc)
         goto fail;
@@ -870,8 +771,7 @@ int backend_rg_open(struct backend **out, const char *dir, const struct backend_
     base = base && base[1] ? base + 1 : dir;
     snprintf(in->name, sizeof(in->name), "%s", base);
     snprintf(in->quantization, sizeof(in->quantization), "%s", rg_model_weight_type(R->m));
-    snprintf(in->fingerprint, sizeof(in->fingerprint), "%s",
-             p->fingerprint ? p->fingerprint : "");
+    snprintf(in->fingerprint, sizeof(in->fingerprint), "%s", p->fingerprint ? p->fingerprint : "");
     snprintf(in->path, sizeof(in->path), "%s", dir);
     in->n_params = rg_model_n_params(R->m);
     in->n_ctx = R->p.n_ctx;
