@@ -467,52 +467,13 @@ static int slot_start(struct local *L, struct gen_slot *s, size_t ri, const stru
     memset(out, 0, sizeof(*out));
     int32_t *p = NULL;
     size_t np = 0;
-    struct assay_error rerr;
-    err_clear(&rerr);
-    if (r->prompt.ids) {
-        p = mem_alloc_array(r->prompt.n_ids ? r->prompt.n_ids : 1, sizeof(int32_t));
-        if (!p)
-            return err_set(err, ASSAY_ENOMEM, "out of memory");
-        memcpy(p, r->prompt.ids, r->prompt.n_ids * sizeof(int32_t));
-        np = r->prompt.n_ids;
-    } else {
-        int rc = bk_encode(L->tok, r->prompt.text ? r->prompt.text : "", r->prompt.len, true, &p,
-                           &np, &rerr);
-        if (rc == ASSAY_ENOMEM)
-            return err_set(err, rc, "%s", rerr.msg);
-        if (rc) {
-            out->error = rc;
-            out->finish = BK_FINISH_ERROR;
-            *finished = true;
-            return 0;
-        }
-    }
-    int32_t max_new = r->max_tokens > 0 ? r->max_tokens : 0;
-    if (max_new >= L->p.n_ctx)
-        max_new = L->p.n_ctx - 1;
-    /* lm-eval left-truncates the context to max_length - max_gen_toks; with a generation
-     * budget close to the context length (HumanEval's 1024 on a 512-token model) that
-     * would leave almost no prompt, so the prompt keeps at least half the context and
-     * generation stops with BK_FINISH_LENGTH when the context is full. */
-    size_t keep = (size_t)(L->p.n_ctx - max_new);
-    if (keep < (size_t)L->p.n_ctx / 2)
-        keep = (size_t)L->p.n_ctx / 2;
-    size_t drop = np > keep ? np - keep : 0;
-    if (np - drop == 0 || max_new == 0) {
-        free(p);
-        out->text = mem_strdup("");
-        out->ids = mem_alloc_array(1, sizeof(int32_t));
-        if (!out->text || !out->ids)
-            return err_set(err, ASSAY_ENOMEM, "out of memory");
-        out->finish = np == 0 ? BK_FINISH_ERROR : BK_FINISH_LENGTH;
-        out->error = np == 0 ? ASSAY_EINVAL : 0;
-        *finished = true;
-        return 0;
-    }
+    int rc = bk_gen_prompt(L->tok, r, L->p.n_ctx, L->n_vocab, &p, &np, out, finished, err);
+    if (rc || *finished)
+        return rc;
     s->active = true;
     s->req = ri;
-    s->n_prompt = (int32_t)(np - drop);
-    memcpy(s->ids, p + drop, (size_t)s->n_prompt * sizeof(int32_t));
+    s->n_prompt = (int32_t)np;
+    memcpy(s->ids, p, np * sizeof(int32_t));
     free(p);
     s->n_ids = s->n_prompt;
     smp_rng_seed(&s->rng, r->seed);
@@ -523,7 +484,7 @@ static int slot_start(struct local *L, struct gen_slot *s, size_t ri, const stru
     for (int k = 0; k < r->n_until; k++)
         if (r->until[k] && strlen(r->until[k]) > s->max_stop)
             s->max_stop = strlen(r->until[k]);
-    int rc = model_seq_clear(L->c, s->seq, err);
+    rc = model_seq_clear(L->c, s->seq, err);
     if (rc)
         return rc;
     struct prefill_state ps = {.L = L, .s = s, .r = r, .next = -1};

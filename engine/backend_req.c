@@ -142,3 +142,64 @@ long bk_find_stop(const struct bk_gen_req *r, const char *text, size_t len, size
     }
     return best;
 }
+
+int bk_gen_prompt(const struct tok *t, const struct bk_gen_req *r, int32_t n_ctx, int64_t n_vocab,
+                  int32_t **ids, size_t *n, struct bk_gen_res *out, bool *done,
+                  struct assay_error *err)
+{
+    *ids = NULL;
+    *n = 0;
+    *done = true;
+    int32_t *p = NULL;
+    size_t np = 0;
+    if (r->prompt.ids) {
+        np = r->prompt.n_ids;
+        p = mem_alloc_array(np ? np : 1, sizeof(int32_t));
+        if (!p)
+            return err_set(err, ASSAY_ENOMEM, "out of memory");
+        if (np)
+            memcpy(p, r->prompt.ids, np * sizeof(int32_t));
+        for (size_t k = 0; k < np; k++)
+            if (p[k] < 0 || p[k] >= n_vocab) {
+                free(p);
+                out->error = ASSAY_EINVAL;
+                out->finish = BK_FINISH_ERROR;
+                return 0;
+            }
+    } else {
+        struct assay_error rerr;
+        err_clear(&rerr);
+        int rc =
+            bk_encode(t, r->prompt.text ? r->prompt.text : "", r->prompt.len, true, &p, &np, &rerr);
+        if (rc == ASSAY_ENOMEM)
+            return err_set(err, rc, "%s", rerr.msg);
+        if (rc) {
+            out->error = rc;
+            out->finish = BK_FINISH_ERROR;
+            return 0;
+        }
+    }
+    int32_t mx = r->max_tokens > 0 ? r->max_tokens : 0;
+    if (mx >= n_ctx)
+        mx = n_ctx - 1;
+    size_t keep = (size_t)(n_ctx - mx);
+    if (keep < (size_t)n_ctx / 2)
+        keep = (size_t)n_ctx / 2;
+    size_t drop = np > keep ? np - keep : 0;
+    if (np - drop == 0 || mx == 0) {
+        free(p);
+        out->text = mem_strdup("");
+        out->ids = mem_alloc_array(1, sizeof(int32_t));
+        if (!out->text || !out->ids)
+            return err_set(err, ASSAY_ENOMEM, "out of memory");
+        out->finish = np == 0 ? BK_FINISH_ERROR : BK_FINISH_LENGTH;
+        out->error = np == 0 ? ASSAY_EINVAL : 0;
+        return 0;
+    }
+    if (drop)
+        memmove(p, p + drop, (np - drop) * sizeof(int32_t));
+    *ids = p;
+    *n = np - drop;
+    *done = false;
+    return 0;
+}

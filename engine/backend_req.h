@@ -30,4 +30,17 @@ int32_t bk_common_prefix(const int32_t *a, int32_t na, const int32_t *b, int32_t
 /* The earliest occurrence of any of r's stop strings in text (from `from` on), or -1. */
 long bk_find_stop(const struct bk_gen_req *r, const char *text, size_t len, size_t from);
 
+/* A generation request's prompt as a backend feeds it. The ids are the request's own or
+ * its text encoded with BOS. lm-eval left-truncates the context to max_length -
+ * max_gen_toks; with a generation budget close to the context length (HumanEval's 1024
+ * on a 512-token model) that would leave almost no prompt, so the prompt keeps at least
+ * half of n_ctx and generation stops with BK_FINISH_LENGTH when the context is full.
+ * On return 0 either *done is false and *ids (owned, *n > 0 ids, the kept tail) is set
+ * (and max_tokens > 0), or *done is true and out holds the request's whole result (an
+ * error for a prompt that cannot be encoded, an empty one or one with ids outside
+ * [0, n_vocab); an empty text when nothing can be generated). Fails only for ENOMEM. */
+int bk_gen_prompt(const struct tok *t, const struct bk_gen_req *r, int32_t n_ctx, int64_t n_vocab,
+                  int32_t **ids, size_t *n, struct bk_gen_res *out, bool *done,
+                  struct assay_error *err);
+
 #endif

@@ -516,53 +516,14 @@ static int gen_one(struct rgb *R, const struct bk_gen_req *r, struct gen *s, str
     memset(out, 0, sizeof(*out));
     int32_t *p = NULL;
     size_t np = 0;
-    struct assay_error rerr;
-    err_clear(&rerr);
-    if (r->prompt.ids) {
-        p = mem_alloc_array(r->prompt.n_ids ? r->prompt.n_ids : 1, sizeof(int32_t));
-        if (!p)
-            return err_set(err, ASSAY_ENOMEM, "out of memory");
-        memcpy(p, r->prompt.ids, r->prompt.n_ids * sizeof(int32_t));
-        np = r->prompt.n_ids;
-        for (size_t k = 0; k < np; k++)
-            if (p[k] < 0 || p[k] >= R->n_vocab) {
-                free(p);
-                out->error = ASSAY_EINVAL;
-                out->finish = BK_FINISH_ERROR;
-                return 0;
-            }
-    } else {
-        int rc = bk_encode(R->tok, r->prompt.text ? r->prompt.text : "", r->prompt.len, true, &p,
-                           &np, &rerr);
-        if (rc == ASSAY_ENOMEM)
-            return err_set(err, rc, "%s", rerr.msg);
-        if (rc) {
-            out->error = rc;
-            out->finish = BK_FINISH_ERROR;
-            return 0;
-        }
-    }
-    int32_t max_new = r->max_tokens > 0 ? r->max_tokens : 0;
-    if (max_new >= R->p.n_ctx)
-        max_new = R->p.n_ctx - 1;
-    size_t keep = (size_t)(R->p.n_ctx - max_new);
-    if (keep < (size_t)R->p.n_ctx / 2)
-        keep = (size_t)R->p.n_ctx / 2;
-    size_t drop = np > keep ? np - keep : 0;
-    if (np - drop == 0 || max_new == 0) {
-        free(p);
-        out->text = mem_strdup("");
-        out->ids = mem_alloc_array(1, sizeof(int32_t));
-        if (!out->text || !out->ids)
-            return err_set(err, ASSAY_ENOMEM, "out of memory");
-        out->finish = np == 0 ? BK_FINISH_ERROR : BK_FINISH_LENGTH;
-        out->error = np == 0 ? ASSAY_EINVAL : 0;
-        return 0;
-    }
+    bool done = false;
+    int rc = bk_gen_prompt(R->tok, r, R->p.n_ctx, R->n_vocab, &p, &np, out, &done, err);
+    if (rc || done)
+        return rc;
     s->R = R;
     s->r = r;
-    s->n_prompt = (int32_t)(np - drop);
-    memcpy(s->ids, p + drop, (size_t)s->n_prompt * sizeof(int32_t));
+    s->n_prompt = (int32_t)np;
+    memcpy(s->ids, p, np * sizeof(int32_t));
     free(p);
     s->n_ids = s->n_prompt;
     smp_rng_seed(&s->rng, r->seed);
@@ -575,7 +536,7 @@ static int gen_one(struct rgb *R, const struct bk_gen_req *r, struct gen *s, str
             s->max_stop = strlen(r->until[k]);
     /* the prefix cache state is about to be overwritten in cur, not in snap */
     rg_state_reset(R->cur);
-    int rc = feed(R, R->cur, s->ids, 0, s->n_prompt, s->n_prompt - 1, gen_on_logits, s, err);
+    rc = feed(R, R->cur, s->ids, 0, s->n_prompt, s->n_prompt - 1, gen_on_logits, s, err);
     bool fin = false;
     while (!rc) {
         rc = gen_push(R, s, s->next, out, &fin, err);

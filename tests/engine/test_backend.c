@@ -337,6 +337,26 @@ static void test_long_budget_keeps_prompt(void **state)
     backend_free(b);
 }
 
+/* A prompt of ids outside the vocabulary is that request's error (EINVAL), not the call's:
+ * the requests around it are generated as usual (both backends share bk_gen_prompt). */
+static void test_bad_prompt_ids_fail_one_request(void **state)
+{
+    struct backend *b = open_model(models[1][0], 1);
+    TU_SKIP_IF_MISSING(b, models[1][0]);
+    int32_t good[3] = {2, 300, 301}, bad[3] = {2, 300, 1 << 30};
+    struct bk_gen_req r[2] = {{.prompt = {.ids = bad, .n_ids = 3}, .max_tokens = 4},
+                              {.prompt = {.ids = good, .n_ids = 3}, .max_tokens = 4}};
+    struct bk_gen_res g[2];
+    assert_int_equal(backend_generate(b, r, 2, g, NULL, NULL), 0);
+    assert_int_equal(g[0].finish, BK_FINISH_ERROR);
+    assert_int_equal(g[0].error, ASSAY_EINVAL);
+    assert_int_equal(g[1].error, 0);
+    assert_int_equal(g[1].n_ids, 4);
+    bk_gen_res_release(&g[0]);
+    bk_gen_res_release(&g[1]);
+    backend_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +367,7 @@ int main(void)
         cmocka_unit_test(test_threads_and_shared_choices),
         cmocka_unit_test(test_stop_strings_and_streaming),
         cmocka_unit_test(test_long_budget_keeps_prompt),
+        cmocka_unit_test(test_bad_prompt_ids_fail_one_request),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
