@@ -110,11 +110,10 @@ int cli_parse(struct cli_args *a, const struct cli_cmd *cmd, int argc, char **ar
         return 0;
     if (a->n_pos < cmd->min_pos)
         return err_set(err, ASSAY_EUSAGE, "'%s' needs %s: usage: assay %s %s", cmd->name,
-                       cmd->min_pos == 1 ? "an argument" : "more arguments", cmd->name,
-                       cmd->usage);
+                       cmd->min_pos == 1 ? "an argument" : "more arguments", cmd->name, cmd->usage);
     if (cmd->max_pos >= 0 && a->n_pos > cmd->max_pos)
-        return err_set(err, ASSAY_EUSAGE, "unexpected argument '%s' for '%s'",
-                       a->pos[cmd->max_pos], cmd->name);
+        return err_set(err, ASSAY_EUSAGE, "unexpected argument '%s' for '%s'", a->pos[cmd->max_pos],
+                       cmd->name);
     /* Check typed values now, so a bad number is a usage error before any work starts. */
     int n_own = n_opts(cmd->opts);
     for (int i = 0; i < n_own; i++) {
@@ -181,8 +180,8 @@ int cli_parse_int(const char *s, const char *what, int64_t min, int64_t max, int
     return 0;
 }
 
-int cli_get_int(const struct cli_args *a, const char *name, int64_t min, int64_t max,
-                int64_t *out, struct assay_error *err)
+int cli_get_int(const struct cli_args *a, const char *name, int64_t min, int64_t max, int64_t *out,
+                struct assay_error *err)
 {
     const char *v = cli_get(a, name);
     if (!v)
@@ -204,8 +203,7 @@ int cli_get_num(const struct cli_args *a, const char *name, double min, double m
     if (errno || end == v || *end || !isfinite(x))
         return err_set(err, ASSAY_EUSAGE, "--%s: '%s' is not a number", name, v);
     if (x < min || x > max)
-        return err_set(err, ASSAY_EUSAGE, "--%s: %g is out of range (%g to %g)", name, x, min,
-                       max);
+        return err_set(err, ASSAY_EUSAGE, "--%s: %g is out of range (%g to %g)", name, x, min, max);
     *out = x;
     return 0;
 }
@@ -368,8 +366,8 @@ static void draw_progress(void *user, int64_t done, int64_t total, const char *w
                 what ? what : "", (long long)done, (long long)total,
                 100.0 * (double)done / (double)total, rate, elapsed, eta);
     else
-        fprintf(stderr, "\r\033[K%s  %lld  %.1f/s  elapsed %s", what ? what : "",
-                (long long)done, rate, elapsed);
+        fprintf(stderr, "\r\033[K%s  %lld  %.1f/s  elapsed %s", what ? what : "", (long long)done,
+                rate, elapsed);
     fflush(stderr);
     p->drawn = true;
 }
@@ -388,4 +386,31 @@ void cli_progress_done(struct cli_ctx *ctx)
         fputc('\n', stderr);
         g_progress.drawn = false;
     }
+}
+
+/* The only mutable global of the command line: a signal handler needs one. */
+static volatile sig_atomic_t g_stop;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+volatile sig_atomic_t *cli_stop_catch(struct cli_stop *st)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    g_stop = 0;
+    sigaction(SIGINT, &sa, &st->old_int);
+    sigaction(SIGTERM, &sa, &st->old_term);
+    return &g_stop;
+}
+
+void cli_stop_release(struct cli_stop *st)
+{
+    sigaction(SIGINT, &st->old_int, NULL);
+    sigaction(SIGTERM, &st->old_term, NULL);
 }

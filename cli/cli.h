@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "base/error.h"
@@ -28,8 +29,8 @@ enum cli_opt_type {
 };
 
 struct cli_opt {
-    const char *name;  /* long name without dashes: "limit" */
-    char short_name;   /* 'o', or 0 */
+    const char *name; /* long name without dashes: "limit" */
+    char short_name;  /* 'o', or 0 */
     enum cli_opt_type type;
     const char *metavar; /* "N", "FILE" (ignored for flags) */
     const char *def;     /* default shown in help and used when absent; NULL: none */
@@ -51,9 +52,9 @@ struct cli_args {
 
 struct cli_ctx {
     struct assay_error err;
-    bool json;          /* --json */
-    bool quiet;         /* --quiet */
-    bool progress;      /* stderr is a terminal and not --quiet */
+    bool json;            /* --json */
+    bool quiet;           /* --quiet */
+    bool progress;        /* stderr is a terminal and not --quiet */
     struct progress prog; /* hand to long work */
 };
 
@@ -61,9 +62,9 @@ typedef int (*cli_run_fn)(struct cli_ctx *ctx, const struct cli_args *a);
 
 struct cli_cmd {
     const char *name;
-    const char *summary; /* one line for `assay --help` */
-    const char *usage;   /* after "usage: assay NAME " */
-    const char *description; /* paragraph(s) for `assay NAME --help`; may be NULL */
+    const char *summary;        /* one line for `assay --help` */
+    const char *usage;          /* after "usage: assay NAME " */
+    const char *description;    /* paragraph(s) for `assay NAME --help`; may be NULL */
     const struct cli_opt *opts; /* terminated by a row with name NULL */
     int min_pos, max_pos;       /* positional argument counts (max -1: any) */
     cli_run_fn run;
@@ -76,9 +77,11 @@ struct cli_cmd {
 extern const struct cli_opt cli_common_opts[];
 
 /* The option rows for the store, for commands that use it. */
-#define CLI_OPT_DB                                                                               \
-    {"db", 0, CLI_OPT_STR, "FILE", NULL,                                                         \
-     "database file (default: $ASSAY_DB, else assay.db in the current directory)"}
+#define CLI_OPT_DB                                                                                 \
+    {                                                                                              \
+        "db", 0, CLI_OPT_STR, "FILE", NULL,                                                        \
+            "database file (default: $ASSAY_DB, else assay.db in the current directory)"           \
+    }
 
 /* Parse argv (after the command name). Usage errors -> ASSAY_EUSAGE with a message. */
 int cli_parse(struct cli_args *a, const struct cli_cmd *cmd, int argc, char **argv,
@@ -89,8 +92,8 @@ const char *cli_get(const struct cli_args *a, const char *name);
 bool cli_flag(const struct cli_args *a, const char *name);
 bool cli_given(const struct cli_args *a, const char *name);
 /* Integer / number option with range check; absent and no default -> *out untouched. */
-int cli_get_int(const struct cli_args *a, const char *name, int64_t min, int64_t max,
-                int64_t *out, struct assay_error *err);
+int cli_get_int(const struct cli_args *a, const char *name, int64_t min, int64_t max, int64_t *out,
+                struct assay_error *err);
 int cli_get_num(const struct cli_args *a, const char *name, double min, double max, double *out,
                 struct assay_error *err);
 /* Parse a whole string as an integer in [min, max]; `what` names it in the message. */
@@ -122,6 +125,15 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Progress on stderr (only when ctx->progress): "what  done/total  rate/s  ETA". */
 void cli_progress_init(struct cli_ctx *ctx);
 void cli_progress_done(struct cli_ctx *ctx);
+
+/* SIGINT / SIGTERM during long work (run, sweep, memorize): cli_stop_catch installs a
+ * handler that only sets the returned flag (the work stops between batches and the run is
+ * marked interrupted, resumable) and cli_stop_release puts the old handlers back. */
+struct cli_stop {
+    struct sigaction old_int, old_term;
+};
+volatile sig_atomic_t *cli_stop_catch(struct cli_stop *st);
+void cli_stop_release(struct cli_stop *st);
 
 /* The command table (cli/main.c). */
 extern const struct cli_cmd cli_commands[];

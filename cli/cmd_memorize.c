@@ -50,14 +50,6 @@ const struct cli_opt cmd_memorize_opts[] = {
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
-static volatile sig_atomic_t g_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
 /* "\n\n" on the command line as two newlines. */
 static char *unescape(const char *s)
 {
@@ -95,8 +87,8 @@ static int print_line(void *user, const struct store_sample_row *row)
     json_t *o = json_object();
     json_object_set_new(o, "source", json_string(row->s.task));
     json_object_set_new(o, "doc", json_string(row->s.item));
-    static const char *const keys[] = {"exact", "approximate", "edit_distance", "lcp",
-                                       "generated_ids", "true_ids"};
+    static const char *const keys[] = {"exact", "approximate",   "edit_distance",
+                                       "lcp",   "generated_ids", "true_ids"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         json_t *v = json_object_get(d, keys[i]);
         json_object_set(o, keys[i], v ? v : json_null());
@@ -126,10 +118,9 @@ static json_t *source_json(const struct mem_source_stats *x)
     json_object_set_new(o, "exact_rate", num_or_null(x->n ? (double)x->n_exact / x->n : NAN));
     json_object_set_new(o, "exact_ci",
                         json_pack("[o, o]", num_or_null(x->exact_lo), num_or_null(x->exact_hi)));
-    json_object_set_new(o, "approx_rate",
-                        num_or_null(x->n ? (double)x->n_approx / x->n : NAN));
-    json_object_set_new(o, "approx_ci", json_pack("[o, o]", num_or_null(x->approx_lo),
-                                                  num_or_null(x->approx_hi)));
+    json_object_set_new(o, "approx_rate", num_or_null(x->n ? (double)x->n_approx / x->n : NAN));
+    json_object_set_new(o, "approx_ci",
+                        json_pack("[o, o]", num_or_null(x->approx_lo), num_or_null(x->approx_hi)));
     json_object_set_new(o, "lcp_mean", num_or_null(x->lcp_mean));
     json_object_set_new(o, "memorized_with_sensitive_pii", json_integer(x->n_pii_sensitive));
     json_object_set_new(o, "memorized_with_personal_pii", json_integer(x->n_pii_personal));
@@ -232,8 +223,8 @@ static void print_summary_text(int64_t run, bool resumed, const struct mem_summa
            m->n_findings);
     for (int t = 0; t < PII_TYPE_COUNT && t < 64; t++)
         if (m->pii_by_type[t])
-            printf(", %s %s in %" PRId64, pii_type_name(t),
-                   pii_severity_name(pii_type_severity(t)), m->pii_by_type[t]);
+            printf(", %s %s in %" PRId64, pii_type_name(t), pii_severity_name(pii_type_severity(t)),
+                   m->pii_by_type[t]);
     printf("\nrun %" PRId64 "%s ('assay runs show %" PRId64 "' lists its metrics)\n", run,
            resumed ? " (resumed)" : "", run);
 }
@@ -287,15 +278,15 @@ static json_t *config_json(const struct mem_corpus *c, const struct mem_params *
     snprintf(major, sizeof(major), "%.*s", (int)strcspn(ASSAY_VERSION, "."), ASSAY_VERSION);
     json_t *files = json_array();
     for (size_t i = 0; i < c->n_files; i++)
-        json_array_append_new(files, json_pack("{s:s, s:s}", "path", c->files[i], "sha256",
-                                               c->sha256[i]));
-    json_t *o = json_pack(
-        "{s:s, s:s, s:b, s:I, s:s, s:o, s:s, s:s?, s:I, s:I, s:I, s:I, s:I, s:f}", "command",
-        "memorize", "model", in->fingerprint, "add_bos", in->add_bos, "n_ctx",
-        (json_int_t)in->n_ctx, "assay_major", major, "corpus", files, "field", field,
-        "separator", sep, "docs", (json_int_t)p->n_docs, "prefix", (json_int_t)p->prefix,
-        "suffix", (json_int_t)p->suffix, "offset", (json_int_t)p->offset, "seed",
-        (json_int_t)p->seed, "approx", p->approx_frac);
+        json_array_append_new(files,
+                              json_pack("{s:s, s:s}", "path", c->files[i], "sha256", c->sha256[i]));
+    json_t *o =
+        json_pack("{s:s, s:s, s:b, s:I, s:s, s:o, s:s, s:s?, s:I, s:I, s:I, s:I, s:I, s:f}",
+                  "command", "memorize", "model", in->fingerprint, "add_bos", in->add_bos, "n_ctx",
+                  (json_int_t)in->n_ctx, "assay_major", major, "corpus", files, "field", field,
+                  "separator", sep, "docs", (json_int_t)p->n_docs, "prefix", (json_int_t)p->prefix,
+                  "suffix", (json_int_t)p->suffix, "offset", (json_int_t)p->offset, "seed",
+                  (json_int_t)p->seed, "approx", p->approx_frac);
     return o;
 }
 
@@ -370,8 +361,8 @@ int cmd_memorize(struct cli_ctx *ctx, const struct cli_args *a)
         if ((rc = store_reopen_run(s, run, &ctx->err)))
             goto out;
         if (!ctx->quiet)
-            fprintf(stderr, "assay: resuming run %" PRId64 " (%" PRId64 " documents stored)\n",
-                    run, store_count_samples(s, run, NULL, NULL));
+            fprintf(stderr, "assay: resuming run %" PRId64 " (%" PRId64 " documents stored)\n", run,
+                    store_count_samples(s, run, NULL, NULL));
     } else {
         struct store_run_new rn = {
             .kind = "memorize", .model_id = model_id, .backend = in.kind, .config_json = cfg};
@@ -383,23 +374,17 @@ int cmd_memorize(struct cli_ctx *ctx, const struct cli_args *a)
                 "assay: run %" PRId64 ": %zu documents in %zu files; auditing %zu, %zu shorter "
                 "than offset + %d + %d tokens skipped\n",
                 run, corpus.n, corpus.n_files, plan.n_audit, plan.n_short, p.prefix, p.suffix);
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    g_stop = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    struct cli_stop stop;
+    volatile sig_atomic_t *stop_flag = cli_stop_catch(&stop);
     int64_t n_done = 0;
-    rc = mem_audit_run(&plan, &corpus, b, &p, s, run, sc, &g_stop, &ctx->prog, &n_done,
-                       &ctx->err);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    rc =
+        mem_audit_run(&plan, &corpus, b, &p, s, run, sc, stop_flag, &ctx->prog, &n_done, &ctx->err);
+    cli_stop_release(&stop);
     cli_progress_done(ctx);
     if (!rc)
         rc = mem_compute_metrics(&sum, s, run, p.suffix, sc, &ctx->err);
     if (rc) {
-        bool stopped = g_stop != 0;
+        bool stopped = *stop_flag != 0;
         store_finish_run(s, run, stopped ? STORE_RUN_INTERRUPTED : STORE_RUN_FAILED, ctx->err.msg,
                          NULL);
         if (stopped && !ctx->quiet)

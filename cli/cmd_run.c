@@ -54,16 +54,6 @@ const struct cli_opt cmd_run_opts[] = {
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
-/* Set by SIGINT/SIGTERM: the runner stops between batches and the run is marked
- * interrupted (resumable). The only mutable global here, as a signal needs one. */
-static volatile sig_atomic_t g_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
 static bool plan_has_code(const struct eval_plan *p)
 {
     for (int i = 0; i < p->n_tasks; i++)
@@ -269,22 +259,16 @@ int cmd_run(struct cli_ctx *ctx, const struct cli_args *a)
             sb = NULL;
         }
     }
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    g_stop = 0;
-    plan.opts.stop = &g_stop;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    struct cli_stop stop;
+    volatile sig_atomic_t *stop_flag = cli_stop_catch(&stop);
+    plan.opts.stop = stop_flag;
     rc = eval_plan_run(&plan, b, s, run, sb, &ctx->prog, &ctx->err);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    cli_stop_release(&stop);
     cli_progress_done(ctx);
     if (!rc)
         rc = eval_compute_metrics(&plan, s, run, &ctx->err);
     if (rc) {
-        bool stopped = g_stop != 0;
+        bool stopped = *stop_flag != 0;
         store_finish_run(s, run, stopped ? STORE_RUN_INTERRUPTED : STORE_RUN_FAILED, ctx->err.msg,
                          NULL);
         if (stopped && !ctx->quiet)

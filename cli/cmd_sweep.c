@@ -57,15 +57,6 @@ const struct cli_opt cmd_sweep_opts[] = {
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
-/* The only mutable global, as a signal needs one (cmd_run.c does the same). */
-static volatile sig_atomic_t g_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -358,24 +349,18 @@ int cmd_sweep(struct cli_ctx *ctx, const struct cli_args *a)
                     " samples\n",
                     run, plan.n_tasks, plan.n_fmts, sweep_plan_items(&plan));
     }
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    g_stop = 0;
-    plan.opts.stop = &g_stop;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    struct cli_stop stop;
+    volatile sig_atomic_t *stop_flag = cli_stop_catch(&stop);
+    plan.opts.stop = stop_flag;
     double t0 = clock_now_s();
     rc = sweep_run(&plan, b, s, run, &ctx->prog, &ctx->err);
     double wall_s = clock_now_s() - t0;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    cli_stop_release(&stop);
     cli_progress_done(ctx);
     if (!rc)
         rc = sweep_compute_metrics(&plan, s, run, &ctx->err);
     if (rc) {
-        bool stopped = g_stop != 0;
+        bool stopped = *stop_flag != 0;
         store_finish_run(s, run, stopped ? STORE_RUN_INTERRUPTED : STORE_RUN_FAILED, ctx->err.msg,
                          NULL);
         if (stopped && !ctx->quiet)
