@@ -295,25 +295,14 @@ static int local_rolling(struct backend *b, const struct bk_rolling_req *reqs, s
     for (size_t i = 0; i < n && !rc; i++) {
         int32_t *toks = NULL;
         size_t nt = 0;
-        struct assay_error rerr;
-        err_clear(&rerr);
-        const struct bk_input *in = &reqs[i].text;
-        if (in->ids) {
-            toks = mem_alloc_array(in->n_ids ? in->n_ids : 1, sizeof(int32_t));
-            if (!toks) {
-                rc = err_set(err, ASSAY_ENOMEM, "out of memory");
-                break;
-            }
-            memcpy(toks, in->ids, in->n_ids * sizeof(int32_t));
-            nt = in->n_ids;
-        } else {
-            int r = bk_encode(L->tok, in->text ? in->text : "", in->len, false, &toks, &nt, &rerr);
-            if (r) {
-                res[i].error = r;
-                continue;
-            }
+        int req_error = 0;
+        rc = bk_input_ids(L->tok, &reqs[i].text, L->n_vocab, false, &toks, &nt, &req_error, err);
+        if (rc)
+            break;
+        if (req_error) {
+            res[i].error = req_error;
+            continue;
         }
-        /* Without a BOS the first token has nothing to condition on and is not scored. */
         size_t first_pred = bos >= 0 ? 0 : 1;
         size_t n_scored = nt > first_pred ? nt - first_pred : 0;
         res[i].token_logprobs = mem_alloc_array(n_scored ? n_scored : 1, sizeof(double));
@@ -323,32 +312,11 @@ static int local_rolling(struct backend *b, const struct bk_rolling_req *reqs, s
             break;
         }
         res[i].n_tokens = (int32_t)n_scored;
-        /* lm-eval get_rolling_token_windows (context_len 1) + make_disjoint_window: the
-         * first window is [BOS] + tokens[:max_len-1] predicting tokens[:max_len]; later
-         * windows hold the max_len tokens before their end and predict a disjoint span. */
+        /* lm-eval's disjoint rolling windows (bk_rolling_window) */
         size_t predicted = first_pred;
         while (predicted < nt && !rc) {
-            size_t nv, n_pred;
-            if (predicted == first_pred) {
-                size_t first = nt < max_len ? nt : max_len;
-                if (bos >= 0) {
-                    v[0] = bos;
-                    memcpy(v + 1, toks, first * sizeof(int32_t));
-                    nv = first + 1;
-                    n_pred = first;
-                } else {
-                    memcpy(v, toks, first * sizeof(int32_t));
-                    nv = first;
-                    n_pred = first - 1;
-                }
-            } else {
-                size_t left = nt - predicted;
-                n_pred = left < max_len ? left : max_len;
-                size_t end = predicted + n_pred;
-                size_t from = end > max_len + 1 ? end - max_len - 1 : 0;
-                nv = end - from;
-                memcpy(v, toks + from, nv * sizeof(int32_t));
-            }
+            size_t n_pred;
+            size_t nv = bk_rolling_window(toks, nt, bos, max_len, predicted, v, &n_pred);
             if (n_pred > 0)
                 rc = rolling_window(L, v, (int32_t)nv, (int32_t)n_pred,
                                     res[i].token_logprobs + (predicted - first_pred),

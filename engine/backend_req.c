@@ -143,6 +143,63 @@ long bk_find_stop(const struct bk_gen_req *r, const char *text, size_t len, size
     return best;
 }
 
+int bk_input_ids(const struct tok *t, const struct bk_input *in, int64_t n_vocab, bool with_bos,
+                 int32_t **ids, size_t *n, int *req_error, struct assay_error *err)
+{
+    *ids = NULL;
+    *n = 0;
+    *req_error = 0;
+    if (!in->ids) {
+        struct assay_error rerr;
+        err_clear(&rerr);
+        int rc = bk_encode(t, in->text ? in->text : "", in->len, with_bos, ids, n, &rerr);
+        if (rc == ASSAY_ENOMEM)
+            return err_set(err, rc, "%s", rerr.msg);
+        *req_error = rc;
+        return 0;
+    }
+    for (size_t k = 0; k < in->n_ids; k++)
+        if (in->ids[k] < 0 || in->ids[k] >= n_vocab) {
+            *req_error = ASSAY_EINVAL;
+            return 0;
+        }
+    int32_t *v = mem_alloc_array(in->n_ids ? in->n_ids : 1, sizeof(int32_t));
+    if (!v)
+        return err_set(err, ASSAY_ENOMEM, "out of memory");
+    if (in->n_ids)
+        memcpy(v, in->ids, in->n_ids * sizeof(int32_t));
+    *ids = v;
+    *n = in->n_ids;
+    return 0;
+}
+
+size_t bk_rolling_window(const int32_t *toks, size_t nt, int32_t bos, size_t max_len,
+                         size_t predicted, int32_t *v, size_t *n_pred)
+{
+    size_t first_pred = bos >= 0 ? 0 : 1;
+    *n_pred = 0;
+    if (predicted >= nt)
+        return 0;
+    if (predicted == first_pred) {
+        size_t first = nt < max_len ? nt : max_len;
+        if (bos >= 0) {
+            v[0] = bos;
+            memcpy(v + 1, toks, first * sizeof(int32_t));
+            *n_pred = first;
+            return first + 1;
+        }
+        memcpy(v, toks, first * sizeof(int32_t));
+        *n_pred = first - 1;
+        return first;
+    }
+    size_t left = nt - predicted;
+    *n_pred = left < max_len ? left : max_len;
+    size_t end = predicted + *n_pred;
+    size_t from = end > max_len + 1 ? end - max_len - 1 : 0;
+    memcpy(v, toks + from, (end - from) * sizeof(int32_t));
+    return end - from;
+}
+
 int bk_gen_prompt(const struct tok *t, const struct bk_gen_req *r, int32_t n_ctx, int64_t n_vocab,
                   int32_t **ids, size_t *n, struct bk_gen_res *out, bool *done,
                   struct assay_error *err)
@@ -152,32 +209,14 @@ int bk_gen_prompt(const struct tok *t, const struct bk_gen_req *r, int32_t n_ctx
     *done = true;
     int32_t *p = NULL;
     size_t np = 0;
-    if (r->prompt.ids) {
-        np = r->prompt.n_ids;
-        p = mem_alloc_array(np ? np : 1, sizeof(int32_t));
-        if (!p)
-            return err_set(err, ASSAY_ENOMEM, "out of memory");
-        if (np)
-            memcpy(p, r->prompt.ids, np * sizeof(int32_t));
-        for (size_t k = 0; k < np; k++)
-            if (p[k] < 0 || p[k] >= n_vocab) {
-                free(p);
-                out->error = ASSAY_EINVAL;
-                out->finish = BK_FINISH_ERROR;
-                return 0;
-            }
-    } else {
-        struct assay_error rerr;
-        err_clear(&rerr);
-        int rc =
-            bk_encode(t, r->prompt.text ? r->prompt.text : "", r->prompt.len, true, &p, &np, &rerr);
-        if (rc == ASSAY_ENOMEM)
-            return err_set(err, rc, "%s", rerr.msg);
-        if (rc) {
-            out->error = rc;
-            out->finish = BK_FINISH_ERROR;
-            return 0;
-        }
+    int req_error = 0;
+    int rc = bk_input_ids(t, &r->prompt, n_vocab, true, &p, &np, &req_error, err);
+    if (rc)
+        return rc;
+    if (req_error) {
+        out->error = req_error;
+        out->finish = BK_FINISH_ERROR;
+        return 0;
     }
     int32_t mx = r->max_tokens > 0 ? r->max_tokens : 0;
     if (mx >= n_ctx)

@@ -338,7 +338,7 @@ static void test_long_budget_keeps_prompt(void **state)
 }
 
 /* A prompt of ids outside the vocabulary is that request's error (EINVAL), not the call's:
- * the requests around it are generated as usual (both backends share bk_gen_prompt). */
+ * the requests around it are computed as usual (both backends share bk_input_ids). */
 static void test_bad_prompt_ids_fail_one_request(void **state)
 {
     struct backend *b = open_model(models[1][0], 1);
@@ -354,6 +354,16 @@ static void test_bad_prompt_ids_fail_one_request(void **state)
     assert_int_equal(g[1].n_ids, 4);
     bk_gen_res_release(&g[0]);
     bk_gen_res_release(&g[1]);
+    /* the same for a rolling loglikelihood */
+    struct bk_rolling_req q[2] = {{.text = {.ids = bad, .n_ids = 3}},
+                                  {.text = {.ids = good, .n_ids = 3}}};
+    struct bk_rolling_res rr[2];
+    assert_int_equal(backend_loglikelihood_rolling(b, q, 2, rr, NULL, NULL), 0);
+    assert_int_equal(rr[0].error, ASSAY_EINVAL);
+    assert_int_equal(rr[1].error, 0);
+    assert_int_equal(rr[1].n_tokens, 3);
+    bk_rolling_res_release(&rr[0]);
+    bk_rolling_res_release(&rr[1]);
     backend_free(b);
 }
 
