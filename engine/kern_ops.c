@@ -211,14 +211,15 @@ KX256 double v8_sum_pd(const __m256d *acc)
 #define V_POW2I(n)                                                                                 \
     _mm512_castsi512_ps(                                                                           \
         _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23))
-#define V_ABS            _mm512_abs_ps
+#define V_ABS _mm512_abs_ps
 #define V_OR_SIGN(t, y)                                                                            \
     _mm512_castsi512_ps(_mm512_or_si512(                                                           \
         _mm512_castps_si512(t),                                                                    \
         _mm512_and_si512(_mm512_castps_si512(y), _mm512_set1_epi32((int)0x80000000u))))
-#define V_SEL_LT(a, b, x, y) _mm512_mask_blend_ps(_mm512_cmp_ps_mask((a), (b), _CMP_LT_OQ), (y), (x))
-#define V_NAN_PASS(t, y)     _mm512_mask_blend_ps(_mm512_cmp_ps_mask((y), (y), _CMP_UNORD_Q), (t), (y))
-#define VD_ZERO              _mm512_setzero_pd
+#define V_SEL_LT(a, b, x, y)                                                                       \
+    _mm512_mask_blend_ps(_mm512_cmp_ps_mask((a), (b), _CMP_LT_OQ), (y), (x))
+#define V_NAN_PASS(t, y) _mm512_mask_blend_ps(_mm512_cmp_ps_mask((y), (y), _CMP_UNORD_Q), (t), (y))
+#define VD_ZERO          _mm512_setzero_pd
 #include "engine/kern_ops_simd.h"
 
 #define KO(name)         name##_avx2
@@ -245,8 +246,8 @@ KX256 double v8_sum_pd(const __m256d *acc)
 #define V_POW2I(n)                                                                                 \
     _mm256_castsi256_ps(                                                                           \
         _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23))
-#define V_ABS(x)         _mm256_andnot_ps(_mm256_set1_ps(-0.0f), (x))
-#define V_OR_SIGN(t, y)  _mm256_or_ps((t), _mm256_and_ps(_mm256_set1_ps(-0.0f), (y)))
+#define V_ABS(x)             _mm256_andnot_ps(_mm256_set1_ps(-0.0f), (x))
+#define V_OR_SIGN(t, y)      _mm256_or_ps((t), _mm256_and_ps(_mm256_set1_ps(-0.0f), (y)))
 #define V_SEL_LT(a, b, x, y) _mm256_blendv_ps((y), (x), _mm256_cmp_ps((a), (b), _CMP_LT_OQ))
 #define V_NAN_PASS(t, y)     _mm256_blendv_ps((t), (y), _mm256_cmp_ps((y), (y), _CMP_UNORD_Q))
 #define VD_ZERO              _mm256_setzero_pd
@@ -680,6 +681,53 @@ void kern_attention(float *out, const float *q, const float *const *k, const flo
             }
 #endif
             attn_one(oh, qh, k[t] + kvo, v[t] + kvo, lo, n_key, kv_stride, p, sc);
+        }
+    }
+}
+
+/* ---- local attention over a ring of keys (RecurrentGemma) ------------------------------ */
+
+void kern_attention_ring(const struct kern_ring_attn *a)
+{
+    int64_t n_pairs = a->T * a->n_head;
+    int64_t R = (int64_t)a->window + 1;
+    int hd = a->head_dim, H = a->n_head, group = a->n_head / a->n_head_kv;
+    int64_t kvd = (int64_t)a->n_head_kv * hd;
+#pragma omp parallel for num_threads(a->n_threads) schedule(static) if (a->n_threads > 1)
+    for (int64_t pi = 0; pi < n_pairs; pi++) {
+        int64_t t = pi / H;
+        int h = (int)(pi % H);
+        int kvh = h / group;
+        int64_t p = a->pos0 + t;
+        int64_t lo = p - a->window > 0 ? p - a->window : 0;
+        int64_t nk = p - lo + 1;
+#ifdef _OPENMP
+        float *sc = a->scratch + (int64_t)omp_get_thread_num() * R;
+#else
+        float *sc = a->scratch;
+#endif
+        float qs[4096];
+        const float *qrow = a->q + t * (int64_t)H * hd + (int64_t)h * hd;
+        for (int d = 0; d < hd; d++)
+            qs[d] = qrow[d] * a->scale;
+        for (int64_t j = 0; j < nk; j++) {
+            int64_t s = lo + j;
+            const float *kr =
+                s >= a->pos0 ? a->kc + (s - a->pos0) * kvd : a->ring_k + (s % R) * kvd;
+            sc[j] = kern_dot(qs, kr + (int64_t)kvh * hd, hd);
+        }
+        kern_softmax(sc, nk);
+        float *o = a->out + t * (int64_t)H * hd + (int64_t)h * hd;
+        for (int d = 0; d < hd; d++)
+            o[d] = 0;
+        for (int64_t j = 0; j < nk; j++) {
+            int64_t s = lo + j;
+            const float *vr =
+                s >= a->pos0 ? a->vc + (s - a->pos0) * kvd : a->ring_v + (s % R) * kvd;
+            vr += (int64_t)kvh * hd;
+            float pj = sc[j];
+            for (int d = 0; d < hd; d++)
+                o[d] += pj * vr[d];
         }
     }
 }

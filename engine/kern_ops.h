@@ -7,9 +7,9 @@
  * forward pass; tests compare the two. The fast versions unroll with several independent
  * accumulators and spread rows / heads over OpenMP threads; attention, GeGLU and
  * soft-capping have AVX-512 and AVX2+FMA paths picked at run time (their tanh / exp are
- * our own polynomials, within ~2e-7 relative of libm). Each output value is always computed by one thread in one fixed order, so
- * results do not depend on the thread count (bit-identical for 1, 2 or N threads).
- * Kernels never allocate: scratch is the caller's.
+ * our own polynomials, within ~2e-7 relative of libm). Each output value is always computed by one
+ * thread in one fixed order, so results do not depend on the thread count (bit-identical for 1, 2
+ * or N threads). Kernels never allocate: scratch is the caller's.
  *
  * Conventions: row-major, shapes in comments as (rows, cols). In-place use is allowed
  * where a parameter says so. Formulas follow google/gemma_pytorch (commit 014acb7),
@@ -115,5 +115,21 @@ void kern_attention_ref(float *out, const float *q, const float *const *k, const
  * Returns the level now in effect.
  */
 int kern_ops_simd_level(int cap);
+
+/* Local multi-query attention (RecurrentGemma): T query tokens at positions pos0..
+ * against keys kept in a ring of window + 1 slots (positions < pos0, slot = pos %
+ * (window + 1)) and the chunk's own keys kc / vc (T, n_head_kv * head_dim). Query t sees
+ * positions max(0, p - window) .. p. q and out: (T, n_head * head_dim), head_dim <= 4096;
+ * scratch: n_threads * (window + 1) floats. OpenMP over (token, head) pairs. */
+struct kern_ring_attn {
+    const float *q, *kc, *vc, *ring_k, *ring_v;
+    float *out, *scratch;
+    int64_t T, pos0;
+    int n_head, n_head_kv, head_dim;
+    int32_t window;
+    float scale;
+    int n_threads;
+};
+void kern_attention_ring(const struct kern_ring_attn *a);
 
 #endif

@@ -3,14 +3,14 @@
  *
  * Layout of a forward call over T tokens of one sequence: activations are (T, width)
  * row-major; every matrix product goes through kern_matmul (any thread count gives the
- * same bits). The Conv1D, the RG-LRU scan and the ring-buffer local attention are the
- * kernels of this file (marked "kernel" below; the attention one uses OpenMP over
- * (token, head) pairs, each output computed by one thread in a fixed order).
+ * same bits). The Conv1D and the RG-LRU scan are small serial kernels of this file
+ * (marked "kernel" below); the ring-buffer local attention is kern_attention_ring in
+ * kern_ops.c, where the engine's OpenMP lives (over (token, head) pairs, each output
+ * computed by one thread in a fixed order).
  */
 #include "engine/rgemma.h"
 
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,8 +55,8 @@ static int cfg_num(const json_t *root, const char *key, double def, double lo, d
         return err_set_at(err, ASSAY_EINVAL, path, 0, "'%s' is not a number", key);
     double x = json_number_value(v);
     if (!(x >= lo && x <= hi))
-        return err_set_at(err, ASSAY_EINVAL, path, 0, "'%s' = %g is out of range [%g, %g]", key,
-                          x, lo, hi);
+        return err_set_at(err, ASSAY_EINVAL, path, 0, "'%s' = %g is out of range [%g, %g]", key, x,
+                          lo, hi);
     *out = x;
     return 0;
 }
@@ -79,8 +79,8 @@ int rg_config_parse(struct rg_config *out, const char *json_text, size_t len, co
         goto out;
     }
     if (strcmp(mt, "recurrent_gemma") != 0) {
-        rc = err_set_at(err, ASSAY_EUNSUPPORTED, path, 0,
-                        "model_type '%s' is not recurrent_gemma", mt);
+        rc = err_set_at(err, ASSAY_EUNSUPPORTED, path, 0, "model_type '%s' is not recurrent_gemma",
+                        mt);
         goto out;
     }
     const char *act = jsn_str(root, "hidden_activation", "gelu_pytorch_tanh");
@@ -90,12 +90,12 @@ int rg_config_parse(struct rg_config *out, const char *json_text, size_t len, co
         goto out;
     }
     int64_t v = 0;
-#define GETI(key, def, lo, hi, dst)                                                            \
-    do {                                                                                       \
-        rc = cfg_int(root, key, def, lo, hi, &v, path, err);                                   \
-        if (rc)                                                                                \
-            goto out;                                                                          \
-        dst = v;                                                                               \
+#define GETI(key, def, lo, hi, dst)                                                                \
+    do {                                                                                           \
+        rc = cfg_int(root, key, def, lo, hi, &v, path, err);                                       \
+        if (rc)                                                                                    \
+            goto out;                                                                              \
+        dst = v;                                                                                   \
     } while (0)
     GETI("vocab_size", -1, 1, 1 << 24, out->n_vocab);
     GETI("hidden_size", -1, 1, 1 << 16, out->width);
@@ -193,9 +193,9 @@ struct rg_layer {
     /* recurrent */
     struct rg_mat lin_x, lin_y, lin_out;
     float *b_x, *b_y, *b_out;
-    float *conv_w;  /* (lru_width, conv_width): weight[c][k], k = conv_width-1 is the current step */
+    float *conv_w; /* (lru_width, conv_width): weight[c][k], k = conv_width-1 is the current step */
     float *conv_b;
-    float *sp_a;    /* softplus(recurrent_param) */
+    float *sp_a;        /* softplus(recurrent_param) */
     float *gx_w, *ga_w; /* (n_head, blk out, blk in): transposed for kern_matmul */
     float *gx_b, *ga_b; /* (lru_width) */
     /* attention */
@@ -288,8 +288,8 @@ static int fetch(const struct rg_source *src, const char *name, int n_dims, cons
     return 0;
 }
 
-static int get_mat(struct rg_model *m, const struct rg_source *src, const char *name,
-                   int64_t rows, int64_t cols, struct rg_mat *out, struct assay_error *err)
+static int get_mat(struct rg_model *m, const struct rg_source *src, const char *name, int64_t rows,
+                   int64_t cols, struct rg_mat *out, struct assay_error *err)
 {
     struct rg_tensor t;
     int64_t shape[2] = {rows, cols};
@@ -333,8 +333,8 @@ static int get_vec(struct rg_model *m, const struct rg_source *src, const char *
 }
 
 /* Block-diagonal gate weights [H, blk_in, blk_out] -> per block (blk_out, blk_in). */
-static int get_gate(struct rg_model *m, const struct rg_source *src, const char *name,
-                    float **out, struct assay_error *err)
+static int get_gate(struct rg_model *m, const struct rg_source *src, const char *name, float **out,
+                    struct assay_error *err)
 {
     int64_t H = m->cfg.n_head, blk = m->cfg.lru_width / H;
     int64_t shape[3] = {H, blk, blk};
@@ -368,11 +368,11 @@ static int load_layer(struct rg_model *m, const struct rg_source *src, int32_t i
     char n[160];
     int rc;
 #define NAME(fmt) (snprintf(n, sizeof(n), "model.layers.%d." fmt, il), n)
-#define TRY(x)                                                                                 \
-    do {                                                                                       \
-        rc = (x);                                                                              \
-        if (rc)                                                                                \
-            return rc;                                                                         \
+#define TRY(x)                                                                                     \
+    do {                                                                                           \
+        rc = (x);                                                                                  \
+        if (rc)                                                                                    \
+            return rc;                                                                             \
     } while (0)
     TRY(get_vec(m, src, NAME("temporal_pre_norm.weight"), D, 1.0f, &l->norm_t, err));
     TRY(get_vec(m, src, NAME("channel_pre_norm.weight"), D, 1.0f, &l->norm_c, err));
@@ -396,8 +396,8 @@ static int load_layer(struct rg_model *m, const struct rg_source *src, int32_t i
         int64_t bs[2] = {H, L / H};
         TRY(get_f32(m, src, NAME("temporal_block.rg_lru.input_gate_bias"), 2, bs, 0, &l->gx_b,
                     err));
-        TRY(get_f32(m, src, NAME("temporal_block.rg_lru.recurrent_gate_bias"), 2, bs, 0,
-                    &l->ga_b, err));
+        TRY(get_f32(m, src, NAME("temporal_block.rg_lru.recurrent_gate_bias"), 2, bs, 0, &l->ga_b,
+                    err));
         l->state_off = m->state_floats;
         m->state_floats += (size_t)(L * c->conv_width); /* h, then conv_width-1 inputs */
     } else {
@@ -431,8 +431,7 @@ int rg_model_new(struct rg_model **out, const struct rg_config *cfg, const struc
         return err_set(err, ASSAY_ENOMEM, "out of memory");
     m->cfg = *cfg;
     m->weight_type = -2;
-    int rc = get_mat(m, src, "model.embed_tokens.weight", cfg->n_vocab, cfg->width, &m->embed,
-                     err);
+    int rc = get_mat(m, src, "model.embed_tokens.weight", cfg->n_vocab, cfg->width, &m->embed, err);
     if (rc)
         goto fail;
     rc = get_vec(m, src, "model.final_norm.weight", cfg->width, 1.0f, &m->final_norm, err);
@@ -577,18 +576,19 @@ int rg_ctx_new(struct rg_ctx **out, const struct rg_model *m, const struct rg_ct
     wide = wide > QD ? wide : QD;
     wide = wide > D ? wide : D;
     size_t blk = L / (size_t)cf->n_head;
-    float **bufs[] = {&c->x, &c->xn, &c->t0, &c->t1, &c->t2, &c->gx, &c->ga, &c->ext,
-                      &c->gin, &c->gout, &c->q, &c->k, &c->v, &c->att};
-    size_t sizes[] = {T * D, T * D, T * wide, T * wide, T * wide, T * L, T * L,
-                      (T + (size_t)cf->conv_width) * L, T * blk, T * blk, T * QD, T * KD,
-                      T * KD, T * QD};
+    float **bufs[] = {&c->x,   &c->xn,  &c->t0,   &c->t1, &c->t2, &c->gx, &c->ga,
+                      &c->ext, &c->gin, &c->gout, &c->q,  &c->k,  &c->v,  &c->att};
+    size_t sizes[] = {T * D,    T * D,   T * wide, T * wide,
+                      T * wide, T * L,   T * L,    (T + (size_t)cf->conv_width) * L,
+                      T * blk,  T * blk, T * QD,   T * KD,
+                      T * KD,   T * QD};
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         *bufs[i] = mem_alloc_array(sizes[i], sizeof(float));
         if (!*bufs[i])
             goto oom;
     }
-    c->attn_scratch = mem_alloc_array((size_t)p->n_threads * ((size_t)cf->window + 1),
-                                      sizeof(float));
+    c->attn_scratch =
+        mem_alloc_array((size_t)p->n_threads * ((size_t)cf->window + 1), sizeof(float));
     c->logits = mem_alloc_array((size_t)p->n_logits * (size_t)cf->n_vocab, sizeof(float));
     c->pos = mem_alloc_array(T, sizeof(int32_t));
     if (!c->attn_scratch || !c->logits || !c->pos)
@@ -605,8 +605,8 @@ void rg_ctx_free(struct rg_ctx *c)
 {
     if (!c)
         return;
-    float *bufs[] = {c->x, c->xn, c->t0, c->t1, c->t2, c->gx, c->ga, c->ext,
-                     c->gin, c->gout, c->q, c->k, c->v, c->att, c->attn_scratch, c->logits};
+    float *bufs[] = {c->x,   c->xn,   c->t0, c->t1, c->t2, c->gx,  c->ga,           c->ext,
+                     c->gin, c->gout, c->q,  c->k,  c->v,  c->att, c->attn_scratch, c->logits};
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
         free(bufs[i]);
     free(c->pos);
@@ -638,8 +638,8 @@ static void add_bias(float *y, const float *b, int64_t n_tok, int64_t n)
 
 /* kernel: causal depthwise Conv1D. ext holds (cw-1) rows of earlier inputs then T new rows
  * (each L wide); out[t] = b + sum_k w[.][k] * ext[t + k]. */
-static void rg_kern_conv1d(float *out, const float *ext, const float *w, const float *b,
-                           int64_t T, int64_t L, int cw)
+static void rg_kern_conv1d(float *out, const float *ext, const float *w, const float *b, int64_t T,
+                           int64_t L, int cw)
 {
     for (int64_t t = 0; t < T; t++)
         for (int64_t ch = 0; ch < L; ch++) {
@@ -669,60 +669,6 @@ static void rg_kern_lru(float *y, const float *x, const float *gx, const float *
             float hv = a * prev + mult * (gate_x * x[t * L + i]);
             h[i] = hv;
             y[t * L + i] = hv;
-        }
-    }
-}
-
-/* kernel: local multi-query attention for T query tokens at positions pos0.. against keys
- * kept in a ring of R = window + 1 slots (positions < pos0) and the chunk's own keys
- * kc / vc (T, kvd). Query t sees positions max(0, p - window) .. p. out (T, H*hd). */
-struct rg_attn_args {
-    const float *q, *kc, *vc, *ring_k, *ring_v;
-    float *out, *scratch;
-    int64_t T, pos0;
-    int n_head, n_head_kv, head_dim;
-    int32_t window;
-    float scale;
-    int n_threads;
-};
-
-static void rg_kern_attention(const struct rg_attn_args *a)
-{
-    int64_t n_pairs = a->T * a->n_head;
-    int64_t R = (int64_t)a->window + 1;
-    int hd = a->head_dim, H = a->n_head, group = a->n_head / a->n_head_kv;
-    int64_t kvd = (int64_t)a->n_head_kv * hd;
-#pragma omp parallel for num_threads(a->n_threads) schedule(static) if (a->n_threads > 1)
-    for (int64_t pi = 0; pi < n_pairs; pi++) {
-        int64_t t = pi / H;
-        int h = (int)(pi % H);
-        int kvh = h / group;
-        int64_t p = a->pos0 + t;
-        int64_t lo = p - a->window > 0 ? p - a->window : 0;
-        int64_t nk = p - lo + 1;
-        float *sc = a->scratch + (int64_t)omp_get_thread_num() * R;
-        float qs[4096];
-        const float *qrow = a->q + t * (int64_t)H * hd + (int64_t)h * hd;
-        for (int d = 0; d < hd; d++)
-            qs[d] = qrow[d] * a->scale;
-        for (int64_t j = 0; j < nk; j++) {
-            int64_t s = lo + j;
-            const float *kr = s >= a->pos0 ? a->kc + (s - a->pos0) * kvd
-                                           : a->ring_k + (s % R) * kvd;
-            sc[j] = kern_dot(qs, kr + (int64_t)kvh * hd, hd);
-        }
-        kern_softmax(sc, nk);
-        float *o = a->out + t * (int64_t)H * hd + (int64_t)h * hd;
-        for (int d = 0; d < hd; d++)
-            o[d] = 0;
-        for (int64_t j = 0; j < nk; j++) {
-            int64_t s = lo + j;
-            const float *vr = s >= a->pos0 ? a->vc + (s - a->pos0) * kvd
-                                           : a->ring_v + (s % R) * kvd;
-            vr += (int64_t)kvh * hd;
-            float pj = sc[j];
-            for (int d = 0; d < hd; d++)
-                o[d] += pj * vr[d];
         }
     }
 }
@@ -788,15 +734,25 @@ static void attention_block(struct rg_ctx *c, const struct rg_layer *l, float *s
             kern_rope_neox(c->q + (int64_t)h * hd, T, (int64_t)H * hd, 1, cf->rope_dims, c->pos,
                            c->m->inv_freq, c->p.n_threads);
         for (int h = 0; h < KH; h++)
-            kern_rope_neox(c->k + (int64_t)h * hd, T, kvd, 1, cf->rope_dims, c->pos,
-                           c->m->inv_freq, c->p.n_threads);
+            kern_rope_neox(c->k + (int64_t)h * hd, T, kvd, 1, cf->rope_dims, c->pos, c->m->inv_freq,
+                           c->p.n_threads);
     }
-    struct rg_attn_args a = {.q = c->q, .kc = c->k, .vc = c->v, .ring_k = ring_k,
-                             .ring_v = ring_v, .out = c->att, .scratch = c->attn_scratch,
-                             .T = T, .pos0 = pos0, .n_head = H, .n_head_kv = KH,
-                             .head_dim = hd, .window = cf->window,
-                             .scale = 1.0f / sqrtf((float)hd), .n_threads = c->p.n_threads};
-    rg_kern_attention(&a);
+    struct kern_ring_attn a = {.q = c->q,
+                               .kc = c->k,
+                               .vc = c->v,
+                               .ring_k = ring_k,
+                               .ring_v = ring_v,
+                               .out = c->att,
+                               .scratch = c->attn_scratch,
+                               .T = T,
+                               .pos0 = pos0,
+                               .n_head = H,
+                               .n_head_kv = KH,
+                               .head_dim = hd,
+                               .window = cf->window,
+                               .scale = 1.0f / sqrtf((float)hd),
+                               .n_threads = c->p.n_threads};
+    kern_attention_ring(&a);
     /* the chunk's keys enter the ring after every query has read the old ones */
     int64_t first = T > R ? T - R : 0;
     for (int64_t t = first; t < T; t++) {
@@ -827,8 +783,10 @@ int rg_forward(struct rg_ctx *c, struct rg_state *s, const int32_t *tokens, int3
     quant_row_bytes(m->embed.type, D, &row_bytes);
     for (int64_t t = 0; t < T; t++) {
         if (tokens[t] < 0 || tokens[t] >= cf->n_vocab)
-            return err_set(err, ASSAY_EINVAL, "token id %d at %lld is out of range (vocabulary "
-                           "%lld)", tokens[t], (long long)t, (long long)cf->n_vocab);
+            return err_set(err, ASSAY_EINVAL,
+                           "token id %d at %lld is out of range (vocabulary "
+                           "%lld)",
+                           tokens[t], (long long)t, (long long)cf->n_vocab);
         c->pos[t] = (int32_t)(pos0 + t);
         const uint8_t *row = (const uint8_t *)m->embed.data + (size_t)tokens[t] * row_bytes;
         to_f32(c->x + t * D, row, m->embed.type, D);
