@@ -25,6 +25,7 @@
 #include "evals/fmtgrammar.h"
 #include "evals/runner.h"
 #include "evals/sweep.h"
+#include "reports/sweepview.h"
 #include "store/store.h"
 
 const struct cli_opt cmd_sweep_opts[] = {
@@ -405,8 +406,8 @@ int cmd_sweep_compare_attach(struct store *s, json_t *pairs, struct assay_error 
     json_array_foreach(pairs, i, p)
     {
         json_t *sw = NULL;
-        int rc = sweep_compare_runs(s, json_integer_value(json_object_get(p, "run_a")),
-                                    json_integer_value(json_object_get(p, "run_b")), &sw, err);
+        int rc = rpt_sweep_compare_runs(&sw, s, json_integer_value(json_object_get(p, "run_a")),
+                                        json_integer_value(json_object_get(p, "run_b")), false, err);
         if (rc)
             return rc;
         if (json_array_size(sw) > 0)

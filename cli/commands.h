@@ -36,7 +36,7 @@ extern const struct cli_opt cmd_tasks_opts[];
 int cmd_tasks(struct cli_ctx *ctx, const struct cli_args *a);
 extern const struct cli_opt cmd_sweep_opts[];
 int cmd_sweep(struct cli_ctx *ctx, const struct cli_args *a);
-/* For `assay compare`: add "sweep" (evals/sweep.h sweep_compare_runs) to each pair of
+/* For `assay compare`: add "sweep" (reports/sweepview.h rpt_sweep_compare_runs) to each pair of
  * the comparison JSON whose runs are both sweeps, and print those tables. */
 struct store;
 struct json_t;

@@ -101,15 +101,6 @@ int sweep_run(const struct sweep_plan *p, struct backend *b, struct store *s, in
 int sweep_compute_metrics(const struct sweep_plan *p, struct store *s, int64_t run_id,
                           struct assay_error *err);
 
-/* Two sweep runs (two checkpoints) side by side, from their stored metrics: for each
- * task or group both runs have, each run's fmt_mean, fmt_std, fmt_spread and
- * recall_std, and Kendall's tau-b between the two runs' acc@<id> over the formats both
- * ran (which format ranks where; NaN/null with fewer than 2 common formats). *out: a
- * new JSON array [{"task", "n_formats", "a": {...}, "b": {...}, "kendall_tau_b"}],
- * empty when either run is not of kind "sweep". */
-int sweep_compare_runs(struct store *s, int64_t run_a, int64_t run_b, json_t **out,
-                       struct assay_error *err);
-
 /* ---- pure statistics ----------------------------------------------------------------- */
 
 struct sweep_stats {
@@ -117,9 +108,5 @@ struct sweep_stats {
     int n;
 };
 void sweep_stats_of(const double *x, int n, struct sweep_stats *out);
-
-/* Kendall's tau-b of two paired score lists (ties in either list handled as in
- * scipy.stats.kendalltau's default); NaN when n < 2 or a list is constant. */
-double sweep_kendall_tau_b(const double *x, const double *y, int n);
 
 #endif

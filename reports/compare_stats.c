@@ -198,3 +198,28 @@ void cmp_kl_summarize(struct cmp_kl_summary *out, double *kl, int64_t n)
     out->p99 = cmp_quantile_sorted(kl, n, 0.99);
     out->max = kl[n - 1];
 }
+
+static int sgn(double v)
+{
+    return (v > 0) - (v < 0);
+}
+
+double cmp_kendall_tau_b(const double *x, const double *y, int64_t n)
+{
+    if (n < 2)
+        return NAN;
+    /* the sums are integers below 2^53 for any n a sweep can have, so exact in a double */
+    double conc = 0, n0 = 0, tx = 0, ty = 0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = i + 1; j < n; j++) {
+            int a = sgn(x[i] - x[j]), b = sgn(y[i] - y[j]);
+            n0++;
+            if (a == 0)
+                tx++;
+            if (b == 0)
+                ty++;
+            conc += a * b;
+        }
+    double den = sqrt((n0 - tx) * (n0 - ty));
+    return den > 0 ? conc / den : NAN;
+}

@@ -97,4 +97,14 @@ struct cmp_kl_summary {
 };
 void cmp_kl_summarize(struct cmp_kl_summary *out, double *kl, int64_t n);
 
+/* ---- rank agreement ------------------------------------------------------------------- */
+
+/* Kendall's tau-b of two paired score lists, e.g. two checkpoints' accuracies on the same
+ * prompt formats (does the format that helps one help the other?):
+ *   tau_b = (C - D) / sqrt((n0 - n1)(n0 - n2)),  n0 = n(n-1)/2,
+ * with C / D the concordant / discordant pairs and n1 / n2 the pairs tied in x / in y, as
+ * scipy.stats.kendalltau's default (variant 'b'). O(n^2); NaN when n < 2 or a list is
+ * constant (scipy gives nan there too). */
+double cmp_kendall_tau_b(const double *x, const double *y, int64_t n);
+
 #endif

@@ -256,19 +256,7 @@ static void test_stats(void **state)
     assert_true(isnan(st.std));
     assert_float_equal(st.spread, 0, 0);
 
-    /* Kendall tau-b, values as scipy.stats.kendalltau gives them */
-    const double a[] = {1, 2, 3, 4, 5}, rev[] = {5, 4, 3, 2, 1};
-    assert_float_equal(sweep_kendall_tau_b(a, a, 5), 1.0, 1e-12);
-    assert_float_equal(sweep_kendall_tau_b(a, rev, 5), -1.0, 1e-12);
-    /* kendalltau([1,2,2,3], [1,2,3,3]) = 0.8 (one tie in each) */
-    const double tx[] = {1, 2, 2, 3}, ty[] = {1, 2, 3, 3};
-    assert_float_equal(sweep_kendall_tau_b(tx, ty, 4), 0.8, 1e-12);
-    /* kendalltau([1,2,3,4,5], [3,4,1,2,5]): C = 6, D = 4 -> 0.2 */
-    const double my[] = {3, 4, 1, 2, 5};
-    assert_float_equal(sweep_kendall_tau_b(a, my, 5), 0.2, 1e-12);
-    const double flat[] = {1, 1, 1};
-    assert_true(isnan(sweep_kendall_tau_b(a, flat, 3)));
-    assert_true(isnan(sweep_kendall_tau_b(a, a, 1)));
+    /* Kendall's tau-b moved to reports/compare_stats.c (tests/reports/test_compare_stats.c) */
 }
 
 int main(void)

@@ -196,6 +196,37 @@ static void test_kl_summary(void **state)
     assert_true(isnan(s.mean));
 }
 
+/* Kendall tau-b against scipy.stats.kendalltau's default (variant 'b'), worked by hand:
+ * tau_b = (C - D) / sqrt((n0 - n1)(n0 - n2)), n0 = n(n-1)/2, n1/n2 pairs tied in x/y. */
+static void test_kendall_tau_b(void **state)
+{
+    (void)state;
+    const double a[] = {1, 2, 3, 4, 5}, rev[] = {5, 4, 3, 2, 1};
+    assert_float_equal(cmp_kendall_tau_b(a, a, 5), 1.0, 1e-12);
+    assert_float_equal(cmp_kendall_tau_b(a, rev, 5), -1.0, 1e-12);
+    /* kendalltau([1,2,2,3], [1,2,3,3]): C = 4, D = 0, one tie in each: 4 / sqrt(5 * 5) */
+    const double tx[] = {1, 2, 2, 3}, ty[] = {1, 2, 3, 3};
+    assert_float_equal(cmp_kendall_tau_b(tx, ty, 4), 0.8, 1e-12);
+    /* kendalltau([1,2,3,4,5], [3,4,1,2,5]): C = 6, D = 4 -> 0.2 */
+    const double my[] = {3, 4, 1, 2, 5};
+    assert_float_equal(cmp_kendall_tau_b(a, my, 5), 0.2, 1e-12);
+    /* accuracies with ties in both lists: of the 10 pairs, (0,1) is tied in x, (1,2),
+     * (1,4), (2,4) in y; C = 2 ((0,2), (0,4)), D = 4 ((0,3), (1,3), (2,3), (3,4));
+     * -2 / sqrt((10 - 1)(10 - 3)) = -2 / sqrt(63) = -0.25197631533948484 (scipy:
+     * kendalltau([.5,.5,.75,.25,1], [.25,.5,.5,.75,.5]).statistic = -0.2519763153394848) */
+    const double ax[] = {0.5, 0.5, 0.75, 0.25, 1.0}, ay[] = {0.25, 0.5, 0.5, 0.75, 0.5};
+    assert_float_equal(cmp_kendall_tau_b(ax, ay, 5), -0.25197631533948484, 1e-12);
+    assert_float_equal(cmp_kendall_tau_b(ay, ax, 5), -0.25197631533948484, 1e-12);
+    /* a pair tied in both counts in n1 and n2: [1,1,2] vs [3,3,4]: 2 / sqrt(2 * 2) = 1 */
+    const double jx[] = {1, 1, 2}, jy[] = {3, 3, 4};
+    assert_float_equal(cmp_kendall_tau_b(jx, jy, 3), 1.0, 1e-12);
+    /* undefined: a constant list or fewer than two pairs (scipy: nan) */
+    const double flat[] = {1, 1, 1};
+    assert_true(isnan(cmp_kendall_tau_b(a, flat, 3)));
+    assert_true(isnan(cmp_kendall_tau_b(a, a, 1)));
+    assert_true(isnan(cmp_kendall_tau_b(a, a, 0)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_bootstrap_matches_normal_theory),
         cmocka_unit_test(test_logit_position),
         cmocka_unit_test(test_kl_summary),
+        cmocka_unit_test(test_kendall_tau_b),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
