@@ -99,9 +99,8 @@ int cmd_compare(struct cli_ctx *ctx, const struct cli_args *a)
     rc = cli_open_store(&s, a, STORE_OPEN_READONLY | STORE_OPEN_NO_CREATE, &ctx->err);
     if (rc)
         goto out;
+    /* two sweep runs also get "sweep": robustness side by side and Kendall tau */
     rc = rpt_compare_write(&page, &pairs, s, ids, (size_t)a->n_pos, &ro, &o, &ctx->err);
-    if (!rc) /* sweep runs: robustness side by side and Kendall tau (cli/cmd_sweep.c) */
-        rc = cmd_sweep_compare_attach(s, pairs, &ctx->err);
     if (rc)
         goto out;
     rc = file_write_atomic(path, page.data, page.len, &ctx->err);

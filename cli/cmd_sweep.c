@@ -25,7 +25,6 @@
 #include "evals/fmtgrammar.h"
 #include "evals/runner.h"
 #include "evals/sweep.h"
-#include "reports/sweepview.h"
 #include "store/store.h"
 
 const struct cli_opt cmd_sweep_opts[] = {
@@ -398,25 +397,6 @@ out:
 }
 
 /* ---- for `assay compare` ---------------------------------------------------------------- */
-
-int cmd_sweep_compare_attach(struct store *s, json_t *pairs, struct assay_error *err)
-{
-    size_t i;
-    json_t *p;
-    json_array_foreach(pairs, i, p)
-    {
-        json_t *sw = NULL;
-        int rc = rpt_sweep_compare_runs(&sw, s, json_integer_value(json_object_get(p, "run_a")),
-                                        json_integer_value(json_object_get(p, "run_b")), false, err);
-        if (rc)
-            return rc;
-        if (json_array_size(sw) > 0)
-            json_object_set_new(p, "sweep", sw);
-        else
-            json_decref(sw);
-    }
-    return 0;
-}
 
 static double num_or_nan(const json_t *o, const char *k)
 {

@@ -36,11 +36,9 @@ extern const struct cli_opt cmd_tasks_opts[];
 int cmd_tasks(struct cli_ctx *ctx, const struct cli_args *a);
 extern const struct cli_opt cmd_sweep_opts[];
 int cmd_sweep(struct cli_ctx *ctx, const struct cli_args *a);
-/* For `assay compare`: add "sweep" (reports/sweepview.h rpt_sweep_compare_runs) to each pair of
- * the comparison JSON whose runs are both sweeps, and print those tables. */
-struct store;
+/* For `assay compare`: print the "sweep" tables (reports/sweepview.h) of the pairs of
+ * the comparison JSON whose runs are both sweeps. */
 struct json_t;
-int cmd_sweep_compare_attach(struct store *s, struct json_t *pairs, struct assay_error *err);
 void cmd_sweep_compare_print(struct json_t *pairs);
 extern const struct cli_opt cmd_exec_opts[];
 int cmd_exec(struct cli_ctx *ctx, const struct cli_args *a);

@@ -158,7 +158,10 @@ const struct cli_cmd cli_commands[] = {
      "duration, assay version), scores with standard errors and a bar chart with 95%\n"
      "intervals, the Gemma reports' published figure and its protocol beside a score where\n"
      "one exists for that checkpoint and task, samples worst first, logit comparisons, and\n"
-     "PII findings (counts by type and severity, masked examples). Stored text is masked by\n"
+     "PII findings (counts by type and severity, masked examples). A prompt-format sweep\n"
+     "shows per task a bar per format (best first, +-1 stderr, lm-eval's default\n"
+     "highlighted, mean/min/max marked, the spread written; over 40 formats the best and\n"
+     "worst 20), and the gold-position table with the letter bias. Stored text is masked by\n"
      "the PII scanner unless --raw. Without --run: the newest eval run, else the newest run.",
      cmd_report_opts, 0, 0, cmd_report, NULL},
     {"compare", "compare runs sample by sample: deltas with intervals, McNemar, flips",
@@ -168,7 +171,9 @@ const struct cli_cmd cli_commands[] = {
      "percentile interval (--resamples, default 10,000, seeded), and McNemar's test on\n"
      "per-sample correctness: exact two-sided binomial below 25 discordant pairs, else\n"
      "chi-square with continuity correction. Writes an HTML page (-o) with the samples\n"
-     "that flipped each way (PII masked unless --raw), and a table or --json on stdout.",
+     "that flipped each way (PII masked unless --raw), and a table or --json on stdout.\n"
+     "Two sweep runs also get, per task, both runs' mean, std, spread and recall std side\n"
+     "by side and Kendall's tau-b of their per-format accuracies (page: with a scatter).",
      cmd_compare_opts, 2, CLI_MAX_POS, cmd_compare, NULL},
     {"compare-logits", "KL divergence and top-1 agreement of two checkpoints on a text",
      "--base M1 --model M2 --text FILE [--ctx N] [options]",

@@ -13,6 +13,7 @@
 #include "base/mem.h"
 #include "reports/html.h"
 #include "reports/report_int.h"
+#include "reports/sweepview.h"
 #include "safety/pii.h"
 #include "store/store.h"
 
@@ -377,7 +378,7 @@ static void flip_list(struct rpt_ctx *c, const struct rpt_rundata *a, const stru
 
 static void render_pair(struct rpt_ctx *c, const struct rpt_rundata *a,
                         const struct rpt_rundata *b, const struct rpt_pair_cmp *pc,
-                        const struct rpt_compare_options *o)
+                        const struct rpt_compare_options *o, const json_t *sweep)
 {
     struct rpt_html *h = c->h;
     rpt_html_rawf(h, "<section class=\"run\" id=\"cmp-%lld-%lld\">\n<h2>", (long long)a->run.id,
@@ -414,6 +415,7 @@ static void render_pair(struct rpt_ctx *c, const struct rpt_rundata *a,
                   (long long)a->run.id, (long long)b->run.id, o->resamples,
                   (unsigned long long)o->seed, CMP_MCNEMAR_EXACT_BELOW);
     delta_chart(h, pc);
+    rpt_render_sweep_compare(h, a->run.id, b->run.id, sweep);
     rpt_html_raw(h, "<h3>Flipped samples</h3>\n");
     flip_list(c, a, b, pc->fixed, pc->n_fixed, "Fixed (wrong in A, right in B)");
     flip_list(c, a, b, pc->broken, pc->n_broken, "Broken (right in A, wrong in B)");
@@ -426,6 +428,30 @@ static void render_pair(struct rpt_ctx *c, const struct rpt_rundata *a,
     rpt_html_raw(h, "</h3>\n");
     rpt_render_meta(h, b);
     rpt_html_raw(h, "</details>\n</section>\n");
+}
+
+static bool is_sweep(const struct rpt_rundata *d)
+{
+    return d->run.kind && strcmp(d->run.kind, "sweep") == 0;
+}
+
+/* rpt_pair_cmp_json plus, for two sweep runs with a task in common, "sweep" (without the
+ * per-format pairs the page draws). */
+static json_t *pair_json(const struct rpt_pair_cmp *pc, const struct rpt_rundata *a,
+                         const struct rpt_rundata *b, const struct rpt_compare_options *o,
+                         json_t *sweep)
+{
+    json_t *j = rpt_pair_cmp_json(pc, a, b, o);
+    if (!j || json_array_size(sweep) == 0)
+        return j;
+    size_t i;
+    json_t *e;
+    json_array_foreach(sweep, i, e)
+    {
+        json_object_del(e, "formats");
+    }
+    json_object_set(j, "sweep", sweep);
+    return j;
 }
 
 int rpt_compare_write(struct buf *out, json_t **json_out, struct store *s, const int64_t *ids,
@@ -467,13 +493,18 @@ int rpt_compare_write(struct buf *out, json_t **json_out, struct store *s, const
         if (rc)
             break;
         struct rpt_pair_cmp pc;
+        json_t *sweep = NULL; /* two sweep runs: robustness side by side (sweepview.h) */
         rc = rpt_compare_pair(&pc, &a, &b, o, err);
+        if (rc == 0 && is_sweep(&a) && is_sweep(&b))
+            rc = rpt_sweep_compare(&sweep, a.metrics, a.n_metrics, b.metrics, b.n_metrics, true,
+                                   err);
         if (rc == 0) {
-            render_pair(&c, &a, &b, &pc, o);
+            render_pair(&c, &a, &b, &pc, o, sweep);
             if (arr)
-                json_array_append_new(arr, rpt_pair_cmp_json(&pc, &a, &b, o));
+                json_array_append_new(arr, pair_json(&pc, &a, &b, o, sweep));
             rpt_pair_cmp_release(&pc);
         }
+        json_decref(sweep);
         rpt_rundata_release(&b);
     }
     progress_report(&ro->prog, (int64_t)n - 1, (int64_t)n - 1, "compare");

@@ -49,7 +49,9 @@ static const char page_css[] =
     "details.s.err{border-left-color:#c69026}\n"
     "summary{cursor:pointer}mark{background:#fff3bf;padding:0 2px}\n"
     "svg text{font:12px system-ui,sans-serif;fill:#1d232b}\n"
-    "nav a{margin-right:12px}\n";
+    "nav a{margin-right:12px}\n"
+    ".sweep-scatters{display:flex;flex-wrap:wrap;gap:8px}figure.sweep-scatter{margin:4px}"
+    "figcaption{font-size:12px;text-align:center}\n";
 
 void rpt_page_begin(struct rpt_html *h, const char *title)
 {
@@ -597,6 +599,7 @@ static const struct rpt_section sections[] = {
     {"compare-logits", "logit comparison", rpt_render_logits},
     {"pii", "PII scan", rpt_render_pii_run},
     {"memorize", "memorization audit", rpt_render_memorize},
+    {"sweep", "prompt-format sweep", rpt_render_sweep},
     {NULL, "run", render_scores}, /* any other kind: its metrics and samples */
 };
 

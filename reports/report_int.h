@@ -5,6 +5,7 @@
 #ifndef ASSAY_REPORTS_REPORT_INT_H
 #define ASSAY_REPORTS_REPORT_INT_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,5 +66,13 @@ int rpt_render_logits(struct rpt_ctx *c, const struct rpt_rundata *d);
 /* report_memo.c: a "memorize" run (rates with Wilson intervals by source, the LCP
  * distribution, masked memorized continuations, their PII findings). */
 int rpt_render_memorize(struct rpt_ctx *c, const struct rpt_rundata *d);
+
+/* report_sweep.c: a "sweep" run (per-format bars, robustness, gold-position and letter-bias
+ * table, samples) ... */
+int rpt_render_sweep(struct rpt_ctx *c, const struct rpt_rundata *d);
+/* ... and, on the comparison page, two sweep runs side by side from sweep, the array of
+ * rpt_sweep_compare(..., with_formats = true) (sweepview.h); nothing when it is empty. */
+void rpt_render_sweep_compare(struct rpt_html *h, int64_t run_a, int64_t run_b,
+                              const json_t *sweep);
 
 #endif

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Sweep runs on the pages (issue #8 item 6): two small sweeps of two fixture checkpoints;
+# `assay report` draws a bar per format (the lm-eval default highlighted), the mean / min /
+# max marks and the position table; a sweep with more formats than the page draws shows
+# the best and worst 20 with a note; `assay compare --html` shows both runs side by side
+# with the same Kendall tau-b as `assay compare --json`; `assay serve` answers
+# /api/runs/ID/sweep and /api/compare with the same figures.
+. "$ASSAY_SOURCE_DIR/tests/cli/lib.sh"
+S=${ASSAY_SHARED_DIR:-../shared}
+M2="$S/fixtures/models/gemma2-tiny/gemma2-tiny-Q8_0.gguf"
+M3="$S/fixtures/models/gemma3-tiny/gemma3-tiny-Q8_0.gguf"
+D="$S/datasets"
+PY=$(command -v python3)
+cd "$TMP"
+unset ASSAY_DATA_DIR ASSAY_DB
+if [ ! -f "$M2" ] || [ ! -f "$M3" ] || [ ! -d "$D/mmlu" ]; then
+    echo "skipped: fixtures or $D/mmlu not present"
+    finish
+    exit $?
+fi
+SW=(sweep --task mmlu_anatomy,mmlu_astronomy --formats 12 --cyclic --limit 4 --threads 2
+    --data-dir "$D" --quiet --db sw.db --json)
+expect_exit 0 "sweep gemma2" -- "$ASSAY" "${SW[@]}" --model "$M2"
+expect_exit 0 "sweep gemma3" -- "$ASSAY" "${SW[@]}" --model "$M3"
+# 45 formats: more than the page draws
+expect_exit 0 "wide sweep" -- "$ASSAY" sweep --task mmlu_anatomy --formats 45 --limit 1 --threads 2 --data-dir "$D" --quiet --db sw.db --json --model "$M2"
+# a plain eval run: no sweep section, and compare with a sweep has no sweep table
+expect_exit 0 "eval run" -- "$ASSAY" run --tasks mmlu_anatomy --limit 2 --threads 2 --data-dir "$D" --quiet --db sw.db --model "$M2"
+
+# ---- the report ---------------------------------------------------------------------------
+expect_exit 0 "report" -- "$ASSAY" report --run 1,3,4 --db sw.db -o rep.html --quiet
+$PY - rep.html <<'PYEOF' && pass || fail "report: sweep sections wrong"
+import re, sys
+h = open(sys.argv[1], encoding="utf-8").read()
+runs = re.split(r'<section class="run" id="run-', h)[1:]
+errs = []
+r1, r3, r4 = runs
+if "(prompt-format sweep)" not in r1: errs.append("section title")
+# run 1: two tasks x 12 formats, a bar each, a position table of 4 rows per task
+if r1.count('class="fmt-bar') != 24: errs.append("bars %d" % r1.count('class="fmt-bar'))
+if r1.count('class="sweep-pos"') != 2 or r1.count('<tr class="pos">') != 8: errs.append("positions")
+for k in ("sweep-mean", "sweep-min", "sweep-max"):
+    if r1.count('class="%s"' % k) != 2: errs.append(k)
+if r1.count('class="fmt-bar default"') != 2: errs.append("default format not highlighted")
+if "Spread (max &minus; min)" not in r1 or "Recall std" not in r1: errs.append("spread / recall std")
+# run 3: 45 formats, the best and worst 20 drawn
+if r3.count('class="fmt-bar') != 40: errs.append("wide bars %d" % r3.count('class="fmt-bar'))
+if "5 formats between, not drawn" not in r3 or "The best 20 and the worst 20 of 45" not in r3:
+    errs.append("wide note")
+# run 4 (eval): no sweep view
+if "fmt-bar" in r4 or "sweep-pos" in r4: errs.append("eval run drew sweep bars")
+print(errs) if errs else None
+sys.exit(1 if errs else 0)
+PYEOF
+
+# ---- compare: page and JSON agree -------------------------------------------------------------
+expect_exit 0 "compare" -- "$ASSAY" compare 1 2 --db sw.db -o cmp.html --json
+cp "$TMP/out" cmp.json
+$PY - cmp.json cmp.html sw.db <<'PYEOF' && pass || fail "compare page: sweep table wrong or tau differs from the JSON"
+import json, re, sqlite3, sys
+j = json.load(open(sys.argv[1]))["comparisons"][0]["sweep"]
+h = open(sys.argv[2], encoding="utf-8").read()
+db = sqlite3.connect(sys.argv[3])
+errs = []
+if "Prompt-format robustness (two sweeps)" not in h: errs.append("section")
+taus = re.findall(r'<td class="n tau">([^<]*)</td>', h)
+want = ["%.3f" % e["kendall_tau_b"] for e in j]
+if taus != want: errs.append("tau %s vs %s" % (taus, want))
+if any("formats" in e for e in j): errs.append("per-format pairs leaked into the JSON")
+# tau-b from the stored per-format accuracies, recomputed here (scipy's definition)
+for e in j:
+    def accs(run):
+        return dict(db.execute("select name, value from metrics where run_id=? and task=? and name like 'acc@%'", (run, e["task"])))
+    a, b = accs(1), accs(2)
+    ks = sorted(set(a) & set(b))
+    sg = lambda v: (v > 0) - (v < 0)
+    c = tx = ty = n0 = 0
+    for i in range(len(ks)):
+        for k in range(i + 1, len(ks)):
+            x, y = sg(a[ks[i]] - a[ks[k]]), sg(b[ks[i]] - b[ks[k]])
+            n0 += 1; tx += x == 0; ty += y == 0; c += x * y
+    tau = c / ((n0 - tx) * (n0 - ty)) ** 0.5
+    if abs(tau - e["kendall_tau_b"]) > 1e-12 or e["n_formats"] != len(ks) != 12: errs.append("tau value")
+# 12 points per task in the scatters, the default highlighted
+if h.count('class="fmt-pt') != 24 or h.count('class="fmt-pt default"') != 2: errs.append("scatter")
+print(errs) if errs else None
+sys.exit(1 if errs else 0)
+PYEOF
+expect_exit 0 "compare sweep with eval" -- "$ASSAY" compare 1 4 --db sw.db -o mixed.html --json
+if grep -q '"sweep"' "$TMP/out" || grep -q 'sweep-cmp' mixed.html; then fail "a sweep vs an eval got a sweep table"; else pass; fi
+
+finish
