@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/mem.h"
+#include "base/utf8.h"
 #include "reports/compare_stats.h"
 
 /* ---- one run ------------------------------------------------------------------------- */
@@ -160,6 +162,27 @@ void rpt_sweep_view_release(struct rpt_sweep_view *v)
     memset(v, 0, sizeof(*v));
 }
 
+/* A JSON string of stored text (task names, format ids): bytes that are not UTF-8 become
+ * U+FFFD, as everywhere the store's text leaves assay (jansson refuses invalid UTF-8). */
+static json_t *str(const char *s)
+{
+    size_t n = strlen(s);
+    if (utf8_valid(s, n, NULL))
+        return json_stringn(s, n);
+    struct buf b;
+    buf_init(&b, 0);
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc;) {
+        uint32_t cp;
+        size_t k = utf8_decode((const uint8_t *)s + i, n - i, &cp);
+        rc = k > 0 ? buf_add(&b, s + i, k) : buf_add(&b, "\xEF\xBF\xBD", 3);
+        i += k > 0 ? k : 1;
+    }
+    json_t *v = rc ? NULL : json_stringn(b.data ? b.data : "", b.len);
+    buf_release(&b);
+    return v;
+}
+
 static json_t *num(double x)
 {
     return isfinite(x) ? json_real(x) : json_null();
@@ -176,21 +199,21 @@ json_t *rpt_sweep_view_json(const struct rpt_sweep_view *v)
         json_t *f = json_array(), *p = json_array();
         for (int64_t k = 0; f && k < t->n_fmts; k++)
             json_array_append_new(
-                f, json_pack("{ss so so sI sb}", "id", t->fmts[k].id, "acc", num(t->fmts[k].acc),
-                             "stderr", num(t->fmts[k].stderr_), "n", (json_int_t)t->fmts[k].n,
-                             "default", k == t->default_idx));
+                f, json_pack("{so so so sI sb}", "id", str(t->fmts[k].id), "acc",
+                             num(t->fmts[k].acc), "stderr", num(t->fmts[k].stderr_), "n",
+                             (json_int_t)t->fmts[k].n, "default", k == t->default_idx));
         for (int j = 0; p && j < t->n_pos; j++)
             json_array_append_new(
                 p, json_pack("{si so so so sI so}", "pos", j + 1, "gold_rate",
                              num(t->pos[j].gold_rate), "acc_gold", num(t->pos[j].acc_gold),
                              "acc_gold_stderr", num(t->pos[j].acc_gold_stderr), "n_gold",
                              (json_int_t)t->pos[j].n_gold, "pick_rate", num(t->pos[j].pick_rate)));
-        json_t *e =
-            json_pack("{ss sb sI so so so so so so so so so}", "task", t->task, "group", t->group,
-                      "n_samples", (json_int_t)t->n_samples, "fmt_mean", num(t->mean), "fmt_std",
-                      num(t->std), "fmt_min", num(t->min), "fmt_max", num(t->max), "fmt_spread",
-                      num(t->spread), "recall_std", num(t->recall_std), "uniform_rate",
-                      num(t->n_pos > 0 ? 1.0 / t->n_pos : NAN), "formats", f, "positions", p);
+        json_t *e = json_pack(
+            "{so sb sI so so so so so so so so so}", "task", str(t->task), "group", t->group,
+            "n_samples", (json_int_t)t->n_samples, "fmt_mean", num(t->mean), "fmt_std", num(t->std),
+            "fmt_min", num(t->min), "fmt_max", num(t->max), "fmt_spread", num(t->spread),
+            "recall_std", num(t->recall_std), "uniform_rate",
+            num(t->n_pos > 0 ? 1.0 / t->n_pos : NAN), "formats", f, "positions", p);
         if (!e || json_array_append_new(tasks, e)) {
             json_decref(o);
             return NULL;
@@ -274,11 +297,11 @@ int rpt_sweep_compare(json_t **out, const struct store_metric *ma, int64_t na,
             k++;
             if (fl)
                 json_array_append_new(
-                    fl, json_pack("[s f f]", pa[j]->name + 4, pa[j]->value, y->value));
+                    fl, json_pack("[o f f]", str(pa[j]->name + 4), pa[j]->value, y->value));
         }
         double tau = cmp_kendall_tau_b(xa, xb, k);
         json_t *e = json_object();
-        json_object_set_new(e, "task", json_string(task));
+        json_object_set_new(e, "task", str(task));
         json_object_set_new(e, "n_formats", json_integer(k));
         json_object_set_new(e, "a", robustness_json(pa, na, task));
         json_object_set_new(e, "b", robustness_json(pb, nb, task));

@@ -9,9 +9,14 @@
  *                                                a page of samples (limit <= 500)
  *   GET /api/runs/ID/pii[?examples=N]            PII counts by type and severity, with
  *                                                masked examples
+ *   GET /api/runs/ID/sweep                       a prompt-format sweep per task: accuracy
+ *                                                per format, robustness, gold positions
+ *                                                and letter bias (reports/sweepview.h)
  *   GET /api/compare?a=ID&b=ID                   paired comparison per task: delta with a
  *                                                bootstrap 95% interval, McNemar's test,
- *                                                the samples that flipped each way
+ *                                                the samples that flipped each way; two
+ *                                                sweep runs: "sweep", robustness side by
+ *                                                side and Kendall tau-b
  *
  * Every text taken from the store is made valid UTF-8 (invalid bytes become U+FFFD) and,
  * unless the server is raw, masked with pii_mask_text before it is put in an answer.
@@ -29,6 +34,7 @@
 #include "base/mem.h"
 #include "base/utf8.h"
 #include "reports/compare_stats.h"
+#include "reports/sweepview.h"
 #include "safety/pii.h"
 #include "store/store.h"
 #include "store/store_web.h"
@@ -398,6 +404,42 @@ static int api_metrics(struct web_app *app, int64_t id, const struct params *ps,
     json_t *arr = metrics_json(m, n_m);
     store_metrics_free(m, n_m);
     return reply_json(r, 200, json_pack("{sI so}", "run", (json_int_t)id, "metrics", arr));
+}
+
+/* ---- sweep -------------------------------------------------------------------------- */
+
+static int api_sweep(struct web_app *app, int64_t id, const struct params *ps, struct web_reply *r)
+{
+    static const char *const allowed[] = {NULL};
+    int rc = 0;
+    if (!check_params(ps, allowed, r, &rc))
+        return rc;
+    struct assay_error err;
+    err_clear(&err);
+    struct store_run run;
+    memset(&run, 0, sizeof(run));
+    struct store_metric *m = NULL;
+    int64_t n_m = 0;
+    struct rpt_sweep_view v;
+    memset(&v, 0, sizeof(v));
+    rc = store_get_run(app->store, id, &run, &err);
+    if (rc)
+        return reply_store_error(r, rc, &err);
+    bool sweep = run.kind && strcmp(run.kind, "sweep") == 0;
+    if (sweep && ((rc = store_list_metrics(app->store, id, &m, &n_m, &err)) != 0 ||
+                  (rc = rpt_sweep_view_build(&v, m, n_m, run.config_json, &err)) != 0)) {
+        rc = reply_store_error(r, rc, &err);
+        goto out;
+    }
+    json_t *o = rpt_sweep_view_json(&v); /* NULL: out of memory (reply_json says so) */
+    json_object_set_new(o, "run", json_integer(id));
+    json_object_set_new(o, "sweep", json_boolean(sweep));
+    rc = reply_json(r, 200, o);
+out:
+    rpt_sweep_view_release(&v);
+    store_metrics_free(m, n_m);
+    store_run_release(&run);
+    return rc;
 }
 
 /* ---- samples ------------------------------------------------------------------------ */
@@ -962,6 +1004,14 @@ static int api_compare(struct web_app *app, const struct params *ps, struct web_
                   "McNemar's test on per-sample correctness (exact binomial below 25 "
                   "discordant pairs)");
     tasks = NULL;
+    json_t *sweep = NULL; /* two sweep runs: robustness side by side, Kendall tau-b */
+    rc = rpt_sweep_compare_runs(&sweep, app->store, ida, idb, true, &err);
+    if (rc) {
+        json_decref(o);
+        rc = reply_store_error(r, rc, &err);
+        goto out;
+    }
+    json_object_set_new(o, "sweep", sweep);
     rc = reply_json(r, 200, o);
 out:
     json_decref(tasks);
@@ -1010,6 +1060,8 @@ int web_api_handle(struct web_app *app, const char *path, const struct web_param
             return api_metrics(app, id, &ps, r);
         if (strcmp(rest, "/pii") == 0)
             return api_pii(app, id, &ps, r);
+        if (strcmp(rest, "/sweep") == 0)
+            return api_sweep(app, id, &ps, r);
     }
     return reply_error(r, 404, "no such API endpoint '%.80s'", path);
 }

@@ -89,4 +89,49 @@ PYEOF
 expect_exit 0 "compare sweep with eval" -- "$ASSAY" compare 1 4 --db sw.db -o mixed.html --json
 if grep -q '"sweep"' "$TMP/out" || grep -q 'sweep-cmp' mixed.html; then fail "a sweep vs an eval got a sweep table"; else pass; fi
 
+# ---- the web API: the same figures as the stored metrics and as assay compare --json ----------
+"$ASSAY" serve --db sw.db --port 0 --json >serve.out 2>serve.err &
+PID=$!
+for _ in $(seq 100); do
+    [ -s serve.out ] && break
+    sleep 0.05
+done
+URL=$(sed -n 's/.*"url": *"\([^"]*\)".*/\1/p' serve.out)
+curl -s -o api1.json "${URL}api/runs/1/sweep"
+curl -s -o api3.json "${URL}api/runs/3/sweep"
+curl -s -o api4.json "${URL}api/runs/4/sweep"
+curl -s -o apic.json "${URL}api/compare?a=1&b=2"
+curl -s -o apix.json "${URL}api/compare?a=1&b=4"
+curl -s -D h.txt -o bad.json "${URL}api/runs/99/sweep"
+curl -s -D h2.txt -o bad2.json "${URL}api/runs/1/sweep?x=1"
+kill -TERM "$PID"
+wait "$PID"
+$PY - sw.db cmp.json <<'PYEOF' && pass || fail "web API sweep answers wrong"
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+cj = json.load(open(sys.argv[2]))["comparisons"][0]["sweep"]
+a1, a3, a4, ac, ax = (json.load(open(p)) for p in ("api1.json", "api3.json", "api4.json", "apic.json", "apix.json"))
+errs = []
+if not a1["sweep"] or [t["task"] for t in a1["tasks"]] != ["mmlu_anatomy", "mmlu_astronomy"]: errs.append("run 1 tasks")
+for t in a1["tasks"]:
+    stored = dict(db.execute("select name, value from metrics where run_id=1 and task=?", (t["task"],)))
+    accs = [f["acc"] for f in t["formats"]]
+    if len(accs) != 12 or accs != sorted(accs, reverse=True): errs.append("formats not best first")
+    if any(abs(f["acc"] - stored["acc@" + f["id"]]) > 1e-12 for f in t["formats"]): errs.append("acc")
+    if sum(f["default"] for f in t["formats"]) != 1: errs.append("default flag")
+    if abs(t["fmt_std"] - stored["fmt_std"]) > 1e-12 or abs(t["recall_std"] - stored["recall_std"]) > 1e-12: errs.append("std")
+    if len(t["positions"]) != 4 or t["uniform_rate"] != 0.25: errs.append("positions")
+    if abs(sum(p["pick_rate"] for p in t["positions"]) - 1) > 1e-9: errs.append("pick rates")
+if len(a3["tasks"][0]["formats"]) != 45: errs.append("run 3: all formats in the API")
+if a4["sweep"] or a4["tasks"]: errs.append("eval run answered as a sweep")
+if [(e["task"], e["kendall_tau_b"], e["n_formats"], e["a"], e["b"]) for e in ac["sweep"]] != \
+   [(e["task"], e["kendall_tau_b"], e["n_formats"], e["a"], e["b"]) for e in cj]: errs.append("compare differs from the CLI")
+if any(len(e["formats"]) != 12 for e in ac["sweep"]): errs.append("compare formats")
+if ax["sweep"] != []: errs.append("sweep vs eval")
+print(errs) if errs else None
+sys.exit(1 if errs else 0)
+PYEOF
+expect_grep h.txt "^HTTP/1.1 404" "sweep of a missing run: 404"
+expect_grep h2.txt "^HTTP/1.1 400" "sweep with an unknown parameter: 400"
+
 finish

@@ -117,6 +117,144 @@ async function pageRuns() {
   }
 }
 
+// ---- SVG -------------------------------------------------------------------------------
+
+function svgBox(w, h, cls) {
+  const NS = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(NS, 'svg');
+  svg.setAttribute('viewBox', '0 0 ' + w + ' ' + h);
+  svg.setAttribute('class', cls);
+  svg.setAttribute('role', 'img');
+  const mk = (tag, attrs, text) => {
+    const e = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+    if (text !== undefined) e.textContent = text;
+    svg.appendChild(e);
+    return e;
+  };
+  return { svg, mk };
+}
+
+// ---- prompt-format sweeps -------------------------------------------------------------
+
+const SWEEP_BARS_ALL = 40, SWEEP_BARS_EDGE = 20; // as reports/report_sweep.c
+const pct = (x, d) => (x === null || x === undefined ? '–' : (100 * x).toFixed(d === undefined ? 1 : d));
+
+// accuracy per format, best first (the API's order): bars with +-1 stderr whiskers, the
+// lm-eval default highlighted, the mean / min / max over all formats as lines
+function sweepBars(t) {
+  const cut = t.formats.length > SWEEP_BARS_ALL;
+  const shown = cut ? t.formats.slice(0, SWEEP_BARS_EDGE).concat([null], t.formats.slice(-SWEEP_BARS_EDGE)) : t.formats;
+  const W = 880, left = 230, plot = 560, rowH = 18, top = 34;
+  const H = top + rowH * shown.length + 12;
+  const x = (v) => left + plot * Math.min(Math.max(v, 0), 1);
+  const { svg, mk } = svgBox(W, H, 'sweep-bars');
+  for (let k = 0; k <= 100; k += 25) {
+    mk('line', { x1: x(k / 100), x2: x(k / 100), y1: top - 4, y2: H - 6, class: 'grid' });
+    mk('text', { x: x(k / 100), y: 12, 'text-anchor': 'middle', class: 'axis' }, k + '%');
+  }
+  shown.forEach((f, i) => {
+    const y = top + i * rowH;
+    if (f === null) {
+      mk('text', { x: left + 8, y: y + 13, class: 'gap' }, '… ' + (t.formats.length - 2 * SWEEP_BARS_EDGE) + ' formats between, not drawn …');
+      return;
+    }
+    mk('text', { x: left - 8, y: y + 13, 'text-anchor': 'end', class: 'fmt-label' + (f.default ? ' default' : '') }, f.id);
+    const bar = mk('rect', { x: left, y: y + 3, width: x(f.acc) - left, height: 12, class: 'fmt-bar' + (f.default ? ' default' : '') });
+    const tip = document.createElementNS('http://www.w3.org/2000/svg', 'title');
+    tip.textContent = f.id + ': ' + pct(f.acc) + '% ± ' + pct(f.stderr) + ' (n ' + f.n + ')' + (f.default ? ", lm-eval's default" : '');
+    bar.appendChild(tip);
+    mk('text', { x: left + plot + 6, y: y + 13, class: 'axis' }, pct(f.acc));
+    if (f.stderr) mk('line', { x1: x(f.acc - f.stderr), x2: x(f.acc + f.stderr), y1: y + 9, y2: y + 9, class: 'whisker' });
+  });
+  for (const [k, name] of [['fmt_min', 'min'], ['fmt_mean', 'mean'], ['fmt_max', 'max']]) {
+    if (t[k] === null) continue;
+    mk('line', { x1: x(t[k]), x2: x(t[k]), y1: top - 6, y2: H - 6, class: 'mark mark-' + name });
+    mk('text', { x: x(t[k]), y: top - 8, 'text-anchor': 'middle', class: 'axis' }, name);
+  }
+  return svg;
+}
+
+function sweepTask(t) {
+  const box = el('div', { cls: 'sweep-task' });
+  box.appendChild(el('h3', {}, el('span', { cls: 'tag', text: t.task }), t.group ? ' group: all its items' : '', ' · ' + t.n_samples + ' samples'));
+  const dflt = t.formats.findIndex((f) => f.default);
+  box.appendChild(el('p', {
+    text: t.formats.length + ' formats: mean ' + pct(t.fmt_mean) + '%, std ' + pct(t.fmt_std) + ', min ' + pct(t.fmt_min) +
+      '%, max ' + pct(t.fmt_max) + '%, spread ' + pct(t.fmt_spread) + ' points; recall std ' + pct(t.recall_std, 2) +
+      ' points; lm-eval default ' + (dflt < 0 ? 'not swept' : pct(t.formats[dflt].acc) + '% (rank ' + (dflt + 1) + ' of ' + t.formats.length + ')'),
+  }));
+  if (t.formats.length > 0) box.appendChild(sweepBars(t));
+  if (t.formats.length > SWEEP_BARS_ALL)
+    box.appendChild(el('p', { cls: 'hint', text: 'The best ' + SWEEP_BARS_EDGE + ' and the worst ' + SWEEP_BARS_EDGE + ' of ' + t.formats.length + ' formats are drawn.' }));
+  if (t.positions.length > 0) {
+    const tbl = el('table', { cls: 'grid sweep-pos' });
+    tbl.appendChild(el('thead', {}, el('tr', {}, el('th', { text: 'gold shown at' }), el('th', { cls: 'num', text: 'gold rate %' }),
+      el('th', { cls: 'num', text: 'accuracy when gold there %' }), el('th', { cls: 'num', text: '± stderr' }), el('th', { cls: 'num', text: 'n' }),
+      el('th', { cls: 'num', text: 'pick rate %' }), el('th', { cls: 'num', text: 'bias vs uniform' }))));
+    const tb = el('tbody');
+    for (const p of t.positions) {
+      const bias = p.pick_rate - t.uniform_rate;
+      row(tb, [p.pos + ' (' + String.fromCharCode(64 + p.pos) + ')', { text: pct(p.gold_rate), cls: 'num' }, { text: pct(p.acc_gold), cls: 'num' },
+        { text: pct(p.acc_gold_stderr), cls: 'num' }, { text: p.n_gold, cls: 'num' }, { text: pct(p.pick_rate), cls: 'num' },
+        { text: (bias > 0 ? '+' : '') + pct(bias), cls: 'num' + (Math.abs(bias) >= 0.5 * t.uniform_rate ? ' down' : '') }]);
+    }
+    tbl.appendChild(tb);
+    box.appendChild(tbl);
+  }
+  return box;
+}
+
+async function showSweep(id) {
+  const d = await api('/api/runs/' + id + '/sweep');
+  if (!d.sweep) return;
+  const box = document.getElementById('sweep');
+  for (const t of d.tasks) box.appendChild(sweepTask(t));
+  if (d.tasks.length === 0) box.appendChild(el('p', { cls: 'status', text: 'no sweep statistics stored for this run' }));
+  document.getElementById('sweep-note').textContent = 'Bars: accuracy per format, best first; whiskers ± 1 stderr; orange: ' +
+    "lm-eval's default prompt (" + d.default_format + '); lines: mean, min and max over all formats. Positions are display ' +
+    'positions (A, (A), 1 and a are all position 1); pick rate = how often the model chose the position (letter bias), ' +
+    'against the uniform rate; recall std = population std of the per-position accuracies.';
+  document.getElementById('sweep-sec').hidden = false;
+}
+
+function sweepScatter(e) {
+  const S = 240, pad = 34;
+  const { svg, mk } = svgBox(S + pad + 10, S + pad + 10, 'sweep-scatter');
+  const x = (v) => pad + S * Math.min(Math.max(v, 0), 1);
+  const y = (v) => 10 + S * (1 - Math.min(Math.max(v, 0), 1));
+  mk('rect', { x: pad, y: 10, width: S, height: S, class: 'frame' });
+  mk('line', { x1: x(0), y1: y(0), x2: x(1), y2: y(1), class: 'diag' });
+  mk('text', { x: pad + S / 2, y: S + pad + 4, 'text-anchor': 'middle', class: 'axis' }, 'A');
+  mk('text', { x: 10, y: 10 + S / 2, class: 'axis' }, 'B');
+  for (const [id, a, b] of e.formats) {
+    const dflt = id === 't0i0u0n0w0q0l0p0c0a0o0';
+    const c = mk('circle', { cx: x(a), cy: y(b), r: dflt ? 5 : 3, class: 'fmt-pt' + (dflt ? ' default' : '') });
+    const tip = document.createElementNS('http://www.w3.org/2000/svg', 'title');
+    tip.textContent = id + ': A ' + pct(a) + '%, B ' + pct(b) + '%';
+    c.appendChild(tip);
+  }
+  return el('figure', {}, el('figcaption', { text: e.task }), svg);
+}
+
+function showSweepCompare(sweep) {
+  if (!sweep || sweep.length === 0) return;
+  const tb = document.querySelector('#sweep-cmp tbody');
+  const pair = (a, b, k, d, higher) => {
+    const va = a[k], vb = b[k];
+    const ok = va !== null && vb !== null && va !== vb;
+    const aWins = higher ? va > vb : va < vb;
+    return [{ text: pct(va, d), cls: 'num' + (ok && aWins ? ' up' : '') }, { text: pct(vb, d), cls: 'num' + (ok && !aWins ? ' up' : '') }];
+  };
+  for (const e of sweep)
+    row(tb, [e.task, { text: e.n_formats, cls: 'num' }, ...pair(e.a, e.b, 'fmt_mean', 1, true), ...pair(e.a, e.b, 'fmt_std', 2),
+      ...pair(e.a, e.b, 'fmt_spread', 1), ...pair(e.a, e.b, 'recall_std', 2),
+      { text: e.kendall_tau_b === null ? '–' : e.kendall_tau_b.toFixed(3), cls: 'num tau' }]);
+  const sc = document.getElementById('sweep-scatter');
+  for (const e of sweep.slice(0, 12)) if (e.formats && e.formats.length > 0) sc.appendChild(sweepScatter(e));
+  document.getElementById('sweep-cmp-sec').hidden = false;
+}
+
 // ---- one run --------------------------------------------------------------------------
 
 const PAGE = 20;
@@ -179,6 +317,7 @@ async function pageRun() {
       ul.appendChild(el('li', {}, el('span', { cls: 'tag', text: e.type }), ' sample ' + e.sample_id + ' (' + e.field + ', ' + e.likelihood.toLowerCase().replace('_', ' ') + '): ', el('code', { text: e.text })));
   }
 
+  if (r.kind === 'sweep') await showSweep(id);
   document.getElementById('cmp-a').value = r.id;
   document.getElementById('compare-sec').hidden = false;
   setupSamples(id);
@@ -324,6 +463,7 @@ async function pageCompare() {
       { text: t.mcnemar.n01, cls: 'num' }, { text: t.mcnemar.n10, cls: 'num' }]);
   if (d.tasks.length > 0) document.getElementById('tasks').after(ciPlot(d.tasks));
   document.getElementById('method').textContent = d.method;
+  showSweepCompare(d.sweep);
   const flips = document.getElementById('flips');
   let any = false;
   for (const t of d.tasks) {
