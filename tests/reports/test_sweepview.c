@@ -16,7 +16,10 @@
 #include "testutil.h"
 #include "reports/sweepview.h"
 
-#define M(task, name, v, se, n) {(char *)(task), (char *)(name), (v), (se), (n)}
+#define M(task, name, v, se, n)                                                                    \
+    {                                                                                              \
+        (char *)(task), (char *)(name), (v), (se), (n)                                             \
+    }
 
 static const struct store_metric run_a[] = {
     M("mmlu_x", "acc@t0i0u0n0w0q0l0p0c0a0o1", 0.50, 0.1, 10),
@@ -30,9 +33,9 @@ static const struct store_metric run_a[] = {
     M("mmlu_x", "acc_gold_pos2", 0.6, 0.05, 15),
     M("mmlu_x", "pick_rate_pos1", 0.7, NAN, 30),
     M("mmlu_x", "pick_rate_pos2", 0.3, NAN, 30),
-    M("mmlu_x", "pick_rate_pos0", 0.3, NAN, 30),   /* no position 0 */
-    M("mmlu_x", "pick_rate_pos27", 0.3, NAN, 30),  /* past the labels */
-    M("mmlu_x", "pick_rate_pos2x", 0.3, NAN, 30),  /* trailing junk */
+    M("mmlu_x", "pick_rate_pos0", 0.3, NAN, 30),  /* no position 0 */
+    M("mmlu_x", "pick_rate_pos27", 0.3, NAN, 30), /* past the labels */
+    M("mmlu_x", "pick_rate_pos2x", 0.3, NAN, 30), /* trailing junk */
     M("mmlu_x", "recall_std", 0.1, NAN, 2),
     M("mmlu", "acc@t0i0u0n0w0q0l0p0c0a0o0", 0.25, 0.1, 10),
     M("mmlu", "fmt_mean", 0.25, NAN, 1),
