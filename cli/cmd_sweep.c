@@ -1,5 +1,5 @@
 /*
- * cli/cmd_sweep.c - `assay sweep`: evaluate a multiple-choice task under many prompt
+ * cli/cmd_sweep.c - `assay sweep`: evaluate a task (multiple choice, or gsm8k) under many prompt
  * formats (evals/fmtgrammar.h) and store per-format accuracy, its spread, accuracy by
  * gold position and letter bias; `--list-formats` prints the grammar's formats. Parsing
  * and wiring only; the work is evals/sweep.c.
@@ -30,10 +30,13 @@
 const struct cli_opt cmd_sweep_opts[] = {
     CLI_OPT_MODEL,
     {"task", 0, CLI_OPT_STR, "LIST", NULL,
-     "multiple-choice tasks and groups, e.g. mmlu or mmlu_stem,arc_easy"},
+     "tasks and groups, e.g. mmlu or mmlu_stem,arc_easy: any multiple-choice task "
+     "(winogrande as a 2-choice question, truthfulqa_mc2 with every true answer), or gsm8k "
+     "(generation formats, swept on its own); with --list-formats, the formats of its family"},
     {"formats", 0, CLI_OPT_STR, "all|N|IDS", "all",
      "every format of the grammar, N sampled with --seed (always including the lm-eval "
-     "default t0i0u0n0w0q0l0p0c0a0o0), or a comma-separated list of ids"},
+     "default t0i0u0n0w0q0l0p0c0a0o0; gsm8k's is t0i0u0n0w0q1l0p0c0a0o0), or a "
+     "comma-separated list of ids"},
     {"cyclic", 0, CLI_OPT_FLAG, NULL, NULL,
      "with --formats N: sample N/4 formats and run each with all 4 cyclic choice shifts, so "
      "the gold answer visits every position equally often"},
@@ -46,6 +49,9 @@ const struct cli_opt cmd_sweep_opts[] = {
      "lm-eval default, 0 for MMLU)"},
     {"batch", 0, CLI_OPT_INT, "B", "64",
      "(document, format) items per backend call; scores do not depend on it"},
+    {"max-tokens", 0, CLI_OPT_INT, "N", NULL,
+     "gsm8k: tokens generated per answer (default lm-eval's 256); part of the run's "
+     "configuration"},
     {"list-formats", 0, CLI_OPT_FLAG, NULL, NULL,
      "print the selected formats (id and description) and exit; no model needed"},
     {"data-dir", 0, CLI_OPT_STR, "DIR", NULL,
@@ -65,8 +71,8 @@ static int cmp_u64(const void *a, const void *b)
 
 /* --formats: "all", a count, or ids. *sel (JSON, for the run's configuration) describes
  * the selection so that the same command resumes the same run. */
-static int select_formats(const struct cli_args *a, uint64_t **idx, int64_t *n, json_t **sel,
-                          struct assay_error *err)
+static int select_formats(const struct cli_args *a, enum fmtg_family fam, uint64_t **idx,
+                          int64_t *n, json_t **sel, struct assay_error *err)
 {
     const char *f = cli_get(a, "formats");
     int64_t seed = 1234;
@@ -78,7 +84,7 @@ static int select_formats(const struct cli_args *a, uint64_t **idx, int64_t *n, 
     *n = 0;
     if (!f || strcmp(f, "all") == 0) {
         *sel = json_string("all");
-        return fmtg_select(0, 0, 0, idx, n, err);
+        return fmtg_select_family(fam, 0, 0, 0, idx, n, err);
     }
     if (f[0] >= '0' && f[0] <= '9') {
         int64_t k = 0;
@@ -86,7 +92,7 @@ static int select_formats(const struct cli_args *a, uint64_t **idx, int64_t *n, 
             return rc;
         *sel = json_pack("{s:I, s:I, s:b}", "n", (json_int_t)k, "seed", (json_int_t)seed, "cyclic",
                          cyclic);
-        return fmtg_select(k, (uint64_t)seed, cyclic, idx, n, err);
+        return fmtg_select_family(fam, k, (uint64_t)seed, cyclic, idx, n, err);
     }
     if (cyclic)
         return err_set(err, ASSAY_EUSAGE, "--cyclic goes with --formats N");
@@ -112,7 +118,7 @@ static int select_formats(const struct cli_args *a, uint64_t **idx, int64_t *n, 
         }
         memcpy(id, p, len);
         id[len] = '\0';
-        if (fmtg_parse(id, &sp, err)) {
+        if (fmtg_parse(id, &sp, err) || fmtg_family_check(fam, &sp, err)) {
             rc = err->code = ASSAY_EUSAGE; /* a bad id on the command line */
             break;
         }
@@ -143,7 +149,7 @@ static int select_formats(const struct cli_args *a, uint64_t **idx, int64_t *n, 
     return rc;
 }
 
-static int list_formats(struct cli_ctx *ctx, const uint64_t *idx, int64_t n)
+static int list_formats(struct cli_ctx *ctx, enum fmtg_family fam, const uint64_t *idx, int64_t n)
 {
     json_t *arr = ctx->json ? json_array() : NULL;
     char id[FMTG_ID_MAX], desc[512];
@@ -151,7 +157,7 @@ static int list_formats(struct cli_ctx *ctx, const uint64_t *idx, int64_t n)
         struct fmtg_spec sp;
         fmtg_from_index(idx[i], &sp);
         fmtg_id(&sp, id);
-        fmtg_describe(&sp, desc, sizeof(desc));
+        fmtg_describe_family(fam, &sp, desc, sizeof(desc));
         if (arr)
             json_array_append_new(arr, json_pack("{s:s, s:I, s:s}", "id", id, "index",
                                                  (json_int_t)idx[i], "description", desc));
@@ -164,8 +170,9 @@ static int list_formats(struct cli_ctx *ctx, const uint64_t *idx, int64_t n)
         free(s);
         json_decref(arr);
     } else if (!ctx->quiet) {
-        fprintf(stderr, "assay: %" PRId64 " of the grammar's %" PRIu64 " formats\n", n,
-                fmtg_count());
+        fprintf(stderr, "assay: %" PRId64 " of the %s %" PRIu64 " formats\n", n,
+                fam == FMTG_FAMILY_GEN ? "generation family's" : "grammar's",
+                fmtg_family_count(fam));
     }
     return 0;
 }
@@ -202,11 +209,37 @@ static void print_text(const struct sweep_plan *p, int64_t run, const struct sto
         last = t;
     }
     const char *focus = p->aggregate[0] ? p->aggregate : last;
-    if (focus) {
-        printf("\n%s: accuracy per format\n", focus);
+    bool mc2 = false;
+    for (int i = 0; focus && i < p->n_tasks; i++)
+        mc2 = mc2 || (strcmp(p->tasks[i].def.name, focus) == 0 &&
+                      p->tasks[i].def.scoring == TASK_SCORING_MC2);
+    if (focus && p->family == FMTG_FAMILY_GEN) {
+        printf("\n%s: exact match per format    strict-match  flexible-extract\n", focus);
+        for (int64_t i = 0; i < n; i++) {
+            if (strcmp(m[i].task, focus) != 0 || strncmp(m[i].name, "acc@", 4) != 0)
+                continue;
+            char fx[96];
+            snprintf(fx, sizeof(fx), "flex@%s", m[i].name + 4);
+            const struct store_metric *f = find_metric(m, n, focus, fx);
+            printf("  %-28s %12.4f %17.4f  n=%" PRId64 "\n", m[i].name + 4, m[i].value,
+                   f ? f->value : NAN, m[i].n);
+        }
+        const struct store_metric *fm = find_metric(m, n, focus, "flex_fmt_mean"),
+                                  *fs = find_metric(m, n, focus, "flex_fmt_std"),
+                                  *fp = find_metric(m, n, focus, "flex_fmt_spread");
+        printf("  flexible-extract over formats: mean %.4f std %.4f spread %.4f\n",
+               fm ? fm->value : NAN, fs ? fs->value : NAN, fp ? fp->value : NAN);
+        printf("%s: a generation task: no gold position or letter bias\n", focus);
+    } else if (focus) {
+        printf("\n%s: %s per format\n", focus,
+               mc2 ? "mc2 (mass of the true labels, not accuracy)" : "accuracy");
         for (int64_t i = 0; i < n; i++)
             if (strcmp(m[i].task, focus) == 0 && strncmp(m[i].name, "acc@", 4) == 0)
                 printf("  %-28s %7.4f  n=%" PRId64 "\n", m[i].name + 4, m[i].value, m[i].n);
+        if (mc2)
+            printf("%s: every true answer counts at its position; acc_if_gold: the argmax "
+                   "pick is that answer\n",
+                   focus);
         printf("%s: by display position (label)   acc_if_gold  gold_rate  pick_rate\n", focus);
         for (int j = 1; j <= SWEEP_MAX_POS; j++) {
             char a[32], g[32], k[32];
@@ -225,6 +258,11 @@ static void print_text(const struct sweep_plan *p, int64_t run, const struct sto
         if (rs)
             printf("  recall_std (RStd over positions) %.4f\n", rs->value);
     }
+    for (int64_t i = 0; i < n; i++)
+        if (strcmp(m[i].name, "failed_rate") == 0)
+            printf("%s: %.1f%% of the samples failed and score 0 (a document a format cannot "
+                   "show, e.g. more choices than its labels, or a backend error)\n",
+                   m[i].task, 100 * m[i].value);
     double share =
         st->n_eval_tokens + st->n_reused_tokens > 0
             ? (double)st->n_reused_tokens / (double)(st->n_eval_tokens + st->n_reused_tokens)
@@ -244,6 +282,13 @@ static void print_json(const struct sweep_plan *p, int64_t run, const struct sto
     json_object_set_new(o, "resumed", json_boolean(resumed));
     json_object_set_new(o, "n_samples", json_integer(n_samples));
     json_object_set_new(o, "wall_s", json_real(wall_s));
+    json_object_set_new(
+        o, "family", json_string(p->family == FMTG_FAMILY_GEN ? "generation" : "multiple_choice"));
+    if (p->family == FMTG_FAMILY_GEN)
+        json_object_set_new(o, "note",
+                            json_string("a generation task: acc@ is strict-match and "
+                                        "flex@ flexible-extract exact match; no gold "
+                                        "position or letter bias"));
     for (int64_t f = 0; f < p->n_fmts; f++)
         json_array_append_new(fm, json_string(p->fmts[f].id));
     json_object_set_new(o, "formats", fm);
@@ -278,14 +323,19 @@ int cmd_sweep(struct cli_ctx *ctx, const struct cli_args *a)
     json_t *sel = NULL, *c = NULL;
     char *cfg = NULL;
     bool resumed = false;
-    int rc = select_formats(a, &idx, &n_idx, &sel, &ctx->err);
+    /* the tasks' family (multiple choice, or gsm8k's generation formats) decides which
+     * formats exist; without --task, --list-formats lists the multiple-choice grammar */
+    const char *tasks = cli_get(a, "task");
+    enum fmtg_family fam = FMTG_FAMILY_MC;
+    int rc = tasks ? sweep_tasks_family(tasks, &fam, &ctx->err) : 0;
+    if (!rc)
+        rc = select_formats(a, fam, &idx, &n_idx, &sel, &ctx->err);
     if (rc)
         goto out;
     if (cli_flag(a, "list-formats")) {
-        rc = list_formats(ctx, idx, n_idx);
+        rc = list_formats(ctx, fam, idx, n_idx);
         goto out;
     }
-    const char *tasks = cli_get(a, "task");
     if (!tasks) {
         rc = err_set(&ctx->err, ASSAY_EUSAGE, "--task is required");
         goto out;
@@ -307,6 +357,14 @@ int cmd_sweep(struct cli_ctx *ctx, const struct cli_args *a)
     if ((rc = cli_get_int(a, "batch", 1, 65536, &v, &ctx->err)))
         goto out;
     o.batch = (int)v;
+    v = 0;
+    if ((rc = cli_get_int(a, "max-tokens", 1, 1 << 20, &v, &ctx->err)))
+        goto out;
+    if (v > 0 && fam != FMTG_FAMILY_GEN) {
+        rc = err_set(&ctx->err, ASSAY_EUSAGE, "--max-tokens: only for a generation task (gsm8k)");
+        goto out;
+    }
+    o.max_tokens = (int)v;
     /* every dataset file is read and validated before the model is touched */
     if ((rc = sweep_plan_load(&plan, tasks, idx, n_idx, &o, &ctx->err)))
         goto out;

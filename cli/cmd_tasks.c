@@ -121,17 +121,38 @@ static int show_grammar(struct cli_ctx *ctx, const char *name, int64_t doc, int 
     json_object_set_new(out, "format", json_string(p.fmts[0].id));
     if ((rc = sweep_render(&p, 0, doc, 0, 0, false, &b, &ctx->err)))
         goto done;
-    json_object_set_new(out, "context", json_stringn(b.data ? b.data : "", b.len));
+    if (p.family == FMTG_FAMILY_GEN) { /* gsm8k: the keys of a plain generation 'show' */
+        json_object_set_new(out, "prompt", json_stringn(b.data ? b.data : "", b.len));
+        const char *until[TASK_MAX_UNTIL + 2];
+        char qstop[32];
+        int nu = sweep_gen_stops(&t->def, &p.fmts[0], qstop, sizeof(qstop), until);
+        json_t *u = json_array();
+        for (int i = 0; i < nu; i++)
+            json_array_append_new(u, json_string(until[i]));
+        json_object_set_new(out, "until", u);
+        json_object_set_new(out, "max_gen_toks", json_integer(p.opts.max_tokens));
+        json_object_set_new(out, "gold", d->answer ? json_string(d->answer) : json_null());
+    } else
+        json_object_set_new(out, "context", json_stringn(b.data ? b.data : "", b.len));
     for (int c = 0; c < d->n_choices; c++) {
         buf_reset(&b);
         if ((rc = sweep_render(&p, 0, doc, 0, c, true, &b, &ctx->err)))
             goto done;
         json_array_append_new(conts, json_stringn(b.data ? b.data : "", b.len));
     }
-    json_object_set_new(out, "continuations", conts);
-    conts = NULL;
-    json_object_set_new(out, "gold", json_integer(d->gold));
-    json_object_set_new(out, "gold_pos", json_integer(fmt_display_pos(&p.fmts[0].f, d, d->gold)));
+    if (p.family != FMTG_FAMILY_GEN) {
+        json_object_set_new(out, "continuations", conts);
+        conts = NULL;
+        json_object_set_new(out, "gold", json_integer(d->gold));
+        json_object_set_new(out, "gold_pos",
+                            json_integer(fmt_display_pos(&p.fmts[0].f, d, d->gold)));
+    }
+    if (d->labels) { /* truthfulqa_mc2: every true answer */
+        json_t *l = json_array();
+        for (int c = 0; c < d->n_choices; c++)
+            json_array_append_new(l, json_integer(d->labels[c]));
+        json_object_set_new(out, "labels", l);
+    }
     int slot = p.fmts[0].spec.v[3];
     for (int i = 0; i < p.n_shots[slot]; i++)
         json_array_append_new(

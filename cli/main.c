@@ -44,8 +44,18 @@ const struct cli_cmd cli_commands[] = {
      "Per task the run stores acc@<format id>, fmt_mean, fmt_std (sample std, n-1), fmt_min,\n"
      "fmt_max, fmt_spread (max-min), acc_gold_pos<j>, gold_rate_pos<j>, pick_rate_pos<j>\n"
      "(letter bias by display position) and recall_std; for a group (mmlu...) the same over\n"
-     "all its items. Resumable like 'run'. Partial: multiple-choice accuracy tasks only; no\n"
-     "Winogrande, TruthfulQA MC2 or generation (GSM8K) sweeps yet.",
+     "all its items. Resumable like 'run'. Every multiple-choice task: winogrande is shown\n"
+     "as a 2-choice question (its sentence with the blank '_', the two options as A/B);\n"
+     "truthfulqa_mc2 lists all its answers and its acc@<id> is the mean MC2 (mass of the\n"
+     "true labels' probability over all labels), not an accuracy; each true answer counts\n"
+     "at its position (hit: the argmax pick is it), pick_rate is the argmax's. A document a\n"
+     "format cannot show (more choices than its labels: '1.' has 9) is a failed sample\n"
+     "scoring 0, counted in failed_rate. gsm8k (alone) is swept over the generation formats\n"
+     "(chat, casing, shots, spacing, question prefix, answer prefix: 540; its lm-eval\n"
+     "default is t0i0u0n0w0q1l0p0c0a0o0; '--list-formats --task gsm8k'): greedy generation\n"
+     "with lm-eval's stop strings plus the format's question prefix, --max-tokens (256);\n"
+     "acc@<id> and fmt_* are strict-match, flex@<id> and flex_fmt_* flexible-extract exact\n"
+     "match; no gold position or letter bias. Not swept: gsm8k_cot, humaneval, mbpp.",
      cmd_sweep_opts, 0, 0, cmd_sweep, NULL},
     {"exec", "run code completions against HumanEval / MBPP tests in a sandbox, pass@k",
      "--task humaneval|mbpp --completions FILE.jsonl [options]",

@@ -255,3 +255,151 @@ int fmtg_select(int64_t n, uint64_t seed, int cyclic, uint64_t **idx_out, int64_
     *n_out = k;
     return 0;
 }
+
+/* ---- families ----------------------------------------------------------------------- */
+
+/* Axes a generation task varies: t u n w q a (see fmtgrammar.h). */
+static const uint8_t gen_axes[FMTG_N_AXES] = {1, 0, 1, 1, 1, 1, 0, 0, 0, 1, 0};
+
+int fmtg_family_has_axis(enum fmtg_family fam, int a)
+{
+    if (a < 0 || a >= FMTG_N_AXES)
+        return 0;
+    return fam == FMTG_FAMILY_GEN ? gen_axes[a] : 1;
+}
+
+uint64_t fmtg_family_count(enum fmtg_family fam)
+{
+    uint64_t n = 1;
+    for (int a = 0; a < FMTG_N_AXES; a++)
+        if (fmtg_family_has_axis(fam, a))
+            n *= (uint64_t)axis_size[a];
+    return n;
+}
+
+void fmtg_family_default(enum fmtg_family fam, struct fmtg_spec *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (fam == FMTG_FAMILY_GEN)
+        out->v[5] = 1; /* lm-eval's gsm8k: "Question: " */
+}
+
+int fmtg_family_check(enum fmtg_family fam, const struct fmtg_spec *s, struct assay_error *err)
+{
+    for (int a = 0; a < FMTG_N_AXES; a++)
+        if (!fmtg_family_has_axis(fam, a) && s->v[a] != 0) {
+            char id[FMTG_ID_MAX];
+            fmtg_id(s, id);
+            return err_set(err, ASSAY_EINVAL,
+                           "format '%s': axis '%c' does not apply to a generation task (it "
+                           "must be 0)",
+                           id, fmtg_axis_keys[a]);
+        }
+    return 0;
+}
+
+/* Family index <-> spec: mixed radix over the family's axes, in id order. */
+static void family_from_index(enum fmtg_family fam, uint64_t idx, struct fmtg_spec *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (int a = FMTG_N_AXES - 1; a >= 0; a--) {
+        if (!fmtg_family_has_axis(fam, a))
+            continue;
+        out->v[a] = (uint8_t)(idx % (uint64_t)axis_size[a]);
+        idx /= (uint64_t)axis_size[a];
+    }
+}
+
+static uint64_t family_index(enum fmtg_family fam, const struct fmtg_spec *s)
+{
+    uint64_t idx = 0;
+    for (int a = 0; a < FMTG_N_AXES; a++)
+        if (fmtg_family_has_axis(fam, a))
+            idx = idx * (uint64_t)axis_size[a] + s->v[a];
+    return idx;
+}
+
+void fmtg_build_family(enum fmtg_family fam, const struct fmtg_spec *s, struct fmtg_fmt *out)
+{
+    if (fam != FMTG_FAMILY_GEN) {
+        fmtg_build(s, out);
+        return;
+    }
+    /* gsm8k_default's fields (evals/fmt.c) with the template words of the axes */
+    memset(out, 0, sizeof(*out));
+    out->spec = *s;
+    fmtg_id(s, out->id);
+    int casing = s->v[2];
+    cased(out->question_prefix, sizeof(out->question_prefix), qprefix_text[s->v[5]], casing);
+    cased(out->answer_prefix, sizeof(out->answer_prefix), answer_text[s->v[9]], casing);
+    struct fmt *f = &out->f;
+    f->id = out->id;
+    f->layout = FMT_LAYOUT_QA;
+    f->description = out->description; /* "" */
+    f->preamble = "";
+    f->passage_sep = "";
+    f->question_prefix = out->question_prefix;
+    f->question_suffix = "";
+    f->strip_question = false;
+    f->choice_labels = NULL;
+    f->choice_prefix = "";
+    f->label_sep = out->label_sep; /* "" */
+    f->answer_prefix = out->answer_prefix;
+    f->target_is_label = false;
+    f->target_delimiter = s->v[9] == 2 ? "" : " ";
+    f->fewshot_delimiter = s->v[4] ? "\n" : "\n\n";
+    f->chat = s->v[0] != 0;
+}
+
+void fmtg_describe_family(enum fmtg_family fam, const struct fmtg_spec *s, char *out, size_t n)
+{
+    if (fam != FMTG_FAMILY_GEN) {
+        fmtg_describe(s, out, n);
+        return;
+    }
+    snprintf(out, n, "chat %s; casing %s; %s; %s between shots; %s; %s", s->v[0] ? "on" : "off",
+             case_desc[s->v[2]], shots_desc[s->v[3]], s->v[4] ? "one newline" : "blank line",
+             qprefix_desc[s->v[5]], answer_desc[s->v[9]]);
+}
+
+int fmtg_select_family(enum fmtg_family fam, int64_t n, uint64_t seed, int cyclic,
+                       uint64_t **idx_out, int64_t *n_out, struct assay_error *err)
+{
+    if (fam != FMTG_FAMILY_GEN)
+        return fmtg_select(n, seed, cyclic, idx_out, n_out, err);
+    *idx_out = NULL;
+    *n_out = 0;
+    if (cyclic)
+        return err_set(err, ASSAY_EUSAGE,
+                       "--cyclic: a generation task has no choice-order axis to cycle");
+    uint64_t total = fmtg_family_count(fam);
+    int64_t k = n <= 0 || (uint64_t)n >= total ? (int64_t)total : n;
+    uint64_t *v = mem_calloc_array((size_t)k, sizeof(*v));
+    if (!v)
+        return err_set(err, ASSAY_ENOMEM, "out of memory");
+    struct fmtg_spec sp;
+    if ((uint64_t)k == total) {
+        for (uint64_t i = 0; i < total; i++)
+            v[i] = i;
+    } else {
+        /* family indices as fmtg_select draws grammar indices; the default first */
+        fmtg_family_default(fam, &sp);
+        uint64_t state = seed;
+        int64_t m = 0;
+        v[m++] = family_index(fam, &sp);
+        while (m < k) {
+            uint64_t x = splitmix64(&state) % total;
+            if (!contains(v, m, x))
+                v[m++] = x;
+        }
+    }
+    /* family order is grammar order: map to grammar indices, then sort */
+    for (int64_t i = 0; i < k; i++) {
+        family_from_index(fam, v[i], &sp);
+        v[i] = fmtg_index(&sp);
+    }
+    qsort(v, (size_t)k, sizeof(*v), cmp_u64);
+    *idx_out = v;
+    *n_out = k;
+    return 0;
+}

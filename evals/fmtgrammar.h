@@ -89,6 +89,41 @@ struct fmtg_fmt {
 /* Fill *out (in place; out->f points into *out) for spec s. */
 void fmtg_build(const struct fmtg_spec *s, struct fmtg_fmt *out);
 
+/* ---- families: which axes a kind of task varies ---------------------------------------
+ *
+ * A multiple-choice task varies all 11 axes (FMTG_FAMILY_MC). A generation task
+ * (FMTG_FAMILY_GEN, GSM8K) has no choices, so the instruction (its value-0 line is
+ * MMLU's), label style, label separator, choice layout and choice order axes stay at
+ * value 0 and are not enumerated: chat x casing x shots x spacing x question prefix x
+ * answer prefix = 2 x 3 x 5 x 2 x 3 x 3 = 540 formats. Ids are the same 11-axis ids (a
+ * GEN id has 0 on the fixed axes), so "q1" means "Question: " in both families; the
+ * GEN family's lm-eval default (GSM8K's "Question: ...\nAnswer:") is therefore
+ * t0i0u0n0w0q1l0p0c0a0o0, not the all-zero id. Under GEN, value 0 of the instruction
+ * axis is "no instruction" (lm-eval's gsm8k has none), answer prefix a2 is a bare
+ * newline with the shots' targets right after it, as in the MC family. */
+enum fmtg_family {
+    FMTG_FAMILY_MC = 0,
+    FMTG_FAMILY_GEN = 1,
+};
+
+/* Non-zero when axis a is enumerated in family fam. */
+int fmtg_family_has_axis(enum fmtg_family fam, int a);
+/* Number of formats of the family. */
+uint64_t fmtg_family_count(enum fmtg_family fam);
+/* The family's lm-eval default (MC: all zero; GEN: q1). */
+void fmtg_family_default(enum fmtg_family fam, struct fmtg_spec *out);
+/* ASSAY_EINVAL naming the axis when s is not 0 on an axis fam does not vary. */
+int fmtg_family_check(enum fmtg_family fam, const struct fmtg_spec *s, struct assay_error *err);
+/* fmtg_build / fmtg_describe for a family (FMTG_FAMILY_MC: exactly fmtg_build /
+ * fmtg_describe). */
+void fmtg_build_family(enum fmtg_family fam, const struct fmtg_spec *s, struct fmtg_fmt *out);
+void fmtg_describe_family(enum fmtg_family fam, const struct fmtg_spec *s, char *out, size_t n);
+/* fmtg_select within a family: grammar indices (ascending) of the family's formats, all
+ * of them or n drawn with the seed, always including the family's default. GEN has no
+ * order axis: cyclic is ASSAY_EUSAGE. FMTG_FAMILY_MC is exactly fmtg_select. */
+int fmtg_select_family(enum fmtg_family fam, int64_t n, uint64_t seed, int cyclic,
+                       uint64_t **idx_out, int64_t *n_out, struct assay_error *err);
+
 /* Choose formats: n <= 0 or n >= the grammar's size gives all of them; otherwise n
  * distinct indices drawn with a seeded generator (splitmix64), always including index 0
  * (lm-eval's default, the reference). cyclic: draw ceil(n / 4) shift-0 formats and take

@@ -6,6 +6,7 @@
  * sweep's acc@<default id> is the same number `assay run` reports for MMLU.
  */
 #include "evals/sweep.h"
+#include "evals/sweep_int.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -39,22 +40,6 @@ void sweep_plan_release(struct sweep_plan *p)
     free(p->fmts);
     free(p->fmt_idx);
     memset(p, 0, sizeof(*p));
-}
-
-static int check_task(const struct task_data *t, struct assay_error *err)
-{
-    const struct task_def *d = &t->def;
-    if (d->output != TASK_OUTPUT_LOGLIKELIHOOD)
-        return err_set(err, ASSAY_EUSAGE,
-                       "task '%s': generation tasks cannot be swept yet (answer-prefix "
-                       "sweeps of GSM8K are not implemented)",
-                       d->name);
-    if (d->scoring != TASK_SCORING_MC || t->fmt->layout != FMT_LAYOUT_QA)
-        return err_set(err, ASSAY_EUSAGE,
-                       "task '%s': the sweep grammar needs single-answer multiple choice "
-                       "(not partial scoring or MC2)",
-                       d->name);
-    return 0;
 }
 
 /* Shots of every document for shots-axis value v of task ti, in document order. */
@@ -125,6 +110,9 @@ int sweep_plan_load(struct sweep_plan *p, const char *task_list, const uint64_t 
         goto out;
     }
     p->n_fmts = n_fmts;
+    /* the tasks' family decides how a format renders (before any dataset is read) */
+    if ((rc = sweep_tasks_family(task_list, &p->family, err)) != 0)
+        goto out;
     bool used[SWEEP_SHOT_VARIANTS] = {false};
     for (int64_t i = 0; i < n_fmts; i++) {
         if (fmt_idx[i] >= fmtg_count() || (i > 0 && fmt_idx[i] <= fmt_idx[i - 1])) {
@@ -134,7 +122,13 @@ int sweep_plan_load(struct sweep_plan *p, const char *task_list, const uint64_t 
         p->fmt_idx[i] = fmt_idx[i];
         struct fmtg_spec sp;
         fmtg_from_index(fmt_idx[i], &sp);
-        fmtg_build(&sp, &p->fmts[i]);
+        if (fmtg_family_check(p->family, &sp, err) != 0) {
+            rc = ASSAY_EUSAGE; /* a format the user chose */
+            if (err)
+                err->code = rc;
+            goto out;
+        }
+        fmtg_build_family(p->family, &sp, &p->fmts[i]);
         used[sp.v[3]] = true;
     }
     for (int i = 0; i < n; i++) {
@@ -144,13 +138,15 @@ int sweep_plan_load(struct sweep_plan *p, const char *task_list, const uint64_t 
         if ((rc = task_load(&p->tasks[i], &d, o->data_dir, err)) != 0)
             goto out;
         p->n_tasks = i + 1;
-        if ((rc = check_task(&p->tasks[i], err)) != 0)
+        if ((rc = sweep_adapt_task(&p->tasks[i], err)) != 0)
             goto out;
         int64_t m = p->tasks[i].eval.n;
         p->n_docs[i] = o->limit > 0 && o->limit < m ? o->limit : m;
         for (int v = 0; v < SWEEP_SHOT_VARIANTS; v++)
             if (used[v] && (rc = plan_shots(p, i, v, err)) != 0)
                 goto out;
+        if (p->family == FMTG_FAMILY_GEN && p->opts.max_tokens <= 0)
+            p->opts.max_tokens = d.max_gen_toks; /* the same run as an explicit 256 */
     }
 out:
     task_names_free(names, n);
@@ -179,6 +175,8 @@ int sweep_plan_config(const struct sweep_plan *p, json_t *cfg, struct assay_erro
     json_object_set_new(cfg, "limit", json_integer(p->opts.limit > 0 ? p->opts.limit : 0));
     json_object_set_new(cfg, "seed", json_integer((json_int_t)p->opts.seed));
     json_object_set_new(cfg, "grammar", json_integer(FMTG_VERSION));
+    if (p->family == FMTG_FAMILY_GEN) /* only there, so multiple-choice runs still resume */
+        json_object_set_new(cfg, "max_tokens", json_integer(p->opts.max_tokens));
     return 0;
 }
 
@@ -196,11 +194,6 @@ int sweep_render(const struct sweep_plan *p, int ti, int64_t doc, int64_t fi, in
 }
 
 /* ---- running ---------------------------------------------------------------------- */
-
-struct sweep_item {
-    int task;
-    int64_t doc, fmt;
-};
 
 static int64_t n_codepoints(const char *s)
 {
@@ -325,6 +318,13 @@ static int run_batch(const struct sweep_plan *p, const struct sweep_item *items,
         json_object_set_new(o, "gold", json_integer(d->gold));
         json_object_set_new(o, "gold_pos", json_integer(fmt_display_pos(&fm->f, d, d->gold)));
         json_object_set_new(o, "shift", json_integer(fm->spec.v[FMTG_AXIS_ORDER]));
+        if (d->labels) { /* MC2: every true answer's display position */
+            json_t *tp = json_array();
+            for (int c = 0; c < d->n_choices; c++)
+                if (d->labels[c])
+                    json_array_append_new(tp, json_integer(fmt_display_pos(&fm->f, d, c)));
+            json_object_set_new(o, "true_pos", tp);
+        }
         int pick = -1, bad = 0;
         double best = 0;
         struct store_sample *sm = &smp[i];
@@ -337,6 +337,8 @@ static int run_batch(const struct sweep_plan *p, const struct sweep_item *items,
                                     json_integer(n_codepoints(reqs[q].continuation.text)));
                 json_object_set_new(e, "is_greedy", json_boolean(res[q].is_greedy));
                 json_object_set_new(e, "pos", json_integer(fmt_display_pos(&fm->f, d, c)));
+                if (d->labels) /* MC2: eval_rescore_sample's true-answer mask */
+                    json_object_set_new(e, "label", json_integer(d->labels[c]));
                 if (res[q].error) {
                     bad = res[q].error;
                     json_object_set_new(e, "error", json_string(err_code_name(res[q].error)));
@@ -382,6 +384,8 @@ static int run_batch(const struct sweep_plan *p, const struct sweep_item *items,
             sm->score = v[0];
             sm->correct = v[0] >= 0.5;
         }
+        if (t->def.scoring == TASK_SCORING_MC2)
+            sm->correct = -1; /* a probability mass, as `assay run` stores it */
     }
     rc = store_put_samples(s, run_id, smp, n_items, err);
 out:
@@ -432,7 +436,9 @@ int sweep_run(const struct sweep_plan *p, struct backend *b, struct store *s, in
                         rc = err_set(err, ASSAY_EFAIL, "interrupted");
                         break;
                     }
-                    rc = run_batch(p, items, n, b, s, run_id, &m, err);
+                    rc = p->family == FMTG_FAMILY_GEN
+                             ? sweep_gen_batch(p, items, n, b, s, run_id, err)
+                             : run_batch(p, items, n, b, s, run_id, &m, err);
                     batch_mem_clear(&m);
                     done += n;
                     n = 0;
@@ -445,6 +451,8 @@ int sweep_run(const struct sweep_plan *p, struct backend *b, struct store *s, in
     if (!rc && n > 0) {
         if (p->opts.stop && *p->opts.stop)
             rc = err_set(err, ASSAY_EFAIL, "interrupted");
+        else if (p->family == FMTG_FAMILY_GEN)
+            rc = sweep_gen_batch(p, items, n, b, s, run_id, err);
         else
             rc = run_batch(p, items, n, b, s, run_id, &m, err);
         batch_mem_clear(&m);
@@ -485,10 +493,13 @@ void sweep_stats_of(const double *x, int n, struct sweep_stats *out)
 
 /* Accumulators of one statistics scope (a task, or the aggregate). */
 struct scope {
-    struct metric_acc *per_fmt; /* n_fmts */
+    struct metric_acc *per_fmt;  /* n_fmts */
+    struct metric_acc *per_flex; /* n_fmts: generation family's flexible-extract, or NULL */
     struct metric_acc by_gold[SWEEP_MAX_POS];
     int64_t pick_n[SWEEP_MAX_POS];
     int64_t n;
+    int64_t n_gold;   /* gold entries: one per sample, MC2 one per true answer */
+    int64_t n_failed; /* samples stored with an error (scored 0) */
 };
 
 struct walk {
@@ -525,10 +536,18 @@ static int walk_fn(void *user, const struct store_sample_row *row)
         return rc;
     json_t *d = NULL;
     int64_t gp = -1, pp = -1;
+    int64_t tp[SWEEP_MAX_POS];
+    int n_tp = -1; /* MC2's true positions, -1: a single gold */
     if (row->s.data_json &&
         jsn_load_buf(&d, row->s.data_json, strlen(row->s.data_json), "data_json", 0, &perr) == 0) {
         gp = jsn_int(d, "gold_pos", -1);
         pp = jsn_int(d, "pick_pos", -1);
+        const json_t *a = json_object_get(d, "true_pos");
+        if (json_is_array(a)) {
+            n_tp = 0;
+            for (size_t j = 0; j < json_array_size(a) && n_tp < SWEEP_MAX_POS; j++)
+                tp[n_tp++] = json_integer_value(json_array_get(a, j));
+        }
         json_decref(d);
     }
     for (int i = 0; i < 2; i++) {
@@ -536,31 +555,44 @@ static int walk_fn(void *user, const struct store_sample_row *row)
         if (!sc)
             continue;
         metric_acc_add(&sc->per_fmt[k], v[0]);
+        if (sc->per_flex)
+            metric_acc_add(&sc->per_flex[k], v[1]);
         sc->n++;
-        if (gp >= 0 && gp < SWEEP_MAX_POS)
-            metric_acc_add(&sc->by_gold[gp], v[0]);
+        if (row->s.error && row->s.error[0])
+            sc->n_failed++;
+        if (n_tp < 0) {
+            sc->n_gold++;
+            if (gp >= 0 && gp < SWEEP_MAX_POS)
+                metric_acc_add(&sc->by_gold[gp], v[0]);
+        }
+        /* MC2: each true answer is a gold entry, hit when the argmax pick is it */
+        for (int j = 0; j < n_tp; j++) {
+            sc->n_gold++;
+            if (tp[j] >= 0 && tp[j] < SWEEP_MAX_POS)
+                metric_acc_add(&sc->by_gold[tp[j]], pp == tp[j] ? 1.0 : 0.0);
+        }
         if (pp >= 0 && pp < SWEEP_MAX_POS)
             sc->pick_n[pp]++;
     }
     return 0;
 }
 
-static int put_scope(const struct sweep_plan *p, struct store *s, int64_t run_id, const char *task,
-                     const struct scope *sc, struct assay_error *err)
+/* <per>@<id> of every format and <stat>mean/std/min/max/spread over them. */
+static int put_per_format(const struct sweep_plan *p, struct store *s, int64_t run_id,
+                          const char *task, const struct metric_acc *per, const char *per_name,
+                          const char *stat, struct assay_error *err)
 {
-    if (sc->n == 0)
-        return 0;
     double *acc = mem_calloc_array((size_t)p->n_fmts, sizeof(double));
     if (!acc)
         return err_set(err, ASSAY_ENOMEM, "out of memory");
     int n = 0, rc = 0;
     char name[96];
     for (int64_t f = 0; f < p->n_fmts && !rc; f++) {
-        const struct metric_acc *a = &sc->per_fmt[f];
+        const struct metric_acc *a = &per[f];
         if (a->n == 0)
             continue;
         acc[n++] = metric_acc_mean(a);
-        snprintf(name, sizeof(name), "acc@%s", p->fmts[f].id);
+        snprintf(name, sizeof(name), "%s@%s", per_name, p->fmts[f].id);
         rc = store_put_metric(s, run_id, task, name, metric_acc_mean(a), metric_acc_stderr(a), a->n,
                               err);
     }
@@ -570,13 +602,31 @@ static int put_scope(const struct sweep_plan *p, struct store *s, int64_t run_id
     const struct {
         const char *name;
         double v;
-    } agg[] = {{"fmt_mean", st.mean},
-               {"fmt_std", st.std},
-               {"fmt_min", st.min},
-               {"fmt_max", st.max},
-               {"fmt_spread", st.spread}};
-    for (size_t i = 0; !rc && i < sizeof(agg) / sizeof(agg[0]); i++)
-        rc = store_put_metric(s, run_id, task, agg[i].name, agg[i].v, NAN, n, err);
+    } agg[] = {{"mean", st.mean},
+               {"std", st.std},
+               {"min", st.min},
+               {"max", st.max},
+               {"spread", st.spread}};
+    for (size_t i = 0; !rc && i < sizeof(agg) / sizeof(agg[0]); i++) {
+        snprintf(name, sizeof(name), "%s%s", stat, agg[i].name);
+        rc = store_put_metric(s, run_id, task, name, agg[i].v, NAN, n, err);
+    }
+    return rc;
+}
+
+static int put_scope(const struct sweep_plan *p, struct store *s, int64_t run_id, const char *task,
+                     const struct scope *sc, struct assay_error *err)
+{
+    if (sc->n == 0)
+        return 0;
+    char name[96];
+    int rc = put_per_format(p, s, run_id, task, sc->per_fmt, "acc", "fmt_", err);
+    if (!rc && sc->per_flex)
+        rc = put_per_format(p, s, run_id, task, sc->per_flex, "flex", "flex_fmt_", err);
+    /* e.g. a document with more choices than a label style has ("1." has 9): scored 0 */
+    if (!rc && sc->n_failed > 0)
+        rc = store_put_metric(s, run_id, task, "failed_rate", (double)sc->n_failed / (double)sc->n,
+                              NAN, sc->n, err);
     double recalls[SWEEP_MAX_POS];
     int n_rec = 0;
     for (int j = 0; !rc && j < SWEEP_MAX_POS; j++) {
@@ -591,8 +641,8 @@ static int put_scope(const struct sweep_plan *p, struct store *s, int64_t run_id
         }
         snprintf(name, sizeof(name), "gold_rate_pos%d", j + 1);
         if (!rc)
-            rc = store_put_metric(s, run_id, task, name, (double)a->n / (double)sc->n, NAN, sc->n,
-                                  err);
+            rc = store_put_metric(s, run_id, task, name, (double)a->n / (double)sc->n_gold, NAN,
+                                  sc->n_gold, err);
         snprintf(name, sizeof(name), "pick_rate_pos%d", j + 1);
         if (!rc)
             rc = store_put_metric(s, run_id, task, name, (double)sc->pick_n[j] / (double)sc->n, NAN,
@@ -611,14 +661,21 @@ static int put_scope(const struct sweep_plan *p, struct store *s, int64_t run_id
 static void scope_release(struct scope *sc)
 {
     free(sc->per_fmt);
+    free(sc->per_flex);
     memset(sc, 0, sizeof(*sc));
 }
 
-static int scope_init(struct scope *sc, int64_t n_fmts, struct assay_error *err)
+static int scope_init(struct scope *sc, const struct sweep_plan *p, struct assay_error *err)
 {
     memset(sc, 0, sizeof(*sc));
-    sc->per_fmt = mem_calloc_array((size_t)n_fmts, sizeof(*sc->per_fmt));
-    return sc->per_fmt ? 0 : err_set(err, ASSAY_ENOMEM, "out of memory");
+    sc->per_fmt = mem_calloc_array((size_t)p->n_fmts, sizeof(*sc->per_fmt));
+    if (p->family == FMTG_FAMILY_GEN)
+        sc->per_flex = mem_calloc_array((size_t)p->n_fmts, sizeof(*sc->per_flex));
+    if (!sc->per_fmt || (p->family == FMTG_FAMILY_GEN && !sc->per_flex)) {
+        scope_release(sc);
+        return err_set(err, ASSAY_ENOMEM, "out of memory");
+    }
+    return 0;
 }
 
 int sweep_compute_metrics(const struct sweep_plan *p, struct store *s, int64_t run_id,
@@ -626,9 +683,9 @@ int sweep_compute_metrics(const struct sweep_plan *p, struct store *s, int64_t r
 {
     struct scope all, one;
     memset(&one, 0, sizeof(one));
-    int rc = scope_init(&all, p->n_fmts, err);
+    int rc = scope_init(&all, p, err);
     for (int ti = 0; !rc && ti < p->n_tasks; ti++) {
-        if ((rc = scope_init(&one, p->n_fmts, err)) != 0)
+        if ((rc = scope_init(&one, p, err)) != 0)
             break;
         struct walk w = {.p = p, .t = &p->tasks[ti].def, .err = err};
         w.sc[0] = &one;

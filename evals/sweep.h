@@ -4,12 +4,26 @@
  * each sample stored with its format id, and per task the spread of accuracy across
  * formats, accuracy by position of the gold answer and the model's letter bias.
  *
- * Scope: tasks scored by log-likelihood accuracy over choices (MMLU, ARC, HellaSwag,
- * PIQA, BoolQ, TruthfulQA MC1). The grammar lists the choices with labels and scores the
- * label (MMLU-style) for all of them; for non-MMLU tasks no grammar format equals their
- * lm-eval cloze default. Not supported: Winogrande (partial scoring has no choice
- * listing), TruthfulQA MC2 (several true answers: no gold position) and generation
- * tasks (GSM8K answer-prefix sweeps are not implemented).
+ * Scope: every multiple-choice task (MMLU, ARC, HellaSwag, PIQA, BoolQ, TruthfulQA MC1
+ * and MC2, Winogrande) and GSM8K among the generation tasks. The grammar lists the
+ * choices with labels and scores the label (MMLU-style) for all multiple-choice tasks;
+ * for non-MMLU tasks no grammar format equals their lm-eval cloze default.
+ *  - Winogrande is shown as a 2-choice question: the sentence with its blank "_" (rebuilt
+ *    from the mirror's partial-scoring rows, sweep_winogrande_doc) and the two options
+ *    as choices; lm-eval's partial scoring stays `assay run`'s, not a grammar point.
+ *  - TruthfulQA MC2 lists all of mc2_targets and scores every label; a sample's score is
+ *    lm-eval's MC2 over the label log-likelihoods (mass of the true labels / mass of all),
+ *    so its acc@<id> is the mean MC2 of the format, not an accuracy. Every true answer
+ *    counts at its position in acc_gold_pos / gold_rate_pos (hit = the argmax pick is that
+ *    answer); pick_rate_pos is the argmax pick's. More than SWEEP_MAX_POS choices is an
+ *    error naming the document.
+ *  - GSM8K sweeps the generation family of the grammar (FMTG_FAMILY_GEN: chat, casing,
+ *    shots, spacing, question prefix, answer prefix; 540 formats): greedy generation with
+ *    lm-eval's stop strings plus the format's question prefix (and "<end_of_turn>" under
+ *    the chat template), max_tokens (default the task's 256), scored by the gsm8k
+ *    strict-match (acc@<id>) and flexible-extract (flex@<id>) extractions. No gold
+ *    position or letter bias.
+ * Not supported: the other generation tasks (gsm8k_cot, HumanEval, MBPP).
  *
  * Order of the work (shared prefixes): per task, formats in grammar order (the axes
  * that change the start of the prompt vary slowest), and within a group of formats that
@@ -51,6 +65,7 @@ struct sweep_opts {
     int batch;            /* (document, format) items per backend call; 0: default */
     const char *data_dir; /* NULL: $ASSAY_DATA_DIR, then the datasets cache */
     const volatile sig_atomic_t *stop; /* non-zero: stop between batches, "interrupted" */
+    int max_tokens; /* generation tasks: tokens per answer; <= 0: the task's (256) */
 };
 
 struct sweep_plan {
@@ -65,7 +80,14 @@ struct sweep_plan {
     int *n_shots;
     uint32_t **shot_ids;
     char aggregate[64]; /* group name for across-task statistics, or "" */
+    enum fmtg_family family; /* of all its tasks (sweep_task_family) */
 };
+
+/* The grammar family a task is swept in: ASSAY_EUSAGE saying why for a task the sweep
+ * does not support. sweep_tasks_family: the family of a comma-separated list of tasks
+ * and groups (names only; no dataset is read), ASSAY_EUSAGE when they mix families. */
+int sweep_task_family(const struct task_def *d, enum fmtg_family *fam, struct assay_error *err);
+int sweep_tasks_family(const char *task_list, enum fmtg_family *fam, struct assay_error *err);
 
 /* Load the tasks (validated before any model call) and the formats (fmt_idx, n_fmts:
  * ascending grammar indices, copied). ASSAY_EUSAGE for a task the sweep does not
@@ -73,8 +95,8 @@ struct sweep_plan {
 int sweep_plan_load(struct sweep_plan *p, const char *task_list, const uint64_t *fmt_idx,
                     int64_t n_fmts, const struct sweep_opts *o, struct assay_error *err);
 void sweep_plan_release(struct sweep_plan *p);
-/* Add "tasks", "shots", "limit", "seed" and "grammar" to cfg (the caller adds its
- * format selection). */
+/* Add "tasks", "shots", "limit", "seed" and "grammar" to cfg, and "max_tokens" for a
+ * generation family (the caller adds its format selection). */
 int sweep_plan_config(const struct sweep_plan *p, json_t *cfg, struct assay_error *err);
 /* Total (document, format) items. */
 int64_t sweep_plan_items(const struct sweep_plan *p);
@@ -97,9 +119,29 @@ int sweep_run(const struct sweep_plan *p, struct backend *b, struct store *s, in
  *   gold_rate_pos<j>       share of samples with the gold at position j
  *   pick_rate_pos<j>       share of samples where the model picked position j
  *   recall_std             population std of acc_gold_pos over positions (RStd)
- * Positions are display positions, i.e. labels (A/1/a are all position 1). */
+ * Positions are display positions, i.e. labels (A/1/a are all position 1). TruthfulQA
+ * MC2: acc@<id> and fmt_* are over the per-sample MC2 score; every true answer is one
+ * entry of acc_gold_pos / gold_rate_pos. Generation family (GSM8K): acc@<id> and fmt_*
+ * are strict-match exact match, flex@<id> and flex_fmt_{mean,std,min,max,spread} the
+ * same for flexible-extract; no position metrics. failed_rate (only when > 0): share of
+ * samples stored with an error, which score 0 (a document a format cannot show: the
+ * "1." labels stop at 9, and TruthfulQA MC2 has up to 24 choices). */
 int sweep_compute_metrics(const struct sweep_plan *p, struct store *s, int64_t run_id,
                           struct assay_error *err);
+
+/* The stop strings of a generation format (lm-eval's until list, then the format's
+ * question prefix without trailing blanks when not already one, then "<end_of_turn>"
+ * under the chat template): out[TASK_MAX_UNTIL + 2], borrowed from t and f; returns the
+ * count. */
+int sweep_gen_stops(const struct task_def *t, const struct fmtg_fmt *f, char *qstop, size_t qcap,
+                    const char **out);
+
+/* Winogrande's sweep view of a mirror row: the sentence with its blank (the options'
+ * common prefix cut back to a word boundary, "_", then the continuation after a space
+ * unless it starts with punctuation) in d->question and the two options in
+ * d->choices; d->continuation is dropped. ASSAY_EINVAL naming the document when the
+ * options cannot be told apart. */
+int sweep_winogrande_doc(struct task_doc *d, struct assay_error *err);
 
 /* ---- pure statistics ----------------------------------------------------------------- */
 

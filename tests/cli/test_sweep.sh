@@ -4,8 +4,8 @@
 # the lm-eval prompt; a cyclic sweep stores one sample per (document, format) with its
 # format id, statistics consistent with the per-format accuracies and the gold at every
 # position equally often; its default format scores exactly as 'assay run'; a rerun
-# resumes; a group gets aggregate statistics; unsupported tasks and bad ids are usage
-# errors.
+# resumes; a group gets aggregate statistics; unsupported tasks (humaneval, gsm8k_cot)
+# and bad ids are usage errors.
 . "$(dirname "$0")/lib.sh"
 S=${ASSAY_SHARED_DIR:-../shared}
 M="$S/fixtures/models/gemma2-tiny/gemma2-tiny-Q8_0.gguf"
@@ -69,9 +69,9 @@ sys.exit(0 if d["context"] == want and d["continuations"] == [" A", " B", " C", 
 PYEOF
 
 # ---- unsupported tasks: usage errors before the model --------------------------------------
-expect_exit 2 "gsm8k" -- "$ASSAY" sweep --model "$TMP/nosuch.gguf" --task gsm8k --data-dir "$D" --db x.db
-expect_grep "$TMP/err" "generation tasks cannot be swept" "gsm8k says why"
-expect_exit 2 "winogrande" -- "$ASSAY" sweep --model "$TMP/nosuch.gguf" --task winogrande --data-dir "$D" --db x.db
+expect_exit 2 "humaneval" -- "$ASSAY" sweep --model "$TMP/nosuch.gguf" --task humaneval --data-dir "$D" --db x.db
+expect_grep "$TMP/err" "only gsm8k among the generation tasks" "humaneval says why"
+expect_exit 2 "gsm8k_cot" -- "$ASSAY" sweep --model "$TMP/nosuch.gguf" --task gsm8k_cot --data-dir "$D" --db x.db
 
 # ---- a cyclic sweep --------------------------------------------------------------------------
 SW=(sweep --model "$M" --task mmlu_anatomy,mmlu_astronomy --formats 8 --cyclic --seed 3 --limit 4 --shots 2
