@@ -1,8 +1,9 @@
 /*
- * evals/sweep.h - prompt-format robustness sweeps (issue #8): every document of a
- * multiple-choice task under every chosen format of the grammar (evals/fmtgrammar.h),
- * each sample stored with its format id, and per task the spread of accuracy across
- * formats, accuracy by position of the gold answer and the model's letter bias.
+ * evals/sweep.h - prompt-format robustness sweeps (issue #8): every document of a task
+ * (multiple choice, or gsm8k) under every chosen format of the grammar
+ * (evals/fmtgrammar.h), each sample stored with its format id, and per task the spread
+ * of accuracy across formats and, for multiple choice, accuracy by position of the gold
+ * answer and the model's letter bias.
  *
  * Scope: every multiple-choice task (MMLU, ARC, HellaSwag, PIQA, BoolQ, TruthfulQA MC1
  * and MC2, Winogrande) and GSM8K among the generation tasks. The grammar lists the
