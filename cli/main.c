@@ -155,8 +155,11 @@ const struct cli_cmd cli_commands[] = {
      "A local web server over the database, opened read-only (it works while a run is\n"
      "writing). Pages: the runs list, a run (metrics, PII counts, a sample browser with\n"
      "paging, filters and search) and a comparison of two runs (paired bootstrap interval\n"
-     "and McNemar's test per task). JSON API under /api/ (runs, runs/ID, runs/ID/samples,\n"
-     "runs/ID/metrics, runs/ID/pii, compare?a=&b=). The pages are built into the binary.\n"
+     "and McNemar's test per task). A prompt-format sweep run shows a bar per format and\n"
+     "the gold-position / letter-bias table; two sweeps compared, both runs' robustness and\n"
+     "Kendall's tau-b. JSON API under /api/ (runs, runs/ID, runs/ID/samples,\n"
+     "runs/ID/metrics, runs/ID/pii, runs/ID/sweep, compare?a=&b=). The pages are built\n"
+     "into the binary.\n"
      "GET and HEAD only; loopback by default; sample text is PII-masked unless --raw, and\n"
      "search then finds only text that is shown (not masked spans, not their labels).\n"
      "SIGINT or SIGTERM stops it.",

@@ -13,6 +13,12 @@ D="$S/datasets"
 PY=$(command -v python3)
 cd "$TMP"
 unset ASSAY_DATA_DIR ASSAY_DB
+expect_exit 0 "help report" -- "$ASSAY" help report
+expect_grep "$TMP/out" "prompt-format sweep" "report help names sweeps"
+expect_exit 0 "help compare" -- "$ASSAY" help compare
+expect_grep "$TMP/out" "Kendall's tau-b" "compare help names the sweep comparison"
+expect_exit 0 "help serve" -- "$ASSAY" help serve
+expect_grep "$TMP/out" "runs/ID/sweep" "serve help lists the sweep endpoint"
 if [ ! -f "$M2" ] || [ ! -f "$M3" ] || [ ! -d "$D/mmlu" ]; then
     echo "skipped: fixtures or $D/mmlu not present"
     finish
