@@ -448,7 +448,8 @@ static json_t *pair_json(const struct rpt_pair_cmp *pc, const struct rpt_rundata
     json_t *e;
     json_array_foreach(sweep, i, e)
     {
-        json_object_del(e, "formats");
+        json_object_del(e, "formats"); /* page-only: the JSON stays as the text table's */
+        json_object_del(e, "default_format");
     }
     json_object_set(j, "sweep", sweep);
     return j;

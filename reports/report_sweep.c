@@ -3,7 +3,8 @@
  * "sweep", issue #8 item 6):
  *  - the report's section for one sweep run: per task (groups first) a robustness
  *    summary, inline SVG horizontal bars of accuracy per format (best first, whiskers
- *    +-1 stderr, lm-eval's default format highlighted, the mean drawn as a line, min and
+ *    +-1 stderr, the task's reference format highlighted (lm-eval's own prompt for MMLU
+ *    and GSM8K; sweepview.h), the mean drawn as a line, min and
  *    max marked and the spread written), and the table by display position of the gold
  *    answer (gold rate, accuracy when the gold is there, pick rate = letter bias against
  *    the uniform rate), then the samples;
@@ -40,7 +41,7 @@ static void summary_table(struct rpt_html *h, const struct rpt_sweep_task *t)
 {
     rpt_html_raw(h, "<table class=\"sweep-summary\">\n<tr><th>formats</th><th>mean</th>"
                     "<th>std</th><th>min</th><th>max</th><th>spread</th><th>recall std</th>"
-                    "<th>lm-eval default</th></tr>\n<tr>");
+                    "<th>reference format</th></tr>\n<tr>");
     rpt_html_rawf(h, "<td class=\"n\">%lld</td>", (long long)t->n_fmts);
     const double v[] = {t->mean, t->std, t->min, t->max, t->spread, t->recall_std};
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
@@ -57,6 +58,16 @@ static void summary_table(struct rpt_html *h, const struct rpt_sweep_task *t)
         rpt_html_raw(h, "<span class=\"muted\">not swept</span>");
     }
     rpt_html_raw(h, "</td></tr>\n</table>\n");
+    if (isfinite(t->flex_mean)) {
+        rpt_html_raw(h, "<p class=\"muted\">Bars and figures: strict-match. Flexible-extract "
+                        "over the formats: mean ");
+        pct(h, t->flex_mean, 1);
+        rpt_html_raw(h, ", std ");
+        pct(h, t->flex_std, 1);
+        rpt_html_raw(h, ", spread ");
+        pct(h, t->flex_spread, 1);
+        rpt_html_raw(h, ".</p>\n");
+    }
 }
 
 static void bars(struct rpt_html *h, const struct rpt_sweep_task *t)
@@ -106,7 +117,7 @@ static void bars(struct rpt_html *h, const struct rpt_sweep_task *t)
         rpt_html_text(h, f->id);
         rpt_html_rawf(h, ": %.1f%% &plusmn; %.1f (n %lld)%s</title></rect>\n", 100 * f->acc,
                       isfinite(f->stderr_) ? 100 * f->stderr_ : 0.0, (long long)f->n,
-                      dflt ? ", lm-eval's default" : "");
+                      dflt ? ", the reference format" : "");
         rpt_html_rawf(h, "<text x=\"%d\" y=\"%.1f\">%.1f</text>\n", label_w + plot_w + 6, y + 13,
                       100 * f->acc);
         if (isfinite(f->stderr_) && f->stderr_ > 0) {
@@ -142,8 +153,13 @@ static void bars(struct rpt_html *h, const struct rpt_sweep_task *t)
         rpt_html_rawf(h, "The best %d and the worst %d of %lld formats are drawn. ",
                       SWEEP_BARS_EDGE, SWEEP_BARS_EDGE, (long long)t->n_fmts);
     rpt_html_raw(h, "Bars: accuracy per format, best first; whiskers &plusmn; 1 stderr; "
-                    "orange: lm-eval's default prompt (" RPT_SWEEP_DEFAULT_FMT "); dashed lines: "
-                    "the mean, min and max over all formats. Spread (max &minus; min): <b>");
+                    "orange: the reference format (");
+    rpt_html_text(h, t->default_id);
+    rpt_html_raw(h, t->default_is_lmeval ? ", lm-eval's own prompt for this task"
+                                         : ", lm-eval's MMLU layout; lm-eval scores this task "
+                                           "by the answer text");
+    rpt_html_raw(h, "); dashed lines: the mean, min and max over all formats. Spread (max "
+                    "&minus; min): <b>");
     rpt_html_num(h, 100 * t->spread, 1);
     rpt_html_raw(h, " points</b>.</p>\n");
 }
@@ -267,7 +283,8 @@ static void scatter(struct rpt_html *h, const json_t *e)
         const char *id = json_string_value(json_array_get(p, 0));
         double x = json_number_value(json_array_get(p, 1)),
                y = json_number_value(json_array_get(p, 2));
-        bool dflt = id && strcmp(id, RPT_SWEEP_DEFAULT_FMT) == 0;
+        const char *ref = json_string_value(json_object_get(e, "default_format"));
+        bool dflt = id && ref && strcmp(id, ref) == 0;
         rpt_html_rawf(h,
                       "<circle class=\"fmt-pt%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%d\" "
                       "fill=\"%s\" fill-opacity=\"0.7\"><title>",
@@ -329,8 +346,8 @@ void rpt_render_sweep_compare(struct rpt_html *h, int64_t run_a, int64_t run_b, 
         scatter(h, e);
     }
     rpt_html_raw(h, "</div>\n<p class=\"muted\">Each point is a format: its accuracy in A (x) "
-                    "and in B (y); the dashed diagonal is equal accuracy; orange: lm-eval's "
-                    "default prompt.");
+                    "and in B (y); the dashed diagonal is equal accuracy; orange: the task's "
+                    "reference format (lm-eval's own prompt for MMLU and GSM8K).");
     if (n > SWEEP_SCATTER_MAX)
         rpt_html_rawf(h, " Scatters for the first %d of %zu tasks.", SWEEP_SCATTER_MAX, n);
     rpt_html_raw(h, "</p>\n");

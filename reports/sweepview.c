@@ -59,6 +59,14 @@ static bool in_config_tasks(const json_t *tasks, const char *task)
     return false;
 }
 
+const char *rpt_sweep_reference_fmt(const char *task, bool *lmeval)
+{
+    bool gen = strncmp(task, "gsm8k", 5) == 0;
+    if (lmeval)
+        *lmeval = gen || strncmp(task, "mmlu", 4) == 0;
+    return gen ? RPT_SWEEP_DEFAULT_FMT_GEN : RPT_SWEEP_DEFAULT_FMT;
+}
+
 static void fill_task(struct rpt_sweep_task *t, const struct store_metric *m, int64_t n)
 {
     int64_t k = 0;
@@ -82,6 +90,12 @@ static void fill_task(struct rpt_sweep_task *t, const struct store_metric *m, in
             t->spread = x->value;
         } else if (strcmp(nm, "recall_std") == 0) {
             t->recall_std = x->value;
+        } else if (strcmp(nm, "flex_fmt_mean") == 0) {
+            t->flex_mean = x->value;
+        } else if (strcmp(nm, "flex_fmt_std") == 0) {
+            t->flex_std = x->value;
+        } else if (strcmp(nm, "flex_fmt_spread") == 0) {
+            t->flex_spread = x->value;
         } else if ((j = pos_of(nm, "gold_rate_pos")) > 0) {
             t->pos[j - 1].gold_rate = x->value;
             t->n_samples = x->n;
@@ -101,9 +115,10 @@ static void fill_task(struct rpt_sweep_task *t, const struct store_metric *m, in
     }
     t->n_fmts = k;
     qsort(t->fmts, (size_t)k, sizeof(*t->fmts), cmp_fmt);
+    t->default_id = rpt_sweep_reference_fmt(t->task, &t->default_is_lmeval);
     t->default_idx = -1;
     for (int64_t i = 0; i < k; i++)
-        if (strcmp(t->fmts[i].id, RPT_SWEEP_DEFAULT_FMT) == 0)
+        if (strcmp(t->fmts[i].id, t->default_id) == 0)
             t->default_idx = i;
 }
 
@@ -133,6 +148,7 @@ int rpt_sweep_view_build(struct rpt_sweep_view *v, const struct store_metric *m,
         t->task = m[i].task;
         t->group = json_is_array(cfg_tasks) && !in_config_tasks(cfg_tasks, t->task);
         t->mean = t->std = t->min = t->max = t->spread = t->recall_std = NAN;
+        t->flex_mean = t->flex_std = t->flex_spread = NAN;
         for (int j = 0; j < RPT_SWEEP_MAX_POS; j++)
             t->pos[j] = (struct rpt_sweep_pos){0, NAN, NAN, 0, 0};
         int64_t n_acc = 0;
@@ -191,7 +207,7 @@ static json_t *num(double x)
 json_t *rpt_sweep_view_json(const struct rpt_sweep_view *v)
 {
     json_t *tasks = json_array();
-    json_t *o = json_pack("{ss so}", "default_format", RPT_SWEEP_DEFAULT_FMT, "tasks", tasks);
+    json_t *o = json_pack("{so}", "tasks", tasks);
     if (!o)
         return NULL;
     for (int64_t i = 0; i < v->n_tasks; i++) {
@@ -214,6 +230,13 @@ json_t *rpt_sweep_view_json(const struct rpt_sweep_view *v)
             "fmt_min", num(t->min), "fmt_max", num(t->max), "fmt_spread", num(t->spread),
             "recall_std", num(t->recall_std), "uniform_rate",
             num(t->n_pos > 0 ? 1.0 / t->n_pos : NAN), "formats", f, "positions", p);
+        if (e) {
+            json_object_set_new(e, "default_format", json_string(t->default_id));
+            json_object_set_new(e, "default_is_lmeval", json_boolean(t->default_is_lmeval));
+            json_object_set_new(e, "flex_fmt_mean", num(t->flex_mean));
+            json_object_set_new(e, "flex_fmt_std", num(t->flex_std));
+            json_object_set_new(e, "flex_fmt_spread", num(t->flex_spread));
+        }
         if (!e || json_array_append_new(tasks, e)) {
             json_decref(o);
             return NULL;
@@ -306,8 +329,11 @@ int rpt_sweep_compare(json_t **out, const struct store_metric *ma, int64_t na,
         json_object_set_new(e, "a", robustness_json(pa, na, task));
         json_object_set_new(e, "b", robustness_json(pb, nb, task));
         json_object_set_new(e, "kendall_tau_b", isnan(tau) ? json_null() : json_real(tau));
-        if (fl)
+        if (fl) {
+            json_object_set_new(e, "default_format",
+                                json_string(rpt_sweep_reference_fmt(task, NULL)));
             json_object_set_new(e, "formats", fl);
+        }
         if (json_array_append_new(*out, e)) {
             rc = err_set(err, ASSAY_ENOMEM, "out of memory");
             goto out;

@@ -72,7 +72,7 @@ if "Prompt-format robustness (two sweeps)" not in h: errs.append("section")
 taus = re.findall(r'<td class="n tau">([^<]*)</td>', h)
 want = ["%.3f" % e["kendall_tau_b"] for e in j]
 if taus != want: errs.append("tau %s vs %s" % (taus, want))
-if any("formats" in e for e in j): errs.append("per-format pairs leaked into the JSON")
+if any("formats" in e or "default_format" in e for e in j): errs.append("page-only keys leaked into the JSON")
 # tau-b from the stored per-format accuracies, recomputed here (scipy's definition)
 for e in j:
     def accs(run):
@@ -94,6 +94,18 @@ sys.exit(1 if errs else 0)
 PYEOF
 expect_exit 0 "compare sweep with eval" -- "$ASSAY" compare 1 4 --db sw.db -o mixed.html --json
 if grep -q '"sweep"' "$TMP/out" || grep -q 'sweep-cmp' mixed.html; then fail "a sweep vs an eval got a sweep table"; else pass; fi
+
+# ---- a generation sweep (gsm8k): its own reference format, flexible-extract, no positions ----
+expect_exit 0 "gsm8k sweep" -- "$ASSAY" sweep --task gsm8k --formats 3 --limit 2 --max-tokens 8 --threads 2 --data-dir "$D" --quiet --db gsm.db --model "$M2"
+expect_exit 0 "gsm8k report" -- "$ASSAY" report --db gsm.db --run 1 -o gsm.html --quiet
+$PY - gsm.html <<'PYEOF' && pass || fail "gsm8k sweep page wrong"
+import sys
+h = open(sys.argv[1], encoding="utf-8").read()
+ok = h.count('class="fmt-bar') == 3 and h.count('class="fmt-bar default"') == 1
+ok = ok and "reference format (t0i0u0n0w0q1l0p0c0a0o0, lm-eval's own prompt for this task)" in h
+ok = ok and "Flexible-extract over the formats" in h and 'class="sweep-pos"' not in h
+sys.exit(0 if ok else 1)
+PYEOF
 
 # ---- the web API: the same figures as the stored metrics and as assay compare --json ----------
 "$ASSAY" serve --db sw.db --port 0 --json >serve.out 2>serve.err &

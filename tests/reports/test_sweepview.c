@@ -143,12 +143,40 @@ static void test_compare(void **state)
     json_decref(out);
 }
 
+static void test_reference_format(void **state)
+{
+    (void)state;
+    bool lm = false;
+    assert_string_equal(rpt_sweep_reference_fmt("mmlu_anatomy", &lm), RPT_SWEEP_DEFAULT_FMT);
+    assert_true(lm);
+    assert_string_equal(rpt_sweep_reference_fmt("arc_easy", &lm), RPT_SWEEP_DEFAULT_FMT);
+    assert_false(lm); /* lm-eval scores ARC by the answer text: no grammar format is its own */
+    assert_string_equal(rpt_sweep_reference_fmt("gsm8k", &lm), RPT_SWEEP_DEFAULT_FMT_GEN);
+    assert_true(lm);
+    const struct store_metric m[] = {
+        M("gsm8k", "acc@t0i0u0n0w0q0l0p0c0a0o0", 0.5, 0.1, 4),
+        M("gsm8k", "acc@t0i0u0n0w0q1l0p0c0a0o0", 0.25, 0.1, 4),
+        M("gsm8k", "flex@t0i0u0n0w0q1l0p0c0a0o0", 0.75, 0.1, 4),
+        M("gsm8k", "fmt_mean", 0.375, NAN, 2),
+        M("gsm8k", "flex_fmt_std", 0.1, NAN, 2),
+    };
+    struct rpt_sweep_view v;
+    assert_int_equal(rpt_sweep_view_build(&v, m, 5, NULL, NULL), 0);
+    assert_int_equal(v.tasks[0].n_fmts, 2); /* flex@ is not a bar */
+    assert_int_equal(v.tasks[0].default_idx, 1);
+    assert_float_equal(v.tasks[0].flex_std, 0.1, 0);
+    assert_true(isnan(v.tasks[0].flex_mean));
+    assert_int_equal(v.tasks[0].n_pos, 0);
+    rpt_sweep_view_release(&v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_view),
         cmocka_unit_test(test_not_utf8),
         cmocka_unit_test(test_compare),
+        cmocka_unit_test(test_reference_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

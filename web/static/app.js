@@ -162,7 +162,7 @@ function sweepBars(t) {
     mk('text', { x: left - 8, y: y + 13, 'text-anchor': 'end', class: 'fmt-label' + (f.default ? ' default' : '') }, f.id);
     const bar = mk('rect', { x: left, y: y + 3, width: x(f.acc) - left, height: 12, class: 'fmt-bar' + (f.default ? ' default' : '') });
     const tip = document.createElementNS('http://www.w3.org/2000/svg', 'title');
-    tip.textContent = f.id + ': ' + pct(f.acc) + '% ± ' + pct(f.stderr) + ' (n ' + f.n + ')' + (f.default ? ", lm-eval's default" : '');
+    tip.textContent = f.id + ': ' + pct(f.acc) + '% ± ' + pct(f.stderr) + ' (n ' + f.n + ')' + (f.default ? ', the reference format' : '');
     bar.appendChild(tip);
     mk('text', { x: left + plot + 6, y: y + 13, class: 'axis' }, pct(f.acc));
     if (f.stderr) mk('line', { x1: x(f.acc - f.stderr), x2: x(f.acc + f.stderr), y1: y + 9, y2: y + 9, class: 'whisker' });
@@ -182,8 +182,12 @@ function sweepTask(t) {
   box.appendChild(el('p', {
     text: t.formats.length + ' formats: mean ' + pct(t.fmt_mean) + '%, std ' + pct(t.fmt_std) + ', min ' + pct(t.fmt_min) +
       '%, max ' + pct(t.fmt_max) + '%, spread ' + pct(t.fmt_spread) + ' points; recall std ' + pct(t.recall_std, 2) +
-      ' points; lm-eval default ' + (dflt < 0 ? 'not swept' : pct(t.formats[dflt].acc) + '% (rank ' + (dflt + 1) + ' of ' + t.formats.length + ')'),
+      ' points; reference format ' + t.default_format + (t.default_is_lmeval ? " (lm-eval's own prompt for this task)" : " (lm-eval's MMLU layout)") +
+      ': ' + (dflt < 0 ? 'not swept' : pct(t.formats[dflt].acc) + '% (rank ' + (dflt + 1) + ' of ' + t.formats.length + ')'),
   }));
+  if (t.flex_fmt_mean !== null)
+    box.appendChild(el('p', { cls: 'hint', text: 'Bars and figures: strict-match. Flexible-extract over the formats: mean ' + pct(t.flex_fmt_mean) +
+      '%, std ' + pct(t.flex_fmt_std) + ', spread ' + pct(t.flex_fmt_spread) + ' points.' }));
   if (t.formats.length > 0) box.appendChild(sweepBars(t));
   if (t.formats.length > SWEEP_BARS_ALL)
     box.appendChild(el('p', { cls: 'hint', text: 'The best ' + SWEEP_BARS_EDGE + ' and the worst ' + SWEEP_BARS_EDGE + ' of ' + t.formats.length + ' formats are drawn.' }));
@@ -212,7 +216,7 @@ async function showSweep(id) {
   for (const t of d.tasks) box.appendChild(sweepTask(t));
   if (d.tasks.length === 0) box.appendChild(el('p', { cls: 'status', text: 'no sweep statistics stored for this run' }));
   document.getElementById('sweep-note').textContent = 'Bars: accuracy per format, best first; whiskers ± 1 stderr; orange: ' +
-    "lm-eval's default prompt (" + d.default_format + '); lines: mean, min and max over all formats. Positions are display ' +
+    'the reference format of the task; lines: mean, min and max over all formats. Positions are display ' +
     'positions (A, (A), 1 and a are all position 1); pick rate = how often the model chose the position (letter bias), ' +
     'against the uniform rate; recall std = population std of the per-position accuracies.';
   document.getElementById('sweep-sec').hidden = false;
@@ -228,7 +232,7 @@ function sweepScatter(e) {
   mk('text', { x: pad + S / 2, y: S + pad + 4, 'text-anchor': 'middle', class: 'axis' }, 'A');
   mk('text', { x: 10, y: 10 + S / 2, class: 'axis' }, 'B');
   for (const [id, a, b] of e.formats) {
-    const dflt = id === 't0i0u0n0w0q0l0p0c0a0o0';
+    const dflt = id === e.default_format;
     const c = mk('circle', { cx: x(a), cy: y(b), r: dflt ? 5 : 3, class: 'fmt-pt' + (dflt ? ' default' : '') });
     const tip = document.createElementNS('http://www.w3.org/2000/svg', 'title');
     tip.textContent = id + ': A ' + pct(a) + '%, B ' + pct(b) + '%';
