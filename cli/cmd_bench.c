@@ -16,6 +16,9 @@ const struct cli_opt cmd_bench_opts[] = {
     {"threads", 't', CLI_OPT_INT, "N", NULL, "kernel threads (default: the number of cores)"},
     {"reps", 'r', CLI_OPT_INT, "N", "5", "repetitions; median, min and max are reported"},
     {"reference", 0, CLI_OPT_FLAG, NULL, NULL, "use the scalar float32 reference kernels"},
+    {"no-repack", 0, CLI_OPT_FLAG, NULL, NULL,
+     "keep Q4_0/Q8_0 weights in the file's row layout instead of the packed 8-row layout "
+     "(for comparing the two kernels)"},
     {"no-hw", 0, CLI_OPT_FLAG, NULL, NULL, "skip measuring memory bandwidth and FMA peak"},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
@@ -41,6 +44,7 @@ int cmd_bench(struct cli_ctx *ctx, const struct cli_args *a)
     }
     struct bench_params p = {.n_prompt = (int32_t)np, .n_gen = (int32_t)ng, .n_threads = (int)th,
                              .reps = (int)reps, .matmul_ref = cli_flag(a, "reference"),
+                             .no_repack = cli_flag(a, "no-repack"),
                              .no_hw = cli_flag(a, "no-hw")};
     struct bench_result r;
     rc = bench_run(path, &p, &r, &ctx->prog, &ctx->err);

@@ -109,7 +109,9 @@ static int side_open(struct side *s, struct cli_ctx *ctx, int32_t n_ctx, int thr
     p.n_batch_max = CHUNK;
     p.n_logits_max = CHUNK;
     p.n_threads = threads;
-    return model_ctx_new(&s->c, s->m, &p, &ctx->err);
+    /* the kernels `assay run` uses, so the logits are the ones behind its scores */
+    rc = model_repack(s->m, threads, &ctx->err);
+    return rc ? rc : model_ctx_new(&s->c, s->m, &p, &ctx->err);
 }
 
 /* The model row (and cached fingerprint) of a checkpoint, through cli_backend_open with

@@ -86,7 +86,10 @@ int cmd_logits(struct cli_ctx *ctx, const struct cli_args *a)
     p.n_logits_max = all ? (int32_t)n : 1;
     long nc = sysconf(_SC_NPROCESSORS_ONLN);
     p.n_threads = threads > 0 ? (int)threads : (nc > 0 ? (int)nc : 1);
-    rc = model_ctx_new(&c, m, &p, &ctx->err);
+    /* the kernels `assay run` uses, so the logits are the ones behind its scores */
+    rc = model_repack(m, p.n_threads, &ctx->err);
+    if (!rc)
+        rc = model_ctx_new(&c, m, &p, &ctx->err);
     if (rc)
         goto out;
     want = calloc(n, sizeof(bool));

@@ -664,6 +664,8 @@ int backend_local_open(struct backend **out, const char *path,
     cp.n_logits_max = L->p.n_batch;
     cp.n_threads = L->p.n_threads;
     cp.matmul_ref = L->p.matmul_ref;
+    if (!L->p.matmul_ref && !L->p.no_repack && (rc = model_repack(L->m, L->p.n_threads, err)))
+        goto fail;
     rc = model_ctx_new(&L->c, L->m, &cp, err);
     if (rc)
         goto fail;

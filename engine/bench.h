@@ -20,6 +20,7 @@ struct bench_params {
     int n_threads;
     int reps;
     bool matmul_ref;
+    bool no_repack;   /* keep the file's row layout (engine/kern.h: struct kern_packed) */
     bool no_hw;       /* skip the bandwidth and FMA measurements */
 };
 

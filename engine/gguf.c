@@ -874,6 +874,11 @@ const void *gguf_file_data(const struct gguf *g)
     return g->base;
 }
 
+bool gguf_is_file_mapped(const struct gguf *g)
+{
+    return g->fm.data != NULL && g->base == g->fm.data;
+}
+
 size_t gguf_n_kv(const struct gguf *g)
 {
     return g->n_kv;

@@ -122,6 +122,7 @@ uint32_t gguf_alignment(const struct gguf *g);    /* general.alignment or 32 */
 size_t gguf_file_size(const struct gguf *g);      /* bytes */
 size_t gguf_data_offset(const struct gguf *g);    /* start of the data section */
 const void *gguf_file_data(const struct gguf *g); /* the whole file (e.g. for hashing) */
+bool gguf_is_file_mapped(const struct gguf *g);   /* gguf_open's read-only file mapping */
 
 /* Key/value pairs in file order, and lookup by key in O(1) (hash index). */
 size_t gguf_n_kv(const struct gguf *g);

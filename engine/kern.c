@@ -141,6 +141,7 @@ size_t kern_matmul_scratch_bytes(int weight_type, int64_t n_cols, int64_t n_tok)
 
 struct kern_isa {
     kern_rows_fn rows;
+    kern_rows_packed_fn rows_packed; /* NULL: no packed kernels at this level */
     kern_quant_a8_fn quant_a8; /* NULL: rows has no int8 path (NEON for now) */
     const char *name;
 };
@@ -166,16 +167,18 @@ static bool cpu_has_f16c(void)
 
 static struct kern_isa pick_isa(void)
 {
-    struct kern_isa isa = {NULL, kern_quantize_a8_ref, "scalar"};
+    struct kern_isa isa = {NULL, NULL, kern_quantize_a8_ref, "scalar"};
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c()) {
         isa.rows = kern_rows_avx2;
+        isa.rows_packed = kern_rows_packed_avx2;
         isa.quant_a8 = kern_quant_a8_avx2;
         isa.name = "avx2";
         if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni")) {
             isa.rows = kern_rows_avx512;
+            isa.rows_packed = kern_rows_packed_avx512;
             isa.name = "avx512";
         }
     }
@@ -190,7 +193,7 @@ static struct kern_isa pick_isa(void)
 static struct kern_isa isa_for(enum kern_isa_level level)
 {
     struct kern_isa best = pick_isa();
-    struct kern_isa scalar = {NULL, kern_quantize_a8_ref, "scalar"};
+    struct kern_isa scalar = {NULL, NULL, kern_quantize_a8_ref, "scalar"};
     switch (level) {
     case KERN_ISA_SCALAR:
         return scalar;
@@ -198,6 +201,7 @@ static struct kern_isa isa_for(enum kern_isa_level level)
     case KERN_ISA_AVX2:
         if (best.rows == kern_rows_avx2 || best.rows == kern_rows_avx512) {
             best.rows = kern_rows_avx2;
+            best.rows_packed = kern_rows_packed_avx2;
             best.name = "avx2";
         }
         return best;
@@ -284,4 +288,45 @@ void kern_matmul(float *y, const void *w, int weight_type, const float *x, int64
         if (r0 < r1)
             run_rows(&isa, t, row_bytes, y, w, weight_type, x, act, n_rows, n_cols, n_tok, r0, r1);
     }
+}
+
+int kern_matmul_packed(float *y, const struct kern_packed *w, const float *x, int64_t n_tok,
+                       const struct kern_ctx *kc)
+{
+    if (!w || !w->data || n_tok <= 0 || !kc || kc->act == KERN_ACT_F32 || !kc->scratch)
+        return -1;
+    struct kern_isa isa = isa_for(kc->isa);
+    if (!isa.rows_packed || !isa.quant_a8)
+        return -1;
+    const int64_t n_rows = w->n_rows, n_cols = w->n_cols, nb = n_cols / 32;
+    size_t need = kern_matmul_scratch_bytes(w->type, n_cols, n_tok);
+    if (need == 0 || need == SIZE_MAX || kc->scratch_bytes < need)
+        return -1;
+    struct blk_a8 *act = (struct blk_a8 *)(((uintptr_t)kc->scratch + 63) & ~(uintptr_t)63);
+    int n_threads = kc->n_threads > 0 ? kc->n_threads : 1;
+    bool par = n_tok * nb >= 4096 && n_threads > 1;
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (par)
+    for (int64_t tok = 0; tok < n_tok; tok++)
+        isa.quant_a8(x + tok * n_cols, act + tok * nb, n_cols);
+
+    /* Row groups of 8 in runs of 2 (16 rows, as kern_matmul), shared out evenly. */
+    int64_t n_units = (n_rows + 15) / 16;
+    int nt = n_threads;
+    if ((int64_t)nt > n_units)
+        nt = (int)n_units;
+    if (n_rows * n_cols * n_tok < ((int64_t)1 << 19))
+        nt = 1;
+    if (nt == 1) {
+        isa.rows_packed(y, w, act, n_tok, 0, n_rows);
+        return 0;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        int ith = omp_get_thread_num(), nth = omp_get_num_threads();
+        int64_t u0 = n_units * ith / nth, u1 = n_units * (ith + 1) / nth;
+        int64_t r0 = u0 * 16, r1 = u1 * 16 < n_rows ? u1 * 16 : n_rows;
+        if (r0 < r1)
+            isa.rows_packed(y, w, act, n_tok, r0, r1);
+    }
+    return 0;
 }

@@ -11,6 +11,7 @@
 #ifndef ASSAY_ENGINE_KERN_H
 #define ASSAY_ENGINE_KERN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,7 +52,7 @@ struct kern_ctx {
 const char *kern_isa_name(const struct kern_ctx *kc);
 
 /* Bytes of scratch kern_matmul needs for x of shape (n_tok, n_cols) against weight type
- * (0 for float weight types; the int8 path uses 40 bytes per 32 activations plus 64 for
+ * (0 for float weight types; the int8 path uses 44 bytes per 32 activations plus 64 for
  * alignment). With less scratch, kern_matmul silently uses the float path. */
 size_t kern_matmul_scratch_bytes(int weight_type, int64_t n_cols, int64_t n_tok);
 
@@ -67,6 +68,41 @@ void kern_matmul(float *y, const void *w, int weight_type, const float *x, int64
 /* The scalar reference: dequantize each row to float32 and accumulate in float32. */
 void kern_matmul_ref(float *y, const void *w, int weight_type, const float *x, int64_t n_rows,
                      int64_t n_cols, int64_t n_tok);
+
+/*
+ * Repacked weights (kern_pack.c): 8 consecutive rows interleaved block by block, so that
+ * one vector lane holds one row and a block of 8 rows is dotted with one activation block
+ * by whole-register integer products, with no shuffles and one scale conversion and one
+ * float FMA per 8 row-blocks (the per-row layout needs them per row). For Q4_0 and Q8_0
+ * weights with a multiple of 8 rows, on x86 with AVX2 (AVX-512 VNNI when present).
+ *
+ * Each output is the exact integer dot product of every 32-value block, scaled and added
+ * in block order with one float FMA per block: the same operations for any token count,
+ * thread count or ISA level, so the results are bit-identical across them (they differ
+ * in the last bits from kern_matmul's per-row layout, which adds lane partial sums).
+ */
+struct kern_packed {
+    void *data;   /* owned (kern_packed_free); NULL: not packed */
+    size_t bytes;
+    int type;     /* the source type: QUANT_TYPE_Q4_0 or QUANT_TYPE_Q8_0 */
+    int64_t n_rows, n_cols;
+};
+
+/* Whether kern_pack handles w (type, shape) on this CPU. */
+bool kern_pack_supported(int weight_type, int64_t n_rows, int64_t n_cols);
+/* Pack w (n_rows, n_cols) of weight_type into p with n_threads threads; 0, or -1 when
+ * the type/shape/CPU is not supported or memory runs out (p is then left empty).
+ * drop_source: w lies in a read-only file mapping, and its pages are released from the
+ * process as they are copied (never pass it for memory that is not a file mapping). */
+int kern_pack(struct kern_packed *p, const void *w, int weight_type, int64_t n_rows,
+              int64_t n_cols, bool drop_source, int n_threads);
+void kern_packed_free(struct kern_packed *p);
+/* y (n_tok, n_rows) = x . w^T from packed weights with the integer path. Returns -1
+ * (y untouched) when kc asks for something this path does not do (float activations,
+ * the AVX2 level on a CPU without it, too little scratch): the caller then uses
+ * kern_matmul on the unpacked weights. */
+int kern_matmul_packed(float *y, const struct kern_packed *w, const float *x, int64_t n_tok,
+                       const struct kern_ctx *kc);
 
 /* Memory read bandwidth in bytes/s: n_threads stream `bytes` of buf (32-byte aligned, much
  * larger than the caches), best of reps passes (kern_membw.c). */

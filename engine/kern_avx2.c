@@ -1044,6 +1044,141 @@ int KX(kern_rows)(float *y, const void *w, int type, const float *x, const struc
     return 0;
 }
 
+/* ---- packed weights (kern_pack.c; layouts in kern_int.h) -------------------------------- */
+
+/* Token tile of the packed kernels: accumulators for PT tokens x NG groups of 8 rows. */
+#if KX_LEVEL == 512
+#define KP_PT 8
+#else
+#define KP_PT 4
+#endif
+
+/* The 8 weight vectors of one packed block, lane r = row r; vector k meets activation
+ * chunk k (bytes 4k .. 4k+3). Q4_0: levels 0..15 as stored (the -8 is the correction of
+ * kp_dot). Q8_0: VNNI takes the levels + 128 (unsigned, the -128 again in the
+ * correction); AVX2 keeps them signed. */
+KX_INLINE void kp_unpack(const int type, const uint8_t *blk, __m256i v[8])
+{
+    if (type == QUANT_TYPE_Q4_0) {
+        const uint8_t *qs = ((const struct blk_q4_0x8 *)blk)->qs;
+        const __m256i m = _mm256_set1_epi8(0x0F);
+        for (int c = 0; c < 4; c++) {
+            __m256i b = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+            v[c] = _mm256_and_si256(b, m);
+            v[c + 4] = _mm256_and_si256(_mm256_srli_epi16(b, 4), m);
+        }
+    } else {
+        const int8_t *qs = ((const struct blk_q8_0x8 *)blk)->qs;
+        for (int c = 0; c < 8; c++) {
+            v[c] = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+#if KX_LEVEL == 512
+            v[c] = _mm256_xor_si256(v[c], _mm256_set1_epi8((char)0x80));
+#endif
+        }
+    }
+}
+
+/* The exact integer dot products of the 8 rows' block with activation block a, one per
+ * lane: sum over the 32 values of level * x, minus the level offset times sum(x). */
+KX_INLINE __m256i kp_dot(const int type, const __m256i v[8], const struct blk_a8 *a)
+{
+    int32_t x4[8];
+    memcpy(x4, a->qs, 32);
+#if KX_LEVEL == 512
+    const int sh = type == QUANT_TYPE_Q4_0 ? 3 : 7;
+    __m256i acc = _mm256_set1_epi32(-(int32_t)((uint32_t)a->isum << sh));
+    for (int c = 0; c < 8; c++)
+        acc = _mm256_dpbusd_epi32(acc, v[c], _mm256_set1_epi32(x4[c]));
+    return acc;
+#else
+    const __m256i ones = _mm256_set1_epi16(1);
+    if (type == QUANT_TYPE_Q4_0) {
+        /* levels 0..15: maddubs pairs stay below 15 * 127 * 2, and two of them below 2^15 */
+        __m256i acc = _mm256_set1_epi32(-(int32_t)((uint32_t)a->isum << 3));
+        for (int c = 0; c < 4; c++) {
+            __m256i p = _mm256_add_epi16(
+                _mm256_maddubs_epi16(v[c], _mm256_set1_epi32(x4[c])),
+                _mm256_maddubs_epi16(v[c + 4], _mm256_set1_epi32(x4[c + 4])));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
+        }
+        return acc;
+    }
+    __m256i acc = _mm256_setzero_si256();
+    for (int c = 0; c < 8; c++) {
+        __m256i x = _mm256_set1_epi32(x4[c]);
+        __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(v[c], v[c]), _mm256_sign_epi8(x, v[c]));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
+    }
+    return acc;
+#endif
+}
+
+/* Groups [g0, g0 + NG) x tokens [t0, t0 + PT): per output, block by block, the exact
+ * integer dot, converted, times (row scale * activation scale), added with one FMA, the
+ * same sequence for every tile shape. */
+KX_INLINE void kp_tile(const int type, const int NG, const int PT, float *y, const uint8_t *wg,
+                       size_t group_bytes, size_t blk_bytes, const struct blk_a8 *act,
+                       int64_t nb, int64_t n_rows, int64_t g0, int64_t t0)
+{
+    __m256 acc[4][KP_PT];
+    for (int g = 0; g < NG; g++)
+        for (int t = 0; t < PT; t++)
+            acc[g][t] = _mm256_setzero_ps();
+    for (int64_t j = 0; j < nb; j++) {
+        for (int g = 0; g < NG; g++) {
+            const uint8_t *blk = wg + (size_t)(g0 + g) * group_bytes + (size_t)j * blk_bytes;
+            __m256 ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)blk));
+            __m256i v[8];
+            kp_unpack(type, blk, v);
+            for (int t = 0; t < PT; t++) {
+                const struct blk_a8 *a = act + (t0 + t) * nb + j;
+                __m256i d = kp_dot(type, v, a);
+                acc[g][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d),
+                                            _mm256_mul_ps(ds, _mm256_broadcast_ss(&a->d)),
+                                            acc[g][t]);
+            }
+        }
+    }
+    for (int g = 0; g < NG; g++)
+        for (int t = 0; t < PT; t++)
+            _mm256_storeu_ps(y + (t0 + t) * n_rows + 8 * (g0 + g), acc[g][t]);
+}
+
+KX_INLINE void kp_rows(const int type, float *y, const struct kern_packed *w,
+                       const struct blk_a8 *act, int64_t n_tok, int64_t r0, int64_t r1)
+{
+    const int64_t nb = w->n_cols / 32;
+    const size_t blk_bytes =
+        type == QUANT_TYPE_Q4_0 ? sizeof(struct blk_q4_0x8) : sizeof(struct blk_q8_0x8);
+    const size_t group_bytes = blk_bytes * (size_t)nb;
+    const uint8_t *wg = w->data;
+    int64_t g = r0 / 8, g_end = r1 / 8;
+    if (n_tok == 1) { /* decoding: 4 groups share each activation block */
+        for (; g + 4 <= g_end; g += 4)
+            kp_tile(type, 4, 1, y, wg, group_bytes, blk_bytes, act, nb, w->n_rows, g, 0);
+        for (; g < g_end; g++)
+            kp_tile(type, 1, 1, y, wg, group_bytes, blk_bytes, act, nb, w->n_rows, g, 0);
+        return;
+    }
+    /* prompts: one group's weights (in L1/L2) against KP_PT tokens at a time */
+    for (; g < g_end; g++) {
+        int64_t t = 0;
+        for (; t + KP_PT <= n_tok; t += KP_PT)
+            kp_tile(type, 1, KP_PT, y, wg, group_bytes, blk_bytes, act, nb, w->n_rows, g, t);
+        for (; t < n_tok; t++)
+            kp_tile(type, 1, 1, y, wg, group_bytes, blk_bytes, act, nb, w->n_rows, g, t);
+    }
+}
+
+void KX(kern_rows_packed)(float *y, const struct kern_packed *w, const struct blk_a8 *act,
+                          int64_t n_tok, int64_t r0, int64_t r1)
+{
+    if (w->type == QUANT_TYPE_Q4_0)
+        kp_rows(QUANT_TYPE_Q4_0, y, w, act, n_tok, r0, r1);
+    else
+        kp_rows(QUANT_TYPE_Q8_0, y, w, act, n_tok, r0, r1);
+}
+
 #if KX_LEVEL != 512
 /* Same numbers as kern_quantize_a8_ref: amax, d = amax/127, q = nearest-even(x * 127/amax)
  * (cvtps rounds to nearest even under the default MXCSR, as lrintf does). */
@@ -1080,7 +1215,8 @@ void kern_quant_a8_avx2(const float *x, struct blk_a8 *y, int64_t n)
         s4 = _mm_add_epi32(s4, _mm_srli_si128(s4, 8));
         s4 = _mm_add_epi32(s4, _mm_srli_si128(s4, 4));
         y[i].d = d;
-        y[i].s = d * (float)_mm_cvtsi128_si32(s4);
+        y[i].isum = _mm_cvtsi128_si32(s4);
+        y[i].s = d * (float)y[i].isum;
     }
 }
 #endif

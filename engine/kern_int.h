@@ -90,8 +90,36 @@ struct blk_q8_k {
 struct blk_a8 {
     float d;
     float s;
+    int32_t isum; /* sum(q), exact: the packed kernels' offset correction */
     int8_t qs[32];
 };
+
+/*
+ * Packed weights (kern_pack.c, kern.h's struct kern_packed): rows in groups of 8, and for
+ * each group its blocks in order, each an 8-row block. In the quants, 4-byte chunk k of
+ * row r sits at byte 32 * k' + 4 * r, so that a 32-byte load holds one chunk of each row
+ * (lane r = row r) and one broadcast activation chunk dots all 8 rows:
+ *  - Q4_0 x8: the 16 bytes of row r's qs split in 4 chunks; chunk c (c = 0..3) at 32 * c.
+ *    Its low nibbles are elements 4c..4c+3 and its high nibbles 16+4c..16+4c+3, so they
+ *    meet activation bytes 4c.. and 16+4c.. (activation chunks c and c + 4).
+ *  - Q8_0 x8: the 32 bytes of row r in 8 chunks; chunk c at 32 * c meets activation
+ *    chunk c.
+ * d[r] is row r's f16 scale.
+ */
+struct blk_q4_0x8 {
+    uint16_t d[8];
+    uint8_t qs[128];
+};
+struct blk_q8_0x8 {
+    uint16_t d[8];
+    int8_t qs[256];
+};
+
+/* The per-ISA packed matmul: rows [r0, r1) (multiples of 8) of y for all n_tok tokens
+ * from w (struct kern_packed) and the quantized activations act. */
+typedef void (*kern_rows_packed_fn)(float *y, const struct kern_packed *w,
+                                    const struct blk_a8 *act, int64_t n_tok, int64_t r0,
+                                    int64_t r1);
 
 /* The integer path quantizes each token's row of n_cols values to nb = n_cols/32 blk_a8.
  * In the scratch, the n_tok * nb blocks are followed by n_tok rows of kern_a8_nb8(nb)
@@ -139,6 +167,10 @@ int kern_rows_avx2(float *y, const void *w, int type, const float *x, const stru
 int kern_rows_avx512(float *y, const void *w, int type, const float *x, const struct blk_a8 *act,
                      int64_t n_rows, int64_t n_cols, int64_t n_tok, int64_t r0, int64_t r1);
 void kern_quant_a8_avx2(const float *x, struct blk_a8 *y, int64_t n);
+void kern_rows_packed_avx2(float *y, const struct kern_packed *w, const struct blk_a8 *act,
+                           int64_t n_tok, int64_t r0, int64_t r1);
+void kern_rows_packed_avx512(float *y, const struct kern_packed *w, const struct blk_a8 *act,
+                             int64_t n_tok, int64_t r0, int64_t r1);
 #endif
 #if defined(__aarch64__)
 int kern_rows_neon(float *y, const void *w, int type, const float *x, const struct blk_a8 *act,

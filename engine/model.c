@@ -43,6 +43,7 @@ struct model_weight {
     int type;
     int64_t n_rows;
     int64_t n_cols;
+    struct kern_packed packed; /* model_repack: owned copy for the packed kernels, or empty */
 };
 
 struct model_layer {
@@ -352,10 +353,58 @@ int model_open(struct model **out, const char *gguf_path, struct assay_error *er
     return 0;
 }
 
+/* Every matrix weight of m, for model_repack and model_free (output is separate even
+ * when tied: token_embd is never packed, its rows are looked up). */
+static size_t model_weights(struct model *m, struct model_weight **w, size_t cap)
+{
+    size_t n = 0;
+    if (n < cap)
+        w[n++] = &m->output;
+    for (int64_t il = 0; il < m->hp.n_layer && m->layers; il++) {
+        struct model_layer *L = &m->layers[il];
+        struct model_weight *lw[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
+        for (size_t i = 0; i < sizeof(lw) / sizeof(lw[0]) && n < cap; i++)
+            w[n++] = lw[i];
+    }
+    return n;
+}
+
+int model_repack(struct model *m, int n_threads, struct assay_error *err)
+{
+    (void)err;
+    size_t cap = 1 + 7 * (size_t)m->hp.n_layer;
+    struct model_weight **w = mem_alloc_array(cap, sizeof(*w));
+    if (!w)
+        return err_set(err, ASSAY_ENOMEM, "out of memory repacking weights");
+    /* views (HF directories) may not be file mappings: keep their pages */
+    bool drop = !m->views && m->g && gguf_is_file_mapped(m->g);
+    size_t n = model_weights(m, w, cap);
+    for (size_t i = 0; i < n; i++) {
+        struct model_weight *x = w[i];
+        if (x->packed.data || !x->data || !kern_pack_supported(x->type, x->n_rows, x->n_cols))
+            continue;
+        /* a matrix shared with token_embd keeps its pages: rows are looked up there */
+        bool shared = x->data == m->token_embd.data;
+        if (kern_pack(&x->packed, x->data, x->type, x->n_rows, x->n_cols, drop && !shared,
+                      n_threads) != 0) {
+            free(w);
+            return err_set(err, ASSAY_ENOMEM, "out of memory repacking weights");
+        }
+    }
+    free(w);
+    return 0;
+}
+
 void model_free(struct model *m)
 {
     if (!m)
         return;
+    if (m->layers) {
+        struct model_weight *w[1 + 7 * ARCH_LAYER_MAX];
+        size_t n = model_weights(m, w, sizeof(w) / sizeof(w[0]));
+        for (size_t i = 0; i < n; i++)
+            kern_packed_free(&w[i]->packed);
+    }
     free(m->norms);
     free(m->layers);
     free(m->rope);
@@ -608,7 +657,7 @@ static void mm(struct model_ctx *c, float *y, const struct model_weight *w, cons
 {
     if (c->p.matmul_ref)
         kern_matmul_ref(y, w->data, w->type, x, w->n_rows, w->n_cols, n_tok);
-    else
+    else if (!w->packed.data || kern_matmul_packed(y, &w->packed, x, n_tok, &c->kc) != 0)
         kern_matmul(y, w->data, w->type, x, w->n_rows, w->n_cols, n_tok, &c->kc);
 }
 

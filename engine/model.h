@@ -64,6 +64,12 @@ struct model_view {
  * model) and only the metadata from meta. */
 int model_load_views(struct model **out, const struct gguf *meta, const struct model_view *views,
                      size_t n_views, struct assay_error *err);
+/* Copy the Q4_0 / Q8_0 matrices into the packed layout of the integer kernels
+ * (engine/kern.h: struct kern_packed), with n_threads threads; contexts then use them
+ * unless they ask for the float or reference paths. Idempotent. Resident memory stays
+ * about one copy of the weights (the file's pages of a packed matrix are released).
+ * ASSAY_ENOMEM. Call before creating contexts, not while one decodes. */
+int model_repack(struct model *m, int n_threads, struct assay_error *err);
 /* NULL is a no-op. */
 void model_free(struct model *m);
 

@@ -33,7 +33,9 @@ _Static_assert(sizeof(struct blk_q4_k) == 144, "q4_k block size");
 _Static_assert(sizeof(struct blk_q5_k) == 176, "q5_k block size");
 _Static_assert(sizeof(struct blk_q6_k) == 210, "q6_k block size");
 _Static_assert(sizeof(struct blk_q8_k) == 292, "q8_k block size");
-_Static_assert(sizeof(struct blk_a8) == 40, "a8 block size");
+_Static_assert(sizeof(struct blk_a8) == 44, "a8 block size");
+_Static_assert(sizeof(struct blk_q4_0x8) == 8 * sizeof(struct blk_q4_0), "q4_0x8 block size");
+_Static_assert(sizeof(struct blk_q8_0x8) == 8 * sizeof(struct blk_q8_0), "q8_0x8 block size");
 
 /* ---- f16 / bf16 ----------------------------------------------------------------- */
 
@@ -778,5 +780,6 @@ void kern_quantize_a8_ref(const float *x, struct blk_a8 *y, int64_t n)
         }
         y[i].d = d;
         y[i].s = d * (float)sum;
+        y[i].isum = sum;
     }
 }

@@ -1,0 +1,140 @@
+/*
+ * engine/kern_pack.c - weights repacked for the integer kernels: 8 rows interleaved
+ * block by block (layouts in kern_int.h), so a vector lane holds a row and decoding a
+ * block of 8 rows needs no shuffles, one scale conversion and one float FMA (kern.h).
+ *
+ * Packing is a load-time copy: the packed matrix lives in anonymous memory (huge pages
+ * where the kernel gives them) and the mapped file's pages of the matrix are released
+ * from this process once copied (the page cache keeps them for the unpacked paths).
+ */
+#include "engine/kern.h"
+#include "engine/kern_int.h"
+#include "engine/quant.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <omp.h>
+
+static bool cpu_packed_ok(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           __builtin_cpu_supports("f16c");
+#else
+    return false;
+#endif
+}
+
+static size_t group_block_bytes(int type)
+{
+    switch (type) {
+    case QUANT_TYPE_Q4_0:
+        return sizeof(struct blk_q4_0x8);
+    case QUANT_TYPE_Q8_0:
+        return sizeof(struct blk_q8_0x8);
+    default:
+        return 0;
+    }
+}
+
+bool kern_pack_supported(int weight_type, int64_t n_rows, int64_t n_cols)
+{
+    return group_block_bytes(weight_type) != 0 && n_rows > 0 && n_rows % 8 == 0 && n_cols > 0 &&
+           n_cols % 32 == 0 && cpu_packed_ok();
+}
+
+/* Group g (rows 8g .. 8g+7) of w into dst (nb packed blocks). */
+static void pack_group(uint8_t *dst, const uint8_t *w, int type, size_t row_bytes, int64_t g,
+                       int64_t nb)
+{
+    const uint8_t *rows[8];
+    for (int r = 0; r < 8; r++)
+        rows[r] = w + (size_t)(8 * g + r) * row_bytes;
+    if (type == QUANT_TYPE_Q4_0) {
+        struct blk_q4_0x8 *o = (struct blk_q4_0x8 *)dst;
+        for (int64_t j = 0; j < nb; j++, o++)
+            for (int r = 0; r < 8; r++) {
+                const struct blk_q4_0 *b = (const struct blk_q4_0 *)rows[r] + j;
+                o->d[r] = b->d;
+                for (int c = 0; c < 4; c++)
+                    memcpy(o->qs + 32 * c + 4 * r, b->qs + 4 * c, 4);
+            }
+    } else {
+        struct blk_q8_0x8 *o = (struct blk_q8_0x8 *)dst;
+        for (int64_t j = 0; j < nb; j++, o++)
+            for (int r = 0; r < 8; r++) {
+                const struct blk_q8_0 *b = (const struct blk_q8_0 *)rows[r] + j;
+                o->d[r] = b->d;
+                for (int c = 0; c < 8; c++)
+                    memcpy(o->qs + 32 * c + 4 * r, b->qs + 4 * c, 4);
+            }
+    }
+}
+
+/* Release the whole pages inside [p, p + n) of a read-only file mapping from this
+ * process: they stay in the page cache, and a later read faults them back. */
+static void drop_pages(const void *p, size_t n)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0)
+        return;
+    uintptr_t a = ((uintptr_t)p + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t e = ((uintptr_t)p + n) & ~((uintptr_t)page - 1);
+    if (e > a)
+        madvise((void *)a, e - a, MADV_DONTNEED);
+}
+
+#define PACK_CHUNK 64 /* groups per unit of work (and of source pages dropped) */
+
+int kern_pack(struct kern_packed *p, const void *w, int weight_type, int64_t n_rows,
+              int64_t n_cols, bool drop_source, int n_threads)
+{
+    memset(p, 0, sizeof(*p));
+    size_t row_bytes, gb = group_block_bytes(weight_type);
+    if (!kern_pack_supported(weight_type, n_rows, n_cols) ||
+        !quant_row_bytes(weight_type, n_cols, &row_bytes))
+        return -1;
+    int64_t nb = n_cols / 32, n_groups = n_rows / 8;
+    size_t bytes = row_bytes * (size_t)n_rows; /* same size: 8 rows' blocks, reordered */
+    size_t group_bytes = gb * (size_t)nb;
+    if (group_bytes != 8 * row_bytes)
+        return -1;
+    size_t align = (size_t)2 << 20, alloc = (bytes + align - 1) & ~(align - 1);
+    void *dst = NULL;
+    if (posix_memalign(&dst, align, alloc) != 0)
+        return -1;
+#ifdef MADV_HUGEPAGE
+    madvise(dst, alloc, MADV_HUGEPAGE); /* fewer faults and TLB misses; advisory */
+#endif
+    if (n_threads < 1)
+        n_threads = 1;
+    int64_t n_chunks = (n_groups + PACK_CHUNK - 1) / PACK_CHUNK;
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (n_threads > 1 && n_chunks > 1)
+    for (int64_t ch = 0; ch < n_chunks; ch++) {
+        int64_t g0 = ch * PACK_CHUNK, g1 = g0 + PACK_CHUNK < n_groups ? g0 + PACK_CHUNK : n_groups;
+        for (int64_t g = g0; g < g1; g++)
+            pack_group((uint8_t *)dst + (size_t)g * group_bytes, w, weight_type, row_bytes, g, nb);
+        /* peak resident memory stays about one copy of the weights */
+        if (drop_source)
+            drop_pages((const uint8_t *)w + (size_t)g0 * group_bytes,
+                       (size_t)(g1 - g0) * group_bytes);
+    }
+    p->data = dst;
+    p->bytes = bytes;
+    p->type = weight_type;
+    p->n_rows = n_rows;
+    p->n_cols = n_cols;
+    return 0;
+}
+
+void kern_packed_free(struct kern_packed *p)
+{
+    if (!p)
+        return;
+    free(p->data);
+    memset(p, 0, sizeof(*p));
+}

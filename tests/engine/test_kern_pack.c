@@ -1,0 +1,248 @@
+/*
+ * tests/engine/test_kern_pack.c - the packed 8-row kernels (engine/kern_pack.c,
+ * kern_matmul_packed) for Q4_0 and Q8_0:
+ *  - against kern_matmul_ref within the int8 path's budget (each activation rounded to
+ *    its int8 level: sum_k |w_k| * amax(block) / 254, plus 3e-6 * sum_k |w_k x_k|);
+ *  - against kern_matmul's row layout on the same int8 activations within the float
+ *    summation budget alone (3e-6 * S): the integer dot products are the same numbers;
+ *  - bit-identity: 1, 2 and 3 threads; a token alone vs inside a batch of any size;
+ *    AVX2 (maddubs) vs AVX-512 (VNNI);
+ *  - what is not packed: other types, rows not a multiple of 8, float activations.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+#include "engine/kern.h"
+#include "engine/kern_int.h"
+#include "engine/quant.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint32_t rnd_u32(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 11);
+}
+
+static float rnd_normal(void)
+{
+    float u1 = ((float)(rnd_u32() >> 8) + 0.5f) / 16777216.0f;
+    float u2 = ((float)(rnd_u32() >> 8) + 0.5f) / 16777216.0f;
+    return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853f * u2);
+}
+
+struct pcase {
+    int type;
+    int64_t n_rows, n_cols, n_tok;
+    void *w;
+    float *wf, *x, *ref;
+    void *scratch;
+    size_t scratch_bytes;
+    struct kern_packed p;
+};
+
+static void pcase_init(struct pcase *c, int type, int64_t n_rows, int64_t n_cols, int64_t n_tok)
+{
+    const struct quant_traits *t = quant_traits_of(type);
+    size_t rb;
+    assert_true(quant_row_bytes(type, n_cols, &rb));
+    c->type = type;
+    c->n_rows = n_rows;
+    c->n_cols = n_cols;
+    c->n_tok = n_tok;
+    c->w = malloc(rb * (size_t)n_rows);
+    c->wf = malloc(sizeof(float) * (size_t)(n_rows * n_cols));
+    c->x = malloc(sizeof(float) * (size_t)(n_tok * n_cols));
+    c->ref = malloc(sizeof(float) * (size_t)(n_tok * n_rows));
+    assert_true(c->w && c->wf && c->x && c->ref);
+    for (int64_t i = 0; i < n_rows * n_cols; i++)
+        c->wf[i] = rnd_normal() * 0.05f * (i % 61 == 0 ? 5.0f : 1.0f);
+    for (int64_t i = 0; i < n_tok * n_cols; i++)
+        c->x[i] = rnd_normal() * (i % 37 == 0 ? 8.0f : 1.0f);
+    for (int64_t r = 0; r < n_rows; r++)
+        t->quantize(c->wf + r * n_cols, (uint8_t *)c->w + (size_t)r * rb, n_cols);
+    for (int64_t r = 0; r < n_rows; r++)
+        t->dequantize((uint8_t *)c->w + (size_t)r * rb, c->wf + r * n_cols, n_cols);
+    kern_matmul_ref(c->ref, c->w, type, c->x, n_rows, n_cols, n_tok);
+    c->scratch_bytes = kern_matmul_scratch_bytes(type, n_cols, n_tok);
+    c->scratch = malloc(c->scratch_bytes);
+    assert_non_null(c->scratch);
+    assert_int_equal(kern_pack(&c->p, c->w, type, n_rows, n_cols, false, 2), 0);
+    assert_int_equal(c->p.bytes, rb * (size_t)n_rows);
+}
+
+static void pcase_release(struct pcase *c)
+{
+    kern_packed_free(&c->p);
+    assert_null(c->p.data);
+    free(c->w);
+    free(c->wf);
+    free(c->x);
+    free(c->ref);
+    free(c->scratch);
+}
+
+static float *run_packed(const struct pcase *c, enum kern_isa_level isa, int n_threads,
+                         int64_t t0, int64_t n_tok)
+{
+    float *y = malloc(sizeof(float) * (size_t)(n_tok * c->n_rows));
+    assert_non_null(y);
+    for (int64_t i = 0; i < n_tok * c->n_rows; i++)
+        y[i] = NAN; /* every output must be written */
+    struct kern_ctx kc = {n_threads, c->scratch, c->scratch_bytes, KERN_ACT_Q8, isa};
+    assert_int_equal(kern_matmul_packed(y, &c->p, c->x + t0 * c->n_cols, n_tok, &kc), 0);
+    return y;
+}
+
+static float *run_rows(const struct pcase *c)
+{
+    float *y = malloc(sizeof(float) * (size_t)(c->n_tok * c->n_rows));
+    assert_non_null(y);
+    struct kern_ctx kc = {1, c->scratch, c->scratch_bytes, KERN_ACT_Q8, KERN_ISA_BEST};
+    kern_matmul(y, c->w, c->type, c->x, c->n_rows, c->n_cols, c->n_tok, &kc);
+    return y;
+}
+
+/* Worst |y - want| / budget (<= 1 passes); int8: the activation rounding budget too. */
+static double check(const struct pcase *c, const float *y, const float *want, bool int8,
+                    const char *what)
+{
+    double worst = 0;
+    for (int64_t t = 0; t < c->n_tok; t++) {
+        const float *xt = c->x + t * c->n_cols;
+        for (int64_t r = 0; r < c->n_rows; r++) {
+            const float *wr = c->wf + r * c->n_cols;
+            double s = 0, q = 0;
+            for (int64_t k = 0; k < c->n_cols; k++)
+                s += fabs((double)wr[k] * xt[k]);
+            if (int8)
+                for (int64_t b = 0; b < c->n_cols; b += 32) {
+                    double amax = 0, sw = 0;
+                    for (int k = 0; k < 32; k++) {
+                        amax = fmax(amax, fabs(xt[b + k]));
+                        sw += fabs(wr[b + k]);
+                    }
+                    q += sw * amax / 254.0 * 1.0001;
+                }
+            double budget = q + 3e-6 * s + 1e-30;
+            double got = y[t * c->n_rows + r], w = want[t * c->n_rows + r];
+            double e = fabs(got - w) / budget;
+            if (!(e <= 1.0))
+                fail_msg("%s %s rows %lld cols %lld tok %lld: y[%lld][%lld] = %.9g, want %.9g, "
+                         "budget %.3g",
+                         what, quant_traits_of(c->type)->name, (long long)c->n_rows,
+                         (long long)c->n_cols, (long long)c->n_tok, (long long)t, (long long)r,
+                         got, w, budget);
+            worst = e > worst ? e : worst;
+        }
+    }
+    return worst;
+}
+
+static const int k_types[] = {QUANT_TYPE_Q4_0, QUANT_TYPE_Q8_0};
+
+static void test_packed_vs_ref(void **state)
+{
+    (void)state;
+    static const int64_t shapes[][2] = {{8, 32}, {16, 256}, {24, 96}, {64, 2048}, {40, 512}};
+    static const int64_t toks[] = {1, 3, 8, 17, 64};
+    if (!kern_pack_supported(QUANT_TYPE_Q4_0, 8, 32)) {
+        print_message("packed kernels: not on this CPU (skipped)\n");
+        skip();
+    }
+    for (size_t ti = 0; ti < 2; ti++) {
+        double worst_ref = 0, worst_rows = 0;
+        for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++)
+            for (size_t k = 0; k < sizeof(toks) / sizeof(toks[0]); k++) {
+                struct pcase c;
+                pcase_init(&c, k_types[ti], shapes[si][0], shapes[si][1], toks[k]);
+                size_t ny = sizeof(float) * (size_t)(c.n_tok * c.n_rows);
+                float *yb = run_packed(&c, KERN_ISA_BEST, 1, 0, c.n_tok);
+                float *y2 = run_packed(&c, KERN_ISA_AVX2, 1, 0, c.n_tok);
+                float *yt2 = run_packed(&c, KERN_ISA_BEST, 2, 0, c.n_tok);
+                float *yt3 = run_packed(&c, KERN_ISA_BEST, 3, 0, c.n_tok);
+                float *yr = run_rows(&c);
+                worst_ref = fmax(worst_ref, check(&c, yb, c.ref, true, "packed vs ref"));
+                worst_rows = fmax(worst_rows, check(&c, yb, yr, false, "packed vs rows"));
+                assert_memory_equal(yb, y2, ny); /* VNNI == maddubs exactly */
+                assert_memory_equal(yb, yt2, ny);
+                assert_memory_equal(yb, yt3, ny);
+                free(yb);
+                free(y2);
+                free(yt2);
+                free(yt3);
+                free(yr);
+                pcase_release(&c);
+            }
+        print_message("%-5s packed: worst error / budget vs reference %.3f, vs row layout "
+                      "(float order only) %.3f\n",
+                      quant_traits_of(k_types[ti])->name, worst_ref, worst_rows);
+    }
+}
+
+/* A token gives the same bits alone, in a batch of 2..KP_PT, or in a larger one. */
+static void test_packed_batch_independent(void **state)
+{
+    (void)state;
+    if (!kern_pack_supported(QUANT_TYPE_Q4_0, 8, 32))
+        skip();
+    for (size_t ti = 0; ti < 2; ti++) {
+        struct pcase c;
+        pcase_init(&c, k_types[ti], 48, 512, 21);
+        float *all = run_packed(&c, KERN_ISA_BEST, 2, 0, c.n_tok);
+        for (int64_t n = 1; n <= 9; n += 4)
+            for (int64_t t0 = 0; t0 + n <= c.n_tok; t0 += n) {
+                float *y = run_packed(&c, KERN_ISA_BEST, 1, t0, n);
+                assert_memory_equal(y, all + t0 * c.n_rows, sizeof(float) * (size_t)(n * c.n_rows));
+                free(y);
+            }
+        free(all);
+        pcase_release(&c);
+    }
+}
+
+static void test_not_packed(void **state)
+{
+    (void)state;
+    assert_false(kern_pack_supported(QUANT_TYPE_Q4_K, 8, 256));
+    assert_false(kern_pack_supported(QUANT_TYPE_F16, 8, 256));
+    assert_false(kern_pack_supported(QUANT_TYPE_Q4_0, 12, 256)); /* rows not a multiple of 8 */
+    assert_false(kern_pack_supported(QUANT_TYPE_Q8_0, 8, 48));   /* not whole blocks */
+    struct kern_packed p;
+    assert_int_equal(kern_pack(&p, NULL, QUANT_TYPE_Q4_K, 8, 256, false, 1), -1);
+    assert_null(p.data);
+    if (!kern_pack_supported(QUANT_TYPE_Q4_0, 8, 32))
+        return;
+    struct pcase c;
+    pcase_init(&c, QUANT_TYPE_Q4_0, 8, 64, 2);
+    float y[16] = {0};
+    struct kern_ctx f32 = {1, c.scratch, c.scratch_bytes, KERN_ACT_F32, KERN_ISA_BEST};
+    assert_int_equal(kern_matmul_packed(y, &c.p, c.x, 2, &f32), -1);
+    struct kern_ctx sc = {1, c.scratch, c.scratch_bytes, KERN_ACT_Q8, KERN_ISA_SCALAR};
+    assert_int_equal(kern_matmul_packed(y, &c.p, c.x, 2, &sc), -1);
+    struct kern_ctx small = {1, c.scratch, c.scratch_bytes - 1, KERN_ACT_Q8, KERN_ISA_BEST};
+    assert_int_equal(kern_matmul_packed(y, &c.p, c.x, 2, &small), -1);
+    assert_int_equal(kern_matmul_packed(y, &c.p, c.x, 2, NULL), -1);
+    for (int i = 0; i < 16; i++)
+        assert_true(y[i] == 0.0f); /* untouched */
+    pcase_release(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_not_packed),
+        cmocka_unit_test(test_packed_batch_independent),
+        cmocka_unit_test(test_packed_vs_ref),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
