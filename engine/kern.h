@@ -52,7 +52,7 @@ struct kern_ctx {
 const char *kern_isa_name(const struct kern_ctx *kc);
 
 /* Bytes of scratch kern_matmul needs for x of shape (n_tok, n_cols) against weight type
- * (0 for float weight types; the int8 path uses 44 bytes per 32 activations plus 64 for
+ * (0 for float weight types; the int8 path uses 48 bytes per 32 activations plus 64 for
  * alignment). With less scratch, kern_matmul silently uses the float path. */
 size_t kern_matmul_scratch_bytes(int weight_type, int64_t n_cols, int64_t n_tok);
 

@@ -1046,79 +1046,135 @@ int KX(kern_rows)(float *y, const void *w, int type, const float *x, const struc
 
 /* ---- packed weights (kern_pack.c; layouts in kern_int.h) -------------------------------- */
 
-/* Token tile of the packed kernels: accumulators for PT tokens x NG groups of 8 rows. */
+/* Token tile of the packed kernels' prompt path. */
 #if KX_LEVEL == 512
 #define KP_PT 8
 #else
 #define KP_PT 4
 #endif
 
-/* The 8 weight vectors of one packed block, lane r = row r; vector k meets activation
- * chunk k (bytes 4k .. 4k+3). Q4_0: levels 0..15 as stored (the -8 is the correction of
- * kp_dot). Q8_0: VNNI takes the levels + 128 (unsigned, the -128 again in the
- * correction); AVX2 keeps them signed. */
-KX_INLINE void kp_unpack(const int type, const uint8_t *blk, __m256i v[8])
+/* One packed block of 8 rows x 32 values, ready for any number of tokens: vector k (lane
+ * r = row r) meets activation chunk k (bytes 4k .. 4k+3). Levels are unsigned with the
+ * type's offset taken out by the correction of kp_dot (Q4_0: 0..15, offset 8; Q6_K:
+ * 0..63, offset 32; Q8_0 on VNNI: q + 128, offset 128), except Q8_0 on AVX2 (signed, no
+ * offset). */
+struct kpw {
+    __m256i v[8];
+    __m256 ds;       /* the rows' scales d */
+    __m256i sc0, sc1; /* Q6_K: the rows' int8 scales of values 0..15 and 16..31 */
+};
+
+KX_INLINE __m256i kp_nib_lo(__m256i b)
+{
+    return _mm256_and_si256(b, _mm256_set1_epi8(0x0F));
+}
+KX_INLINE __m256i kp_nib_hi(__m256i b)
+{
+    return _mm256_and_si256(_mm256_srli_epi16(b, 4), _mm256_set1_epi8(0x0F));
+}
+
+/* Block j of the group whose packed data starts at wg. */
+KX_INLINE void kp_unpack(const int type, const uint8_t *wg, int64_t j, struct kpw *o)
 {
     if (type == QUANT_TYPE_Q4_0) {
-        const uint8_t *qs = ((const struct blk_q4_0x8 *)blk)->qs;
-        const __m256i m = _mm256_set1_epi8(0x0F);
+        const struct blk_q4_0x8 *b = (const struct blk_q4_0x8 *)wg + j;
+        o->ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
         for (int c = 0; c < 4; c++) {
-            __m256i b = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
-            v[c] = _mm256_and_si256(b, m);
-            v[c + 4] = _mm256_and_si256(_mm256_srli_epi16(b, 4), m);
+            __m256i q = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * c));
+            o->v[c] = kp_nib_lo(q);
+            o->v[c + 4] = kp_nib_hi(q);
         }
-    } else {
-        const int8_t *qs = ((const struct blk_q8_0x8 *)blk)->qs;
+    } else if (type == QUANT_TYPE_Q8_0) {
+        const struct blk_q8_0x8 *b = (const struct blk_q8_0x8 *)wg + j;
+        o->ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
         for (int c = 0; c < 8; c++) {
-            v[c] = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+            o->v[c] = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * c));
 #if KX_LEVEL == 512
-            v[c] = _mm256_xor_si256(v[c], _mm256_set1_epi8((char)0x80));
+            o->v[c] = _mm256_xor_si256(o->v[c], _mm256_set1_epi8((char)0x80));
 #endif
+        }
+    } else { /* Q6_K */
+        const struct blk_q6_kx8 *b = (const struct blk_q6_kx8 *)wg + (j >> 3);
+        const int g = (int)(j & 7);
+        o->ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
+        o->sc0 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(b->sc + 16 * g)));
+        o->sc1 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(b->sc + 16 * g + 8)));
+        const __m256i m = _mm256_set1_epi8(0x30);
+        for (int v = 0; v < 2; v++) {
+            /* bits 2c..2c+1 of each byte -> bits 4..5 */
+            __m256i h = _mm256_loadu_si256((const __m256i *)(b->g[g].qh + 32 * v));
+            __m256i hb[4] = {_mm256_and_si256(_mm256_slli_epi16(h, 4), m),
+                             _mm256_and_si256(_mm256_slli_epi16(h, 2), m), _mm256_and_si256(h, m),
+                             _mm256_and_si256(_mm256_srli_epi16(h, 2), m)};
+            for (int c = 0; c < 4; c++) {
+                __m256i q = _mm256_loadu_si256((const __m256i *)(b->g[g].ql + 32 * c));
+                o->v[4 * v + c] = _mm256_or_si256(v ? kp_nib_hi(q) : kp_nib_lo(q), hb[c]);
+            }
         }
     }
 }
 
-/* The exact integer dot products of the 8 rows' block with activation block a, one per
- * lane: sum over the 32 values of level * x, minus the level offset times sum(x). */
-KX_INLINE __m256i kp_dot(const int type, const __m256i v[8], const struct blk_a8 *a)
+/* acc + the dot products of vectors [k0, k0 + n) with activation chunks [k0, k0 + n). */
+KX_INLINE __m256i kp_dot_part(const int type, const struct kpw *w, const int32_t x4[8], int k0,
+                              int n, __m256i acc)
 {
-    int32_t x4[8];
-    memcpy(x4, a->qs, 32);
 #if KX_LEVEL == 512
-    const int sh = type == QUANT_TYPE_Q4_0 ? 3 : 7;
-    __m256i acc = _mm256_set1_epi32(-(int32_t)((uint32_t)a->isum << sh));
-    for (int c = 0; c < 8; c++)
-        acc = _mm256_dpbusd_epi32(acc, v[c], _mm256_set1_epi32(x4[c]));
+    (void)type;
+    for (int c = k0; c < k0 + n; c++)
+        acc = _mm256_dpbusd_epi32(acc, w->v[c], _mm256_set1_epi32(x4[c]));
     return acc;
 #else
     const __m256i ones = _mm256_set1_epi16(1);
-    if (type == QUANT_TYPE_Q4_0) {
-        /* levels 0..15: maddubs pairs stay below 15 * 127 * 2, and two of them below 2^15 */
-        __m256i acc = _mm256_set1_epi32(-(int32_t)((uint32_t)a->isum << 3));
-        for (int c = 0; c < 4; c++) {
-            __m256i p = _mm256_add_epi16(
-                _mm256_maddubs_epi16(v[c], _mm256_set1_epi32(x4[c])),
-                _mm256_maddubs_epi16(v[c + 4], _mm256_set1_epi32(x4[c + 4])));
+    if (type == QUANT_TYPE_Q8_0) {
+        for (int c = k0; c < k0 + n; c++) {
+            __m256i x = _mm256_set1_epi32(x4[c]);
+            __m256i p =
+                _mm256_maddubs_epi16(_mm256_sign_epi8(w->v[c], w->v[c]), _mm256_sign_epi8(x, w->v[c]));
             acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
         }
         return acc;
     }
-    __m256i acc = _mm256_setzero_si256();
-    for (int c = 0; c < 8; c++) {
-        __m256i x = _mm256_set1_epi32(x4[c]);
-        __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(v[c], v[c]), _mm256_sign_epi8(x, v[c]));
+    /* levels <= 63: a maddubs pair stays within 63 * 127 * 2, two of them below 2^15 */
+    for (int c = k0; c < k0 + n; c += 2) {
+        __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(w->v[c], _mm256_set1_epi32(x4[c])),
+                                     _mm256_maddubs_epi16(w->v[c + 1], _mm256_set1_epi32(x4[c + 1])));
         acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
     }
     return acc;
 #endif
 }
 
+/* The exact integer dot products of the 8 rows' block with activation block a, one per
+ * lane, in units of d * a.d: sum of (level - offset) * x, Q6_K's scales applied to their
+ * 16 values each. */
+KX_INLINE __m256i kp_dot(const int type, const struct kpw *w, const struct blk_a8 *a)
+{
+    int32_t x4[8];
+    memcpy(x4, a->qs, 32);
+    if (type == QUANT_TYPE_Q6_K) {
+        /* offset 32 per half: sum(x) of values 0..15 and 16..31 */
+        __m256i h0 = kp_dot_part(type, w, x4, 0, 4,
+                                 _mm256_set1_epi32(-(int32_t)((uint32_t)a->isum_lo << 5)));
+        __m256i h1 = kp_dot_part(
+            type, w, x4, 4, 4, _mm256_set1_epi32(-(int32_t)((uint32_t)(a->isum - a->isum_lo) << 5)));
+        return _mm256_add_epi32(_mm256_mullo_epi32(h0, w->sc0), _mm256_mullo_epi32(h1, w->sc1));
+    }
+#if KX_LEVEL == 512
+    const int sh = type == QUANT_TYPE_Q4_0 ? 3 : 7;
+#else
+    const int sh = type == QUANT_TYPE_Q4_0 ? 3 : 0; /* AVX2 keeps Q8_0 signed */
+#endif
+    __m256i corr = sh ? _mm256_set1_epi32(-(int32_t)((uint32_t)a->isum << sh))
+                      : _mm256_setzero_si256();
+    return kp_dot_part(type, w, x4, 0, 8, corr);
+}
+
 /* Groups [g0, g0 + NG) x tokens [t0, t0 + PT): per output, block by block, the exact
- * integer dot, converted, times (row scale * activation scale), added with one FMA, the
+ * integer dot, converted, times (row scale * activation scale), added with one FMA: the
  * same sequence for every tile shape. */
-KX_INLINE void kp_tile(const int type, const int NG, const int PT, float *y, const uint8_t *wg,
-                       size_t group_bytes, size_t blk_bytes, const struct blk_a8 *act,
-                       int64_t nb, int64_t n_rows, int64_t g0, int64_t t0)
+KX_INLINE void kp_tile(const int type, const int NG, const int PT, float *y, const uint8_t *w,
+                       size_t group_bytes, const struct blk_a8 *act, int64_t nb, int64_t n_rows,
+                       int64_t g0, int64_t t0)
 {
     __m256 acc[4][KP_PT];
     for (int g = 0; g < NG; g++)
@@ -1126,15 +1182,13 @@ KX_INLINE void kp_tile(const int type, const int NG, const int PT, float *y, con
             acc[g][t] = _mm256_setzero_ps();
     for (int64_t j = 0; j < nb; j++) {
         for (int g = 0; g < NG; g++) {
-            const uint8_t *blk = wg + (size_t)(g0 + g) * group_bytes + (size_t)j * blk_bytes;
-            __m256 ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)blk));
-            __m256i v[8];
-            kp_unpack(type, blk, v);
+            struct kpw kw;
+            kp_unpack(type, w + (size_t)(g0 + g) * group_bytes, j, &kw);
             for (int t = 0; t < PT; t++) {
                 const struct blk_a8 *a = act + (t0 + t) * nb + j;
-                __m256i d = kp_dot(type, v, a);
+                __m256i d = kp_dot(type, &kw, a);
                 acc[g][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d),
-                                            _mm256_mul_ps(ds, _mm256_broadcast_ss(&a->d)),
+                                            _mm256_mul_ps(kw.ds, _mm256_broadcast_ss(&a->d)),
                                             acc[g][t]);
             }
         }
@@ -1147,26 +1201,26 @@ KX_INLINE void kp_tile(const int type, const int NG, const int PT, float *y, con
 KX_INLINE void kp_rows(const int type, float *y, const struct kern_packed *w,
                        const struct blk_a8 *act, int64_t n_tok, int64_t r0, int64_t r1)
 {
-    const int64_t nb = w->n_cols / 32;
-    const size_t blk_bytes =
-        type == QUANT_TYPE_Q4_0 ? sizeof(struct blk_q4_0x8) : sizeof(struct blk_q8_0x8);
-    const size_t group_bytes = blk_bytes * (size_t)nb;
+    const int64_t nb = w->n_cols / 32; /* activation blocks */
+    const size_t group_bytes = type == QUANT_TYPE_Q4_0   ? sizeof(struct blk_q4_0x8) * (size_t)nb
+                               : type == QUANT_TYPE_Q8_0 ? sizeof(struct blk_q8_0x8) * (size_t)nb
+                                                         : sizeof(struct blk_q6_kx8) * (size_t)(nb / 8);
     const uint8_t *wg = w->data;
     int64_t g = r0 / 8, g_end = r1 / 8;
     if (n_tok == 1) { /* decoding: 4 groups share each activation block */
         for (; g + 4 <= g_end; g += 4)
-            kp_tile(type, 4, 1, y, wg, group_bytes, blk_bytes, act, nb, w->n_rows, g, 0);
+            kp_tile(type, 4, 1, y, wg, group_bytes, act, nb, w->n_rows, g, 0);
         for (; g < g_end; g++)
-            kp_tile(type, 1, 1, y, wg, group_bytes, blk_bytes, act, nb, w->n_rows, g, 0);
+            kp_tile(type, 1, 1, y, wg, group_bytes, act, nb, w->n_rows, g, 0);
         return;
     }
     /* prompts: one group's weights (in L1/L2) against KP_PT tokens at a time */
     for (; g < g_end; g++) {
         int64_t t = 0;
         for (; t + KP_PT <= n_tok; t += KP_PT)
-            kp_tile(type, 1, KP_PT, y, wg, group_bytes, blk_bytes, act, nb, w->n_rows, g, t);
+            kp_tile(type, 1, KP_PT, y, wg, group_bytes, act, nb, w->n_rows, g, t);
         for (; t < n_tok; t++)
-            kp_tile(type, 1, 1, y, wg, group_bytes, blk_bytes, act, nb, w->n_rows, g, t);
+            kp_tile(type, 1, 1, y, wg, group_bytes, act, nb, w->n_rows, g, t);
     }
 }
 
@@ -1175,8 +1229,10 @@ void KX(kern_rows_packed)(float *y, const struct kern_packed *w, const struct bl
 {
     if (w->type == QUANT_TYPE_Q4_0)
         kp_rows(QUANT_TYPE_Q4_0, y, w, act, n_tok, r0, r1);
-    else
+    else if (w->type == QUANT_TYPE_Q8_0)
         kp_rows(QUANT_TYPE_Q8_0, y, w, act, n_tok, r0, r1);
+    else
+        kp_rows(QUANT_TYPE_Q6_K, y, w, act, n_tok, r0, r1);
 }
 
 #if KX_LEVEL != 512
@@ -1216,6 +1272,12 @@ void kern_quant_a8_avx2(const float *x, struct blk_a8 *y, int64_t n)
         s4 = _mm_add_epi32(s4, _mm_srli_si128(s4, 4));
         y[i].d = d;
         y[i].isum = _mm_cvtsi128_si32(s4);
+        /* values 0..15 are q[0] and q[1]'s int32 lanes */
+        __m256i lo = _mm256_add_epi32(q[0], q[1]);
+        __m128i l4 = _mm_add_epi32(_mm256_castsi256_si128(lo), _mm256_extracti128_si256(lo, 1));
+        l4 = _mm_add_epi32(l4, _mm_srli_si128(l4, 8));
+        l4 = _mm_add_epi32(l4, _mm_srli_si128(l4, 4));
+        y[i].isum_lo = _mm_cvtsi128_si32(l4);
         y[i].s = d * (float)y[i].isum;
     }
 }

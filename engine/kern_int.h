@@ -90,7 +90,8 @@ struct blk_q8_k {
 struct blk_a8 {
     float d;
     float s;
-    int32_t isum; /* sum(q), exact: the packed kernels' offset correction */
+    int32_t isum;    /* sum(q), exact: the packed kernels' offset correction */
+    int32_t isum_lo; /* sum of q[0..15] (Q6_K's scales cover 16 values) */
     int8_t qs[32];
 };
 
@@ -105,6 +106,11 @@ struct blk_a8 {
  *  - Q8_0 x8: the 32 bytes of row r in 8 chunks; chunk c at 32 * c meets activation
  *    chunk c.
  * d[r] is row r's f16 scale.
+ *  - Q6_K x8 (256 values per row, 8 activation blocks): d[8]; the 16 int8 scales of each
+ *    row as sc[16][8] (scale s of row r at 8s + r); then per group of 32 values g, 192
+ *    bytes: 128 of low nibbles laid out as Q4_0 x8's qs, and 64 of high 2-bit pairs in
+ *    two vectors: vector v lane r byte b holds, at bits 2c..2c+1, the high bits of value
+ *    16v + 4c + b of the group (c = 0..3).
  */
 struct blk_q4_0x8 {
     uint16_t d[8];
@@ -113,6 +119,14 @@ struct blk_q4_0x8 {
 struct blk_q8_0x8 {
     uint16_t d[8];
     int8_t qs[256];
+};
+struct blk_q6_kx8 {
+    uint16_t d[8];
+    int8_t sc[16 * 8];
+    struct {
+        uint8_t ql[128];
+        uint8_t qh[64];
+    } g[8];
 };
 
 /* The per-ISA packed matmul: rows [r0, r1) (multiples of 8) of y for all n_tok tokens

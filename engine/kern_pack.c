@@ -36,15 +36,62 @@ static size_t group_block_bytes(int type)
         return sizeof(struct blk_q4_0x8);
     case QUANT_TYPE_Q8_0:
         return sizeof(struct blk_q8_0x8);
+    case QUANT_TYPE_Q6_K:
+        return sizeof(struct blk_q6_kx8);
     default:
         return 0;
     }
 }
 
+static int64_t block_elems(int type)
+{
+    return type == QUANT_TYPE_Q6_K ? QK_K : 32;
+}
+
 bool kern_pack_supported(int weight_type, int64_t n_rows, int64_t n_cols)
 {
     return group_block_bytes(weight_type) != 0 && n_rows > 0 && n_rows % 8 == 0 && n_cols > 0 &&
-           n_cols % 32 == 0 && cpu_packed_ok();
+           n_cols % block_elems(weight_type) == 0 && cpu_packed_ok();
+}
+
+/* The 256 levels (0..63, value = d * sc[e/16] * (level - 32)) of a Q6_K block. */
+static void q6k_levels(const struct blk_q6_k *b, uint8_t lv[QK_K])
+{
+    for (int h = 0; h < 2; h++) {
+        const uint8_t *ql = b->ql + 64 * h, *qh = b->qh + 32 * h;
+        uint8_t *o = lv + 128 * h;
+        for (int l = 0; l < 32; l++) {
+            o[l] = (uint8_t)((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4));
+            o[l + 32] = (uint8_t)((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
+            o[l + 64] = (uint8_t)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+            o[l + 96] = (uint8_t)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
+        }
+    }
+}
+
+static void pack_q6_k(struct blk_q6_kx8 *o, const uint8_t *const rows[8], int64_t sb)
+{
+    uint8_t lv[QK_K];
+    memset(o, 0, sizeof(*o));
+    for (int r = 0; r < 8; r++) {
+        const struct blk_q6_k *b = (const struct blk_q6_k *)rows[r] + sb;
+        o->d[r] = b->d;
+        for (int s = 0; s < 16; s++)
+            o->sc[8 * s + r] = b->scales[s];
+        q6k_levels(b, lv);
+        for (int g = 0; g < 8; g++) {
+            const uint8_t *e = lv + 32 * g;
+            for (int c = 0; c < 4; c++)
+                for (int k = 0; k < 4; k++) {
+                    int i = 4 * c + k; /* value i and 16 + i of the group */
+                    o->g[g].ql[32 * c + 4 * r + k] =
+                        (uint8_t)((e[i] & 0xF) | ((e[16 + i] & 0xF) << 4));
+                    for (int v = 0; v < 2; v++)
+                        o->g[g].qh[32 * v + 4 * r + k] |=
+                            (uint8_t)(((e[16 * v + i] >> 4) & 3) << (2 * c));
+                }
+        }
+    }
 }
 
 /* Group g (rows 8g .. 8g+7) of w into dst (nb packed blocks). */
@@ -63,6 +110,10 @@ static void pack_group(uint8_t *dst, const uint8_t *w, int type, size_t row_byte
                 for (int c = 0; c < 4; c++)
                     memcpy(o->qs + 32 * c + 4 * r, b->qs + 4 * c, 4);
             }
+    } else if (type == QUANT_TYPE_Q6_K) {
+        struct blk_q6_kx8 *o = (struct blk_q6_kx8 *)dst;
+        for (int64_t sb = 0; sb < nb; sb++, o++)
+            pack_q6_k(o, rows, sb);
     } else {
         struct blk_q8_0x8 *o = (struct blk_q8_0x8 *)dst;
         for (int64_t j = 0; j < nb; j++, o++)
@@ -98,7 +149,7 @@ int kern_pack(struct kern_packed *p, const void *w, int weight_type, int64_t n_r
     if (!kern_pack_supported(weight_type, n_rows, n_cols) ||
         !quant_row_bytes(weight_type, n_cols, &row_bytes))
         return -1;
-    int64_t nb = n_cols / 32, n_groups = n_rows / 8;
+    int64_t nb = n_cols / block_elems(weight_type), n_groups = n_rows / 8;
     size_t bytes = row_bytes * (size_t)n_rows; /* same size: 8 rows' blocks, reordered */
     size_t group_bytes = gb * (size_t)nb;
     if (group_bytes != 8 * row_bytes)

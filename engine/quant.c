@@ -33,7 +33,8 @@ _Static_assert(sizeof(struct blk_q4_k) == 144, "q4_k block size");
 _Static_assert(sizeof(struct blk_q5_k) == 176, "q5_k block size");
 _Static_assert(sizeof(struct blk_q6_k) == 210, "q6_k block size");
 _Static_assert(sizeof(struct blk_q8_k) == 292, "q8_k block size");
-_Static_assert(sizeof(struct blk_a8) == 44, "a8 block size");
+_Static_assert(sizeof(struct blk_a8) == 48, "a8 block size");
+_Static_assert(sizeof(struct blk_q6_kx8) == 8 * sizeof(struct blk_q6_k), "q6_kx8 block size");
 _Static_assert(sizeof(struct blk_q4_0x8) == 8 * sizeof(struct blk_q4_0), "q4_0x8 block size");
 _Static_assert(sizeof(struct blk_q8_0x8) == 8 * sizeof(struct blk_q8_0), "q8_0x8 block size");
 
@@ -777,6 +778,8 @@ void kern_quantize_a8_ref(const float *x, struct blk_a8 *y, int64_t n)
             int q = nearest_int(x[j] * id); /* ties to even, as cvtps2dq does */
             y[i].qs[j] = (int8_t)q;
             sum += q;
+            if (j == 15)
+                y[i].isum_lo = sum;
         }
         y[i].d = d;
         y[i].s = d * (float)sum;

@@ -1,6 +1,6 @@
 /*
  * tests/engine/test_kern_pack.c - the packed 8-row kernels (engine/kern_pack.c,
- * kern_matmul_packed) for Q4_0 and Q8_0:
+ * kern_matmul_packed) for Q4_0, Q8_0 and Q6_K:
  *  - against kern_matmul_ref within the int8 path's budget (each activation rounded to
  *    its int8 level: sum_k |w_k| * amax(block) / 254, plus 3e-6 * sum_k |w_k x_k|);
  *  - against kern_matmul's row layout on the same int8 activations within the float
@@ -148,18 +148,19 @@ static double check(const struct pcase *c, const float *y, const float *want, bo
     return worst;
 }
 
-static const int k_types[] = {QUANT_TYPE_Q4_0, QUANT_TYPE_Q8_0};
+static const int k_types[] = {QUANT_TYPE_Q4_0, QUANT_TYPE_Q8_0, QUANT_TYPE_Q6_K};
+#define N_TYPES (sizeof(k_types) / sizeof(k_types[0]))
 
 static void test_packed_vs_ref(void **state)
 {
     (void)state;
-    static const int64_t shapes[][2] = {{8, 32}, {16, 256}, {24, 96}, {64, 2048}, {40, 512}};
+    static const int64_t shapes[][2] = {{8, 256}, {16, 256}, {24, 768}, {64, 2048}, {40, 512}};
     static const int64_t toks[] = {1, 3, 8, 17, 64};
     if (!kern_pack_supported(QUANT_TYPE_Q4_0, 8, 32)) {
         print_message("packed kernels: not on this CPU (skipped)\n");
         skip();
     }
-    for (size_t ti = 0; ti < 2; ti++) {
+    for (size_t ti = 0; ti < N_TYPES; ti++) {
         double worst_ref = 0, worst_rows = 0;
         for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++)
             for (size_t k = 0; k < sizeof(toks) / sizeof(toks[0]); k++) {
@@ -195,7 +196,7 @@ static void test_packed_batch_independent(void **state)
     (void)state;
     if (!kern_pack_supported(QUANT_TYPE_Q4_0, 8, 32))
         skip();
-    for (size_t ti = 0; ti < 2; ti++) {
+    for (size_t ti = 0; ti < N_TYPES; ti++) {
         struct pcase c;
         pcase_init(&c, k_types[ti], 48, 512, 21);
         float *all = run_packed(&c, KERN_ISA_BEST, 2, 0, c.n_tok);
@@ -217,6 +218,7 @@ static void test_not_packed(void **state)
     assert_false(kern_pack_supported(QUANT_TYPE_F16, 8, 256));
     assert_false(kern_pack_supported(QUANT_TYPE_Q4_0, 12, 256)); /* rows not a multiple of 8 */
     assert_false(kern_pack_supported(QUANT_TYPE_Q8_0, 8, 48));   /* not whole blocks */
+    assert_false(kern_pack_supported(QUANT_TYPE_Q6_K, 8, 96));   /* not whole super-blocks */
     struct kern_packed p;
     assert_int_equal(kern_pack(&p, NULL, QUANT_TYPE_Q4_K, 8, 256, false, 1), -1);
     assert_null(p.data);
