@@ -6,6 +6,8 @@
  */
 #include "evals/fmt.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -26,7 +28,7 @@
     "A: The 1992 Olympics were held in Barcelona, Spain."
 
 /* The sweep-only fields of the lm-eval rows: none set. */
-#define FMT_PLAIN NULL, NULL, NULL, NULL, false, 0
+#define FMT_PLAIN NULL, NULL, NULL, NULL, false, 0, false
 
 /* Fields: id, layout, description, preamble, passage_sep, question_prefix,
  * question_suffix, strip_question, choice_labels, choice_prefix, label_sep,
@@ -183,6 +185,33 @@ int fmt_display_pos(const struct fmt *f, const struct task_doc *d, int i)
     return ((i - s) % n + n) % n;
 }
 
+int fmt_n_labels(const struct fmt *f)
+{
+    if (!f->choice_labels)
+        return 0;
+    if (f->label_numbers)
+        return INT_MAX;
+    size_t n = strlen(f->choice_labels);
+    return n < INT_MAX ? (int)n : INT_MAX;
+}
+
+/* Append the label of display position pos (0-based): "A", or "10" (pos 9) under
+ * label_numbers. ASSAY_EINVAL naming the item when f has no label there (letters stop
+ * at Z / z); the buffer's own codes otherwise. */
+static int add_label(const struct fmt *f, const struct task_doc *d, int pos, struct buf *out,
+                     struct assay_error *err)
+{
+    int n = fmt_n_labels(f);
+    if (pos < 0 || pos >= n || d->n_choices > n)
+        return err_set(err, ASSAY_EINVAL, "item '%s': %d choices but format '%s' has %d labels",
+                       d->id, d->n_choices, f->id, n);
+    if (!f->label_numbers)
+        return buf_add_ch(out, f->choice_labels[pos]);
+    char num[16];
+    snprintf(num, sizeof(num), "%d", pos + 1);
+    return buf_add_str(out, num);
+}
+
 static int render_query(const struct fmt *f, const struct task_doc *d, int choice, int shift,
                         struct buf *out, struct assay_error *err);
 
@@ -226,17 +255,15 @@ static int render_query(const struct fmt *f, const struct task_doc *d, int choic
         if (!rc)
             rc = buf_add_str(out, f->question_suffix);
         if (!rc && f->choice_labels) {
-            if ((size_t)d->n_choices > strlen(f->choice_labels))
-                return err_set(err, ASSAY_EINVAL,
-                               "item '%s': %d choices but format '%s' has %zu labels", d->id,
-                               d->n_choices, f->id, strlen(f->choice_labels));
+            if (d->n_choices > fmt_n_labels(f)) /* before any listing, naming the item */
+                return add_label(f, d, d->n_choices - 1, out, err);
             int n = d->n_choices, s0 = n > 0 ? ((shift % n) + n) % n : 0;
             for (int i = 0; !rc && i < n; i++) {
                 rc = buf_add_str(out, f->choice_prefix);
                 if (!rc)
                     rc = buf_add_str(out, nz(f->label_open));
                 if (!rc)
-                    rc = buf_add_ch(out, f->choice_labels[i]);
+                    rc = add_label(f, d, i, out, err);
                 if (!rc)
                     rc = buf_add_str(out, f->label_sep);
                 if (!rc)
@@ -261,13 +288,11 @@ static int render_choice(const struct fmt *f, const struct task_doc *d, int i, b
         return err_set(err, ASSAY_EINVAL, "item '%s': no choice %d", d->id, i);
     else if (f->target_is_label) {
         int pos = eval ? fmt_display_pos(f, d, i) : i;
-        if ((size_t)pos >= strlen(f->choice_labels))
-            return err_set(err, ASSAY_EINVAL,
-                           "item '%s': %d choices but format '%s' has %zu labels", d->id,
-                           d->n_choices, f->id, strlen(f->choice_labels));
+        if (pos >= fmt_n_labels(f) || d->n_choices > fmt_n_labels(f))
+            return add_label(f, d, pos, out, err);
         rc = buf_add_str(out, nz(f->target_open));
         if (!rc)
-            rc = buf_add_ch(out, f->choice_labels[pos]);
+            rc = add_label(f, d, pos, out, err);
         if (!rc)
             rc = buf_add_str(out, nz(f->target_close));
     } else

@@ -38,7 +38,8 @@ struct fmt {
     const char *question_prefix;   /* "Question: ", "Q: ", "" */
     const char *question_suffix;   /* "?" for BoolQ, else "" */
     bool strip_question;           /* Python str.strip() of the question (MMLU) */
-    const char *choice_labels;     /* "ABCD...": list the choices in the query; NULL: not */
+    const char *choice_labels;     /* "ABCD...": list the choices in the query, one label
+                                      character per position; NULL: not listed */
     const char *choice_prefix;     /* before each listed choice: "\n" */
     const char *label_sep;         /* between label and choice text: ". " */
     const char *answer_prefix;     /* "\nAnswer:", "\nA:", "" */
@@ -55,6 +56,9 @@ struct fmt {
     bool chat;                  /* wrap the whole context in Gemma's chat turns */
     int choice_shift;           /* the evaluated document's choices shown rotated: display
                                    position j holds choice (j + shift) mod n; shots unrotated */
+    bool label_numbers;         /* the labels are the display positions in decimal, 1 .. 9
+                                   10 11 ... without end, listed and scored alike (" 10");
+                                   choice_labels then only says the choices are listed */
 };
 
 /* The format with this id, or NULL. */
@@ -75,7 +79,12 @@ int fmt_render_query(const struct fmt *f, const struct task_doc *d, int choice, 
  * continuation (partial), or the reference answer (generation tasks). */
 int fmt_render_target(const struct fmt *f, const struct task_doc *d, struct buf *out,
                       struct assay_error *err);
-/* Append what is scored for choice i, without the target delimiter: "A", or the text. */
+/* Number of labels f has: strlen(choice_labels), or INT_MAX under label_numbers; 0 when
+ * the choices are not listed. A listed document with more choices than this is
+ * ASSAY_EINVAL naming the item. */
+int fmt_n_labels(const struct fmt *f);
+/* Append what is scored for choice i, without the target delimiter: "A", "10", or the
+ * text. */
 int fmt_render_choice(const struct fmt *f, const struct task_doc *d, int i, struct buf *out,
                       struct assay_error *err);
 

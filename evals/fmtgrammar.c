@@ -33,13 +33,16 @@ struct label_style {
     const char *labels, *open, *close; /* close: punctuation after the label in the listing */
     const char *t_open, *t_close;      /* around the label as a target */
     const char *desc;
+    bool numbers; /* labels 1 2 ... 10 11 ... (struct fmt label_numbers); labels is "" */
 };
+/* Letters stop at Z / z (26: a 27th choice is an error naming the item); numbers do not
+ * stop, but a sweep plan refuses documents past SWEEP_MAX_POS (26) for every style. */
 static const struct label_style label_styles[] = {
-    {"ABCDEFGHIJKLMNOPQRSTUVWXYZ", "", ".", "", "", "A."},
-    {"ABCDEFGHIJKLMNOPQRSTUVWXYZ", "(", ")", "(", ")", "(A)"},
-    {"ABCDEFGHIJKLMNOPQRSTUVWXYZ", "", ")", "", "", "A)"},
-    {"123456789", "", ".", "", "", "1."},
-    {"abcdefghijklmnopqrstuvwxyz", "", ".", "", "", "a."},
+    {"ABCDEFGHIJKLMNOPQRSTUVWXYZ", "", ".", "", "", "A.", false},
+    {"ABCDEFGHIJKLMNOPQRSTUVWXYZ", "(", ")", "(", ")", "(A)", false},
+    {"ABCDEFGHIJKLMNOPQRSTUVWXYZ", "", ")", "", "", "A)", false},
+    {"", "", ".", "", "", "1.", true},
+    {"abcdefghijklmnopqrstuvwxyz", "", ".", "", "", "a.", false},
 };
 static const char *const sep_text[] = {" ", "\t"};
 static const char *const sep_desc[] = {"space", "tab"};
@@ -183,6 +186,7 @@ void fmtg_build(const struct fmtg_spec *s, struct fmtg_fmt *out)
     f->cont_delimiter = s->v[0] ? "" : NULL;
     f->chat = s->v[0] != 0;
     f->choice_shift = s->v[10];
+    f->label_numbers = ls->numbers;
 }
 
 /* splitmix64 (Steele, Lea, Flood 2014): a seeded stream independent of libc. */

@@ -15,7 +15,8 @@
  *                         seed S+1 / S+2 (S the run's --seed)
  *   w  spacing            0 "\n\n" after each shot, 1 "\n"
  *   q  question prefix    0 none, 1 "Question: ", 2 "Q: "
- *   l  label style        0 "A.", 1 "(A)", 2 "A)", 3 "1.", 4 "a."
+ *   l  label style        0 "A.", 1 "(A)", 2 "A)", 3 "1.", 4 "a." (letters stop at
+ *                         Z / z; numbers go on in decimal: "9.", "10.", "11.")
  *   p  label/text sep     0 " ", 1 "\t"
  *   c  choice layout      0 one per line, 1 inline after the question
  *   a  answer prefix      0 "\nAnswer:", 1 "\nThe answer is", 2 none (a newline)
@@ -30,8 +31,9 @@
  * Continuations follow the label style: the scored text is target_delimiter + the label
  * as an answer names it: " A" for "A." and "A)", " (A)" for "(A)" (the bracket is part of
  * the label, the trailing "." or ")" of the others is punctuation of the listing), " 1",
- * " a". With no answer prefix the answer starts a new line ("\nA"), and with the chat
- * template the model's turn starts with the label (no leading space).
+ * " 10" (every digit of a number is the label), " a". With no answer prefix the answer
+ * starts a new line ("\nA"), and with the chat template the model's turn starts with the
+ * label (no leading space).
  *
  * Nothing here allocates: a struct fmtg_fmt holds its strings and its struct fmt points
  * into it, so build it where it will stay (never copy one after fmtg_build).

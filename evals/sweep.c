@@ -623,7 +623,7 @@ static int put_scope(const struct sweep_plan *p, struct store *s, int64_t run_id
     int rc = put_per_format(p, s, run_id, task, sc->per_fmt, "acc", "fmt_", err);
     if (!rc && sc->per_flex)
         rc = put_per_format(p, s, run_id, task, sc->per_flex, "flex", "flex_fmt_", err);
-    /* e.g. a document with more choices than a label style has ("1." has 9): scored 0 */
+    /* e.g. a document a format cannot show: scored 0 */
     if (!rc && sc->n_failed > 0)
         rc = store_put_metric(s, run_id, task, "failed_rate", (double)sc->n_failed / (double)sc->n,
                               NAN, sc->n, err);

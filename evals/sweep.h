@@ -125,8 +125,8 @@ int sweep_run(const struct sweep_plan *p, struct backend *b, struct store *s, in
  * entry of acc_gold_pos / gold_rate_pos. Generation family (GSM8K): acc@<id> and fmt_*
  * are strict-match exact match, flex@<id> and flex_fmt_{mean,std,min,max,spread} the
  * same for flexible-extract; no position metrics. failed_rate (only when > 0): share of
- * samples stored with an error, which score 0 (a document a format cannot show: the
- * "1." labels stop at 9, and TruthfulQA MC2 has up to 24 choices). */
+ * samples stored with an error, which score 0 (a document a format cannot show; the
+ * grammar's labels cover SWEEP_MAX_POS choices, "1." labels going on past 9). */
 int sweep_compute_metrics(const struct sweep_plan *p, struct store *s, int64_t run_id,
                           struct assay_error *err);
 

@@ -17,6 +17,7 @@
 #include "evals/sweep.h"
 #include "evals/task.h"
 
+#include <limits.h>
 #include <math.h>
 
 static void test_count_and_ids(void **state)
@@ -128,7 +129,31 @@ static void fill_task(struct task_data *t, const char *subject)
     t->eval.n = 1;
 }
 
-/* Read "format: / subject: / continuations: / ---" and the context after it. */
+/* 12 choices (issue #8: labels past 9 and past the 9th position): the months, one shot
+ * whose gold is the 11th, and an eval document whose gold is the 12th. */
+static char *months[] = {"January", "February", "March",     "April",   "May",      "June",
+                         "July",    "August",   "September", "October", "November", "December"};
+
+static void fill_task12(struct task_data *t, const char *subject)
+{
+    static struct task_doc pool, doc;
+    fill_task(t, subject);
+    pool = (struct task_doc){.id = "p12",
+                             .question = "Which is the eleventh month?",
+                             .choices = months,
+                             .n_choices = 12,
+                             .gold = 10};
+    doc = (struct task_doc){.id = "e12",
+                            .question = "  Which month is last? ",
+                            .choices = months,
+                            .n_choices = 12,
+                            .gold = 11};
+    t->pool.docs = &pool;
+    t->eval.docs = &doc;
+}
+
+/* Read "format: / subject: / [choices: 12 /] continuations: / ---" and the context after
+ * it; "choices: 12" takes the documents of fill_task12, else fill_task's 4 choices. */
 static void check_case(const char *name)
 {
     char rel[256];
@@ -136,7 +161,7 @@ static void check_case(const char *name)
     char *txt = NULL;
     size_t len = 0;
     assert_int_equal(file_read_all(&txt, &len, tu_source(rel), 1 << 20, NULL), 0);
-    char id[64], subject[64], conts[256];
+    char id[64], subject[64], conts[512];
     const char *p = txt;
     assert_int_equal(sscanf(p, "format: %63s", id), 1);
     p = strchr(p, '\n') + 1;
@@ -144,6 +169,12 @@ static void check_case(const char *name)
     if (strncmp(p, "subject: ", 9) == 0)
         sscanf(p + 9, "%63[^\n]", subject);
     p = strchr(p, '\n') + 1;
+    int n_choices = 4;
+    if (strncmp(p, "choices: ", 9) == 0) {
+        assert_int_equal(sscanf(p + 9, "%d", &n_choices), 1);
+        assert_int_equal(n_choices, 12);
+        p = strchr(p, '\n') + 1;
+    }
     /* by hand: a scanf directive would eat the continuations' leading space */
     assert_int_equal(strncmp(p, "continuations: ", 15), 0);
     size_t cl = strcspn(p + 15, "\n");
@@ -159,7 +190,10 @@ static void check_case(const char *name)
     struct fmtg_fmt f;
     fmtg_build(&s, &f);
     struct task_data t;
-    fill_task(&t, subject);
+    if (n_choices == 12)
+        fill_task12(&t, subject);
+    else
+        fill_task(&t, subject);
     t.fmt = &f.f;
     struct buf b;
     buf_init(&b, 0);
@@ -169,7 +203,7 @@ static void check_case(const char *name)
         fail_msg("case %s (%s)\n--- expected ---\n%s\n--- got ---\n%.*s\n", name, id, want,
                  (int)b.len, b.data);
     char *save = NULL, *tok = strtok_r(conts, "\t", &save);
-    for (int c = 0; c < 4; c++, tok = strtok_r(NULL, "\t", &save)) {
+    for (int c = 0; c < n_choices; c++, tok = strtok_r(NULL, "\t", &save)) {
         assert_non_null(tok);
         buf_reset(&b);
         assert_int_equal(task_render_continuation(&t, &t.eval.docs[0], c, &b, NULL), 0);
@@ -177,6 +211,7 @@ static void check_case(const char *name)
             fail_msg("case %s: continuation %d: expected '%s', got '%.*s'", name, c, tok,
                      (int)b.len, b.data);
     }
+    assert_null(tok); /* as many continuations as choices */
     buf_release(&b);
     free(txt);
 }
@@ -189,6 +224,10 @@ static void test_prompts(void **state)
     check_case("lower_numbers_noprefix_shift2");
     check_case("nosubject_lowerletters_shift3");
     check_case("noinstr_closeparen");
+    /* issue #8: numbers past 9 are "10." listed and " 10" scored; "(K)" keeps its brackets */
+    check_case("twelve_numbers_shift1");
+    check_case("twelve_paren_inline_shift3");
+    check_case("twelve_numbers_chat_noprefix_shift2");
 }
 
 /* The grammar's default renders exactly as the lm-eval table row "mmlu_default". */
@@ -220,24 +259,68 @@ static void test_default_is_lmeval(void **state)
     buf_release(&b);
 }
 
-/* A document with more choices than a label style has is an error, not a crash. */
+/* Issue #8: "1." labels go on past 9 ("10." listed, " 10" scored, shots too); letters
+ * stop at Z and z, and a document past them is an error naming it, not a crash. */
 static void test_too_many_choices(void **state)
 {
     (void)state;
+    char *ch[27] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n",
+                    "o", "p", "q", "r", "s", "t", "u", "v", "w", "x", "y", "z", "ae"};
+    struct task_doc d = {.id = "x27", .question = "q", .choices = ch, .n_choices = 27, .gold = 26};
     struct fmtg_spec s;
-    assert_int_equal(fmtg_parse("l3", &s, NULL), 0); /* "1." labels: 9 of them */
     struct fmtg_fmt f;
-    fmtg_build(&s, &f);
-    char *ch[10] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"};
-    struct task_doc d = {.id = "x", .question = "q", .choices = ch, .n_choices = 10, .gold = 9};
     struct buf b;
     buf_init(&b, 0);
     struct assay_error err;
-    err_clear(&err);
-    assert_int_equal(fmt_render_query_eval(&f.f, &d, 0, &b, &err), ASSAY_EINVAL);
-    assert_non_null(strstr(err.msg, "10 choices"));
-    err_clear(&err);
-    assert_int_equal(fmt_render_choice_eval(&f.f, &d, 9, &b, &err), ASSAY_EINVAL);
+
+    /* numbers: the 27th choice is "27. ae", its continuation " 27"; under shift 1 it is
+     * shown 26th and choice 0 27th */
+    assert_int_equal(fmtg_parse("l3", &s, NULL), 0);
+    fmtg_build(&s, &f);
+    assert_int_equal(fmt_n_labels(&f.f), INT_MAX);
+    assert_int_equal(fmt_render_query_eval(&f.f, &d, 0, &b, NULL), 0);
+    assert_non_null(strstr(b.data, "\n9. i\n10. j\n"));
+    assert_non_null(strstr(b.data, "\n26. z\n27. ae\nAnswer:"));
+    buf_reset(&b);
+    assert_int_equal(fmt_render_choice_eval(&f.f, &d, 26, &b, NULL), 0);
+    assert_int_equal(b.len, 2);
+    assert_memory_equal(b.data, "27", 2);
+    buf_reset(&b);
+    assert_int_equal(fmt_render_target(&f.f, &d, &b, NULL), 0); /* a shot's target */
+    assert_memory_equal(b.data, "27", 2);
+    assert_int_equal(fmtg_parse("l3o1", &s, NULL), 0);
+    fmtg_build(&s, &f);
+    buf_reset(&b);
+    assert_int_equal(fmt_render_choice_eval(&f.f, &d, 0, &b, NULL), 0);
+    assert_int_equal(b.len, 2);
+    assert_memory_equal(b.data, "27", 2);
+    buf_reset(&b);
+    assert_int_equal(fmt_render_choice_eval(&f.f, &d, 26, &b, NULL), 0);
+    assert_memory_equal(b.data, "26", 2);
+
+    /* letters: 26 labels in "A.", "(A)", "A)" and "a."; the 27th choice is refused */
+    const char *styles[] = {"l0", "l1", "l2", "l4"};
+    for (size_t k = 0; k < sizeof(styles) / sizeof(styles[0]); k++) {
+        assert_int_equal(fmtg_parse(styles[k], &s, NULL), 0);
+        fmtg_build(&s, &f);
+        assert_int_equal(fmt_n_labels(&f.f), 26);
+        buf_reset(&b);
+        err_clear(&err);
+        assert_int_equal(fmt_render_query_eval(&f.f, &d, 0, &b, &err), ASSAY_EINVAL);
+        assert_non_null(strstr(err.msg, "item 'x27': 27 choices"));
+        assert_non_null(strstr(err.msg, "has 26 labels"));
+        err_clear(&err);
+        assert_int_equal(fmt_render_choice_eval(&f.f, &d, 26, &b, &err), ASSAY_EINVAL);
+        assert_non_null(strstr(err.msg, "item 'x27'"));
+        err_clear(&err);
+        assert_int_equal(fmt_render_choice_eval(&f.f, &d, 0, &b, &err), ASSAY_EINVAL);
+        /* 26 choices fit: the last is Z (z) */
+        d.n_choices = 26;
+        buf_reset(&b);
+        assert_int_equal(fmt_render_choice_eval(&f.f, &d, 25, &b, NULL), 0);
+        assert_true(b.len >= 1 && (strchr(b.data, 'Z') || strchr(b.data, 'z')));
+        d.n_choices = 27;
+    }
     buf_release(&b);
 }
 
