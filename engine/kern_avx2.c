@@ -1060,8 +1060,10 @@ int KX(kern_rows)(float *y, const void *w, int type, const float *x, const struc
  * offset). */
 struct kpw {
     __m256i v[8];
-    __m256 ds;       /* the rows' scales d */
-    __m256i sc0, sc1; /* Q6_K: the rows' int8 scales of values 0..15 and 16..31 */
+    __m256 ds;        /* the rows' scales d */
+    __m256 dm;        /* Q4_K: the rows' dmin */
+    __m256i sc0, sc1; /* Q6_K: the rows' int8 scales of values 0..15 and 16..31;
+                       * Q4_K: the rows' 6-bit scale and min of this group */
 };
 
 KX_INLINE __m256i kp_nib_lo(__m256i b)
@@ -1092,6 +1094,18 @@ KX_INLINE void kp_unpack(const int type, const uint8_t *wg, int64_t j, struct kp
 #if KX_LEVEL == 512
             o->v[c] = _mm256_xor_si256(o->v[c], _mm256_set1_epi8((char)0x80));
 #endif
+        }
+    } else if (type == QUANT_TYPE_Q4_K) {
+        const struct blk_q4_kx8 *b = (const struct blk_q4_kx8 *)wg + (j >> 3);
+        const int g = (int)(j & 7);
+        o->ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
+        o->dm = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->dmin));
+        o->sc0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)b->sc[g]));
+        o->sc1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)b->m[g]));
+        for (int c = 0; c < 4; c++) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)(b->qs[g] + 32 * c));
+            o->v[c] = kp_nib_lo(q);
+            o->v[c + 4] = kp_nib_hi(q);
         }
     } else { /* Q6_K */
         const struct blk_q6_kx8 *b = (const struct blk_q6_kx8 *)wg + (j >> 3);
@@ -1159,6 +1173,8 @@ KX_INLINE __m256i kp_dot(const int type, const struct kpw *w, const struct blk_a
             type, w, x4, 4, 4, _mm256_set1_epi32(-(int32_t)((uint32_t)(a->isum - a->isum_lo) << 5)));
         return _mm256_add_epi32(_mm256_mullo_epi32(h0, w->sc0), _mm256_mullo_epi32(h1, w->sc1));
     }
+    if (type == QUANT_TYPE_Q4_K) /* levels 0..15 with no offset; the min is kp_acc's */
+        return _mm256_mullo_epi32(kp_dot_part(type, w, x4, 0, 8, _mm256_setzero_si256()), w->sc0);
 #if KX_LEVEL == 512
     const int sh = type == QUANT_TYPE_Q4_0 ? 3 : 7;
 #else
@@ -1167,6 +1183,19 @@ KX_INLINE __m256i kp_dot(const int type, const struct kpw *w, const struct blk_a
     __m256i corr = sh ? _mm256_set1_epi32(-(int32_t)((uint32_t)a->isum << sh))
                       : _mm256_setzero_si256();
     return kp_dot_part(type, w, x4, 0, 8, corr);
+}
+
+/* acc + the block's contribution: the integer dot converted, times (d * a.d), with one
+ * FMA; Q4_K then subtracts dmin * m * sum(x) * a.d (exact integer m * sum(x)). */
+KX_INLINE __m256 kp_acc(const int type, const struct kpw *w, const struct blk_a8 *a, __m256 acc)
+{
+    __m256 dx = _mm256_broadcast_ss(&a->d);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(kp_dot(type, w, a)), _mm256_mul_ps(w->ds, dx), acc);
+    if (type == QUANT_TYPE_Q4_K) {
+        __m256i ms = _mm256_mullo_epi32(w->sc1, _mm256_set1_epi32(a->isum));
+        acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(ms), _mm256_mul_ps(w->dm, dx), acc);
+    }
+    return acc;
 }
 
 /* Groups [g0, g0 + NG) x tokens [t0, t0 + PT): per output, block by block, the exact
@@ -1184,13 +1213,8 @@ KX_INLINE void kp_tile(const int type, const int NG, const int PT, float *y, con
         for (int g = 0; g < NG; g++) {
             struct kpw kw;
             kp_unpack(type, w + (size_t)(g0 + g) * group_bytes, j, &kw);
-            for (int t = 0; t < PT; t++) {
-                const struct blk_a8 *a = act + (t0 + t) * nb + j;
-                __m256i d = kp_dot(type, &kw, a);
-                acc[g][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d),
-                                            _mm256_mul_ps(kw.ds, _mm256_broadcast_ss(&a->d)),
-                                            acc[g][t]);
-            }
+            for (int t = 0; t < PT; t++)
+                acc[g][t] = kp_acc(type, &kw, act + (t0 + t) * nb + j, acc[g][t]);
         }
     }
     for (int g = 0; g < NG; g++)
@@ -1204,6 +1228,7 @@ KX_INLINE void kp_rows(const int type, float *y, const struct kern_packed *w,
     const int64_t nb = w->n_cols / 32; /* activation blocks */
     const size_t group_bytes = type == QUANT_TYPE_Q4_0   ? sizeof(struct blk_q4_0x8) * (size_t)nb
                                : type == QUANT_TYPE_Q8_0 ? sizeof(struct blk_q8_0x8) * (size_t)nb
+                               : type == QUANT_TYPE_Q4_K ? sizeof(struct blk_q4_kx8) * (size_t)(nb / 8)
                                                          : sizeof(struct blk_q6_kx8) * (size_t)(nb / 8);
     const uint8_t *wg = w->data;
     int64_t g = r0 / 8, g_end = r1 / 8;
@@ -1231,6 +1256,8 @@ void KX(kern_rows_packed)(float *y, const struct kern_packed *w, const struct bl
         kp_rows(QUANT_TYPE_Q4_0, y, w, act, n_tok, r0, r1);
     else if (w->type == QUANT_TYPE_Q8_0)
         kp_rows(QUANT_TYPE_Q8_0, y, w, act, n_tok, r0, r1);
+    else if (w->type == QUANT_TYPE_Q4_K)
+        kp_rows(QUANT_TYPE_Q4_K, y, w, act, n_tok, r0, r1);
     else
         kp_rows(QUANT_TYPE_Q6_K, y, w, act, n_tok, r0, r1);
 }

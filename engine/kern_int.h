@@ -120,6 +120,15 @@ struct blk_q8_0x8 {
     uint16_t d[8];
     int8_t qs[256];
 };
+/* Q4_K x8: per super-block d[8], dmin[8], the 6-bit scales and mins unpacked to bytes as
+ * [group][row], then each group's 32 levels (0..15) laid out as Q4_0 x8's qs. 1184
+ * bytes for 8 rows' 1152. */
+struct blk_q4_kx8 {
+    uint16_t d[8], dmin[8];
+    uint8_t sc[8][8];
+    uint8_t m[8][8];
+    uint8_t qs[8][128];
+};
 struct blk_q6_kx8 {
     uint16_t d[8];
     int8_t sc[16 * 8];

@@ -38,6 +38,8 @@ static size_t group_block_bytes(int type)
         return sizeof(struct blk_q8_0x8);
     case QUANT_TYPE_Q6_K:
         return sizeof(struct blk_q6_kx8);
+    case QUANT_TYPE_Q4_K:
+        return sizeof(struct blk_q4_kx8);
     default:
         return 0;
     }
@@ -45,7 +47,7 @@ static size_t group_block_bytes(int type)
 
 static int64_t block_elems(int type)
 {
-    return type == QUANT_TYPE_Q6_K ? QK_K : 32;
+    return type == QUANT_TYPE_Q6_K || type == QUANT_TYPE_Q4_K ? QK_K : 32;
 }
 
 bool kern_pack_supported(int weight_type, int64_t n_rows, int64_t n_cols)
@@ -65,6 +67,33 @@ static void q6k_levels(const struct blk_q6_k *b, uint8_t lv[QK_K])
             o[l + 32] = (uint8_t)((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
             o[l + 64] = (uint8_t)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
             o[l + 96] = (uint8_t)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
+        }
+    }
+}
+
+/* 32 levels (0..15) of group g -> Q4_0 x8's layout for row r: chunk c lane r byte k
+ * holds value 4c + k (low nibble) and 16 + 4c + k (high). */
+static void put_nibbles(uint8_t qs[128], int r, const uint8_t e[32])
+{
+    for (int c = 0; c < 4; c++)
+        for (int k = 0; k < 4; k++)
+            qs[32 * c + 4 * r + k] = (uint8_t)((e[4 * c + k] & 0xF) | ((e[16 + 4 * c + k] & 0xF) << 4));
+}
+
+static void pack_q4_k(struct blk_q4_kx8 *o, const uint8_t *const rows[8], int64_t sb)
+{
+    uint8_t e[32];
+    for (int r = 0; r < 8; r++) {
+        const struct blk_q4_k *b = (const struct blk_q4_k *)rows[r] + sb;
+        o->d[r] = b->d;
+        o->dmin[r] = b->dmin;
+        for (int g = 0; g < 8; g++) {
+            kq_scale_min(g, b->scales, &o->sc[g][r], &o->m[g][r]);
+            /* group g: 64-value chunk g/2, low nibbles for even g, high for odd */
+            const uint8_t *q = b->qs + 32 * (g / 2);
+            for (int l = 0; l < 32; l++)
+                e[l] = (uint8_t)(g & 1 ? q[l] >> 4 : q[l] & 0xF);
+            put_nibbles(o->qs[g], r, e);
         }
     }
 }
@@ -110,6 +139,10 @@ static void pack_group(uint8_t *dst, const uint8_t *w, int type, size_t row_byte
                 for (int c = 0; c < 4; c++)
                     memcpy(o->qs + 32 * c + 4 * r, b->qs + 4 * c, 4);
             }
+    } else if (type == QUANT_TYPE_Q4_K) {
+        struct blk_q4_kx8 *o = (struct blk_q4_kx8 *)dst;
+        for (int64_t sb = 0; sb < nb; sb++, o++)
+            pack_q4_k(o, rows, sb);
     } else if (type == QUANT_TYPE_Q6_K) {
         struct blk_q6_kx8 *o = (struct blk_q6_kx8 *)dst;
         for (int64_t sb = 0; sb < nb; sb++, o++)
@@ -150,10 +183,9 @@ int kern_pack(struct kern_packed *p, const void *w, int weight_type, int64_t n_r
         !quant_row_bytes(weight_type, n_cols, &row_bytes))
         return -1;
     int64_t nb = n_cols / block_elems(weight_type), n_groups = n_rows / 8;
-    size_t bytes = row_bytes * (size_t)n_rows; /* same size: 8 rows' blocks, reordered */
-    size_t group_bytes = gb * (size_t)nb;
-    if (group_bytes != 8 * row_bytes)
-        return -1;
+    /* the same size as the 8 rows' blocks, except Q4_K's bytes of scales (+2.8%) */
+    size_t group_bytes = gb * (size_t)nb, src_group = 8 * row_bytes;
+    size_t bytes = group_bytes * (size_t)n_groups;
     size_t align = (size_t)2 << 20, alloc = (bytes + align - 1) & ~(align - 1);
     void *dst = NULL;
     if (posix_memalign(&dst, align, alloc) != 0)
@@ -171,8 +203,7 @@ int kern_pack(struct kern_packed *p, const void *w, int weight_type, int64_t n_r
             pack_group((uint8_t *)dst + (size_t)g * group_bytes, w, weight_type, row_bytes, g, nb);
         /* peak resident memory stays about one copy of the weights */
         if (drop_source)
-            drop_pages((const uint8_t *)w + (size_t)g0 * group_bytes,
-                       (size_t)(g1 - g0) * group_bytes);
+            drop_pages((const uint8_t *)w + (size_t)g0 * src_group, (size_t)(g1 - g0) * src_group);
     }
     p->data = dst;
     p->bytes = bytes;

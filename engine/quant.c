@@ -35,6 +35,7 @@ _Static_assert(sizeof(struct blk_q6_k) == 210, "q6_k block size");
 _Static_assert(sizeof(struct blk_q8_k) == 292, "q8_k block size");
 _Static_assert(sizeof(struct blk_a8) == 48, "a8 block size");
 _Static_assert(sizeof(struct blk_q6_kx8) == 8 * sizeof(struct blk_q6_k), "q6_kx8 block size");
+_Static_assert(sizeof(struct blk_q4_kx8) == 1184, "q4_kx8 block size");
 _Static_assert(sizeof(struct blk_q4_0x8) == 8 * sizeof(struct blk_q4_0), "q4_0x8 block size");
 _Static_assert(sizeof(struct blk_q8_0x8) == 8 * sizeof(struct blk_q8_0), "q8_0x8 block size");
 

@@ -1,6 +1,6 @@
 /*
  * tests/engine/test_kern_pack.c - the packed 8-row kernels (engine/kern_pack.c,
- * kern_matmul_packed) for Q4_0, Q8_0 and Q6_K:
+ * kern_matmul_packed) for Q4_0, Q8_0, Q6_K and Q4_K:
  *  - against kern_matmul_ref within the int8 path's budget (each activation rounded to
  *    its int8 level: sum_k |w_k| * amax(block) / 254, plus 3e-6 * sum_k |w_k x_k|);
  *  - against kern_matmul's row layout on the same int8 activations within the float
@@ -77,7 +77,9 @@ static void pcase_init(struct pcase *c, int type, int64_t n_rows, int64_t n_cols
     c->scratch = malloc(c->scratch_bytes);
     assert_non_null(c->scratch);
     assert_int_equal(kern_pack(&c->p, c->w, type, n_rows, n_cols, false, 2), 0);
-    assert_int_equal(c->p.bytes, rb * (size_t)n_rows);
+    /* the same bytes as the rows, but for Q4_K's unpacked scales and mins (+32/1152) */
+    assert_int_equal(c->p.bytes, type == QUANT_TYPE_Q4_K ? rb * (size_t)n_rows / 1152 * 1184
+                                                          : rb * (size_t)n_rows);
 }
 
 static void pcase_release(struct pcase *c)
@@ -148,7 +150,7 @@ static double check(const struct pcase *c, const float *y, const float *want, bo
     return worst;
 }
 
-static const int k_types[] = {QUANT_TYPE_Q4_0, QUANT_TYPE_Q8_0, QUANT_TYPE_Q6_K};
+static const int k_types[] = {QUANT_TYPE_Q4_0, QUANT_TYPE_Q8_0, QUANT_TYPE_Q6_K, QUANT_TYPE_Q4_K};
 #define N_TYPES (sizeof(k_types) / sizeof(k_types[0]))
 
 static void test_packed_vs_ref(void **state)
@@ -214,13 +216,13 @@ static void test_packed_batch_independent(void **state)
 static void test_not_packed(void **state)
 {
     (void)state;
-    assert_false(kern_pack_supported(QUANT_TYPE_Q4_K, 8, 256));
+    assert_false(kern_pack_supported(QUANT_TYPE_Q5_K, 8, 256));
     assert_false(kern_pack_supported(QUANT_TYPE_F16, 8, 256));
     assert_false(kern_pack_supported(QUANT_TYPE_Q4_0, 12, 256)); /* rows not a multiple of 8 */
     assert_false(kern_pack_supported(QUANT_TYPE_Q8_0, 8, 48));   /* not whole blocks */
     assert_false(kern_pack_supported(QUANT_TYPE_Q6_K, 8, 96));   /* not whole super-blocks */
     struct kern_packed p;
-    assert_int_equal(kern_pack(&p, NULL, QUANT_TYPE_Q4_K, 8, 256, false, 1), -1);
+    assert_int_equal(kern_pack(&p, NULL, QUANT_TYPE_Q5_K, 8, 256, false, 1), -1);
     assert_null(p.data);
     if (!kern_pack_supported(QUANT_TYPE_Q4_0, 8, 32))
         return;
