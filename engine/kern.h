@@ -97,6 +97,10 @@ bool kern_pack_supported(int weight_type, int64_t n_rows, int64_t n_cols);
 int kern_pack(struct kern_packed *p, const void *w, int weight_type, int64_t n_rows,
               int64_t n_cols, bool drop_source, int n_threads);
 void kern_packed_free(struct kern_packed *p);
+/* Row `row` of a packed matrix back in its type's file layout (dst: the row's
+ * quant_row_bytes bytes), so an embedding tied to a packed output matrix is looked up
+ * without touching the file's pages again. 0, or -1 for a bad row or an empty p. */
+int kern_packed_row(const struct kern_packed *p, int64_t row, void *dst);
 /* y (n_tok, n_rows) = x . w^T from packed weights with the integer path. Returns -1
  * (y untouched) when kc asks for something this path does not do (float activations,
  * the AVX2 level on a CPU without it, too little scratch): the caller then uses

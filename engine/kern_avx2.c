@@ -1046,6 +1046,10 @@ int KX(kern_rows)(float *y, const void *w, int type, const float *x, const struc
 
 /* ---- packed weights (kern_pack.c; layouts in kern_int.h) -------------------------------- */
 
+/* Loops over vectors, groups and tokens are unrolled so that a block's vectors and the
+ * accumulators stay in registers (GCC at -O2 keeps them on the stack otherwise). */
+#define KP_UNROLL _Pragma("GCC unroll 8")
+
 /* Token tile of the packed kernels' prompt path. */
 #if KX_LEVEL == 512
 #define KP_PT 8
@@ -1081,6 +1085,7 @@ KX_INLINE void kp_unpack(const int type, const uint8_t *wg, int64_t j, struct kp
     if (type == QUANT_TYPE_Q4_0) {
         const struct blk_q4_0x8 *b = (const struct blk_q4_0x8 *)wg + j;
         o->ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
+        KP_UNROLL
         for (int c = 0; c < 4; c++) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * c));
             o->v[c] = kp_nib_lo(q);
@@ -1089,6 +1094,7 @@ KX_INLINE void kp_unpack(const int type, const uint8_t *wg, int64_t j, struct kp
     } else if (type == QUANT_TYPE_Q8_0) {
         const struct blk_q8_0x8 *b = (const struct blk_q8_0x8 *)wg + j;
         o->ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
+        KP_UNROLL
         for (int c = 0; c < 8; c++) {
             o->v[c] = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * c));
 #if KX_LEVEL == 512
@@ -1102,6 +1108,7 @@ KX_INLINE void kp_unpack(const int type, const uint8_t *wg, int64_t j, struct kp
         o->dm = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->dmin));
         o->sc0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)b->sc[g]));
         o->sc1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)b->m[g]));
+        KP_UNROLL
         for (int c = 0; c < 4; c++) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(b->qs[g] + 32 * c));
             o->v[c] = kp_nib_lo(q);
@@ -1114,12 +1121,14 @@ KX_INLINE void kp_unpack(const int type, const uint8_t *wg, int64_t j, struct kp
         o->sc0 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(b->sc + 16 * g)));
         o->sc1 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(b->sc + 16 * g + 8)));
         const __m256i m = _mm256_set1_epi8(0x30);
+        KP_UNROLL
         for (int v = 0; v < 2; v++) {
             /* bits 2c..2c+1 of each byte -> bits 4..5 */
             __m256i h = _mm256_loadu_si256((const __m256i *)(b->g[g].qh + 32 * v));
             __m256i hb[4] = {_mm256_and_si256(_mm256_slli_epi16(h, 4), m),
                              _mm256_and_si256(_mm256_slli_epi16(h, 2), m), _mm256_and_si256(h, m),
                              _mm256_and_si256(_mm256_srli_epi16(h, 2), m)};
+            KP_UNROLL
             for (int c = 0; c < 4; c++) {
                 __m256i q = _mm256_loadu_si256((const __m256i *)(b->g[g].ql + 32 * c));
                 o->v[4 * v + c] = _mm256_or_si256(v ? kp_nib_hi(q) : kp_nib_lo(q), hb[c]);
@@ -1128,20 +1137,30 @@ KX_INLINE void kp_unpack(const int type, const uint8_t *wg, int64_t j, struct kp
     }
 }
 
+/* Activation chunk c (bytes 4c .. 4c+3) in every lane: one broadcast load. */
+KX_INLINE __m256i kp_x(const int8_t *qs, int c)
+{
+    int32_t v;
+    memcpy(&v, qs + 4 * c, 4);
+    return _mm256_set1_epi32(v);
+}
+
 /* acc + the dot products of vectors [k0, k0 + n) with activation chunks [k0, k0 + n). */
-KX_INLINE __m256i kp_dot_part(const int type, const struct kpw *w, const int32_t x4[8], int k0,
+KX_INLINE __m256i kp_dot_part(const int type, const struct kpw *w, const int8_t *x4, int k0,
                               int n, __m256i acc)
 {
 #if KX_LEVEL == 512
     (void)type;
+    KP_UNROLL
     for (int c = k0; c < k0 + n; c++)
-        acc = _mm256_dpbusd_epi32(acc, w->v[c], _mm256_set1_epi32(x4[c]));
+        acc = _mm256_dpbusd_epi32(acc, w->v[c], kp_x(x4, c));
     return acc;
 #else
     const __m256i ones = _mm256_set1_epi16(1);
     if (type == QUANT_TYPE_Q8_0) {
+        KP_UNROLL
         for (int c = k0; c < k0 + n; c++) {
-            __m256i x = _mm256_set1_epi32(x4[c]);
+            __m256i x = kp_x(x4, c);
             __m256i p =
                 _mm256_maddubs_epi16(_mm256_sign_epi8(w->v[c], w->v[c]), _mm256_sign_epi8(x, w->v[c]));
             acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
@@ -1149,9 +1168,10 @@ KX_INLINE __m256i kp_dot_part(const int type, const struct kpw *w, const int32_t
         return acc;
     }
     /* levels <= 63: a maddubs pair stays within 63 * 127 * 2, two of them below 2^15 */
+    KP_UNROLL
     for (int c = k0; c < k0 + n; c += 2) {
-        __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(w->v[c], _mm256_set1_epi32(x4[c])),
-                                     _mm256_maddubs_epi16(w->v[c + 1], _mm256_set1_epi32(x4[c + 1])));
+        __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(w->v[c], kp_x(x4, c)),
+                                     _mm256_maddubs_epi16(w->v[c + 1], kp_x(x4, c + 1)));
         acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
     }
     return acc;
@@ -1163,8 +1183,7 @@ KX_INLINE __m256i kp_dot_part(const int type, const struct kpw *w, const int32_t
  * 16 values each. */
 KX_INLINE __m256i kp_dot(const int type, const struct kpw *w, const struct blk_a8 *a)
 {
-    int32_t x4[8];
-    memcpy(x4, a->qs, 32);
+    const int8_t *x4 = a->qs;
     if (type == QUANT_TYPE_Q6_K) {
         /* offset 32 per half: sum(x) of values 0..15 and 16..31 */
         __m256i h0 = kp_dot_part(type, w, x4, 0, 4,
@@ -1206,18 +1225,24 @@ KX_INLINE void kp_tile(const int type, const int NG, const int PT, float *y, con
                        int64_t g0, int64_t t0)
 {
     __m256 acc[4][KP_PT];
+    KP_UNROLL
     for (int g = 0; g < NG; g++)
+        KP_UNROLL
         for (int t = 0; t < PT; t++)
             acc[g][t] = _mm256_setzero_ps();
     for (int64_t j = 0; j < nb; j++) {
+        KP_UNROLL
         for (int g = 0; g < NG; g++) {
             struct kpw kw;
             kp_unpack(type, w + (size_t)(g0 + g) * group_bytes, j, &kw);
+            KP_UNROLL
             for (int t = 0; t < PT; t++)
                 acc[g][t] = kp_acc(type, &kw, act + (t0 + t) * nb + j, acc[g][t]);
         }
     }
+    KP_UNROLL
     for (int g = 0; g < NG; g++)
+        KP_UNROLL
         for (int t = 0; t < PT; t++)
             _mm256_storeu_ps(y + (t0 + t) * n_rows + 8 * (g0 + g), acc[g][t]);
 }

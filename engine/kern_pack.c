@@ -186,12 +186,19 @@ int kern_pack(struct kern_packed *p, const void *w, int weight_type, int64_t n_r
     /* the same size as the 8 rows' blocks, except Q4_K's bytes of scales (+2.8%) */
     size_t group_bytes = gb * (size_t)nb, src_group = 8 * row_bytes;
     size_t bytes = group_bytes * (size_t)n_groups;
-    size_t align = (size_t)2 << 20, alloc = (bytes + align - 1) & ~(align - 1);
+    /* Huge pages (fewer faults and TLB misses) where rounding up to 2 MiB wastes at most
+     * 1/16 of the matrix: a touched huge page is resident whole, so small matrices get
+     * plain pages (a 2.4 MB matrix would otherwise hold 4 MB). */
+    size_t huge = (size_t)2 << 20, alloc = (bytes + huge - 1) & ~(huge - 1);
+    bool use_huge = alloc - bytes <= bytes / 16;
+    if (!use_huge)
+        alloc = (bytes + 63) & ~(size_t)63;
     void *dst = NULL;
-    if (posix_memalign(&dst, align, alloc) != 0)
+    if (posix_memalign(&dst, use_huge ? huge : 64, alloc) != 0)
         return -1;
 #ifdef MADV_HUGEPAGE
-    madvise(dst, alloc, MADV_HUGEPAGE); /* fewer faults and TLB misses; advisory */
+    if (use_huge)
+        madvise(dst, alloc, MADV_HUGEPAGE); /* advisory */
 #endif
     if (n_threads < 1)
         n_threads = 1;
@@ -210,6 +217,76 @@ int kern_pack(struct kern_packed *p, const void *w, int weight_type, int64_t n_r
     p->type = weight_type;
     p->n_rows = n_rows;
     p->n_cols = n_cols;
+    return 0;
+}
+
+/* Level i (0..31) of group g's nibbles in Q4_0 x8's layout, row r. */
+static uint8_t get_nibble(const uint8_t qs[128], int r, int i)
+{
+    uint8_t b = qs[32 * ((i & 15) >> 2) + 4 * r + (i & 3)];
+    return (uint8_t)(i < 16 ? b & 0xF : b >> 4);
+}
+
+int kern_packed_row(const struct kern_packed *p, int64_t row, void *dst)
+{
+    if (!p || !p->data || row < 0 || row >= p->n_rows)
+        return -1;
+    size_t gb = group_block_bytes(p->type);
+    int64_t nb = p->n_cols / block_elems(p->type), g = row / 8;
+    int r = (int)(row % 8);
+    const uint8_t *src = (const uint8_t *)p->data + (size_t)g * gb * (size_t)nb;
+    for (int64_t j = 0; j < nb; j++) {
+        if (p->type == QUANT_TYPE_Q4_0) {
+            const struct blk_q4_0x8 *o = (const struct blk_q4_0x8 *)src + j;
+            struct blk_q4_0 *b = (struct blk_q4_0 *)dst + j;
+            b->d = o->d[r];
+            for (int c = 0; c < 4; c++)
+                memcpy(b->qs + 4 * c, o->qs + 32 * c + 4 * r, 4);
+        } else if (p->type == QUANT_TYPE_Q8_0) {
+            const struct blk_q8_0x8 *o = (const struct blk_q8_0x8 *)src + j;
+            struct blk_q8_0 *b = (struct blk_q8_0 *)dst + j;
+            b->d = o->d[r];
+            for (int c = 0; c < 8; c++)
+                memcpy(b->qs + 4 * c, o->qs + 32 * c + 4 * r, 4);
+        } else if (p->type == QUANT_TYPE_Q4_K) {
+            const struct blk_q4_kx8 *o = (const struct blk_q4_kx8 *)src + j;
+            struct blk_q4_k *b = (struct blk_q4_k *)dst + j;
+            b->d = o->d[r];
+            b->dmin = o->dmin[r];
+            for (int k = 0; k < 4; k++) { /* kq_scale_min's packing, inverted */
+                uint8_t sc = o->sc[k][r], m = o->m[k][r], sc4 = o->sc[k + 4][r], m4 = o->m[k + 4][r];
+                b->scales[k] = (uint8_t)(sc | ((sc4 >> 4) << 6));
+                b->scales[k + 4] = (uint8_t)(m | ((m4 >> 4) << 6));
+                b->scales[k + 8] = (uint8_t)((sc4 & 0xF) | ((m4 & 0xF) << 4));
+            }
+            for (int ch = 0; ch < 4; ch++)
+                for (int l = 0; l < 32; l++)
+                    b->qs[32 * ch + l] = (uint8_t)(get_nibble(o->qs[2 * ch], r, l) |
+                                                   (get_nibble(o->qs[2 * ch + 1], r, l) << 4));
+        } else { /* Q6_K */
+            const struct blk_q6_kx8 *o = (const struct blk_q6_kx8 *)src + j;
+            struct blk_q6_k *b = (struct blk_q6_k *)dst + j;
+            uint8_t lv[QK_K];
+            for (int gi = 0; gi < 8; gi++)
+                for (int i = 0; i < 32; i++) {
+                    int v = i / 16, c = (i & 15) >> 2, k = i & 3;
+                    uint8_t hi = (uint8_t)((o->g[gi].qh[32 * v + 4 * r + k] >> (2 * c)) & 3);
+                    lv[32 * gi + i] = (uint8_t)(get_nibble(o->g[gi].ql, r, i) | (hi << 4));
+                }
+            b->d = o->d[r];
+            for (int s = 0; s < 16; s++)
+                b->scales[s] = o->sc[8 * s + r];
+            for (int h = 0; h < 2; h++) {
+                const uint8_t *e = lv + 128 * h;
+                for (int l = 0; l < 32; l++) {
+                    b->ql[64 * h + l] = (uint8_t)((e[l] & 0xF) | ((e[l + 64] & 0xF) << 4));
+                    b->ql[64 * h + l + 32] = (uint8_t)((e[l + 32] & 0xF) | ((e[l + 96] & 0xF) << 4));
+                    b->qh[32 * h + l] = (uint8_t)((e[l] >> 4) | ((e[l + 32] >> 4) << 2) |
+                                                  ((e[l + 64] >> 4) << 4) | ((e[l + 96] >> 4) << 6));
+                }
+            }
+        }
+    }
     return 0;
 }
 

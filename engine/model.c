@@ -88,6 +88,8 @@ struct model_ctx {
     int32_t *seq_tmp; /* (n_seq_max) validation scratch */
     /* activations, (n_batch_max, width) */
     float *x;      /* n_embd: the residual stream */
+    void *embd_row;        /* one token_embd row in its file layout (tied packed lookups) */
+    size_t embd_row_bytes; /* its size */
     float *xn;     /* n_embd */
     float *q;      /* n_head*hd */
     float *k;      /* n_head_kv*hd */
@@ -383,10 +385,9 @@ int model_repack(struct model *m, int n_threads, struct assay_error *err)
         struct model_weight *x = w[i];
         if (x->packed.data || !x->data || !kern_pack_supported(x->type, x->n_rows, x->n_cols))
             continue;
-        /* a matrix shared with token_embd keeps its pages: rows are looked up there */
-        bool shared = x->data == m->token_embd.data;
-        if (kern_pack(&x->packed, x->data, x->type, x->n_rows, x->n_cols, drop && !shared,
-                      n_threads) != 0) {
+        /* a matrix shared with token_embd (tied) drops its pages too: the embedding
+         * lookup reads one row per token, and those pages fault back in from the cache */
+        if (kern_pack(&x->packed, x->data, x->type, x->n_rows, x->n_cols, drop, n_threads) != 0) {
             free(w);
             return err_set(err, ASSAY_ENOMEM, "out of memory repacking weights");
         }
@@ -465,6 +466,7 @@ void model_ctx_free(struct model_ctx *c)
     free(c->vp);
     free(c->attn_scratch);
     free(c->mm_scratch);
+    free(c->embd_row);
     free(c);
 }
 
@@ -567,6 +569,11 @@ int model_ctx_new(struct model_ctx **out, const struct model *m, const struct mo
             rc = err_set(err, ASSAY_ENOMEM, "out of memory for %zu bytes of matmul scratch", mm);
             goto out;
         }
+    }
+    if (!quant_row_bytes(m->token_embd.type, m->hp.n_embd, &c->embd_row_bytes) ||
+        !(c->embd_row = malloc(c->embd_row_bytes))) {
+        rc = err_set(err, ASSAY_ENOMEM, "out of memory for an embedding row");
+        goto out;
     }
     c->kc.n_threads = q.n_threads;
     c->kc.act = q.act;
@@ -718,10 +725,17 @@ int model_decode(struct model_ctx *c, const struct model_batch *b, struct assay_
     const struct quant_traits *tr = quant_traits_of(m->token_embd.type);
     size_t row_bytes = 0;
     quant_row_bytes(m->token_embd.type, E, &row_bytes);
+    /* tied and packed: the row comes back from the packed copy (its file pages were
+     * released; reading them would map them again, 2 MB at a time with file THP) */
+    const struct kern_packed *tied =
+        m->output.packed.data && m->output.data == m->token_embd.data ? &m->output.packed : NULL;
     for (int64_t t = 0; t < T; t++) {
         float *xt = c->x + t * E;
-        tr->dequantize((const uint8_t *)m->token_embd.data + (size_t)b->token[t] * row_bytes, xt,
-                       E);
+        const uint8_t *row = (const uint8_t *)m->token_embd.data + (size_t)b->token[t] * row_bytes;
+        if (tied && row_bytes <= c->embd_row_bytes &&
+            kern_packed_row(tied, b->token[t], c->embd_row) == 0)
+            row = c->embd_row;
+        tr->dequantize(row, xt, E);
         for (int64_t i = 0; i < E; i++)
             xt[i] *= hp->embd_scale;
     }

@@ -213,6 +213,30 @@ static void test_packed_batch_independent(void **state)
     }
 }
 
+/* kern_packed_row gives back every row's file bytes exactly. */
+static void test_packed_rows_round_trip(void **state)
+{
+    (void)state;
+    if (!kern_pack_supported(QUANT_TYPE_Q4_0, 8, 32))
+        skip();
+    for (size_t ti = 0; ti < N_TYPES; ti++) {
+        struct pcase c;
+        pcase_init(&c, k_types[ti], 24, 512, 1);
+        size_t rb;
+        assert_true(quant_row_bytes(c.type, c.n_cols, &rb));
+        uint8_t *row = malloc(rb);
+        assert_non_null(row);
+        for (int64_t r = 0; r < c.n_rows; r++) {
+            assert_int_equal(kern_packed_row(&c.p, r, row), 0);
+            assert_memory_equal(row, (const uint8_t *)c.w + (size_t)r * rb, rb);
+        }
+        assert_int_equal(kern_packed_row(&c.p, c.n_rows, row), -1);
+        assert_int_equal(kern_packed_row(&c.p, -1, row), -1);
+        free(row);
+        pcase_release(&c);
+    }
+}
+
 static void test_not_packed(void **state)
 {
     (void)state;
@@ -245,6 +269,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_not_packed),
+        cmocka_unit_test(test_packed_rows_round_trip),
         cmocka_unit_test(test_packed_batch_independent),
         cmocka_unit_test(test_packed_vs_ref),
     };
