@@ -53,7 +53,7 @@ int sweep_tasks_family(const char *task_list, enum fmtg_family *fam, struct assa
     char first[64] = "";
     for (int i = 0; i < n && !rc; i++) {
         struct task_def d;
-        enum fmtg_family f;
+        enum fmtg_family f = FMTG_FAMILY_MC; /* set by sweep_task_family; -O3 cannot see it */
         if ((rc = task_find(names[i], &d, err)) || (rc = sweep_task_family(&d, &f, err)))
             break;
         if (i == 0) {
