@@ -417,19 +417,6 @@ int cmd_sweep(struct cli_ctx *ctx, const struct cli_args *a)
     cli_progress_done(ctx);
     if (!rc)
         rc = sweep_compute_metrics(&plan, s, run, &ctx->err);
-    if (rc) {
-        bool stopped = *stop_flag != 0;
-        store_finish_run(s, run, stopped ? STORE_RUN_INTERRUPTED : STORE_RUN_FAILED, ctx->err.msg,
-                         NULL);
-        if (stopped && !ctx->quiet)
-            fprintf(stderr,
-                    "assay: sweep %" PRId64 " interrupted; run the same command to resume\n", run);
-        goto out;
-    }
-    if ((rc = store_finish_run(s, run, STORE_RUN_DONE, NULL, &ctx->err)))
-        goto out;
-    if ((rc = store_list_metrics(s, run, &mets, &n_mets, &ctx->err)))
-        goto out;
     struct backend_local_stats st;
     memset(&st, 0, sizeof(st));
     /* both local engines call themselves "local"; the architecture tells them apart */
@@ -437,6 +424,27 @@ int cmd_sweep(struct cli_ctx *ctx, const struct cli_args *a)
         backend_rg_stats(b, &st);
     else if (strcmp(in.kind, "local") == 0)
         backend_local_stats(b, &st);
+    if (rc) {
+        bool stopped = *stop_flag != 0;
+        store_finish_run(s, run, stopped ? STORE_RUN_INTERRUPTED : STORE_RUN_FAILED, ctx->err.msg,
+                         NULL);
+        if (stopped && !ctx->quiet) {
+            /* what this invocation did, so a stopped benchmark still has its figures */
+            int64_t n_stored = store_count_samples(s, run, NULL, NULL);
+            int64_t in_tok = st.n_eval_tokens + st.n_reused_tokens;
+            fprintf(stderr,
+                    "assay: sweep %" PRId64 " interrupted after %.1f s with %" PRId64
+                    " samples stored; prefix cache: %" PRId64 " tokens evaluated, %" PRId64
+                    " reused (%.1f%%); run the same command to resume\n",
+                    run, wall_s, n_stored, st.n_eval_tokens, st.n_reused_tokens,
+                    in_tok > 0 ? 100.0 * (double)st.n_reused_tokens / (double)in_tok : 0.0);
+        }
+        goto out;
+    }
+    if ((rc = store_finish_run(s, run, STORE_RUN_DONE, NULL, &ctx->err)))
+        goto out;
+    if ((rc = store_list_metrics(s, run, &mets, &n_mets, &ctx->err)))
+        goto out;
     int64_t n_samples = store_count_samples(s, run, NULL, NULL);
     if (ctx->json)
         print_json(&plan, run, mets, n_mets, resumed, n_samples, wall_s, &st);
