@@ -24,3 +24,17 @@ void bk_gen_res_release(struct bk_gen_res *r)
     r->text = NULL;
     r->ids = NULL;
 }
+
+const char *bk_finish_name(int finish)
+{
+    switch (finish) {
+    case BK_FINISH_LENGTH:
+        return "length";
+    case BK_FINISH_STOP:
+        return "stop";
+    case BK_FINISH_EOS:
+        return "eos";
+    default:
+        return "error";
+    }
+}

@@ -96,6 +96,9 @@ enum bk_finish {
     BK_FINISH_ERROR = 3,
 };
 
+/* "length", "stop", "eos" or "error": how stored samples name a finish reason. */
+const char *bk_finish_name(int finish);
+
 struct bk_gen_res {
     char *text;      /* NUL-terminated, owned; cut before the stop string */
     size_t len;

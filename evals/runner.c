@@ -517,20 +517,6 @@ int eval_code_program(const struct task_data *t, const struct task_doc *d, const
     return rc;
 }
 
-static const char *finish_name(int f)
-{
-    switch (f) {
-    case BK_FINISH_LENGTH:
-        return "length";
-    case BK_FINISH_STOP:
-        return "stop";
-    case BK_FINISH_EOS:
-        return "eos";
-    default:
-        return "error";
-    }
-}
-
 static int run_gen_batch(const struct eval_plan *p, const struct task_data *t,
                          const struct eval_item *const *items, int n_items, struct backend *b,
                          struct store *s, int64_t run_id, struct sandbox *sb, struct strpool *sp,
@@ -598,7 +584,7 @@ static int run_gen_batch(const struct eval_plan *p, const struct task_data *t,
         const struct task_doc *d = &t->eval.docs[items[i]->doc];
         json_t *o = json_object();
         json_object_set_new(o, "shots", shots_json(t, items[i]));
-        json_object_set_new(o, "finish", json_string(finish_name(res[i].finish)));
+        json_object_set_new(o, "finish", json_string(bk_finish_name(res[i].finish)));
         json_object_set_new(o, "n_tokens", json_integer(res[i].n_ids));
         if (items[i]->sample >= 0) {
             json_object_set_new(o, "problem", json_string(d->id));

@@ -174,20 +174,6 @@ int sweep_gen_stops(const struct task_def *t, const struct fmtg_fmt *f, char *qs
     return n;
 }
 
-static const char *finish_name(int f)
-{
-    switch (f) {
-    case BK_FINISH_LENGTH:
-        return "length";
-    case BK_FINISH_STOP:
-        return "stop";
-    case BK_FINISH_EOS:
-        return "eos";
-    default:
-        return "error";
-    }
-}
-
 struct gen_slot {
     char qstop[32];
     const char *until[TASK_MAX_UNTIL + 2];
@@ -245,7 +231,7 @@ int sweep_gen_batch(const struct sweep_plan *p, const struct sweep_item *items, 
             json_array_append_new(sh, json_string(t->pool.docs[id].id));
         }
         json_object_set_new(o, "shots", sh);
-        json_object_set_new(o, "finish", json_string(finish_name(res[i].finish)));
+        json_object_set_new(o, "finish", json_string(bk_finish_name(res[i].finish)));
         json_object_set_new(o, "n_tokens", json_integer(res[i].n_ids));
         char x[256];
         metric_gsm8k_strict(text, x, sizeof(x));
