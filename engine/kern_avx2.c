@@ -1233,13 +1233,12 @@ KX_INLINE void kp_tile(const int type, const int NG, const int PT, float *y, con
     /* decoding streams the weights once: fetch the next tile's bytes (contiguous after
      * this tile's) at the pace this tile consumes its own */
     const size_t pf_step = PT == 1 ? (size_t)NG * group_bytes / (size_t)nb : 0;
-    const uint8_t *pf = w + (size_t)(g0 + NG) * group_bytes;
-    const uint8_t *pf_end = w + (size_t)n_rows / 8 * group_bytes;
+    const size_t pf_end = (size_t)n_rows / 8 * group_bytes; /* offsets, never past it */
+    size_t pf = (size_t)(g0 + NG) * group_bytes;
     for (int64_t j = 0; j < nb; j++) {
         if (PT == 1) {
-            for (size_t o = 0; o < pf_step; o += 64)
-                if (pf + o < pf_end)
-                    _mm_prefetch((const char *)pf + o, _MM_HINT_T0);
+            for (size_t o = pf; o < pf + pf_step && o < pf_end; o += 64)
+                _mm_prefetch((const char *)(w + o), _MM_HINT_T0);
             pf += pf_step;
         }
         KP_UNROLL
