@@ -17,8 +17,8 @@ const struct cli_opt cmd_bench_opts[] = {
     {"reps", 'r', CLI_OPT_INT, "N", "5", "repetitions; median, min and max are reported"},
     {"reference", 0, CLI_OPT_FLAG, NULL, NULL, "use the scalar float32 reference kernels"},
     {"no-repack", 0, CLI_OPT_FLAG, NULL, NULL,
-     "keep Q4_0/Q8_0 weights in the file's row layout instead of the packed 8-row layout "
-     "(for comparing the two kernels)"},
+     "keep the weights in the file's row layout instead of the packed 8-row layout "
+     "(Q4_0, Q8_0, Q4_K, Q6_K; F16/BF16 with short rows), for comparing the two"},
     {"no-hw", 0, CLI_OPT_FLAG, NULL, NULL, "skip measuring memory bandwidth and FMA peak"},
     {NULL, 0, 0, NULL, NULL, NULL},
 };

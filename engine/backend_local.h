@@ -31,7 +31,7 @@ struct backend_local_params {
     int32_t n_seq;       /* sequences decoded together by generate; 0: 4 */
     int32_t n_batch;     /* most tokens per forward pass; 0: 512 */
     bool matmul_ref;     /* scalar float32 reference kernels (slow; for checking) */
-    bool no_repack;      /* keep Q4_0/Q8_0 weights in the file's layout (model_repack) */
+    bool no_repack;      /* keep the weights in the file's layout (model_repack) */
     bool no_prefix_cache; /* recompute every loglikelihood input from its first token (for
                            * measuring what the prefix cache saves; results are the same) */
     const char *fingerprint; /* the file's fingerprint if the caller knows it (cached);

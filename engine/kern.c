@@ -293,21 +293,26 @@ void kern_matmul(float *y, const void *w, int weight_type, const float *x, int64
 int kern_matmul_packed(float *y, const struct kern_packed *w, const float *x, int64_t n_tok,
                        const struct kern_ctx *kc)
 {
-    if (!w || !w->data || n_tok <= 0 || !kc || kc->act == KERN_ACT_F32 || !kc->scratch)
+    if (!w || !w->data || n_tok <= 0 || !kc)
         return -1;
     struct kern_isa isa = isa_for(kc->isa);
-    if (!isa.rows_packed || !isa.quant_a8)
+    if (!isa.rows_packed)
         return -1;
     const int64_t n_rows = w->n_rows, n_cols = w->n_cols, nb = n_cols / 32;
-    size_t need = kern_matmul_scratch_bytes(w->type, n_cols, n_tok);
-    if (need == 0 || need == SIZE_MAX || kc->scratch_bytes < need)
-        return -1;
-    struct blk_a8 *act = (struct blk_a8 *)(((uintptr_t)kc->scratch + 63) & ~(uintptr_t)63);
     int n_threads = kc->n_threads > 0 ? kc->n_threads : 1;
-    bool par = n_tok * nb >= 4096 && n_threads > 1;
+    struct blk_a8 *act = NULL;
+    if (type_is_quantized(w->type)) { /* the integer path: activations to int8 first */
+        if (kc->act == KERN_ACT_F32 || !kc->scratch || !isa.quant_a8)
+            return -1;
+        size_t need = kern_matmul_scratch_bytes(w->type, n_cols, n_tok);
+        if (need == 0 || need == SIZE_MAX || kc->scratch_bytes < need)
+            return -1;
+        act = (struct blk_a8 *)(((uintptr_t)kc->scratch + 63) & ~(uintptr_t)63);
+        bool par = n_tok * nb >= 4096 && n_threads > 1;
 #pragma omp parallel for num_threads(n_threads) schedule(static) if (par)
-    for (int64_t tok = 0; tok < n_tok; tok++)
-        isa.quant_a8(x + tok * n_cols, act + tok * nb, n_cols);
+        for (int64_t tok = 0; tok < n_tok; tok++)
+            isa.quant_a8(x + tok * n_cols, act + tok * nb, n_cols);
+    }
 
     /* Row groups of 8 in runs of 2 (16 rows, as kern_matmul), shared out evenly. */
     int64_t n_units = (n_rows + 15) / 16;
@@ -317,7 +322,7 @@ int kern_matmul_packed(float *y, const struct kern_packed *w, const float *x, in
     if (n_rows * n_cols * n_tok < ((int64_t)1 << 19))
         nt = 1;
     if (nt == 1) {
-        isa.rows_packed(y, w, act, n_tok, 0, n_rows);
+        isa.rows_packed(y, w, x, act, n_tok, 0, n_rows);
         return 0;
     }
 #pragma omp parallel num_threads(nt)
@@ -326,7 +331,7 @@ int kern_matmul_packed(float *y, const struct kern_packed *w, const float *x, in
         int64_t u0 = n_units * ith / nth, u1 = n_units * (ith + 1) / nth;
         int64_t r0 = u0 * 16, r1 = u1 * 16 < n_rows ? u1 * 16 : n_rows;
         if (r0 < r1)
-            isa.rows_packed(y, w, act, n_tok, r0, r1);
+            isa.rows_packed(y, w, x, act, n_tok, r0, r1);
     }
     return 0;
 }

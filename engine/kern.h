@@ -73,18 +73,23 @@ void kern_matmul_ref(float *y, const void *w, int weight_type, const float *x, i
  * Repacked weights (kern_pack.c): 8 consecutive rows interleaved block by block, so that
  * one vector lane holds one row and a block of 8 rows is dotted with one activation block
  * by whole-register integer products, with no shuffles and one scale conversion and one
- * float FMA per 8 row-blocks (the per-row layout needs them per row). For Q4_0 and Q8_0
- * weights with a multiple of 8 rows, on x86 with AVX2 (AVX-512 VNNI when present).
+ * float FMA per 8 row-blocks (the per-row layout needs them per row). For Q4_0, Q8_0,
+ * Q4_K and Q6_K weights with a multiple of 8 rows, on x86 with AVX2 (AVX-512 VNNI when
+ * present).
  *
  * Each output is the exact integer dot product of every 32-value block, scaled and added
  * in block order with one float FMA per block: the same operations for any token count,
  * thread count or ISA level, so the results are bit-identical across them (they differ
  * in the last bits from kern_matmul's per-row layout, which adds lane partial sums).
+ *
+ * F16 and BF16 are grouped 8 rows at a time too, each row's 32-value blocks kept whole
+ * (kern_int.h): the float kernel computes exactly kern_matmul's sums, bit for bit, from
+ * one contiguous stream per 8 rows.
  */
 struct kern_packed {
     void *data;   /* owned (kern_packed_free); NULL: not packed */
     size_t bytes;
-    int type;     /* the source type: QUANT_TYPE_Q4_0 or QUANT_TYPE_Q8_0 */
+    int type;     /* the source type (QUANT_TYPE_*), see kern_pack_supported */
     int64_t n_rows, n_cols;
 };
 
@@ -101,10 +106,11 @@ void kern_packed_free(struct kern_packed *p);
  * quant_row_bytes bytes), so an embedding tied to a packed output matrix is looked up
  * without touching the file's pages again. 0, or -1 for a bad row or an empty p. */
 int kern_packed_row(const struct kern_packed *p, int64_t row, void *dst);
-/* y (n_tok, n_rows) = x . w^T from packed weights with the integer path. Returns -1
- * (y untouched) when kc asks for something this path does not do (float activations,
- * the AVX2 level on a CPU without it, too little scratch): the caller then uses
- * kern_matmul on the unpacked weights. */
+/* y (n_tok, n_rows) = x . w^T from packed weights: the integer path for quantized types,
+ * the float path for F16 / BF16. Returns -1 (y untouched) when kc asks for something this
+ * path does not do (float activations on quantized weights, the AVX2 level on a CPU
+ * without it, too little scratch): the caller then uses kern_matmul on the unpacked
+ * weights. */
 int kern_matmul_packed(float *y, const struct kern_packed *w, const float *x, int64_t n_tok,
                        const struct kern_ctx *kc);
 

@@ -52,6 +52,14 @@
 #define KX_RD    4
 #endif
 #define KX_RT 4  /* rows per tile */
+#define KX_RFD 8  /* float rows per decode tile: one packed group */
+#ifndef KP_FT
+#if KX_LEVEL == 512
+#define KP_FT 2
+#else
+#define KP_FT 1
+#endif
+#endif
 #define KX_TC 32 /* tokens per chunk: their activations stay in L2 while rows stream */
 
 /* pragmas do not expand macros: one literal line per level */
@@ -858,26 +866,32 @@ KX_INLINE float elem_f(const int type, const uint8_t *row, int64_t k)
     }
 }
 
-KX_INLINE void tile_f(const int type, const int R, const int T, float *y, const uint8_t *w,
-                      size_t row_bytes, const float *x, int64_t n_cols, int64_t n_rows, int64_t r,
-                      int64_t t)
+/* Rows [r, r+R) x tokens [t, t+T). w0 is row r's first byte; row i's block j (32
+ * values) starts at w0 + i * rs + j * bs: rs = row_bytes, bs = the bytes of 32 values in
+ * the file's layout, rs = 64, bs = 512 in the packed float layout (kern_int.h). Each
+ * output's sum runs over the same values in the same order whatever R, T or layout. */
+KX_INLINE void tile_f_pf(const int type, const int R, const int T, float *y, const uint8_t *w0,
+                         size_t rs, size_t bs, const float *x, int64_t n_cols, int64_t n_rows,
+                         int64_t r, int64_t t, struct kx_pf pf)
 {
     int64_t nb = n_cols / 32;
-    __m256 acc[KX_RT][KX_TTF];
+    __m256 acc[KX_RFD][KX_TTF];
     for (int i = 0; i < R; i++)
         for (int u = 0; u < T; u++)
             acc[i][u] = _mm256_setzero_ps();
     const bool conv = type == QUANT_TYPE_F32 || type == QUANT_TYPE_F16 || type == QUANT_TYPE_BF16;
     for (int64_t j = 0; j < nb; j++) {
-        __m256 wv[KX_RT][4];
+        __m256 wv[KX_RFD][4];
+        if (T == 1)
+            pf_step(&pf);
         if (!conv)
             for (int i = 0; i < R; i++)
-                unpack_f(type, w + (size_t)(r + i) * row_bytes, j, wv[i]);
+                unpack_f(type, w0 + (size_t)i * rs, j, wv[i]);
         /* 8 values at a time: R weight vectors + R x T accumulators stay in registers */
         for (int c = 0; c < 4; c++) {
-            __m256 wc[KX_RT];
+            __m256 wc[KX_RFD];
             for (int i = 0; i < R; i++)
-                wc[i] = conv ? load8_f(type, w + (size_t)(r + i) * row_bytes, 32 * j + 8 * c)
+                wc[i] = conv ? load8_f(type, w0 + (size_t)i * rs + (size_t)j * bs, 8 * c)
                              : wv[i][c];
             for (int u = 0; u < T; u++) {
                 __m256 xc = _mm256_loadu_ps(x + (t + u) * n_cols + 32 * j + 8 * c);
@@ -889,13 +903,28 @@ KX_INLINE void tile_f(const int type, const int R, const int T, float *y, const 
     for (int i = 0; i < R; i++)
         for (int u = 0; u < T; u++) {
             float s = hsum(acc[i][u]);
-            /* F32/F16/BF16 rows may end in a partial group */
-            const uint8_t *row = w + (size_t)(r + i) * row_bytes;
+            /* F32/F16/BF16 rows may end in a partial group (never packed ones) */
+            const uint8_t *row = w0 + (size_t)i * rs;
             const float *xt = x + (t + u) * n_cols;
             for (int64_t k = nb * 32; k < n_cols; k++)
                 s += elem_f(type, row, k) * xt[k];
             y[(t + u) * n_rows + r + i] = s;
         }
+}
+
+/* Bytes of 32 values of a float type in the file's layout (0: not a float type). */
+KX_INLINE size_t f_block_bytes(const int type)
+{
+    return type == QUANT_TYPE_F32 ? 128 : type == QUANT_TYPE_F16 || type == QUANT_TYPE_BF16 ? 64 : 0;
+}
+
+KX_INLINE void tile_f(const int type, const int R, const int T, float *y, const uint8_t *w,
+                      size_t row_bytes, const float *x, int64_t n_cols, int64_t n_rows, int64_t r,
+                      int64_t t)
+{
+    struct kx_pf none = {NULL, NULL, 0};
+    tile_f_pf(type, R, T, y, w + (size_t)r * row_bytes, row_bytes, f_block_bytes(type), x, n_cols,
+              n_rows, r, t, none);
 }
 
 KX_INLINE void rows_f(const int type, float *y, const uint8_t *w, size_t row_bytes, const float *x,
@@ -1284,10 +1313,48 @@ KX_INLINE void kp_rows(const int type, float *y, const struct kern_packed *w,
     }
 }
 
-void KX(kern_rows_packed)(float *y, const struct kern_packed *w, const struct blk_a8 *act,
-                          int64_t n_tok, int64_t r0, int64_t r1)
+/* Packed F16 / BF16 (kern_int.h): the float path's tiles on the grouped layout. Decoding
+ * takes a whole group (8 rows, one contiguous stream) per tile and prefetches the groups
+ * ahead; prompts take half a group against KX_TTF tokens, KX_TC tokens per chunk. */
+KX_INLINE void kp_rows_f(const int type, float *y, const struct kern_packed *w, const float *x,
+                         int64_t n_tok, int64_t r0, int64_t r1)
 {
-    if (w->type == QUANT_TYPE_Q4_0)
+    const int64_t n_rows = w->n_rows, n_cols = w->n_cols, nb = n_cols / 32;
+    const size_t gb = (size_t)nb * KERN_PACK_F_BLOCK;
+    const uint8_t *d = w->data;
+    const int64_t g0 = r0 / 8, g1 = r1 / 8;
+    for (int64_t tc = 0; tc < n_tok; tc += KX_TC) {
+        int64_t te = tc + KX_TC < n_tok ? tc + KX_TC : n_tok;
+        if (te - tc == 1) {
+            for (int64_t g = g0; g < g1; g++) {
+                struct kx_pf pf = pf_ahead(d, gb, g, 1, g1, nb);
+                tile_f_pf(type, KX_RFD, 1, y, d + (size_t)g * gb, 64, KERN_PACK_F_BLOCK, x,
+                          n_cols, n_rows, 8 * g, tc, pf);
+            }
+            continue;
+        }
+        struct kx_pf none = {NULL, NULL, 0};
+        for (int64_t g = g0; g < g1; g++) {
+            const uint8_t *w0 = d + (size_t)g * gb;
+            int64_t t = tc;
+            for (; t + KP_FT <= te; t += KP_FT)
+                tile_f_pf(type, KX_RFD, KP_FT, y, w0, 64, KERN_PACK_F_BLOCK, x, n_cols, n_rows,
+                          8 * g, t, none);
+            for (; t < te; t++)
+                tile_f_pf(type, KX_RFD, 1, y, w0, 64, KERN_PACK_F_BLOCK, x, n_cols, n_rows, 8 * g,
+                          t, none);
+        }
+    }
+}
+
+void KX(kern_rows_packed)(float *y, const struct kern_packed *w, const float *x,
+                          const struct blk_a8 *act, int64_t n_tok, int64_t r0, int64_t r1)
+{
+    if (w->type == QUANT_TYPE_F16)
+        kp_rows_f(QUANT_TYPE_F16, y, w, x, n_tok, r0, r1);
+    else if (w->type == QUANT_TYPE_BF16)
+        kp_rows_f(QUANT_TYPE_BF16, y, w, x, n_tok, r0, r1);
+    else if (w->type == QUANT_TYPE_Q4_0)
         kp_rows(QUANT_TYPE_Q4_0, y, w, act, n_tok, r0, r1);
     else if (w->type == QUANT_TYPE_Q8_0)
         kp_rows(QUANT_TYPE_Q8_0, y, w, act, n_tok, r0, r1);

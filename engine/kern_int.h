@@ -138,9 +138,17 @@ struct blk_q6_kx8 {
     } g[8];
 };
 
+/* F16 / BF16 packed: per group of 8 rows, per block of 32 columns, the 8 rows' 32 values
+ * one row after the other (512 bytes; a block of one row is one cache line). The values
+ * and their order within a row are the file's: only where rows sit changes, so the float
+ * kernels compute exactly what they compute on the row layout, from one contiguous
+ * stream per group instead of 8 short ones. */
+#define KERN_PACK_F_BLOCK 512
+
 /* The per-ISA packed matmul: rows [r0, r1) (multiples of 8) of y for all n_tok tokens
- * from w (struct kern_packed) and the quantized activations act. */
-typedef void (*kern_rows_packed_fn)(float *y, const struct kern_packed *w,
+ * from w (struct kern_packed) and the quantized activations act (integer types) or the
+ * float activations x (F16, BF16). */
+typedef void (*kern_rows_packed_fn)(float *y, const struct kern_packed *w, const float *x,
                                     const struct blk_a8 *act, int64_t n_tok, int64_t r0,
                                     int64_t r1);
 
@@ -190,10 +198,10 @@ int kern_rows_avx2(float *y, const void *w, int type, const float *x, const stru
 int kern_rows_avx512(float *y, const void *w, int type, const float *x, const struct blk_a8 *act,
                      int64_t n_rows, int64_t n_cols, int64_t n_tok, int64_t r0, int64_t r1);
 void kern_quant_a8_avx2(const float *x, struct blk_a8 *y, int64_t n);
-void kern_rows_packed_avx2(float *y, const struct kern_packed *w, const struct blk_a8 *act,
-                           int64_t n_tok, int64_t r0, int64_t r1);
-void kern_rows_packed_avx512(float *y, const struct kern_packed *w, const struct blk_a8 *act,
-                             int64_t n_tok, int64_t r0, int64_t r1);
+void kern_rows_packed_avx2(float *y, const struct kern_packed *w, const float *x,
+                           const struct blk_a8 *act, int64_t n_tok, int64_t r0, int64_t r1);
+void kern_rows_packed_avx512(float *y, const struct kern_packed *w, const float *x,
+                             const struct blk_a8 *act, int64_t n_tok, int64_t r0, int64_t r1);
 #endif
 #if defined(__aarch64__)
 int kern_rows_neon(float *y, const void *w, int type, const float *x, const struct blk_a8 *act,

@@ -2,6 +2,8 @@
  * engine/kern_pack.c - weights repacked for the integer kernels: 8 rows interleaved
  * block by block (layouts in kern_int.h), so a vector lane holds a row and decoding a
  * block of 8 rows needs no shuffles, one scale conversion and one float FMA (kern.h).
+ * F16 and BF16 matrices are grouped the same way, 8 rows block by block, each row's 32
+ * values kept whole: their kernels then read one stream per 8 rows.
  *
  * Packing is a load-time copy: the packed matrix lives in anonymous memory (huge pages
  * where the kernel gives them) and the mapped file's pages of the matrix are released
@@ -40,6 +42,9 @@ static size_t group_block_bytes(int type)
         return sizeof(struct blk_q6_kx8);
     case QUANT_TYPE_Q4_K:
         return sizeof(struct blk_q4_kx8);
+    case QUANT_TYPE_F16:
+    case QUANT_TYPE_BF16:
+        return KERN_PACK_F_BLOCK;
     default:
         return 0;
     }
@@ -130,7 +135,11 @@ static void pack_group(uint8_t *dst, const uint8_t *w, int type, size_t row_byte
     const uint8_t *rows[8];
     for (int r = 0; r < 8; r++)
         rows[r] = w + (size_t)(8 * g + r) * row_bytes;
-    if (type == QUANT_TYPE_Q4_0) {
+    if (type == QUANT_TYPE_F16 || type == QUANT_TYPE_BF16) {
+        for (int64_t j = 0; j < nb; j++, dst += KERN_PACK_F_BLOCK)
+            for (int r = 0; r < 8; r++)
+                memcpy(dst + 64 * r, rows[r] + 64 * j, 64);
+    } else if (type == QUANT_TYPE_Q4_0) {
         struct blk_q4_0x8 *o = (struct blk_q4_0x8 *)dst;
         for (int64_t j = 0; j < nb; j++, o++)
             for (int r = 0; r < 8; r++) {
@@ -236,7 +245,9 @@ int kern_packed_row(const struct kern_packed *p, int64_t row, void *dst)
     int r = (int)(row % 8);
     const uint8_t *src = (const uint8_t *)p->data + (size_t)g * gb * (size_t)nb;
     for (int64_t j = 0; j < nb; j++) {
-        if (p->type == QUANT_TYPE_Q4_0) {
+        if (p->type == QUANT_TYPE_F16 || p->type == QUANT_TYPE_BF16) {
+            memcpy((uint8_t *)dst + 64 * j, src + (size_t)j * KERN_PACK_F_BLOCK + 64 * r, 64);
+        } else if (p->type == QUANT_TYPE_Q4_0) {
             const struct blk_q4_0x8 *o = (const struct blk_q4_0x8 *)src + j;
             struct blk_q4_0 *b = (struct blk_q4_0 *)dst + j;
             b->d = o->d[r];

@@ -1,12 +1,14 @@
 /*
  * tests/engine/test_kern_pack.c - the packed 8-row kernels (engine/kern_pack.c,
- * kern_matmul_packed) for Q4_0, Q8_0, Q6_K and Q4_K:
+ * kern_matmul_packed) for Q4_0, Q8_0, Q6_K and Q4_K, and the grouped F16 / BF16 layout:
  *  - against kern_matmul_ref within the int8 path's budget (each activation rounded to
  *    its int8 level: sum_k |w_k| * amax(block) / 254, plus 3e-6 * sum_k |w_k x_k|);
  *  - against kern_matmul's row layout on the same int8 activations within the float
  *    summation budget alone (3e-6 * S): the integer dot products are the same numbers;
  *  - bit-identity: 1, 2 and 3 threads; a token alone vs inside a batch of any size;
  *    AVX2 (maddubs) vs AVX-512 (VNNI);
+ *  - F16 / BF16: bit-identical to kern_matmul on the file's layout (the same sums in the
+ *    same order), whatever the thread count, batch split or ISA level;
  *  - what is not packed: other types, rows not a multiple of 8, float activations.
  */
 #include <setjmp.h>
@@ -73,8 +75,8 @@ static void pcase_init(struct pcase *c, int type, int64_t n_rows, int64_t n_cols
     for (int64_t r = 0; r < n_rows; r++)
         t->dequantize((uint8_t *)c->w + (size_t)r * rb, c->wf + r * n_cols, n_cols);
     kern_matmul_ref(c->ref, c->w, type, c->x, n_rows, n_cols, n_tok);
-    c->scratch_bytes = kern_matmul_scratch_bytes(type, n_cols, n_tok);
-    c->scratch = malloc(c->scratch_bytes);
+    c->scratch_bytes = kern_matmul_scratch_bytes(type, n_cols, n_tok); /* 0 for F16/BF16 */
+    c->scratch = malloc(c->scratch_bytes ? c->scratch_bytes : 64);
     assert_non_null(c->scratch);
     assert_int_equal(kern_pack(&c->p, c->w, type, n_rows, n_cols, false, 2), 0);
     /* the same bytes as the rows, but for Q4_K's unpacked scales and mins (+32/1152) */
@@ -152,6 +154,10 @@ static double check(const struct pcase *c, const float *y, const float *want, bo
 
 static const int k_types[] = {QUANT_TYPE_Q4_0, QUANT_TYPE_Q8_0, QUANT_TYPE_Q6_K, QUANT_TYPE_Q4_K};
 #define N_TYPES (sizeof(k_types) / sizeof(k_types[0]))
+/* every packed type: the integer ones, then the float ones */
+static const int k_all[] = {QUANT_TYPE_Q4_0, QUANT_TYPE_Q8_0, QUANT_TYPE_Q6_K,
+                            QUANT_TYPE_Q4_K, QUANT_TYPE_F16,  QUANT_TYPE_BF16};
+#define N_ALL (sizeof(k_all) / sizeof(k_all[0]))
 
 static void test_packed_vs_ref(void **state)
 {
@@ -198,9 +204,9 @@ static void test_packed_batch_independent(void **state)
     (void)state;
     if (!kern_pack_supported(QUANT_TYPE_Q4_0, 8, 32))
         skip();
-    for (size_t ti = 0; ti < N_TYPES; ti++) {
+    for (size_t ti = 0; ti < N_ALL; ti++) {
         struct pcase c;
-        pcase_init(&c, k_types[ti], 48, 512, 21);
+        pcase_init(&c, k_all[ti], 48, 512, 41); /* 41: past one 32-token chunk */
         float *all = run_packed(&c, KERN_ISA_BEST, 2, 0, c.n_tok);
         for (int64_t n = 1; n <= 9; n += 4)
             for (int64_t t0 = 0; t0 + n <= c.n_tok; t0 += n) {
@@ -219,9 +225,9 @@ static void test_packed_rows_round_trip(void **state)
     (void)state;
     if (!kern_pack_supported(QUANT_TYPE_Q4_0, 8, 32))
         skip();
-    for (size_t ti = 0; ti < N_TYPES; ti++) {
+    for (size_t ti = 0; ti < N_ALL; ti++) {
         struct pcase c;
-        pcase_init(&c, k_types[ti], 24, 512, 1);
+        pcase_init(&c, k_all[ti], 24, 512, 1);
         size_t rb;
         assert_true(quant_row_bytes(c.type, c.n_cols, &rb));
         uint8_t *row = malloc(rb);
@@ -237,11 +243,57 @@ static void test_packed_rows_round_trip(void **state)
     }
 }
 
+/* F16 / BF16 packed: exactly kern_matmul's numbers on the file's layout, for a token
+ * alone, tiles of every size, token chunks past 32, any thread count and ISA level. */
+static void test_packed_float(void **state)
+{
+    (void)state;
+    static const int ftypes[] = {QUANT_TYPE_F16, QUANT_TYPE_BF16};
+    static const int64_t shapes[][2] = {{8, 32}, {16, 256}, {24, 768}, {64, 2048}, {40, 640}};
+    static const int64_t toks[] = {1, 2, 5, 8, 33, 70};
+    if (!kern_pack_supported(QUANT_TYPE_F16, 8, 32))
+        skip();
+    for (size_t ti = 0; ti < 2; ti++) {
+        double worst = 0;
+        for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++)
+            for (size_t k = 0; k < sizeof(toks) / sizeof(toks[0]); k++) {
+                struct pcase c;
+                pcase_init(&c, ftypes[ti], shapes[si][0], shapes[si][1], toks[k]);
+                size_t ny = sizeof(float) * (size_t)(c.n_tok * c.n_rows);
+                float *yr = run_rows(&c);
+                float *yb = run_packed(&c, KERN_ISA_BEST, 1, 0, c.n_tok);
+                float *y2 = run_packed(&c, KERN_ISA_AVX2, 1, 0, c.n_tok);
+                float *yt2 = run_packed(&c, KERN_ISA_BEST, 2, 0, c.n_tok);
+                float *yt3 = run_packed(&c, KERN_ISA_BEST, 3, 0, c.n_tok);
+                assert_memory_equal(yb, yr, ny);
+                assert_memory_equal(y2, yr, ny);
+                assert_memory_equal(yt2, yr, ny);
+                assert_memory_equal(yt3, yr, ny);
+                worst = fmax(worst, check(&c, yb, c.ref, false, "packed vs ref"));
+                /* float activations ask for nothing the float path does not do */
+                struct kern_ctx f32 = {2, NULL, 0, KERN_ACT_F32, KERN_ISA_BEST};
+                assert_int_equal(kern_matmul_packed(yb, &c.p, c.x, c.n_tok, &f32), 0);
+                assert_memory_equal(yb, yr, ny);
+                free(yr);
+                free(yb);
+                free(y2);
+                free(yt2);
+                free(yt3);
+                pcase_release(&c);
+            }
+        print_message("%-5s packed: bit-identical to the row layout; worst error / budget vs "
+                      "reference %.3f\n",
+                      quant_traits_of(ftypes[ti])->name, worst);
+    }
+}
+
 static void test_not_packed(void **state)
 {
     (void)state;
     assert_false(kern_pack_supported(QUANT_TYPE_Q5_K, 8, 256));
-    assert_false(kern_pack_supported(QUANT_TYPE_F16, 8, 256));
+    assert_false(kern_pack_supported(QUANT_TYPE_F32, 8, 256));
+    assert_false(kern_pack_supported(QUANT_TYPE_F16, 12, 256)); /* rows not a multiple of 8 */
+    assert_false(kern_pack_supported(QUANT_TYPE_BF16, 8, 48));  /* not whole blocks */
     assert_false(kern_pack_supported(QUANT_TYPE_Q4_0, 12, 256)); /* rows not a multiple of 8 */
     assert_false(kern_pack_supported(QUANT_TYPE_Q8_0, 8, 48));   /* not whole blocks */
     assert_false(kern_pack_supported(QUANT_TYPE_Q6_K, 8, 96));   /* not whole super-blocks */
@@ -272,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_packed_rows_round_trip),
         cmocka_unit_test(test_packed_batch_independent),
         cmocka_unit_test(test_packed_vs_ref),
+        cmocka_unit_test(test_packed_float),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
