@@ -55,12 +55,15 @@ int cmd_bench(struct cli_ctx *ctx, const struct cli_args *a)
                "\"reps\": %d,\n"
                " \"pp\": {\"tokens_per_s\": %.3f, \"min\": %.3f, \"max\": %.3f},\n"
                " \"tg\": {\"tokens_per_s\": %.3f, \"min\": %.3f, \"max\": %.3f},\n"
-               " \"bandwidth_gb_s\": %.3f, \"weight_bytes_per_token\": %.0f, "
+               " \"bandwidth_gb_s\": %.3f, \"bandwidth_min_gb_s\": %.3f, "
+               "\"bandwidth_max_gb_s\": %.3f, \"bandwidth_samples\": %d,\n"
+               " \"weight_bytes_per_token\": %.0f, "
                "\"tg_fraction_of_ceiling\": %.4f,\n"
                " \"fma_peak_gflops\": %.2f, \"pp_fraction_of_peak\": %.4f, \"load_s\": %.4f, "
                "\"peak_rss_bytes\": %lld, \"kv_bytes\": %lld}\n",
                path, p.n_threads, p.n_prompt, p.n_gen, p.reps, r.pp.median, r.pp.min, r.pp.max,
                r.tg.median, r.tg.min, r.tg.max, r.bandwidth_bytes_s / 1e9,
+               r.bandwidth.min / 1e9, r.bandwidth.max / 1e9, r.n_bandwidth,
                r.weight_bytes_per_token, r.tg_fraction_of_ceiling, r.fma_peak_flops / 1e9,
                r.pp_fraction_of_peak, r.load_s, (long long)r.peak_rss_bytes,
                (long long)r.kv_bytes);
@@ -75,15 +78,17 @@ int cmd_bench(struct cli_ctx *ctx, const struct cli_args *a)
         printf("  tg%-5d         %9.2f tokens/s  (min %.2f, max %.2f)\n", p.n_gen, r.tg.median,
                r.tg.min, r.tg.max);
     if (!p.no_hw) {
-        printf("  bandwidth       %.2f GB/s; weights read per token %.1f MB\n",
-               r.bandwidth_bytes_s / 1e9, r.weight_bytes_per_token / 1e6);
+        printf("  bandwidth       %.2f GB/s (median of %d samples, min %.2f, max %.2f); "
+               "weights read per token %.1f MB\n",
+               r.bandwidth_bytes_s / 1e9, r.n_bandwidth, r.bandwidth.min / 1e9,
+               r.bandwidth.max / 1e9, r.weight_bytes_per_token / 1e6);
         printf("  tg ceiling      %.2f tokens/s; achieved %.1f%%\n",
                r.weight_bytes_per_token > 0 ? r.bandwidth_bytes_s / r.weight_bytes_per_token : 0,
                100 * r.tg_fraction_of_ceiling);
         printf("  FMA peak        %.1f GFLOP/s (f32); pp achieves %.1f%%\n",
                r.fma_peak_flops / 1e9, 100 * r.pp_fraction_of_peak);
     }
-    printf("  peak RSS        %.1f MiB (KV cache %.1f MiB)\n",
+    printf("  peak RSS        %.1f MiB (KV cache %.1f MiB; the bandwidth buffer not counted)\n",
            (double)r.peak_rss_bytes / 1048576.0, (double)r.kv_bytes / 1048576.0);
     return 0;
 }

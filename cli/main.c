@@ -128,8 +128,11 @@ const struct cli_cmd cli_commands[] = {
     {"bench", "measure prompt-processing and generation speed against the hardware's limits",
      "--model M [options]",
      "pp: one batch of -p random tokens into an empty cache; tg: -n single-token steps.\n"
-     "Memory bandwidth and the f32 FMA peak are measured in the same run; generation is\n"
-     "reported against the bandwidth ceiling (weights read per token / bandwidth).",
+     "Memory bandwidth and the f32 FMA peak are measured in the same run: bandwidth once\n"
+     "after each tg repetition (the machine's bandwidth moves from minute to minute on\n"
+     "shared hosts), and generation is reported against the median ceiling (weights read\n"
+     "per token / bandwidth). Peak RSS is the model's: the 1 GiB buffer that measures the\n"
+     "bandwidth is not counted.",
      cmd_bench_opts, 0, 0, cmd_bench, NULL},
     {"quantize", "write a GGUF checkpoint in another tensor type (llama.cpp's recipes)",
      "IN.gguf OUT.gguf --type T",

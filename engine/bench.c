@@ -5,7 +5,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "base/clock.h"
 #include "base/mem.h"
@@ -61,6 +63,26 @@ static double flops_per_token(const struct gguf *g)
     return total;
 }
 
+/* Peak resident bytes so far (getrusage), 0 if unknown. */
+static int64_t peak_rss(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? (int64_t)ru.ru_maxrss * 1024 : 0;
+}
+
+/* Resident bytes now (/proc/self/statm), 0 if unknown. */
+static int64_t current_rss(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return 0;
+    long pages_total = 0, pages_res = 0;
+    int n = fscanf(f, "%ld %ld", &pages_total, &pages_res);
+    fclose(f);
+    long page = sysconf(_SC_PAGESIZE);
+    return n == 2 && page > 0 ? (int64_t)pages_res * page : 0;
+}
+
 int bench_run(const char *path, const struct bench_params *p, struct bench_result *out,
               const struct progress *prog, struct assay_error *err)
 {
@@ -69,7 +91,8 @@ int bench_run(const char *path, const struct bench_params *p, struct bench_resul
     struct model_ctx *c = NULL;
     int32_t *tok = NULL, *pos = NULL, *seq = NULL;
     bool *want = NULL;
-    double *t_pp = NULL, *t_tg = NULL;
+    double *t_pp = NULL, *t_tg = NULL, *bw = NULL;
+    int n_bw = 0;
     void *bw_buf = NULL;
     int reps = p->reps > 0 ? p->reps : 1;
     double t0 = clock_now_s();
@@ -102,7 +125,8 @@ int bench_run(const char *path, const struct bench_params *p, struct bench_resul
     want = mem_calloc_array((size_t)n_batch, sizeof(bool));
     t_pp = mem_alloc_array((size_t)reps, sizeof(double));
     t_tg = mem_alloc_array((size_t)reps, sizeof(double));
-    if (!tok || !pos || !seq || !want || !t_pp || !t_tg) {
+    bw = mem_alloc_array((size_t)reps + 3, sizeof(double));
+    if (!tok || !pos || !seq || !want || !t_pp || !t_tg || !bw) {
         rc = err_set(err, ASSAY_ENOMEM, "out of memory");
         goto out;
     }
@@ -140,6 +164,17 @@ int bench_run(const char *path, const struct bench_params *p, struct bench_resul
         }
         stat_of(t_pp, reps, &out->pp);
     }
+    /* The model's peak so far (load, pp); then the bandwidth buffer, which must not count. */
+    int64_t rss_model = peak_rss();
+    const size_t bw_bytes = (size_t)1 << 30;
+    if (!p->no_hw) {
+        bw_buf = mem_alloc_aligned(64, bw_bytes);
+        if (!bw_buf) {
+            rc = err_set(err, ASSAY_ENOMEM, "out of memory for the bandwidth buffer");
+            goto out;
+        }
+        memset(bw_buf, 1, bw_bytes);
+    }
     if (p->n_gen > 0) {
         for (int r = 0; r < reps; r++) {
             model_seq_clear(c, 0, NULL);
@@ -157,21 +192,22 @@ int bench_run(const char *path, const struct bench_params *p, struct bench_resul
                 t = smp_argmax(model_logits(c, 0), (int32_t)hp->n_vocab);
             }
             t_tg[r] = (double)p->n_gen / (clock_now_s() - s);
+            if (bw_buf) /* the ceiling of this repetition's minutes */
+                bw[n_bw++] = kern_read_bandwidth(bw_buf, bw_bytes, p->n_threads, 2);
             progress_report(prog, ++step, steps, "bench");
         }
         stat_of(t_tg, reps, &out->tg);
     }
     out->weight_bytes_per_token = weight_bytes_per_token(model_gguf(m));
     out->pp_flops_per_token = flops_per_token(model_gguf(m));
-    if (!p->no_hw) {
-        size_t bw_bytes = (size_t)1 << 30;
-        bw_buf = mem_alloc_aligned(64, bw_bytes);
-        if (!bw_buf) {
-            rc = err_set(err, ASSAY_ENOMEM, "out of memory for the bandwidth buffer");
-            goto out;
-        }
-        memset(bw_buf, 1, bw_bytes);
-        out->bandwidth_bytes_s = kern_read_bandwidth(bw_buf, bw_bytes, p->n_threads, 3);
+    if (bw_buf) {
+        while (n_bw < 3 && p->n_gen <= 0)
+            bw[n_bw++] = kern_read_bandwidth(bw_buf, bw_bytes, p->n_threads, 2);
+        free(bw_buf);
+        bw_buf = NULL;
+        stat_of(bw, n_bw, &out->bandwidth);
+        out->n_bandwidth = n_bw;
+        out->bandwidth_bytes_s = out->bandwidth.median;
         out->fma_peak_flops = kern_fma_peak_flops(p->n_threads);
         if (out->bandwidth_bytes_s > 0)
             out->tg_fraction_of_ceiling =
@@ -180,11 +216,17 @@ int bench_run(const char *path, const struct bench_params *p, struct bench_resul
             out->pp_fraction_of_peak =
                 out->pp.median * out->pp_flops_per_token / out->fma_peak_flops;
     }
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) == 0)
-        out->peak_rss_bytes = (int64_t)ru.ru_maxrss * 1024;
+    if (p->no_hw) {
+        out->peak_rss_bytes = peak_rss();
+    } else {
+        /* the buffer is freed: what is resident now is the model, its cache and what tg
+         * touched after the pp peak; without /proc, the peak including the buffer */
+        int64_t now = current_rss();
+        out->peak_rss_bytes = now > 0 ? (now > rss_model ? now : rss_model) : peak_rss();
+    }
 out:
     free(bw_buf);
+    free(bw);
     free(tok);
     free(pos);
     free(seq);

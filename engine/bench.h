@@ -25,19 +25,23 @@ struct bench_params {
 };
 
 struct bench_stat {
-    double median, min, max; /* tokens/s over reps */
+    double median, min, max; /* over reps: tokens/s, or bytes/s for the bandwidth */
 };
 
 struct bench_result {
     double load_s;               /* opening and binding the checkpoint */
     struct bench_stat pp, tg;
-    double bandwidth_bytes_s;    /* memory read bandwidth, all threads */
+    double bandwidth_bytes_s;    /* memory read bandwidth, all threads: bandwidth.median */
+    struct bench_stat bandwidth; /* one sample (best of 2 passes over 1 GiB) after each tg
+                                  * repetition, so the ceiling is read in the minutes the
+                                  * tokens were; 3 after the pp repetitions without tg */
+    int n_bandwidth;             /* samples */
     double fma_peak_flops;       /* float32 FMA peak, all threads */
     double weight_bytes_per_token; /* bytes of weights a generated token reads */
     double tg_fraction_of_ceiling; /* tg median x bytes per token / bandwidth */
     double pp_flops_per_token;   /* matrix-multiply FLOPs per prompt token (weights only) */
     double pp_fraction_of_peak;  /* pp median x flops per token / FMA peak */
-    int64_t peak_rss_bytes;
+    int64_t peak_rss_bytes;      /* the model's peak: the bandwidth buffer is not counted */
     int64_t kv_bytes;
 };
 

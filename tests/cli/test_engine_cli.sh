@@ -117,6 +117,16 @@ expect_exit 0 "quantize Q8_0" -- "$ASSAY" quantize "$G2" q.gguf --type Q8_0
 expect_exit 0 "bench --json" -- "$ASSAY" bench -m q.gguf -p 16 -n 4 -r 2 --no-hw --json
 expect_grep "$TMP/out" '"pp": \{"tokens_per_s": [0-9]' "bench pp field"
 expect_grep "$TMP/out" '"tg": \{"tokens_per_s": [0-9]' "bench tg field"
+# with the hardware figures: one bandwidth sample per tg repetition, and a peak RSS that
+# leaves out the 1 GiB buffer that measured it (the tiny model needs a few MiB)
+expect_exit 0 "bench --json with bandwidth" -- "$ASSAY" bench -m q.gguf -p 8 -n 2 -r 3 --json
+python3 - "$TMP/out" <<'PYEOF' && pass || fail "bench bandwidth samples or peak RSS"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["bandwidth_samples"] == 3, d
+assert 0 < d["bandwidth_min_gb_s"] <= d["bandwidth_gb_s"] <= d["bandwidth_max_gb_s"], d
+assert 0 < d["peak_rss_bytes"] < (1 << 30), d
+PYEOF
 
 # --json output is JSON whatever the file names hold (a quote in the name broke it)
 cp "$G2" 'we"ird.gguf'
