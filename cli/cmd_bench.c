@@ -59,13 +59,14 @@ int cmd_bench(struct cli_ctx *ctx, const struct cli_args *a)
                "\"bandwidth_max_gb_s\": %.3f, \"bandwidth_samples\": %d,\n"
                " \"weight_bytes_per_token\": %.0f, "
                "\"tg_fraction_of_ceiling\": %.4f,\n"
-               " \"fma_peak_gflops\": %.2f, \"pp_fraction_of_peak\": %.4f, \"load_s\": %.4f, "
+               " \"fma_peak_gflops\": %.2f, \"pp_flops_per_token\": %.0f, "
+               "\"pp_fraction_of_peak\": %.4f, \"load_s\": %.4f, "
                "\"peak_rss_bytes\": %lld, \"kv_bytes\": %lld}\n",
                path, p.n_threads, p.n_prompt, p.n_gen, p.reps, r.pp.median, r.pp.min, r.pp.max,
                r.tg.median, r.tg.min, r.tg.max, r.bandwidth_bytes_s / 1e9,
                r.bandwidth.min / 1e9, r.bandwidth.max / 1e9, r.n_bandwidth,
                r.weight_bytes_per_token, r.tg_fraction_of_ceiling, r.fma_peak_flops / 1e9,
-               r.pp_fraction_of_peak, r.load_s, (long long)r.peak_rss_bytes,
+               r.pp_flops_per_token, r.pp_fraction_of_peak, r.load_s, (long long)r.peak_rss_bytes,
                (long long)r.kv_bytes);
         return 0;
     }

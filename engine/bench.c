@@ -47,8 +47,10 @@ static double weight_bytes_per_token(const struct gguf *g)
     return total;
 }
 
-/* Multiply-add FLOPs per token in the weight matrices (2 per weight element used). */
-static double flops_per_token(const struct gguf *g)
+/* Multiply-add FLOPs per prompt token in the weight matrices (2 per weight element
+ * used). The output matrix (or the embedding tied to it) runs for the last of the
+ * n_prompt tokens only, as pp asks for one row of logits: its share is 1/n_prompt. */
+static double flops_per_token(const struct gguf *g, int32_t n_prompt)
 {
     double total = 0;
     bool has_output = gguf_find_tensor(g, "output.weight") != NULL;
@@ -56,9 +58,11 @@ static double flops_per_token(const struct gguf *g)
         const struct gguf_tensor *t = gguf_tensor_at(g, i);
         if (t->n_dims < 2)
             continue;
-        if (strcmp(t->name, "token_embd.weight") == 0 && has_output)
+        bool embd = strcmp(t->name, "token_embd.weight") == 0;
+        if (embd && has_output) /* a lookup */
             continue;
-        total += 2.0 * (double)t->n_elem;
+        bool out = strcmp(t->name, "output.weight") == 0 || (embd && !has_output);
+        total += 2.0 * (double)t->n_elem / (out && n_prompt > 0 ? (double)n_prompt : 1.0);
     }
     return total;
 }
@@ -199,7 +203,7 @@ int bench_run(const char *path, const struct bench_params *p, struct bench_resul
         stat_of(t_tg, reps, &out->tg);
     }
     out->weight_bytes_per_token = weight_bytes_per_token(model_gguf(m));
-    out->pp_flops_per_token = flops_per_token(model_gguf(m));
+    out->pp_flops_per_token = flops_per_token(model_gguf(m), p->n_prompt);
     if (bw_buf) {
         while (n_bw < 3 && p->n_gen <= 0)
             bw[n_bw++] = kern_read_bandwidth(bw_buf, bw_bytes, p->n_threads, 2);

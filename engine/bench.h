@@ -39,7 +39,8 @@ struct bench_result {
     double fma_peak_flops;       /* float32 FMA peak, all threads */
     double weight_bytes_per_token; /* bytes of weights a generated token reads */
     double tg_fraction_of_ceiling; /* tg median x bytes per token / bandwidth */
-    double pp_flops_per_token;   /* matrix-multiply FLOPs per prompt token (weights only) */
+    double pp_flops_per_token;   /* matrix-multiply FLOPs per prompt token (weights only;
+                                  * the output matrix runs for the last token alone) */
     double pp_fraction_of_peak;  /* pp median x flops per token / FMA peak */
     int64_t peak_rss_bytes;      /* the model's peak: the bandwidth buffer is not counted */
     int64_t kv_bytes;

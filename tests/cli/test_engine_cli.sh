@@ -127,6 +127,20 @@ assert d["bandwidth_samples"] == 3, d
 assert 0 < d["bandwidth_min_gb_s"] <= d["bandwidth_gb_s"] <= d["bandwidth_max_gb_s"], d
 assert 0 < d["peak_rss_bytes"] < (1 << 30), d
 PYEOF
+# pp FLOPs per token: the layers' matrices per token, the output matrix (tied embedding
+# here) once per prompt, as pp asks for the last token's logits only
+for np in 8 16; do
+    "$ASSAY" bench -m q.gguf -p $np -n 0 -r 1 --no-hw --json > "bench$np.json" 2>/dev/null
+done
+"$ASSAY" models info q.gguf --json > info.json
+python3 - bench8.json bench16.json info.json <<'PYEOF' && pass || fail "bench pp FLOPs per token"
+import json, sys
+f8, f16, info = (json.load(open(p)) for p in sys.argv[1:4])
+out = (f8["pp_flops_per_token"] - f16["pp_flops_per_token"]) / (1 / 8 - 1 / 16)
+want = 2 * info["n_vocab"] * info["hparams"]["n_embd"]
+assert abs(out - want) <= 1e-6 * want, (out, want)
+assert f16["pp_flops_per_token"] - out / 16 > 0
+PYEOF
 
 # --json output is JSON whatever the file names hold (a quote in the name broke it)
 cp "$G2" 'we"ird.gguf'
