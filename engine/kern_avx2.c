@@ -53,12 +53,10 @@
 #endif
 #define KX_RT 4  /* rows per tile */
 #define KX_RFD 8  /* float rows per decode tile: one packed group */
-#ifndef KP_FT
-#if KX_LEVEL == 512
+#if KX_LEVEL == 512 /* tokens per packed float prompt tile: 8 x 2 accumulators (8 x 3 spills) */
 #define KP_FT 2
 #else
 #define KP_FT 1
-#endif
 #endif
 #define KX_TC 32 /* tokens per chunk: their activations stay in L2 while rows stream */
 
@@ -387,29 +385,26 @@ KX_INLINE struct kx_pf pf_ahead(const uint8_t *w, size_t row_bytes, int64_t r, i
     return o;
 }
 
-/* pf_step into L2 only (long float rows: see rows_f). */
-KX_INLINE void pf_step_l2(struct kx_pf *pf)
+/* One step of pf: into L1, or into L2 only (l2; long float rows, see rows_f). */
+KX_INLINE void pf_step_to(struct kx_pf *pf, const bool l2)
 {
     if (!pf->p)
         return;
     const char *e = pf->p + pf->slice;
     if (e > pf->end)
         e = pf->end;
-    for (const char *q = pf->p; q < e; q += 64)
-        _mm_prefetch(q, _MM_HINT_T1);
+    for (const char *q = pf->p; q < e; q += 64) {
+        if (l2)
+            _mm_prefetch(q, _MM_HINT_T1);
+        else
+            _mm_prefetch(q, _MM_HINT_T0);
+    }
     pf->p = e;
 }
 
 KX_INLINE void pf_step(struct kx_pf *pf)
 {
-    if (!pf->p)
-        return;
-    const char *e = pf->p + pf->slice;
-    if (e > pf->end)
-        e = pf->end;
-    for (const char *q = pf->p; q < e; q += 64)
-        _mm_prefetch(q, _MM_HINT_T0);
-    pf->p = e;
+    pf_step_to(pf, false);
 }
 
 KX_INLINE float hsum(__m256 v)
@@ -896,7 +891,7 @@ KX_INLINE void tile_f_pf(const int type, const int R, const int T, float *y, con
     for (int64_t j = 0; j < nb; j++) {
         __m256 wv[KX_RFD][4];
         if (T == 1)
-            pf_step_l2(&pf);
+            pf_step_to(&pf, true);
         if (!conv)
             for (int i = 0; i < R; i++)
                 unpack_f(type, w0 + (size_t)i * rs, j, wv[i]);
@@ -1283,14 +1278,14 @@ KX_INLINE void kp_tile(const int type, const int NG, const int PT, float *y, con
      * this tile's) at the pace this tile consumes its own, into L2: prefetches to L1 are
      * held to L1's few miss buffers, and one core then read DRAM at 17 GB/s where a
      * plain stream reads 25-31 (T1: 28-30; Q4_0 131072 x 2048, one thread) */
-    const size_t pf_step = PT == 1 ? (size_t)NG * group_bytes / (size_t)nb : 0;
+    const size_t pf_bytes = PT == 1 ? (size_t)NG * group_bytes / (size_t)nb : 0;
     const size_t pf_end = (size_t)n_rows / 8 * group_bytes; /* offsets, never past it */
     size_t pf = (size_t)(g0 + NG) * group_bytes;
     for (int64_t j = 0; j < nb; j++) {
         if (PT == 1) {
-            for (size_t o = pf; o < pf + pf_step && o < pf_end; o += 64)
+            for (size_t o = pf; o < pf + pf_bytes && o < pf_end; o += 64)
                 _mm_prefetch((const char *)(w + o), _MM_HINT_T1);
-            pf += pf_step;
+            pf += pf_bytes;
         }
         KP_UNROLL
         for (int g = 0; g < NG; g++) {
