@@ -1,16 +1,36 @@
 /*
  * tests/testutil.h - small helpers shared by the cmocka programs: where the shared
- * fixtures are, a fresh temporary folder per test, and skipping with a reason.
+ * fixtures are, a fresh temporary folder per test, skipping with a reason, and
+ * reproducible random test data.
  * Include after <cmocka.h> and its prerequisites.
  */
 #ifndef ASSAY_TESTS_TESTUTIL_H
 #define ASSAY_TESTS_TESTUTIL_H
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Reproducible test data: xorshift64 (the caller keeps the state and its seed), its top
+ * bits as a u32, and a standard normal by Box-Muller from two draws. */
+static inline uint32_t tu_rnd_u32(uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return (uint32_t)(*state >> 11);
+}
+
+static inline float tu_rnd_normal(uint64_t *state)
+{
+    float u1 = ((float)(tu_rnd_u32(state) >> 8) + 0.5f) / 16777216.0f;
+    float u2 = ((float)(tu_rnd_u32(state) >> 8) + 0.5f) / 16777216.0f;
+    return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853f * u2);
+}
 
 /* Path of a file under ../shared (ASSAY_SHARED_DIR), or NULL if it does not exist.
  * The result lives in one of 4 static buffers reused in turn: copy it if you keep it

@@ -28,20 +28,6 @@
 #include <string.h>
 
 static uint64_t rng_state = 0x243F6A8885A308D3ull;
-static uint32_t rnd_u32(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 11);
-}
-
-static float rnd_normal(void)
-{
-    float u1 = ((float)(rnd_u32() >> 8) + 0.5f) / 16777216.0f;
-    float u2 = ((float)(rnd_u32() >> 8) + 0.5f) / 16777216.0f;
-    return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853f * u2);
-}
 
 static const int k_types[] = {
     QUANT_TYPE_F32,  QUANT_TYPE_F16,  QUANT_TYPE_BF16, QUANT_TYPE_Q4_0,
@@ -80,9 +66,9 @@ static void case_init(struct kcase *c, int type, int64_t n_rows, int64_t n_cols,
     c->ref = malloc(sizeof(float) * (size_t)(n_tok * n_rows));
     assert_true(c->w && c->wf && c->x && c->ref);
     for (int64_t i = 0; i < n_rows * n_cols; i++)
-        c->wf[i] = rnd_normal() * 0.05f * (i % 61 == 0 ? 5.0f : 1.0f);
+        c->wf[i] = tu_rnd_normal(&rng_state) * 0.05f * (i % 61 == 0 ? 5.0f : 1.0f);
     for (int64_t i = 0; i < n_tok * n_cols; i++)
-        c->x[i] = rnd_normal() * (i % 37 == 0 ? 8.0f : 1.0f);
+        c->x[i] = tu_rnd_normal(&rng_state) * (i % 37 == 0 ? 8.0f : 1.0f);
     for (int64_t r = 0; r < n_rows; r++)
         t->quantize(c->wf + r * n_cols, (uint8_t *)c->w + (size_t)r * rb, n_cols);
     for (int64_t r = 0; r < n_rows; r++)
@@ -295,7 +281,7 @@ static void test_quant_a8(void **state)
     enum { N = 32 * 40 };
     float x[N];
     for (int i = 0; i < N; i++)
-        x[i] = rnd_normal() * (i % 7 == 0 ? 10.0f : 1.0f);
+        x[i] = tu_rnd_normal(&rng_state) * (i % 7 == 0 ? 10.0f : 1.0f);
     for (int i = 64; i < 96; i++)
         x[i] = 0.0f; /* an all-zero block */
     for (int i = 96; i < 128; i++)

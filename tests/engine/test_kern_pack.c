@@ -27,20 +27,6 @@
 #include <string.h>
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static uint32_t rnd_u32(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 11);
-}
-
-static float rnd_normal(void)
-{
-    float u1 = ((float)(rnd_u32() >> 8) + 0.5f) / 16777216.0f;
-    float u2 = ((float)(rnd_u32() >> 8) + 0.5f) / 16777216.0f;
-    return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853f * u2);
-}
 
 struct pcase {
     int type;
@@ -67,9 +53,9 @@ static void pcase_init(struct pcase *c, int type, int64_t n_rows, int64_t n_cols
     c->ref = malloc(sizeof(float) * (size_t)(n_tok * n_rows));
     assert_true(c->w && c->wf && c->x && c->ref);
     for (int64_t i = 0; i < n_rows * n_cols; i++)
-        c->wf[i] = rnd_normal() * 0.05f * (i % 61 == 0 ? 5.0f : 1.0f);
+        c->wf[i] = tu_rnd_normal(&rng_state) * 0.05f * (i % 61 == 0 ? 5.0f : 1.0f);
     for (int64_t i = 0; i < n_tok * n_cols; i++)
-        c->x[i] = rnd_normal() * (i % 37 == 0 ? 8.0f : 1.0f);
+        c->x[i] = tu_rnd_normal(&rng_state) * (i % 37 == 0 ? 8.0f : 1.0f);
     for (int64_t r = 0; r < n_rows; r++)
         t->quantize(c->wf + r * n_cols, (uint8_t *)c->w + (size_t)r * rb, n_cols);
     for (int64_t r = 0; r < n_rows; r++)

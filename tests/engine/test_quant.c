@@ -42,20 +42,6 @@ static float u2f(uint32_t u)
 
 /* xorshift; deterministic data for every run */
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static uint32_t rnd_u32(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 11);
-}
-
-static float rnd_normal(void)
-{
-    float u1 = ((float)(rnd_u32() >> 8) + 0.5f) / 16777216.0f;
-    float u2 = ((float)(rnd_u32() >> 8) + 0.5f) / 16777216.0f;
-    return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853f * u2);
-}
 
 /* ---- table ---------------------------------------------------------------------------- */
 
@@ -161,7 +147,7 @@ static void test_f16_edges(void **state)
 #if defined(__FLT16_MAX__)
     /* against the compiler's conversion (round to nearest even) on random bit patterns */
     for (int i = 0; i < 2000000; i++) {
-        float f = u2f(rnd_u32() ^ (rnd_u32() << 21));
+        float f = u2f(tu_rnd_u32(&rng_state) ^ (tu_rnd_u32(&rng_state) << 21));
         if (isnan(f))
             continue;
         _Float16 c = (_Float16)f;
@@ -225,7 +211,7 @@ static void test_roundtrip(void **state)
     float *x = malloc(N * sizeof(float));
     assert_non_null(x);
     for (int i = 0; i < N; i++)
-        x[i] = rnd_normal() * (i % 97 == 0 ? 4.0f : 1.0f) * 0.02f;
+        x[i] = tu_rnd_normal(&rng_state) * (i % 97 == 0 ? 4.0f : 1.0f) * 0.02f;
     /* Budgets: a little above what each type gives on this data (RMS error relative to
      * RMS value); measured values in the comments. */
     static const struct {
@@ -271,7 +257,7 @@ static void test_nonfinite(void **state)
                                 QUANT_TYPE_Q4_K, QUANT_TYPE_Q5_K, QUANT_TYPE_Q6_K};
     float x[512], y[512];
     for (int i = 0; i < 512; i++)
-        x[i] = rnd_normal();
+        x[i] = tu_rnd_normal(&rng_state);
     x[3] = NAN;
     x[40] = INFINITY;
     x[100] = -INFINITY;
@@ -300,7 +286,7 @@ static void test_quantize_rows(void **state)
     enum { R = 37, C = 512 };
     float *x = malloc(sizeof(float) * R * C);
     for (int i = 0; i < R * C; i++)
-        x[i] = rnd_normal();
+        x[i] = tu_rnd_normal(&rng_state);
     static const int types[] = {QUANT_TYPE_Q4_K, QUANT_TYPE_Q6_K, QUANT_TYPE_Q8_0, QUANT_TYPE_F16};
     for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
         size_t rb;
