@@ -19,7 +19,7 @@ const struct cli_opt cmd_bench_opts[] = {
     {"no-repack", 0, CLI_OPT_FLAG, NULL, NULL,
      "keep the weights in the file's row layout instead of the packed 8-row layout "
      "(Q4_0, Q8_0, Q4_K, Q6_K; F16/BF16 with short rows), for comparing the two"},
-    {"no-hw", 0, CLI_OPT_FLAG, NULL, NULL, "skip measuring memory bandwidth and FMA peak"},
+    {"no-hw", 0, CLI_OPT_FLAG, NULL, NULL, "skip measuring memory bandwidth and the arithmetic peaks"},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -59,14 +59,16 @@ int cmd_bench(struct cli_ctx *ctx, const struct cli_args *a)
                "\"bandwidth_max_gb_s\": %.3f, \"bandwidth_samples\": %d,\n"
                " \"weight_bytes_per_token\": %.0f, "
                "\"tg_fraction_of_ceiling\": %.4f,\n"
-               " \"fma_peak_gflops\": %.2f, \"pp_flops_per_token\": %.0f, "
+               " \"fma_peak_gflops\": %.2f, \"int8_peak_gops\": %.2f, "
+               "\"pp_flops_per_token\": %.0f, \"pp_int8_ops_per_token\": %.0f, "
                "\"pp_fraction_of_peak\": %.4f, \"load_s\": %.4f, "
                "\"peak_rss_bytes\": %lld, \"kv_bytes\": %lld}\n",
                path, p.n_threads, p.n_prompt, p.n_gen, p.reps, r.pp.median, r.pp.min, r.pp.max,
                r.tg.median, r.tg.min, r.tg.max, r.bandwidth_bytes_s / 1e9,
                r.bandwidth.min / 1e9, r.bandwidth.max / 1e9, r.n_bandwidth,
                r.weight_bytes_per_token, r.tg_fraction_of_ceiling, r.fma_peak_flops / 1e9,
-               r.pp_flops_per_token, r.pp_fraction_of_peak, r.load_s, (long long)r.peak_rss_bytes,
+               r.int8_peak_ops / 1e9, r.pp_flops_per_token, r.pp_int8_ops_per_token,
+               r.pp_fraction_of_peak, r.load_s, (long long)r.peak_rss_bytes,
                (long long)r.kv_bytes);
         return 0;
     }
@@ -86,8 +88,13 @@ int cmd_bench(struct cli_ctx *ctx, const struct cli_args *a)
         printf("  tg ceiling      %.2f tokens/s; achieved %.1f%%\n",
                r.weight_bytes_per_token > 0 ? r.bandwidth_bytes_s / r.weight_bytes_per_token : 0,
                100 * r.tg_fraction_of_ceiling);
-        printf("  FMA peak        %.1f GFLOP/s (f32); pp achieves %.1f%%\n",
-               r.fma_peak_flops / 1e9, 100 * r.pp_fraction_of_peak);
+        printf("  peaks           %.1f GFLOP/s f32 FMA, %.1f GOP/s int8; %.0f%% of pp's "
+               "products in int8\n",
+               r.fma_peak_flops / 1e9, r.int8_peak_ops / 1e9,
+               r.pp_flops_per_token > 0 ? 100 * r.pp_int8_ops_per_token / r.pp_flops_per_token
+                                        : 0);
+        printf("  pp              achieves %.1f%% of the peak (each product at its own)\n",
+               100 * r.pp_fraction_of_peak);
     }
     printf("  peak RSS        %.1f MiB (KV cache %.1f MiB; the bandwidth buffer not counted)\n",
            (double)r.peak_rss_bytes / 1048576.0, (double)r.kv_bytes / 1048576.0);

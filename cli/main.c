@@ -128,11 +128,12 @@ const struct cli_cmd cli_commands[] = {
     {"bench", "measure prompt-processing and generation speed against the hardware's limits",
      "--model M [options]",
      "pp: one batch of -p random tokens into an empty cache; tg: -n single-token steps.\n"
-     "Memory bandwidth and the f32 FMA peak are measured in the same run: bandwidth once\n"
-     "after each tg repetition (the machine's bandwidth moves from minute to minute on\n"
-     "shared hosts), and generation is reported against the median ceiling (weights read\n"
-     "per token / bandwidth). Peak RSS is the model's: the 1 GiB buffer that measures the\n"
-     "bandwidth is not counted.",
+     "Memory bandwidth and the f32 FMA and int8 peaks are measured in the same run:\n"
+     "bandwidth once after each tg repetition (the machine's bandwidth moves from minute to\n"
+     "minute on shared hosts), and generation is reported against the median ceiling\n"
+     "(weights read per token / bandwidth). pp is reported against the peaks: products of\n"
+     "quantized weights at the int8 peak (the integer path), float ones at the FMA peak.\n"
+     "Peak RSS is the model's: the 1 GiB buffer that measures the bandwidth is not counted.",
      cmd_bench_opts, 0, 0, cmd_bench, NULL},
     {"quantize", "write a GGUF checkpoint in another tensor type (llama.cpp's recipes)",
      "IN.gguf OUT.gguf --type T",

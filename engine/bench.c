@@ -50,9 +50,11 @@ static double weight_bytes_per_token(const struct gguf *g)
 /* Multiply-add FLOPs per prompt token in the weight matrices (2 per weight element
  * used). The output matrix (or the embedding tied to it) runs for the last of the
  * n_prompt tokens only, as pp asks for one row of logits: its share is 1/n_prompt. */
-static double flops_per_token(const struct gguf *g, int32_t n_prompt)
+/* Multiply-add operations (2 per product) per prompt token: all of them, and the share
+ * the integer path makes (quantized weights; activations rounded to int8). */
+static double flops_per_token(const struct gguf *g, int32_t n_prompt, double *int8_ops)
 {
-    double total = 0;
+    double total = 0, int8 = 0;
     bool has_output = gguf_find_tensor(g, "output.weight") != NULL;
     for (size_t i = 0; i < gguf_n_tensors(g); i++) {
         const struct gguf_tensor *t = gguf_tensor_at(g, i);
@@ -62,8 +64,12 @@ static double flops_per_token(const struct gguf *g, int32_t n_prompt)
         if (embd && has_output) /* a lookup */
             continue;
         bool out = strcmp(t->name, "output.weight") == 0 || (embd && !has_output);
-        total += 2.0 * (double)t->n_elem / (out && n_prompt > 0 ? (double)n_prompt : 1.0);
+        double ops = 2.0 * (double)t->n_elem / (out && n_prompt > 0 ? (double)n_prompt : 1.0);
+        total += ops;
+        if (kern_matmul_scratch_bytes(t->type, t->ne[0], 1) != 0)
+            int8 += ops;
     }
+    *int8_ops = int8;
     return total;
 }
 
@@ -203,7 +209,7 @@ int bench_run(const char *path, const struct bench_params *p, struct bench_resul
         stat_of(t_tg, reps, &out->tg);
     }
     out->weight_bytes_per_token = weight_bytes_per_token(model_gguf(m));
-    out->pp_flops_per_token = flops_per_token(model_gguf(m), p->n_prompt);
+    out->pp_flops_per_token = flops_per_token(model_gguf(m), p->n_prompt, &out->pp_int8_ops_per_token);
     if (bw_buf) {
         while (n_bw < 3 && p->n_gen <= 0)
             bw[n_bw++] = kern_read_bandwidth(bw_buf, bw_bytes, p->n_threads, 2);
@@ -213,12 +219,18 @@ int bench_run(const char *path, const struct bench_params *p, struct bench_resul
         out->n_bandwidth = n_bw;
         out->bandwidth_bytes_s = out->bandwidth.median;
         out->fma_peak_flops = kern_fma_peak_flops(p->n_threads);
+        out->int8_peak_ops = kern_int8_peak_ops(p->n_threads);
         if (out->bandwidth_bytes_s > 0)
             out->tg_fraction_of_ceiling =
                 out->tg.median * out->weight_bytes_per_token / out->bandwidth_bytes_s;
-        if (out->fma_peak_flops > 0)
+        /* each product against the peak of the arithmetic that makes it: the seconds per
+         * token at both peaks, times the tokens per second achieved */
+        double f32 = out->pp_flops_per_token - out->pp_int8_ops_per_token;
+        double i8 = out->pp_int8_ops_per_token;
+        if (out->fma_peak_flops > 0 && (i8 == 0 || out->int8_peak_ops > 0))
             out->pp_fraction_of_peak =
-                out->pp.median * out->pp_flops_per_token / out->fma_peak_flops;
+                out->pp.median * (f32 / out->fma_peak_flops +
+                                  (i8 > 0 ? i8 / out->int8_peak_ops : 0));
     }
     if (p->no_hw) {
         out->peak_rss_bytes = peak_rss();

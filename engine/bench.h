@@ -37,11 +37,14 @@ struct bench_result {
                                   * tokens were; 3 after the pp repetitions without tg */
     int n_bandwidth;             /* samples */
     double fma_peak_flops;       /* float32 FMA peak, all threads */
+    double int8_peak_ops;        /* int8 multiply-add peak (2 ops per product), all threads */
     double weight_bytes_per_token; /* bytes of weights a generated token reads */
     double tg_fraction_of_ceiling; /* tg median x bytes per token / bandwidth */
     double pp_flops_per_token;   /* matrix-multiply FLOPs per prompt token (weights only;
                                   * the output matrix runs for the last token alone) */
-    double pp_fraction_of_peak;  /* pp median x flops per token / FMA peak */
+    double pp_int8_ops_per_token; /* the part of pp_flops_per_token made in int8 */
+    double pp_fraction_of_peak;  /* pp median x seconds per token at the peaks: float
+                                  * products at the FMA peak, int8 ones at the int8 peak */
     int64_t peak_rss_bytes;      /* the model's peak: the bandwidth buffer is not counted */
     int64_t kv_bytes;
 };

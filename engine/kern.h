@@ -120,5 +120,8 @@ double kern_read_bandwidth(const void *buf, size_t bytes, int n_threads, int rep
 /* Float32 FMA peak in FLOP/s with the widest vector unit (AVX-512 or AVX2), measured with
  * independent FMA chains on n_threads threads; 0 where neither exists. */
 double kern_fma_peak_flops(int n_threads);
+/* int8 multiply-add peak in operations/s (2 per product, as FLOPs count them) with the
+ * instructions the integer path uses: AVX-512 VNNI, else AVX2; 0 where neither exists. */
+double kern_int8_peak_ops(int n_threads);
 
 #endif

@@ -87,55 +87,122 @@ double kern_read_bandwidth(const void *buf, size_t bytes, int n_threads, int rep
     return best;
 }
 
-/* ---- arithmetic peak ------------------------------------------------------------------- */
+/* ---- arithmetic peaks ------------------------------------------------------------------
+ *
+ * KERN_PEAK_CHAINS independent chains keep both FMA pipes busy through the 4-cycle latency.
+ * Each chain starts from its own value, derived from a run-time seed: chains that start
+ * equal and see the same operations are one chain to the compiler, which then keeps a
+ * single latency-bound chain and the "peak" reads several times too high (it did: 583
+ * GFLOP/s on two cores whose real peak is ~235). */
+#define KERN_PEAK_CHAINS 12
 
 #if defined(__x86_64__)
-__attribute__((target("avx512f"))) static double fma_loop_avx512(long iters)
+#define PEAK_LOOP(T, SET1, FMA)                                                                    \
+    T a[KERN_PEAK_CHAINS];                                                                         \
+    for (int k = 0; k < KERN_PEAK_CHAINS; k++)                                                     \
+        a[k] = SET1(seed + 0.125f * (float)k);                                                    \
+    const T m = SET1(0.999999f), c = SET1(1e-7f * seed);                                          \
+    for (long i = 0; i < iters; i++)                                                               \
+        for (int k = 0; k < KERN_PEAK_CHAINS; k++)                                                 \
+            a[k] = FMA(a[k], m, c);
+
+__attribute__((target("avx512f"))) static double fma_loop_avx512(long iters, float seed)
 {
-    __m512 a0 = _mm512_set1_ps(1.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,
-           a7 = a0, a8 = a0, a9 = a0;
-    const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
-    for (long i = 0; i < iters; i++) {
-        a0 = _mm512_fmadd_ps(a0, m, c);
-        a1 = _mm512_fmadd_ps(a1, m, c);
-        a2 = _mm512_fmadd_ps(a2, m, c);
-        a3 = _mm512_fmadd_ps(a3, m, c);
-        a4 = _mm512_fmadd_ps(a4, m, c);
-        a5 = _mm512_fmadd_ps(a5, m, c);
-        a6 = _mm512_fmadd_ps(a6, m, c);
-        a7 = _mm512_fmadd_ps(a7, m, c);
-        a8 = _mm512_fmadd_ps(a8, m, c);
-        a9 = _mm512_fmadd_ps(a9, m, c);
-    }
-    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
-                             _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
-    s = _mm512_add_ps(s, _mm512_add_ps(a8, a9));
+    PEAK_LOOP(__m512, _mm512_set1_ps, _mm512_fmadd_ps)
+    __m512 s = a[0];
+    for (int k = 1; k < KERN_PEAK_CHAINS; k++)
+        s = _mm512_add_ps(s, a[k]);
     return (double)_mm512_reduce_add_ps(s);
 }
 
-__attribute__((target("avx2,fma"))) static double fma_loop_avx2(long iters)
+__attribute__((target("avx2,fma"))) static double fma_loop_avx2(long iters, float seed)
 {
-    __m256 a0 = _mm256_set1_ps(1.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,
-           a7 = a0, a8 = a0, a9 = a0;
-    const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-    for (long i = 0; i < iters; i++) {
-        a0 = _mm256_fmadd_ps(a0, m, c);
-        a1 = _mm256_fmadd_ps(a1, m, c);
-        a2 = _mm256_fmadd_ps(a2, m, c);
-        a3 = _mm256_fmadd_ps(a3, m, c);
-        a4 = _mm256_fmadd_ps(a4, m, c);
-        a5 = _mm256_fmadd_ps(a5, m, c);
-        a6 = _mm256_fmadd_ps(a6, m, c);
-        a7 = _mm256_fmadd_ps(a7, m, c);
-        a8 = _mm256_fmadd_ps(a8, m, c);
-        a9 = _mm256_fmadd_ps(a9, m, c);
-    }
-    __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
-                             _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
-    s = _mm256_add_ps(s, _mm256_add_ps(a8, a9));
+    PEAK_LOOP(__m256, _mm256_set1_ps, _mm256_fmadd_ps)
+    __m256 s = a[0];
+    for (int k = 1; k < KERN_PEAK_CHAINS; k++)
+        s = _mm256_add_ps(s, a[k]);
     float out[8];
     _mm256_storeu_ps(out, s);
     return (double)(out[0] + out[7]);
+}
+
+/* int8 products as the integer path makes them: VNNI's dpbusd (64 per instruction), or
+ * AVX2's maddubs + madd + add (32 per three instructions). The bytes change every
+ * iteration, so the products cannot be hoisted out of the loop. */
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static double dot_loop_vnni(long iters,
+                                                                                    int seed)
+{
+    __m512i a[KERN_PEAK_CHAINS];
+    for (int k = 0; k < KERN_PEAK_CHAINS; k++)
+        a[k] = _mm512_set1_epi32(seed + k);
+    __m512i u = _mm512_set1_epi8((char)(seed | 1)), s = _mm512_set1_epi8(3);
+    const __m512i one = _mm512_set1_epi8(1);
+    for (long i = 0; i < iters; i++) {
+        for (int k = 0; k < KERN_PEAK_CHAINS; k++)
+            a[k] = _mm512_dpbusd_epi32(a[k], u, s);
+        u = _mm512_add_epi8(u, one);
+    }
+    __m512i t = a[0];
+    for (int k = 1; k < KERN_PEAK_CHAINS; k++)
+        t = _mm512_add_epi32(t, a[k]);
+    return (double)_mm512_reduce_add_epi32(t);
+}
+
+#define KERN_PEAK_CHAINS_AVX2 6 /* 16 registers: 6 sums, 6 products, bytes, ones */
+__attribute__((target("avx2"))) static double dot_loop_avx2(long iters, int seed)
+{
+    __m256i a[KERN_PEAK_CHAINS_AVX2], s[KERN_PEAK_CHAINS_AVX2];
+    for (int k = 0; k < KERN_PEAK_CHAINS_AVX2; k++) {
+        a[k] = _mm256_set1_epi32(seed + k);
+        s[k] = _mm256_set1_epi8((char)(k + 1));
+    }
+    __m256i u = _mm256_set1_epi8((char)(seed | 1));
+    const __m256i one8 = _mm256_set1_epi8(1), one16 = _mm256_set1_epi16(1);
+    for (long i = 0; i < iters; i++) {
+        for (int k = 0; k < KERN_PEAK_CHAINS_AVX2; k++)
+            a[k] = _mm256_add_epi32(
+                a[k], _mm256_madd_epi16(_mm256_maddubs_epi16(u, s[k]), one16));
+        u = _mm256_add_epi8(u, one8);
+    }
+    __m256i t = a[0];
+    for (int k = 1; k < KERN_PEAK_CHAINS_AVX2; k++)
+        t = _mm256_add_epi32(t, a[k]);
+    int32_t out[8];
+    _mm256_storeu_si256((__m256i *)out, t);
+    return (double)(out[0] + out[7]);
+}
+#endif
+
+/* Best of 3 runs of loop() on n_threads threads, in operations per second. */
+static double peak_of(double (*loop)(long, float), double ops_per_iter, int n_threads)
+{
+    const long iters = 20000000;
+    static volatile float seed = 1.0f; /* opaque to the compiler */
+    double best = 0;
+    volatile double sink = 0;
+    for (int r = 0; r < 3; r++) {
+        double t0 = clock_now_s(), acc = 0;
+#pragma omp parallel num_threads(n_threads) reduction(+ : acc)
+        acc += loop(iters, seed);
+        double dt = clock_now_s() - t0;
+        sink += acc;
+        double ops = ops_per_iter * (double)iters * n_threads / dt;
+        if (ops > best)
+            best = ops;
+    }
+    (void)sink;
+    return best;
+}
+
+#if defined(__x86_64__)
+static double dot_vnni(long iters, float seed)
+{
+    return dot_loop_vnni(iters, (int)seed);
+}
+
+static double dot_avx2(long iters, float seed)
+{
+    return dot_loop_avx2(iters, (int)seed);
 }
 #endif
 
@@ -144,28 +211,25 @@ double kern_fma_peak_flops(int n_threads)
 #if defined(__x86_64__)
     if (n_threads < 1)
         n_threads = 1;
-    int w512 = __builtin_cpu_supports("avx512f");
-    int w256 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (!w512 && !w256)
-        return 0;
-    const long iters = 20000000;
-    double lanes = w512 ? 16 : 8;
-    double best = 0;
-    volatile double sink = 0;
-    for (int r = 0; r < 3; r++) {
-        double t0 = clock_now_s(), acc = 0;
-#pragma omp parallel num_threads(n_threads) reduction(+ : acc)
-        acc += w512 ? fma_loop_avx512(iters) : fma_loop_avx2(iters);
-        double dt = clock_now_s() - t0;
-        sink += acc;
-        double flops = 2.0 * lanes * 10.0 * (double)iters * n_threads / dt;
-        if (flops > best)
-            best = flops;
-    }
-    (void)sink;
-    return best;
-#else
+    if (__builtin_cpu_supports("avx512f"))
+        return peak_of(fma_loop_avx512, 2.0 * 16 * KERN_PEAK_CHAINS, n_threads);
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return peak_of(fma_loop_avx2, 2.0 * 8 * KERN_PEAK_CHAINS, n_threads);
+#endif
     (void)n_threads;
     return 0;
+}
+
+double kern_int8_peak_ops(int n_threads)
+{
+#if defined(__x86_64__)
+    if (n_threads < 1)
+        n_threads = 1;
+    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw"))
+        return peak_of(dot_vnni, 2.0 * 64 * KERN_PEAK_CHAINS, n_threads);
+    if (__builtin_cpu_supports("avx2"))
+        return peak_of(dot_avx2, 2.0 * 32 * KERN_PEAK_CHAINS_AVX2, n_threads);
 #endif
+    (void)n_threads;
+    return 0;
 }

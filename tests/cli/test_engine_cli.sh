@@ -126,6 +126,23 @@ d = json.load(open(sys.argv[1]))
 assert d["bandwidth_samples"] == 3, d
 assert 0 < d["bandwidth_min_gb_s"] <= d["bandwidth_gb_s"] <= d["bandwidth_max_gb_s"], d
 assert 0 < d["peak_rss_bytes"] < (1 << 30), d
+# Q8_0 weights: every product of pp is made in int8, so pp is measured against the int8
+# peak alone: the fraction is pp x ops per token / int8 peak
+assert d["pp_int8_ops_per_token"] == d["pp_flops_per_token"] > 0, d
+if d["int8_peak_gops"] > 0:
+    want = d["pp"]["tokens_per_s"] * d["pp_flops_per_token"] / (d["int8_peak_gops"] * 1e9)
+    assert abs(d["pp_fraction_of_peak"] - want) <= 1e-3 * want + 1e-4, (want, d)
+PYEOF
+# F16 weights: no int8 products; pp against the f32 FMA peak
+expect_exit 0 "quantize F16" -- "$ASSAY" quantize "$G2" f16.gguf --type F16
+expect_exit 0 "bench --json F16" -- "$ASSAY" bench -m f16.gguf -p 8 -n 1 -r 1 --json
+python3 - "$TMP/out" <<'PYEOF' && pass || fail "bench F16 peak fraction"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["pp_int8_ops_per_token"] == 0 and d["pp_flops_per_token"] > 0, d
+if d["fma_peak_gflops"] > 0:
+    want = d["pp"]["tokens_per_s"] * d["pp_flops_per_token"] / (d["fma_peak_gflops"] * 1e9)
+    assert abs(d["pp_fraction_of_peak"] - want) <= 1e-3 * want + 1e-4, (want, d)
 PYEOF
 # pp FLOPs per token: the layers' matrices per token, the output matrix (tied embedding
 # here) once per prompt, as pp asks for the last token's logits only

@@ -308,12 +308,124 @@ static void test_quant_a8(void **state)
 #endif
 }
 
+/* The peaks bench measures are the hardware's: kern_fma_peak_flops / kern_int8_peak_ops
+ * against chains written here, each from its own starting value. Regression: the f32 peak
+ * read 583 GFLOP/s on two cores that do ~235 (its chains all started equal, the compiler
+ * kept one, latency-bound, and the count assumed ten). */
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <time.h>
+
+#define PEAK_TEST_CHAINS 16
+static volatile float peak_seed = 2.0f;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+__attribute__((target("avx512f"), noinline)) static double fma_chains512(long n, float seed)
+{
+    __m512 a[PEAK_TEST_CHAINS];
+    for (int k = 0; k < PEAK_TEST_CHAINS; k++)
+        a[k] = _mm512_set1_ps(seed * (float)(k + 1));
+    const __m512 m = _mm512_set1_ps(0.99999f), c = _mm512_set1_ps(seed * 1e-6f);
+    for (long i = 0; i < n; i++)
+        for (int k = 0; k < PEAK_TEST_CHAINS; k++)
+            a[k] = _mm512_fmadd_ps(a[k], m, c);
+    float s = 0;
+    for (int k = 0; k < PEAK_TEST_CHAINS; k++)
+        s += _mm512_reduce_add_ps(a[k]);
+    return (double)s;
+}
+
+__attribute__((target("avx2,fma"), noinline)) static double fma_chains256(long n, float seed)
+{
+    __m256 a[PEAK_TEST_CHAINS / 2];
+    for (int k = 0; k < PEAK_TEST_CHAINS / 2; k++)
+        a[k] = _mm256_set1_ps(seed * (float)(k + 1));
+    const __m256 m = _mm256_set1_ps(0.99999f), c = _mm256_set1_ps(seed * 1e-6f);
+    for (long i = 0; i < n; i++)
+        for (int k = 0; k < PEAK_TEST_CHAINS / 2; k++)
+            a[k] = _mm256_fmadd_ps(a[k], m, c);
+    float out[8], s = 0;
+    for (int k = 0; k < PEAK_TEST_CHAINS / 2; k++) {
+        _mm256_storeu_ps(out, a[k]);
+        s += out[0];
+    }
+    return (double)s;
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"), noinline)) static double
+dot_chains512(long n, float seed)
+{
+    __m512i a[PEAK_TEST_CHAINS];
+    for (int k = 0; k < PEAK_TEST_CHAINS; k++)
+        a[k] = _mm512_set1_epi32((int)seed * (k + 1));
+    __m512i u = _mm512_set1_epi8((char)seed), v = _mm512_set1_epi8(5);
+    for (long i = 0; i < n; i++) {
+        for (int k = 0; k < PEAK_TEST_CHAINS; k++)
+            a[k] = _mm512_dpbusd_epi32(a[k], u, v);
+        u = _mm512_xor_si512(u, v);
+    }
+    int64_t s = 0;
+    for (int k = 0; k < PEAK_TEST_CHAINS; k++)
+        s += _mm512_reduce_add_epi32(a[k]);
+    return (double)s;
+}
+
+/* Best of 3: operations per second of f(n) making ops_per_iter operations per iteration. */
+static double rate(double (*f)(long, float), double ops_per_iter)
+{
+    const long n = 5000000;
+    double best = 0, sink = 0;
+    for (int r = 0; r < 3; r++) {
+        double t = now_s();
+        sink += f(n, peak_seed);
+        t = now_s() - t;
+        if (ops_per_iter * (double)n / t > best)
+            best = ops_per_iter * (double)n / t;
+    }
+    peak_seed += (float)(sink * 0.0);
+    return best;
+}
+#endif
+
+static void test_peaks_are_real(void **state)
+{
+    (void)state;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    double fma = 0, dot = 0;
+    if (__builtin_cpu_supports("avx512f"))
+        fma = rate(fma_chains512, 2.0 * 16 * PEAK_TEST_CHAINS);
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        fma = rate(fma_chains256, 2.0 * 8 * (PEAK_TEST_CHAINS / 2));
+    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw"))
+        dot = rate(dot_chains512, 2.0 * 64 * PEAK_TEST_CHAINS);
+    if (fma == 0)
+        skip();
+    double peak = kern_fma_peak_flops(1);
+    print_message("f32 FMA: kern %.1f GFLOP/s, test chains %.1f\n", peak / 1e9, fma / 1e9);
+    assert_true(peak > 0.6 * fma && peak < 1.5 * fma);
+    if (dot > 0) {
+        double p8 = kern_int8_peak_ops(1);
+        print_message("int8 VNNI: kern %.1f GOP/s, test chains %.1f\n", p8 / 1e9, dot / 1e9);
+        assert_true(p8 > 0.6 * dot && p8 < 1.5 * dot);
+    }
+#else
+    skip();
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quant_a8),          cmocka_unit_test(test_no_scratch_falls_back),
         cmocka_unit_test(test_batch_independent), cmocka_unit_test(test_threads_identical),
-        cmocka_unit_test(test_matmul_vs_ref),
+        cmocka_unit_test(test_matmul_vs_ref),     cmocka_unit_test(test_peaks_are_real),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
