@@ -1103,7 +1103,8 @@ int KX(kern_rows)(float *y, const void *w, int type, const float *x, const struc
 
 /* One packed block of 8 rows x 32 values, ready for any number of tokens: vector k (lane
  * r = row r) meets activation chunk k (bytes 4k .. 4k+3). Levels are unsigned with the
- * type's offset taken out by the correction of kp_dot (Q4_0: 0..15, offset 8; Q6_K:
+ * type's offset taken out by the correction of kp_dot (Q4_0: 0..15, offset 8; Q5_0: 0..31,
+ * offset 16; Q6_K:
  * 0..63, offset 32; Q8_0 on VNNI: q + 128, offset 128), except Q8_0 on AVX2 (signed, no
  * offset). */
 struct kpw {
@@ -1134,6 +1135,19 @@ KX_INLINE void kp_unpack(const int type, const uint8_t *wg, int64_t j, struct kp
             __m256i q = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * c));
             o->v[c] = kp_nib_lo(q);
             o->v[c + 4] = kp_nib_hi(q);
+        }
+    } else if (type == QUANT_TYPE_Q5_0) { /* levels 0..31: the nibble, bit 4 from qh */
+        const struct blk_q5_0x8 *b = (const struct blk_q5_0x8 *)wg + j;
+        o->ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
+        const __m256i h = _mm256_loadu_si256((const __m256i *)b->qh), m = _mm256_set1_epi8(0x10);
+        KP_UNROLL
+        for (int c = 0; c < 4; c++) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * c));
+            /* vector k takes bit k of each qh byte to bit 4 */
+            __m256i hl = c == 0 ? _mm256_slli_epi16(h, 4) : _mm256_slli_epi16(h, 4 - c);
+            __m256i hh = c == 0 ? h : _mm256_srli_epi16(h, c);
+            o->v[c] = _mm256_or_si256(kp_nib_lo(q), _mm256_and_si256(hl, m));
+            o->v[c + 4] = _mm256_or_si256(kp_nib_hi(q), _mm256_and_si256(hh, m));
         }
     } else if (type == QUANT_TYPE_Q8_0) {
         const struct blk_q8_0x8 *b = (const struct blk_q8_0x8 *)wg + j;
@@ -1239,9 +1253,9 @@ KX_INLINE __m256i kp_dot(const int type, const struct kpw *w, const struct blk_a
     if (type == QUANT_TYPE_Q4_K) /* levels 0..15 with no offset; the min is kp_acc's */
         return _mm256_mullo_epi32(kp_dot_part(type, w, x4, 0, 8, _mm256_setzero_si256()), w->sc0);
 #if KX_LEVEL == 512
-    const int sh = type == QUANT_TYPE_Q4_0 ? 3 : 7;
-#else
-    const int sh = type == QUANT_TYPE_Q4_0 ? 3 : 0; /* AVX2 keeps Q8_0 signed */
+    const int sh = type == QUANT_TYPE_Q4_0 ? 3 : type == QUANT_TYPE_Q5_0 ? 4 : 7;
+#else /* AVX2 keeps Q8_0 signed */
+    const int sh = type == QUANT_TYPE_Q4_0 ? 3 : type == QUANT_TYPE_Q5_0 ? 4 : 0;
 #endif
     __m256i corr = sh ? _mm256_set1_epi32(-(int32_t)((uint32_t)a->isum << sh))
                       : _mm256_setzero_si256();
@@ -1308,6 +1322,7 @@ KX_INLINE void kp_rows(const int type, float *y, const struct kern_packed *w,
 {
     const int64_t nb = w->n_cols / 32; /* activation blocks */
     const size_t group_bytes = type == QUANT_TYPE_Q4_0   ? sizeof(struct blk_q4_0x8) * (size_t)nb
+                               : type == QUANT_TYPE_Q5_0 ? sizeof(struct blk_q5_0x8) * (size_t)nb
                                : type == QUANT_TYPE_Q8_0 ? sizeof(struct blk_q8_0x8) * (size_t)nb
                                : type == QUANT_TYPE_Q4_K ? sizeof(struct blk_q4_kx8) * (size_t)(nb / 8)
                                                          : sizeof(struct blk_q6_kx8) * (size_t)(nb / 8);
@@ -1373,6 +1388,8 @@ void KX(kern_rows_packed)(float *y, const struct kern_packed *w, const float *x,
         kp_rows_f(QUANT_TYPE_BF16, y, w, x, n_tok, r0, r1);
     else if (w->type == QUANT_TYPE_Q4_0)
         kp_rows(QUANT_TYPE_Q4_0, y, w, act, n_tok, r0, r1);
+    else if (w->type == QUANT_TYPE_Q5_0)
+        kp_rows(QUANT_TYPE_Q5_0, y, w, act, n_tok, r0, r1);
     else if (w->type == QUANT_TYPE_Q8_0)
         kp_rows(QUANT_TYPE_Q8_0, y, w, act, n_tok, r0, r1);
     else if (w->type == QUANT_TYPE_Q4_K)

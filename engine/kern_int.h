@@ -120,6 +120,15 @@ struct blk_q8_0x8 {
     uint16_t d[8];
     int8_t qs[256];
 };
+/* Q5_0 x8: qs as Q4_0 x8's (the low 4 bits of each level), then one bit per value: lane
+ * r byte b of qh holds at bit k the 5th bit of value 4k + b of row r, the value that
+ * byte b of lane r of unpacked vector k holds (so vector k takes its bits with one
+ * shift). 176 bytes, the same as the 8 rows' blocks. */
+struct blk_q5_0x8 {
+    uint16_t d[8];
+    uint8_t qs[128];
+    uint8_t qh[32];
+};
 /* Q4_K x8: per super-block d[8], dmin[8], the 6-bit scales and mins unpacked to bytes as
  * [group][row], then each group's 32 levels (0..15) laid out as Q4_0 x8's qs. 1184
  * bytes for 8 rows' 1152. */

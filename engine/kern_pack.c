@@ -36,6 +36,8 @@ static size_t group_block_bytes(int type)
     switch (type) {
     case QUANT_TYPE_Q4_0:
         return sizeof(struct blk_q4_0x8);
+    case QUANT_TYPE_Q5_0:
+        return sizeof(struct blk_q5_0x8);
     case QUANT_TYPE_Q8_0:
         return sizeof(struct blk_q8_0x8);
     case QUANT_TYPE_Q6_K:
@@ -148,6 +150,22 @@ static void pack_group(uint8_t *dst, const uint8_t *w, int type, size_t row_byte
                 for (int c = 0; c < 4; c++)
                     memcpy(o->qs + 32 * c + 4 * r, b->qs + 4 * c, 4);
             }
+    } else if (type == QUANT_TYPE_Q5_0) {
+        struct blk_q5_0x8 *o = (struct blk_q5_0x8 *)dst;
+        for (int64_t j = 0; j < nb; j++, o++) {
+            memset(o->qh, 0, sizeof(o->qh));
+            for (int r = 0; r < 8; r++) {
+                const struct blk_q5_0 *b = (const struct blk_q5_0 *)rows[r] + j;
+                uint32_t qh = (uint32_t)b->qh[0] | (uint32_t)b->qh[1] << 8 |
+                              (uint32_t)b->qh[2] << 16 | (uint32_t)b->qh[3] << 24;
+                o->d[r] = b->d;
+                for (int c = 0; c < 4; c++)
+                    memcpy(o->qs + 32 * c + 4 * r, b->qs + 4 * c, 4);
+                for (int k = 0; k < 8; k++)
+                    for (int bi = 0; bi < 4; bi++)
+                        o->qh[4 * r + bi] |= (uint8_t)(((qh >> (4 * k + bi)) & 1) << k);
+            }
+        }
     } else if (type == QUANT_TYPE_Q4_K) {
         struct blk_q4_kx8 *o = (struct blk_q4_kx8 *)dst;
         for (int64_t sb = 0; sb < nb; sb++, o++)
@@ -253,6 +271,18 @@ int kern_packed_row(const struct kern_packed *p, int64_t row, void *dst)
             b->d = o->d[r];
             for (int c = 0; c < 4; c++)
                 memcpy(b->qs + 4 * c, o->qs + 32 * c + 4 * r, 4);
+        } else if (p->type == QUANT_TYPE_Q5_0) {
+            const struct blk_q5_0x8 *o = (const struct blk_q5_0x8 *)src + j;
+            struct blk_q5_0 *b = (struct blk_q5_0 *)dst + j;
+            b->d = o->d[r];
+            for (int c = 0; c < 4; c++)
+                memcpy(b->qs + 4 * c, o->qs + 32 * c + 4 * r, 4);
+            uint32_t qh = 0;
+            for (int k = 0; k < 8; k++)
+                for (int bi = 0; bi < 4; bi++)
+                    qh |= (uint32_t)((o->qh[4 * r + bi] >> k) & 1) << (4 * k + bi);
+            for (int i = 0; i < 4; i++)
+                b->qh[i] = (uint8_t)(qh >> (8 * i));
         } else if (p->type == QUANT_TYPE_Q8_0) {
             const struct blk_q8_0x8 *o = (const struct blk_q8_0x8 *)src + j;
             struct blk_q8_0 *b = (struct blk_q8_0 *)dst + j;

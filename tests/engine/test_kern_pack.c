@@ -1,6 +1,6 @@
 /*
  * tests/engine/test_kern_pack.c - the packed 8-row kernels (engine/kern_pack.c,
- * kern_matmul_packed) for Q4_0, Q8_0, Q6_K and Q4_K, and the grouped F16 / BF16 layout:
+ * kern_matmul_packed) for Q4_0, Q5_0, Q8_0, Q6_K and Q4_K, and the grouped F16 / BF16 layout:
  *  - against kern_matmul_ref within the int8 path's budget (each activation rounded to
  *    its int8 level: sum_k |w_k| * amax(block) / 254, plus 3e-6 * sum_k |w_k x_k|);
  *  - against kern_matmul's row layout on the same int8 activations within the float
@@ -138,10 +138,11 @@ static double check(const struct pcase *c, const float *y, const float *want, bo
     return worst;
 }
 
-static const int k_types[] = {QUANT_TYPE_Q4_0, QUANT_TYPE_Q8_0, QUANT_TYPE_Q6_K, QUANT_TYPE_Q4_K};
+static const int k_types[] = {QUANT_TYPE_Q4_0, QUANT_TYPE_Q5_0, QUANT_TYPE_Q8_0, QUANT_TYPE_Q6_K,
+                              QUANT_TYPE_Q4_K};
 #define N_TYPES (sizeof(k_types) / sizeof(k_types[0]))
 /* every packed type: the integer ones, then the float ones */
-static const int k_all[] = {QUANT_TYPE_Q4_0, QUANT_TYPE_Q8_0, QUANT_TYPE_Q6_K,
+static const int k_all[] = {QUANT_TYPE_Q4_0, QUANT_TYPE_Q5_0, QUANT_TYPE_Q8_0, QUANT_TYPE_Q6_K,
                             QUANT_TYPE_Q4_K, QUANT_TYPE_F16,  QUANT_TYPE_BF16};
 #define N_ALL (sizeof(k_all) / sizeof(k_all[0]))
 
