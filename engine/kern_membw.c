@@ -145,7 +145,9 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static double dot_loop_vn
     __m512i t = a[0];
     for (int k = 1; k < KERN_PEAK_CHAINS; k++)
         t = _mm512_add_epi32(t, a[k]);
-    return (double)_mm512_reduce_add_epi32(t);
+    int32_t out[16]; /* the sums wrap: add them as doubles, never as int */
+    _mm512_storeu_si512((void *)out, t);
+    return (double)out[0] + (double)out[15];
 }
 
 #define KERN_PEAK_CHAINS_AVX2 6 /* 16 registers: 6 sums, 6 products, bytes, ones */
@@ -169,7 +171,7 @@ __attribute__((target("avx2"))) static double dot_loop_avx2(long iters, int seed
         t = _mm256_add_epi32(t, a[k]);
     int32_t out[8];
     _mm256_storeu_si256((__m256i *)out, t);
-    return (double)(out[0] + out[7]);
+    return (double)out[0] + (double)out[7];
 }
 #endif
 

