@@ -47,11 +47,11 @@ static double weight_bytes_per_token(const struct gguf *g)
     return total;
 }
 
-/* Multiply-add FLOPs per prompt token in the weight matrices (2 per weight element
- * used). The output matrix (or the embedding tied to it) runs for the last of the
- * n_prompt tokens only, as pp asks for one row of logits: its share is 1/n_prompt. */
-/* Multiply-add operations (2 per product) per prompt token: all of them, and the share
- * the integer path makes (quantized weights; activations rounded to int8). */
+/* Multiply-add operations per prompt token in the weight matrices (2 per weight element
+ * used): all of them, and in *int8_ops the share the integer path makes (quantized
+ * weights; activations rounded to int8). The output matrix (or the embedding tied to
+ * it) runs for the last of the n_prompt tokens only, as pp asks for one row of logits:
+ * its share is 1/n_prompt. */
 static double flops_per_token(const struct gguf *g, int32_t n_prompt, double *int8_ops)
 {
     double total = 0, int8 = 0;
