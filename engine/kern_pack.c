@@ -130,6 +130,20 @@ static void pack_q6_k(struct blk_q6_kx8 *o, const uint8_t *const rows[8], int64_
     }
 }
 
+/* Block data in 4-byte chunks between a row's layout and the x8 layout, where chunk c of
+ * row r sits at byte 32 * c + 4 * r. */
+static void chunks_to_lanes(uint8_t *x8, const uint8_t *row, int r, int n_chunks)
+{
+    for (int c = 0; c < n_chunks; c++)
+        memcpy(x8 + 32 * c + 4 * r, row + 4 * c, 4);
+}
+
+static void chunks_from_lanes(uint8_t *row, const uint8_t *x8, int r, int n_chunks)
+{
+    for (int c = 0; c < n_chunks; c++)
+        memcpy(row + 4 * c, x8 + 32 * c + 4 * r, 4);
+}
+
 /* Group g (rows 8g .. 8g+7) of w into dst (nb packed blocks). */
 static void pack_group(uint8_t *dst, const uint8_t *w, int type, size_t row_bytes, int64_t g,
                        int64_t nb)
@@ -147,8 +161,7 @@ static void pack_group(uint8_t *dst, const uint8_t *w, int type, size_t row_byte
             for (int r = 0; r < 8; r++) {
                 const struct blk_q4_0 *b = (const struct blk_q4_0 *)rows[r] + j;
                 o->d[r] = b->d;
-                for (int c = 0; c < 4; c++)
-                    memcpy(o->qs + 32 * c + 4 * r, b->qs + 4 * c, 4);
+                chunks_to_lanes(o->qs, b->qs, r, 4);
             }
     } else if (type == QUANT_TYPE_Q5_0) {
         struct blk_q5_0x8 *o = (struct blk_q5_0x8 *)dst;
@@ -159,8 +172,7 @@ static void pack_group(uint8_t *dst, const uint8_t *w, int type, size_t row_byte
                 uint32_t qh = (uint32_t)b->qh[0] | (uint32_t)b->qh[1] << 8 |
                               (uint32_t)b->qh[2] << 16 | (uint32_t)b->qh[3] << 24;
                 o->d[r] = b->d;
-                for (int c = 0; c < 4; c++)
-                    memcpy(o->qs + 32 * c + 4 * r, b->qs + 4 * c, 4);
+                chunks_to_lanes(o->qs, b->qs, r, 4);
                 for (int k = 0; k < 8; k++)
                     for (int bi = 0; bi < 4; bi++)
                         o->qh[4 * r + bi] |= (uint8_t)(((qh >> (4 * k + bi)) & 1) << k);
@@ -180,8 +192,7 @@ static void pack_group(uint8_t *dst, const uint8_t *w, int type, size_t row_byte
             for (int r = 0; r < 8; r++) {
                 const struct blk_q8_0 *b = (const struct blk_q8_0 *)rows[r] + j;
                 o->d[r] = b->d;
-                for (int c = 0; c < 8; c++)
-                    memcpy(o->qs + 32 * c + 4 * r, b->qs + 4 * c, 4);
+                chunks_to_lanes((uint8_t *)o->qs, (const uint8_t *)b->qs, r, 8);
             }
     }
 }
@@ -269,14 +280,12 @@ int kern_packed_row(const struct kern_packed *p, int64_t row, void *dst)
             const struct blk_q4_0x8 *o = (const struct blk_q4_0x8 *)src + j;
             struct blk_q4_0 *b = (struct blk_q4_0 *)dst + j;
             b->d = o->d[r];
-            for (int c = 0; c < 4; c++)
-                memcpy(b->qs + 4 * c, o->qs + 32 * c + 4 * r, 4);
+            chunks_from_lanes(b->qs, o->qs, r, 4);
         } else if (p->type == QUANT_TYPE_Q5_0) {
             const struct blk_q5_0x8 *o = (const struct blk_q5_0x8 *)src + j;
             struct blk_q5_0 *b = (struct blk_q5_0 *)dst + j;
             b->d = o->d[r];
-            for (int c = 0; c < 4; c++)
-                memcpy(b->qs + 4 * c, o->qs + 32 * c + 4 * r, 4);
+            chunks_from_lanes(b->qs, o->qs, r, 4);
             uint32_t qh = 0;
             for (int k = 0; k < 8; k++)
                 for (int bi = 0; bi < 4; bi++)
@@ -287,8 +296,7 @@ int kern_packed_row(const struct kern_packed *p, int64_t row, void *dst)
             const struct blk_q8_0x8 *o = (const struct blk_q8_0x8 *)src + j;
             struct blk_q8_0 *b = (struct blk_q8_0 *)dst + j;
             b->d = o->d[r];
-            for (int c = 0; c < 8; c++)
-                memcpy(b->qs + 4 * c, o->qs + 32 * c + 4 * r, 4);
+            chunks_from_lanes((uint8_t *)b->qs, (const uint8_t *)o->qs, r, 8);
         } else if (p->type == QUANT_TYPE_Q4_K) {
             const struct blk_q4_kx8 *o = (const struct blk_q4_kx8 *)src + j;
             struct blk_q4_k *b = (struct blk_q4_k *)dst + j;
