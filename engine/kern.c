@@ -230,6 +230,29 @@ static void run_rows(const struct kern_isa *isa, const struct quant_traits *t, s
         rows_scalar(y, w, t, row_bytes, x, n_rows, n_cols, n_tok, r0, r1);
 }
 
+/* Rows in runs of 16, shared out evenly: a thread's rows are contiguous. Work per call
+ * below 2^19 weight-token products (~10 us on one core) is not worth waking threads for:
+ * a parallel region costs a few us, and much more on a busy machine. */
+static int rows_threads(int64_t n_rows, int64_t n_cols, int64_t n_tok, int n_threads)
+{
+    int64_t n_units = (n_rows + 15) / 16;
+    int nt = n_threads;
+    if ((int64_t)nt > n_units)
+        nt = (int)n_units;
+    if (n_rows * n_cols * n_tok < ((int64_t)1 << 19))
+        nt = 1;
+    return nt;
+}
+
+/* Thread ith of nth's rows [*r0, *r1) under rows_threads' sharing. */
+static void thread_rows(int64_t n_rows, int ith, int nth, int64_t *r0, int64_t *r1)
+{
+    int64_t n_units = (n_rows + 15) / 16;
+    int64_t u0 = n_units * ith / nth, u1 = n_units * (ith + 1) / nth;
+    *r0 = u0 * 16;
+    *r1 = u1 * 16 < n_rows ? u1 * 16 : n_rows;
+}
+
 void kern_matmul(float *y, const void *w, int weight_type, const float *x, int64_t n_rows,
                  int64_t n_cols, int64_t n_tok, const struct kern_ctx *kc)
 {
@@ -267,24 +290,15 @@ void kern_matmul(float *y, const void *w, int weight_type, const float *x, int64
         }
     }
 
-    /* Rows in runs of 16, shared out evenly: a thread's rows are contiguous. Work per
-     * call below 2^19 weight-token products (~10 us on one core) is not worth waking
-     * threads for: a parallel region costs a few us, and much more on a busy machine. */
-    int64_t n_units = (n_rows + 15) / 16;
-    int nt = n_threads;
-    if ((int64_t)nt > n_units)
-        nt = (int)n_units;
-    if (n_rows * n_cols * n_tok < ((int64_t)1 << 19))
-        nt = 1;
+    int nt = rows_threads(n_rows, n_cols, n_tok, n_threads);
     if (nt == 1) { /* no OpenMP call at all: small decode products are ~1 us */
         run_rows(&isa, t, row_bytes, y, w, weight_type, x, act, n_rows, n_cols, n_tok, 0, n_rows);
         return;
     }
 #pragma omp parallel num_threads(nt)
     {
-        int ith = omp_get_thread_num(), nth = omp_get_num_threads();
-        int64_t u0 = n_units * ith / nth, u1 = n_units * (ith + 1) / nth;
-        int64_t r0 = u0 * 16, r1 = u1 * 16 < n_rows ? u1 * 16 : n_rows;
+        int64_t r0, r1;
+        thread_rows(n_rows, omp_get_thread_num(), omp_get_num_threads(), &r0, &r1);
         if (r0 < r1)
             run_rows(&isa, t, row_bytes, y, w, weight_type, x, act, n_rows, n_cols, n_tok, r0, r1);
     }
@@ -314,22 +328,16 @@ int kern_matmul_packed(float *y, const struct kern_packed *w, const float *x, in
             isa.quant_a8(x + tok * n_cols, act + tok * nb, n_cols);
     }
 
-    /* Row groups of 8 in runs of 2 (16 rows, as kern_matmul), shared out evenly. */
-    int64_t n_units = (n_rows + 15) / 16;
-    int nt = n_threads;
-    if ((int64_t)nt > n_units)
-        nt = (int)n_units;
-    if (n_rows * n_cols * n_tok < ((int64_t)1 << 19))
-        nt = 1;
+    /* row groups of 8 in runs of 2: the same shares as kern_matmul */
+    int nt = rows_threads(n_rows, n_cols, n_tok, n_threads);
     if (nt == 1) {
         isa.rows_packed(y, w, x, act, n_tok, 0, n_rows);
         return 0;
     }
 #pragma omp parallel num_threads(nt)
     {
-        int ith = omp_get_thread_num(), nth = omp_get_num_threads();
-        int64_t u0 = n_units * ith / nth, u1 = n_units * (ith + 1) / nth;
-        int64_t r0 = u0 * 16, r1 = u1 * 16 < n_rows ? u1 * 16 : n_rows;
+        int64_t r0, r1;
+        thread_rows(n_rows, omp_get_thread_num(), omp_get_num_threads(), &r0, &r1);
         if (r0 < r1)
             isa.rows_packed(y, w, x, act, n_tok, r0, r1);
     }
