@@ -87,7 +87,8 @@ try:
         t.check(b.js("return document.getElementById('cmp-a').value + ',' + document.getElementById('cmp-b').value") == '1,2',
                 'ticked runs fill the compare form')
         b.click('#compare-go')
-        b.wait("return !document.getElementById('cmp-sec').hidden", 'comparison page')
+        # the first polls may still run on the runs list, which has no #cmp-sec
+        b.wait("const e = document.getElementById('cmp-sec'); return e && !e.hidden", 'comparison page')
         t.check(b.url().endswith('/compare.html?a=1&b=2'), 'comparison url: ' + b.url())
         row = b.js("return document.querySelector('#tasks tbody tr').textContent")
         t.check(row.startswith('humaneval45'), 'comparison row: %r' % row)
