@@ -66,6 +66,17 @@ void file_unmap(struct file_map *fm)
     memset(fm, 0, sizeof(*fm));
 }
 
+void file_map_drop(const void *p, size_t n)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0 || !p)
+        return;
+    uintptr_t a = ((uintptr_t)p + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t e = ((uintptr_t)p + n) & ~((uintptr_t)page - 1);
+    if (e > a)
+        madvise((void *)a, e - a, MADV_DONTNEED);
+}
+
 int file_read_all(char **out, size_t *len_out, const char *path, size_t max_bytes,
                   struct assay_error *err)
 {

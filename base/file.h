@@ -22,6 +22,10 @@ struct file_map {
 int file_map(struct file_map *fm, const char *path, struct assay_error *err);
 /* Unmap and free; safe on a zeroed struct. */
 void file_unmap(struct file_map *fm);
+/* Release the whole pages inside [p, p + n) of a read-only file mapping from this
+ * process's resident set: they stay in the page cache, and a later read faults them
+ * back in. Never on writable memory (its contents would be lost). */
+void file_map_drop(const void *p, size_t n);
 
 /* Read the whole file into a NUL-terminated allocation; ASSAY_ELIMIT past max_bytes. */
 int file_read_all(char **out, size_t *len_out, const char *path, size_t max_bytes,

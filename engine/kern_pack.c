@@ -9,6 +9,7 @@
  * where the kernel gives them) and the mapped file's pages of the matrix are released
  * from this process once copied (the page cache keeps them for the unpacked paths).
  */
+#include "base/file.h"
 #include "engine/kern.h"
 #include "engine/kern_int.h"
 #include "engine/quant.h"
@@ -16,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <omp.h>
 
@@ -197,19 +197,6 @@ static void pack_group(uint8_t *dst, const uint8_t *w, int type, size_t row_byte
     }
 }
 
-/* Release the whole pages inside [p, p + n) of a read-only file mapping from this
- * process: they stay in the page cache, and a later read faults them back. */
-static void drop_pages(const void *p, size_t n)
-{
-    long page = sysconf(_SC_PAGESIZE);
-    if (page <= 0)
-        return;
-    uintptr_t a = ((uintptr_t)p + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
-    uintptr_t e = ((uintptr_t)p + n) & ~((uintptr_t)page - 1);
-    if (e > a)
-        madvise((void *)a, e - a, MADV_DONTNEED);
-}
-
 #define PACK_CHUNK 64 /* groups per unit of work (and of source pages dropped) */
 
 int kern_pack(struct kern_packed *p, const void *w, int weight_type, int64_t n_rows,
@@ -248,7 +235,7 @@ int kern_pack(struct kern_packed *p, const void *w, int weight_type, int64_t n_r
             pack_group((uint8_t *)dst + (size_t)g * group_bytes, w, weight_type, row_bytes, g, nb);
         /* peak resident memory stays about one copy of the weights */
         if (drop_source)
-            drop_pages((const uint8_t *)w + (size_t)g0 * src_group, (size_t)(g1 - g0) * src_group);
+            file_map_drop((const uint8_t *)w + (size_t)g0 * src_group, (size_t)(g1 - g0) * src_group);
     }
     p->data = dst;
     p->bytes = bytes;

@@ -67,7 +67,9 @@ int model_load_views(struct model **out, const struct gguf *meta, const struct m
 /* Copy the Q4_0 / Q8_0 matrices into the packed layout of the integer kernels
  * (engine/kern.h: struct kern_packed), with n_threads threads; contexts then use them
  * unless they ask for the float or reference paths. Idempotent. Resident memory stays
- * about one copy of the weights (the file's pages of a packed matrix are released).
+ * about one copy of the weights: the file's pages of a packed matrix are released as it is
+ * copied, and at the end every page of the file mapping but those of the matrices still
+ * read in place (the metadata, the copied norms).
  * ASSAY_ENOMEM. Call before creating contexts, not while one decodes. */
 int model_repack(struct model *m, int n_threads, struct assay_error *err);
 /* NULL is a no-op. */
