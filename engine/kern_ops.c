@@ -362,6 +362,32 @@ void kern_rope_neox_ref(float *x, int64_t n_tok, int64_t row_stride, int n_head,
             rope_head(x + t * row_stride + (int64_t)h * head_dim, head_dim, pos[t], inv_freq);
 }
 
+/* cos / sin of one token's angles: rope_head's formulas */
+static void rope_angles(float *cs, int32_t pos, int head_dim, const float *inv_freq)
+{
+    int half = head_dim / 2;
+    for (int i = 0; i < half; i++) {
+        float ang = (float)pos * inv_freq[i];
+        cs[i] = (float)cos((double)ang);
+        cs[half + i] = (float)sin((double)ang);
+    }
+}
+
+/* rope_head's rotation with the angles of rope_angles */
+static void rope_rotate(float *x, int n_head, int head_dim, const float *cs)
+{
+    int half = head_dim / 2;
+    for (int h = 0; h < n_head; h++) {
+        float *xh = x + (int64_t)h * head_dim;
+        for (int i = 0; i < half; i++) {
+            float a = xh[i];
+            float b = xh[i + half];
+            xh[i] = a * cs[i] - b * cs[half + i];
+            xh[i + half] = a * cs[half + i] + b * cs[i];
+        }
+    }
+}
+
 void kern_rope_neox(float *x, int64_t n_tok, int64_t row_stride, int n_head, int head_dim,
                     const int32_t *pos, const float *inv_freq, int n_threads)
 {
@@ -370,27 +396,33 @@ void kern_rope_neox(float *x, int64_t n_tok, int64_t row_stride, int n_head, int
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int64_t t = 0; t < n_tok; t++) {
         float cs[KERN_OPS_HEAD_DIM_MAX];
-        int half = head_dim / 2;
         if (head_dim > KERN_OPS_HEAD_DIM_MAX) {
             for (int h = 0; h < n_head; h++)
                 rope_head(x + t * row_stride + (int64_t)h * head_dim, head_dim, pos[t], inv_freq);
             continue;
         }
-        for (int i = 0; i < half; i++) {
-            float ang = (float)pos[t] * inv_freq[i];
-            cs[i] = (float)cos((double)ang);
-            cs[half + i] = (float)sin((double)ang);
-        }
-        for (int h = 0; h < n_head; h++) {
-            float *xh = x + t * row_stride + (int64_t)h * head_dim;
-            for (int i = 0; i < half; i++) {
-                float a = xh[i];
-                float b = xh[i + half];
-                xh[i] = a * cs[i] - b * cs[half + i];
-                xh[i + half] = a * cs[half + i] + b * cs[i];
-            }
-        }
+        rope_angles(cs, pos[t], head_dim, inv_freq);
+        rope_rotate(x + t * row_stride, n_head, head_dim, cs);
     }
+}
+
+void kern_rope_table(float *cs, const int32_t *pos, int64_t n_tok, int head_dim,
+                     const float *inv_freq, int n_threads)
+{
+    /* two libm calls per value: worth threads sooner than the arithmetic ops */
+    int nt = threads_for(n_tok * (int64_t)head_dim * 8, n_threads);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t t = 0; t < n_tok; t++)
+        rope_angles(cs + t * head_dim, pos[t], head_dim, inv_freq);
+}
+
+void kern_rope_neox_table(float *x, int64_t n_tok, int64_t row_stride, int n_head, int head_dim,
+                          const float *cs, int n_threads)
+{
+    int nt = threads_for(n_tok * (int64_t)n_head * head_dim, n_threads);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t t = 0; t < n_tok; t++)
+        rope_rotate(x + t * row_stride, n_head, head_dim, cs + t * head_dim);
 }
 
 /* ---- softmax, soft-capping, GELU ----------------------------------------------------- */

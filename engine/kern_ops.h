@@ -49,6 +49,15 @@ void kern_rope_neox(float *x, int64_t n_tok, int64_t row_stride, int n_head, int
                     const int32_t *pos, const float *inv_freq, int n_threads);
 void kern_rope_neox_ref(float *x, int64_t n_tok, int64_t row_stride, int n_head, int head_dim,
                         const int32_t *pos, const float *inv_freq);
+/* The same rotation in two steps, so that the angles' cos / sin are computed once per
+ * token for every head and every layer that shares inv_freq: kern_rope_table fills cs
+ * (n_tok, head_dim) with cos(angle_i) for i < head_dim/2, then sin(angle_i), angles as
+ * above; kern_rope_neox_table rotates with them. The results are kern_rope_neox's, bit
+ * for bit. */
+void kern_rope_table(float *cs, const int32_t *pos, int64_t n_tok, int head_dim,
+                     const float *inv_freq, int n_threads);
+void kern_rope_neox_table(float *x, int64_t n_tok, int64_t row_stride, int n_head, int head_dim,
+                          const float *cs, int n_threads);
 
 /* Softmax of n values in place (max subtracted; the sum is accumulated in double). */
 void kern_softmax(float *x, int64_t n);

@@ -110,6 +110,11 @@ struct model_ctx {
     const float **kp; /* (n_batch_max) each token's K cache for the current layer */
     const float **vp;
     float *attn_scratch; /* (n_threads, n_ctx) */
+    /* RoPE cos / sin for the batch's positions, (n_batch_max, head_dim) each: layers share
+     * two sets of frequencies (gemma3: local and global), so one model_decode computes at
+     * most two tables instead of one per layer and projection (270m pp512: 36 -> 2). */
+    float *rope_cs[2];
+    const float *rope_src[2]; /* the inverse frequencies each table holds; NULL: none */
     void *mm_scratch;
 };
 
@@ -521,6 +526,8 @@ void model_ctx_free(struct model_ctx *c)
     free(c->kp);
     free(c->vp);
     free(c->attn_scratch);
+    free(c->rope_cs[0]);
+    free(c->rope_cs[1]);
     free(c->mm_scratch);
     free(c->embd_row);
     free(c);
@@ -617,9 +624,11 @@ int model_ctx_new(struct model_ctx **out, const struct model *m, const struct mo
     c->kp = mem_alloc_array((size_t)B, sizeof(*c->kp));
     c->vp = mem_alloc_array((size_t)B, sizeof(*c->vp));
     c->attn_scratch = alloc_f(q.n_threads, q.n_ctx);
+    c->rope_cs[0] = alloc_f(B, hp->head_dim);
+    c->rope_cs[1] = alloc_f(B, hp->head_dim);
     if (!c->k_cache || !c->v_cache || !c->seq_len || !c->seq_tmp || !c->x || !c->xn ||
         !c->phase || !c->out_x || !c->logits ||
-        !c->pos_out || !c->kp || !c->vp || !c->attn_scratch) {
+        !c->pos_out || !c->kp || !c->vp || !c->attn_scratch || !c->rope_cs[0] || !c->rope_cs[1]) {
         rc = err_set(err, ASSAY_ENOMEM, "out of memory for a context of %d x %d positions",
                      q.n_seq_max, q.n_ctx);
         goto out;
@@ -730,6 +739,25 @@ static void mm(struct model_ctx *c, float *y, const struct model_weight *w, cons
         kern_matmul(y, w->data, w->type, x, w->n_rows, w->n_cols, n_tok, &c->kc);
 }
 
+/* The cos / sin table of this batch's positions for inv_freq: one already computed in this
+ * model_decode for the same frequencies (compared by value: each layer has its own copy),
+ * else a new one. */
+static const float *rope_table(struct model_ctx *c, const float *inv_freq, const int32_t *pos,
+                               int64_t n_tok)
+{
+    int hd = (int)c->m->hp.head_dim;
+    size_t bytes = (size_t)(hd / 2) * sizeof(float);
+    int s = 0;
+    for (; s < 2 && c->rope_src[s]; s++)
+        if (c->rope_src[s] == inv_freq || memcmp(c->rope_src[s], inv_freq, bytes) == 0)
+            return c->rope_cs[s];
+    if (s == 2) /* a third set (no Gemma has one): recompute in the second table */
+        s = 1;
+    kern_rope_table(c->rope_cs[s], pos, n_tok, hd, inv_freq, c->p.n_threads);
+    c->rope_src[s] = inv_freq;
+    return c->rope_cs[s];
+}
+
 static int check_batch(struct model_ctx *c, const struct model_batch *b, int32_t *n_out,
                        struct assay_error *err)
 {
@@ -782,6 +810,7 @@ int model_decode(struct model_ctx *c, const struct model_batch *b, struct assay_
     int64_t T = b->n_tok; /* rows in flight; the last layer keeps only the output rows */
     const int32_t *pos = b->pos;
     const int64_t qd = hp->n_head * hd, kvd = c->kv_dim;
+    c->rope_src[0] = c->rope_src[1] = NULL; /* tables are per batch */
 
     /* Embeddings: dequantize rows of token_embd (n_vocab, n_embd), scale by sqrt(n_embd). */
     const struct quant_traits *tr = quant_traits_of(m->token_embd.type);
@@ -815,8 +844,9 @@ int model_decode(struct model_ctx *c, const struct model_batch *b, struct assay_
             kern_rmsnorm(c->q, c->q, L->attn_q_norm, hd, T * hp->n_head, hp->rms_eps, nt);
             kern_rmsnorm(c->k, c->k, L->attn_k_norm, hd, T * hp->n_head_kv, hp->rms_eps, nt);
         }
-        kern_rope_neox(c->q, T, qd, (int)hp->n_head, (int)hd, b->pos, L->rope_inv_freq, nt);
-        kern_rope_neox(c->k, T, kvd, (int)hp->n_head_kv, (int)hd, b->pos, L->rope_inv_freq, nt);
+        const float *cs = rope_table(c, L->rope_inv_freq, b->pos, T);
+        kern_rope_neox_table(c->q, T, qd, (int)hp->n_head, (int)hd, cs, nt);
+        kern_rope_neox_table(c->k, T, kvd, (int)hp->n_head_kv, (int)hd, cs, nt);
         for (int64_t t = 0; t < T; t++) {
             int32_t s = b->seq_id[t];
             memcpy(cache_at(c->k_cache, c, s, il, b->pos[t]), c->k + t * kvd,
