@@ -87,7 +87,8 @@ void kern_matmul_ref(float *y, const void *w, int weight_type, const float *x, i
  * one contiguous stream per 8 rows.
  */
 struct kern_packed {
-    void *data;   /* owned (kern_packed_free); NULL: not packed */
+    void *data;   /* NULL: not packed */
+    bool owned;   /* data is kern_pack's allocation (kern_packed_free frees it) */
     size_t bytes;
     int type;     /* the source type (QUANT_TYPE_*), see kern_pack_supported */
     int64_t n_rows, n_cols;
@@ -101,6 +102,15 @@ bool kern_pack_supported(int weight_type, int64_t n_rows, int64_t n_cols);
  * process as they are copied (never pass it for memory that is not a file mapping). */
 int kern_pack(struct kern_packed *p, const void *w, int weight_type, int64_t n_rows,
               int64_t n_cols, bool drop_source, int n_threads);
+/* Bytes of w packed, 0 when kern_pack_supported says no. */
+size_t kern_packed_bytes(int weight_type, int64_t n_rows, int64_t n_cols);
+/* kern_pack into dst (kern_packed_bytes of it, 64-byte aligned) owned by the caller, who
+ * frees it after the last kern_packed_free of p (which then only clears p). */
+int kern_pack_into(struct kern_packed *p, void *dst, const void *w, int weight_type,
+                   int64_t n_rows, int64_t n_cols, bool drop_source, int n_threads);
+/* Memory for packed matrices (free()): on 2 MiB huge pages where rounding up to them
+ * wastes at most 1/16, 64-byte aligned otherwise; NULL when bytes is 0 or memory runs out. */
+void *kern_pack_alloc(size_t bytes);
 void kern_packed_free(struct kern_packed *p);
 /* Row `row` of a packed matrix back in its type's file layout (dst: the row's
  * quant_row_bytes bytes), so an embedding tied to a packed output matrix is looked up

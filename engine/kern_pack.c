@@ -10,6 +10,7 @@
  * from this process once copied (the page cache keeps them for the unpacked paths).
  */
 #include "base/file.h"
+#include "base/mem.h"
 #include "engine/kern.h"
 #include "engine/kern_int.h"
 #include "engine/quant.h"
@@ -199,32 +200,27 @@ static void pack_group(uint8_t *dst, const uint8_t *w, int type, size_t row_byte
 
 #define PACK_CHUNK 64 /* groups per unit of work (and of source pages dropped) */
 
-int kern_pack(struct kern_packed *p, const void *w, int weight_type, int64_t n_rows,
-              int64_t n_cols, bool drop_source, int n_threads)
+size_t kern_packed_bytes(int weight_type, int64_t n_rows, int64_t n_cols)
+{
+    size_t row_bytes, bytes;
+    if (!kern_pack_supported(weight_type, n_rows, n_cols) ||
+        !quant_row_bytes(weight_type, n_cols, &row_bytes) ||
+        !ck_mul(&bytes, group_block_bytes(weight_type), (size_t)(n_cols / block_elems(weight_type))) ||
+        !ck_mul(&bytes, bytes, (size_t)(n_rows / 8)))
+        return 0;
+    /* the same size as the 8 rows' blocks, except Q4_K's bytes of scales (+2.8%) */
+    return bytes;
+}
+
+int kern_pack_into(struct kern_packed *p, void *dst, const void *w, int weight_type,
+                   int64_t n_rows, int64_t n_cols, bool drop_source, int n_threads)
 {
     memset(p, 0, sizeof(*p));
-    size_t row_bytes, gb = group_block_bytes(weight_type);
-    if (!kern_pack_supported(weight_type, n_rows, n_cols) ||
-        !quant_row_bytes(weight_type, n_cols, &row_bytes))
+    size_t row_bytes, bytes = kern_packed_bytes(weight_type, n_rows, n_cols);
+    if (!bytes || !dst || !quant_row_bytes(weight_type, n_cols, &row_bytes))
         return -1;
     int64_t nb = n_cols / block_elems(weight_type), n_groups = n_rows / 8;
-    /* the same size as the 8 rows' blocks, except Q4_K's bytes of scales (+2.8%) */
-    size_t group_bytes = gb * (size_t)nb, src_group = 8 * row_bytes;
-    size_t bytes = group_bytes * (size_t)n_groups;
-    /* Huge pages (fewer faults and TLB misses) where rounding up to 2 MiB wastes at most
-     * 1/16 of the matrix: a touched huge page is resident whole, so small matrices get
-     * plain pages (a 2.4 MB matrix would otherwise hold 4 MB). */
-    size_t huge = (size_t)2 << 20, alloc = (bytes + huge - 1) & ~(huge - 1);
-    bool use_huge = alloc - bytes <= bytes / 16;
-    if (!use_huge)
-        alloc = (bytes + 63) & ~(size_t)63;
-    void *dst = NULL;
-    if (posix_memalign(&dst, use_huge ? huge : 64, alloc) != 0)
-        return -1;
-#ifdef MADV_HUGEPAGE
-    if (use_huge)
-        madvise(dst, alloc, MADV_HUGEPAGE); /* advisory */
-#endif
+    size_t group_bytes = group_block_bytes(weight_type) * (size_t)nb, src_group = 8 * row_bytes;
     if (n_threads < 1)
         n_threads = 1;
     int64_t n_chunks = (n_groups + PACK_CHUNK - 1) / PACK_CHUNK;
@@ -242,6 +238,38 @@ int kern_pack(struct kern_packed *p, const void *w, int weight_type, int64_t n_r
     p->type = weight_type;
     p->n_rows = n_rows;
     p->n_cols = n_cols;
+    return 0;
+}
+
+void *kern_pack_alloc(size_t bytes)
+{
+    /* Huge pages (fewer faults and TLB misses, and the hardware prefetcher does not stop
+     * every 4 KiB) where rounding up to 2 MiB wastes at most 1/16: a touched huge page
+     * is resident whole (a 2.4 MB allocation would otherwise hold 4 MB). */
+    size_t huge = (size_t)2 << 20, alloc = (bytes + huge - 1) & ~(huge - 1);
+    bool use_huge = alloc - bytes <= bytes / 16;
+    if (!use_huge)
+        alloc = (bytes + 63) & ~(size_t)63;
+    void *dst = NULL;
+    if (bytes == 0 || posix_memalign(&dst, use_huge ? huge : 64, alloc) != 0)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    if (use_huge)
+        madvise(dst, alloc, MADV_HUGEPAGE); /* advisory */
+#endif
+    return dst;
+}
+
+int kern_pack(struct kern_packed *p, const void *w, int weight_type, int64_t n_rows,
+              int64_t n_cols, bool drop_source, int n_threads)
+{
+    memset(p, 0, sizeof(*p));
+    void *dst = kern_pack_alloc(kern_packed_bytes(weight_type, n_rows, n_cols));
+    if (!dst || kern_pack_into(p, dst, w, weight_type, n_rows, n_cols, drop_source, n_threads)) {
+        free(dst);
+        return -1;
+    }
+    p->owned = true;
     return 0;
 }
 
@@ -330,6 +358,7 @@ void kern_packed_free(struct kern_packed *p)
 {
     if (!p)
         return;
-    free(p->data);
+    if (p->owned)
+        free(p->data);
     memset(p, 0, sizeof(*p));
 }

@@ -76,6 +76,7 @@ struct model {
     struct model_layer *layers;     /* (n_layer) */
     float *norms;                   /* every norm vector, float32, owned */
     float *rope;                    /* (n_layer, hd/2) inverse frequencies, owned */
+    void *pack_arena;               /* model_repack: every packed matrix's bytes, owned */
 };
 
 struct model_ctx {
@@ -428,9 +429,24 @@ out:
 /* F16 / BF16 matrices are packed when their rows are this short or shorter (2 KiB). */
 #define MODEL_PACK_FLOAT_COLS_MAX 1024
 
+/* Whether model_repack copies x into the packed layout. */
+static bool repack_this(const struct model_weight *x, bool drop)
+{
+    if (x->packed.data || !x->data || !kern_pack_supported(x->type, x->n_rows, x->n_cols))
+        return false;
+    /* Float matrices gain a contiguous stream, not a smaller one. It pays for short rows
+     * only, where 8 rows are 8 streams too short for the hardware prefetcher (F16 262144 x
+     * 640, one token: 14-18 -> 31-40 GB/s; 16384 x 2048: within noise, while copying 2b
+     * F16's 5 GB took 3-5 s at load). And only where the file's pages are released as the
+     * copy is made: never the weights twice. */
+    bool is_float = x->type == QUANT_TYPE_F16 || x->type == QUANT_TYPE_BF16;
+    return !is_float || (drop && x->n_cols <= MODEL_PACK_FLOAT_COLS_MAX);
+}
+
 int model_repack(struct model *m, int n_threads, struct assay_error *err)
 {
-    (void)err;
+    if (m->pack_arena)
+        return 0; /* done */
     size_t cap = 1 + 7 * (size_t)m->hp.n_layer;
     struct model_weight **w = mem_alloc_array(cap, sizeof(*w));
     if (!w)
@@ -438,25 +454,31 @@ int model_repack(struct model *m, int n_threads, struct assay_error *err)
     /* views (HF directories) may not be file mappings: keep their pages */
     bool drop = !m->views && m->g && gguf_is_file_mapped(m->g);
     size_t n = model_weights(m, w, cap);
+    /* One allocation for every packed matrix, in the order decoding reads them: the small
+     * ones (270m: 92-737 KB) then sit on huge pages too, where separately each got 4 KiB
+     * pages (a huge page each would have wasted up to 2 MB), and one matrix's stream runs
+     * into the next. Measured in DESIGN.md (engine). */
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        if (repack_this(w[i], drop))
+            total += (kern_packed_bytes(w[i]->type, w[i]->n_rows, w[i]->n_cols) + 63) & ~(size_t)63;
+    if (total == 0)
+        goto done;
+    if (!(m->pack_arena = kern_pack_alloc(total))) {
+        free(w);
+        return err_set(err, ASSAY_ENOMEM, "out of memory repacking weights (%zu bytes)", total);
+    }
+    uint8_t *at = m->pack_arena;
     for (size_t i = 0; i < n; i++) {
         struct model_weight *x = w[i];
-        if (x->packed.data || !x->data || !kern_pack_supported(x->type, x->n_rows, x->n_cols))
-            continue;
-        /* Float matrices gain a contiguous stream, not a smaller one. It pays for short
-         * rows only, where 8 rows are 8 streams too short for the hardware prefetcher
-         * (F16 262144 x 640, one token: 14-18 -> 31-40 GB/s; 16384 x 2048: within
-         * noise, while copying 2b F16's 5 GB took 3-5 s at load). And only where the
-         * file's pages are released as the copy is made: never the weights twice. */
-        bool is_float = x->type == QUANT_TYPE_F16 || x->type == QUANT_TYPE_BF16;
-        if (is_float && (!drop || x->n_cols > MODEL_PACK_FLOAT_COLS_MAX))
+        if (!repack_this(x, drop))
             continue;
         /* a matrix shared with token_embd (tied) drops its pages too: the embedding
          * lookup reads one row per token, and those pages fault back in from the cache */
-        if (kern_pack(&x->packed, x->data, x->type, x->n_rows, x->n_cols, drop, n_threads) != 0) {
-            free(w);
-            return err_set(err, ASSAY_ENOMEM, "out of memory repacking weights");
-        }
+        kern_pack_into(&x->packed, at, x->data, x->type, x->n_rows, x->n_cols, drop, n_threads);
+        at += (x->packed.bytes + 63) & ~(size_t)63;
     }
+done:
     if (drop)
         drop_unused_pages(m, w, n);
     free(w);
@@ -473,6 +495,7 @@ void model_free(struct model *m)
         for (size_t i = 0; i < n; i++)
             kern_packed_free(&w[i]->packed);
     }
+    free(m->pack_arena);
     free(m->norms);
     free(m->layers);
     free(m->rope);

@@ -68,6 +68,21 @@ static void pcase_init(struct pcase *c, int type, int64_t n_rows, int64_t n_cols
     /* the same bytes as the rows, but for Q4_K's unpacked scales and mins (+32/1152) */
     assert_int_equal(c->p.bytes, type == QUANT_TYPE_Q4_K ? rb * (size_t)n_rows / 1152 * 1184
                                                           : rb * (size_t)n_rows);
+    assert_true(c->p.owned);
+    /* into the caller's memory (model_repack's one allocation): the same bytes, and
+     * kern_packed_free leaves the memory to its owner (ASan: no free of a foreign block) */
+    assert_int_equal(kern_packed_bytes(type, n_rows, n_cols), c->p.bytes);
+    uint8_t *mem = malloc(c->p.bytes + 128);
+    assert_non_null(mem);
+    struct kern_packed in;
+    assert_int_equal(kern_pack_into(&in, mem + 64, c->w, type, n_rows, n_cols, false, 1), 0);
+    assert_false(in.owned);
+    assert_ptr_equal(in.data, mem + 64);
+    assert_int_equal(in.bytes, c->p.bytes);
+    assert_memory_equal(in.data, c->p.data, c->p.bytes);
+    kern_packed_free(&in);
+    assert_null(in.data);
+    free(mem);
 }
 
 static void pcase_release(struct pcase *c)
@@ -287,6 +302,9 @@ static void test_not_packed(void **state)
     struct kern_packed p;
     assert_int_equal(kern_pack(&p, NULL, QUANT_TYPE_Q5_K, 8, 256, false, 1), -1);
     assert_null(p.data);
+    assert_int_equal(kern_packed_bytes(QUANT_TYPE_Q5_K, 8, 256), 0);
+    assert_int_equal(kern_packed_bytes(QUANT_TYPE_Q4_0, 12, 256), 0);
+    assert_null(kern_pack_alloc(0));
     if (!kern_pack_supported(QUANT_TYPE_Q4_0, 8, 32))
         return;
     struct pcase c;
