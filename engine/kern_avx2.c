@@ -1220,10 +1220,15 @@ KX_INLINE __m256i kp_dot_part(const int type, const struct kpw *w, const int8_t 
 {
 #if KX_LEVEL == 512
     (void)type;
+    /* two chains (n is 4 or 8): one chain of 8 dependent vpdpbusd held a decode tile to
+     * their latency; integer sums, so the split changes no bit */
+    __m256i odd = _mm256_setzero_si256();
     KP_UNROLL
-    for (int c = k0; c < k0 + n; c++)
+    for (int c = k0; c < k0 + n; c += 2) {
         acc = _mm256_dpbusd_epi32(acc, w->v[c], kp_x(x4, c));
-    return acc;
+        odd = _mm256_dpbusd_epi32(odd, w->v[c + 1], kp_x(x4, c + 1));
+    }
+    return _mm256_add_epi32(acc, odd);
 #else
     const __m256i ones = _mm256_set1_epi16(1);
     if (type == QUANT_TYPE_Q8_0) {
