@@ -33,6 +33,30 @@ expect_grep() {
     fi
 }
 
+# interrupt_mid_run DB WHAT ERRFILE -- assay arguments...
+# Start assay in the background (stdout discarded, stderr to ERRFILE), wait until DB holds
+# two samples, then SIGINT it mid-run: the sample count is polled cheaply (the sqlite3
+# shell, not assay + python: on a loaded machine a slow poll let the run finish first),
+# and the process is stopped before the signal so it always lands mid-run, however the
+# scheduler treats us. Checks that the process was still running and that it exits
+# non-zero ("an interrupted WHAT exits 0" otherwise).
+interrupt_mid_run() {
+    local db=$1 what=$2 errfile=$3
+    shift 4
+    "$ASSAY" "$@" >/dev/null 2>"$errfile" &
+    local pid=$! n
+    for _ in $(seq 1 3000); do
+        n=$(sqlite3 -readonly "$db" "SELECT count(*) FROM samples" 2>/dev/null || echo 0)
+        [ "${n:-0}" -ge 2 ] && break
+        sleep 0.01
+    done
+    if kill -STOP "$pid" 2>/dev/null; then pass; else fail "the $what ended before it could be interrupted"; fi
+    kill -INT "$pid"
+    kill -CONT "$pid"
+    wait "$pid"
+    [ $? -ne 0 ] && pass || fail "an interrupted $what exits 0"
+}
+
 finish() {
     echo "$n_pass passed, $n_fail failed"
     [ "$n_fail" -eq 0 ]

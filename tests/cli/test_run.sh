@@ -80,21 +80,7 @@ PYEOF
 
 # ---- SIGINT: stops between batches, marks the run interrupted, resumes ------------------
 I=(run --model "$M" --tasks mmlu_anatomy --shots 5 --batch 1 --threads 2 --data-dir "$D" --quiet)
-"$ASSAY" "${I[@]}" --db int.db >/dev/null 2>&1 &
-pid=$!
-# Poll the sample count cheaply (the sqlite3 shell, not assay + python: on a loaded
-# machine a slow poll let the run finish first), then stop the process before sending
-# SIGINT so the signal always lands mid-run, however the scheduler treats us.
-for _ in $(seq 1 3000); do
-    n=$(sqlite3 -readonly int.db "SELECT count(*) FROM samples" 2>/dev/null || echo 0)
-    [ "${n:-0}" -ge 2 ] && break
-    sleep 0.01
-done
-if kill -STOP "$pid" 2>/dev/null; then pass; else fail "the run ended before it could be interrupted"; fi
-kill -INT "$pid"
-kill -CONT "$pid"
-wait "$pid"
-[ $? -ne 0 ] && pass || fail "an interrupted run exits 0"
+interrupt_mid_run int.db run /dev/null -- "${I[@]}" --db int.db
 expect_exit 0 "runs show interrupted" -- "$ASSAY" runs show 1 --db int.db --json
 expect_grep "$TMP/out" '"status": "interrupted"' "SIGINT marks the run interrupted"
 expect_exit 0 "resume after SIGINT" -- "$ASSAY" "${I[@]}" --db int.db --json

@@ -181,17 +181,6 @@ PYEOF
 # ---- SIGINT: the interrupted sweep says what it did (samples, prefix cache) -----------
 S=(sweep --model "$M" --task mmlu_anatomy --formats 8 --seed 11 --limit 50 --batch 1
    --threads 2 --data-dir "$D")
-"$ASSAY" "${S[@]}" --db int.db >/dev/null 2>"$TMP/int.err" &
-pid=$!
-for _ in $(seq 1 3000); do
-    n=$(sqlite3 -readonly int.db "SELECT count(*) FROM samples" 2>/dev/null || echo 0)
-    [ "${n:-0}" -ge 2 ] && break
-    sleep 0.01
-done
-if kill -STOP "$pid" 2>/dev/null; then pass; else fail "the sweep ended before it could be interrupted"; fi
-kill -INT "$pid"
-kill -CONT "$pid"
-wait "$pid"
-[ $? -ne 0 ] && pass || fail "an interrupted sweep exits 0"
+interrupt_mid_run int.db sweep "$TMP/int.err" -- "${S[@]}" --db int.db
 expect_grep "$TMP/int.err" 'interrupted after [0-9.]* s with [0-9]* samples stored; prefix cache: [0-9]* tokens evaluated, [0-9]* reused' "an interrupted sweep prints its figures"
 finish
