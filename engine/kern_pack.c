@@ -202,9 +202,8 @@ static void pack_group(uint8_t *dst, const uint8_t *w, int type, size_t row_byte
 
 size_t kern_packed_bytes(int weight_type, int64_t n_rows, int64_t n_cols)
 {
-    size_t row_bytes, bytes;
+    size_t bytes;
     if (!kern_pack_supported(weight_type, n_rows, n_cols) ||
-        !quant_row_bytes(weight_type, n_cols, &row_bytes) ||
         !ck_mul(&bytes, group_block_bytes(weight_type), (size_t)(n_cols / block_elems(weight_type))) ||
         !ck_mul(&bytes, bytes, (size_t)(n_rows / 8)))
         return 0;
