@@ -230,6 +230,34 @@ static void run_rows(const struct kern_isa *isa, const struct quant_traits *t, s
         rows_scalar(y, w, t, row_bytes, x, n_rows, n_cols, n_tok, r0, r1);
 }
 
+/* Token tok's activations to int8 blocks; with sums, also the block sums (nb8 per token,
+ * zero-padded) that kern_matmul's row kernels take. */
+static void quant_tok(const struct kern_isa *isa, const float *x, struct blk_a8 *act,
+                      float *sums, int64_t tok, int64_t n_cols, int64_t nb8)
+{
+    int64_t nb = n_cols / 32;
+    isa->quant_a8(x + tok * n_cols, act + tok * nb, n_cols);
+    for (int64_t j = 0; sums && j < nb8; j++)
+        sums[tok * nb8 + j] = j < nb ? act[tok * nb + j].s : 0.0f;
+}
+
+/* Every token's activations to int8 blocks, on threads from 4096 blocks up. Below that the
+ * loop runs with no OpenMP call at all: libgomp builds a team even for a region whose if
+ * clause is false, ~0.5 us on a 2-core EPYC, more than quantizing a decode token's
+ * activations, and paid on every matrix product. */
+static void quant_acts(const struct kern_isa *isa, const float *x, struct blk_a8 *act,
+                       float *sums, int64_t n_tok, int64_t n_cols, int64_t nb8, int n_threads)
+{
+    if (n_tok * (n_cols / 32) < 4096 || n_threads == 1) {
+        for (int64_t tok = 0; tok < n_tok; tok++)
+            quant_tok(isa, x, act, sums, tok, n_cols, nb8);
+        return;
+    }
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (int64_t tok = 0; tok < n_tok; tok++)
+        quant_tok(isa, x, act, sums, tok, n_cols, nb8);
+}
+
 /* Rows in runs of 16, shared out evenly: a thread's rows are contiguous. Work per call
  * below 2^19 weight-token products (~10 us on one core) is not worth waking threads for:
  * a parallel region costs a few us, and much more on a busy machine. */
@@ -279,16 +307,8 @@ void kern_matmul(float *y, const void *w, int weight_type, const float *x, int64
         }
     }
     int64_t nb = n_cols / 32, nb8 = kern_a8_nb8(nb);
-    if (act) {
-        float *sums = (float *)(act + n_tok * nb);
-        bool par = n_tok * nb >= 4096 && n_threads > 1;
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (par)
-        for (int64_t tok = 0; tok < n_tok; tok++) {
-            isa.quant_a8(x + tok * n_cols, act + tok * nb, n_cols);
-            for (int64_t j = 0; j < nb8; j++)
-                sums[tok * nb8 + j] = j < nb ? act[tok * nb + j].s : 0.0f;
-        }
-    }
+    if (act)
+        quant_acts(&isa, x, act, (float *)(act + n_tok * nb), n_tok, n_cols, nb8, n_threads);
 
     int nt = rows_threads(n_rows, n_cols, n_tok, n_threads);
     if (nt == 1) { /* no OpenMP call at all: small decode products are ~1 us */
@@ -312,7 +332,7 @@ int kern_matmul_packed(float *y, const struct kern_packed *w, const float *x, in
     struct kern_isa isa = isa_for(kc->isa);
     if (!isa.rows_packed)
         return -1;
-    const int64_t n_rows = w->n_rows, n_cols = w->n_cols, nb = n_cols / 32;
+    const int64_t n_rows = w->n_rows, n_cols = w->n_cols;
     int n_threads = kc->n_threads > 0 ? kc->n_threads : 1;
     struct blk_a8 *act = NULL;
     if (type_is_quantized(w->type)) { /* the integer path: activations to int8 first */
@@ -322,10 +342,7 @@ int kern_matmul_packed(float *y, const struct kern_packed *w, const float *x, in
         if (need == 0 || need == SIZE_MAX || kc->scratch_bytes < need)
             return -1;
         act = (struct blk_a8 *)(((uintptr_t)kc->scratch + 63) & ~(uintptr_t)63);
-        bool par = n_tok * nb >= 4096 && n_threads > 1;
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (par)
-        for (int64_t tok = 0; tok < n_tok; tok++)
-            isa.quant_a8(x + tok * n_cols, act + tok * nb, n_cols);
+        quant_acts(&isa, x, act, NULL, n_tok, n_cols, 0, n_threads);
     }
 
     /* row groups of 8 in runs of 2: the same shares as kern_matmul */

@@ -23,7 +23,10 @@
  * rows go one head at a time through the caller's scratch. */
 #define ATTN_GROUP_KEYS 2048
 
-/* Rows below this many values per thread are not worth a parallel region. */
+/* Rows below this many values per thread are not worth a parallel region. Where a kernel
+ * runs on one thread it makes no OpenMP call at all: libgomp builds a team even for a
+ * region whose if clause is false, ~0.5 us on a 2-core EPYC, longer than a decode step's
+ * norm or residual add, and a decode step makes hundreds of those calls. */
 #define KERN_OPS_PAR_MIN 4096
 
 static int threads_for(int64_t work, int n_threads)
@@ -322,7 +325,12 @@ void kern_rmsnorm(float *y, const float *x, const float *w, int64_t n, int64_t n
                   int n_threads)
 {
     int nt = threads_for(n * n_rows, n_threads);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    if (nt == 1) {
+        for (int64_t r = 0; r < n_rows; r++)
+            rmsnorm_row(y + r * n, x + r * n, w, n, eps);
+        return;
+    }
+#pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t r = 0; r < n_rows; r++)
         rmsnorm_row(y + r * n, x + r * n, w, n, eps);
 }
@@ -388,22 +396,31 @@ static void rope_rotate(float *x, int n_head, int head_dim, const float *cs)
     }
 }
 
+/* One token's heads: cos/sin once, shared by all of them. */
+static void rope_tok(float *xt, int n_head, int head_dim, int32_t pos, const float *inv_freq)
+{
+    float cs[KERN_OPS_HEAD_DIM_MAX];
+    if (head_dim > KERN_OPS_HEAD_DIM_MAX) {
+        for (int h = 0; h < n_head; h++)
+            rope_head(xt + (int64_t)h * head_dim, head_dim, pos, inv_freq);
+        return;
+    }
+    rope_angles(cs, pos, head_dim, inv_freq);
+    rope_rotate(xt, n_head, head_dim, cs);
+}
+
 void kern_rope_neox(float *x, int64_t n_tok, int64_t row_stride, int n_head, int head_dim,
                     const int32_t *pos, const float *inv_freq, int n_threads)
 {
-    /* cos/sin per (token, i) once, shared by all heads of the token. */
     int nt = threads_for(n_tok * (int64_t)n_head * head_dim * 8, n_threads);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t t = 0; t < n_tok; t++) {
-        float cs[KERN_OPS_HEAD_DIM_MAX];
-        if (head_dim > KERN_OPS_HEAD_DIM_MAX) {
-            for (int h = 0; h < n_head; h++)
-                rope_head(x + t * row_stride + (int64_t)h * head_dim, head_dim, pos[t], inv_freq);
-            continue;
-        }
-        rope_angles(cs, pos[t], head_dim, inv_freq);
-        rope_rotate(x + t * row_stride, n_head, head_dim, cs);
+    if (nt == 1) {
+        for (int64_t t = 0; t < n_tok; t++)
+            rope_tok(x + t * row_stride, n_head, head_dim, pos[t], inv_freq);
+        return;
     }
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t t = 0; t < n_tok; t++)
+        rope_tok(x + t * row_stride, n_head, head_dim, pos[t], inv_freq);
 }
 
 void kern_rope_table(float *cs, const int32_t *pos, int64_t n_tok, int head_dim,
@@ -411,7 +428,12 @@ void kern_rope_table(float *cs, const int32_t *pos, int64_t n_tok, int head_dim,
 {
     /* two libm calls per value: worth threads sooner than the arithmetic ops */
     int nt = threads_for(n_tok * (int64_t)head_dim * 8, n_threads);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    if (nt == 1) {
+        for (int64_t t = 0; t < n_tok; t++)
+            rope_angles(cs + t * head_dim, pos[t], head_dim, inv_freq);
+        return;
+    }
+#pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t t = 0; t < n_tok; t++)
         rope_angles(cs + t * head_dim, pos[t], head_dim, inv_freq);
 }
@@ -420,7 +442,12 @@ void kern_rope_neox_table(float *x, int64_t n_tok, int64_t row_stride, int n_hea
                           const float *cs, int n_threads)
 {
     int nt = threads_for(n_tok * (int64_t)n_head * head_dim, n_threads);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    if (nt == 1) {
+        for (int64_t t = 0; t < n_tok; t++)
+            rope_rotate(x + t * row_stride, n_head, head_dim, cs + t * head_dim);
+        return;
+    }
+#pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t t = 0; t < n_tok; t++)
         rope_rotate(x + t * row_stride, n_head, head_dim, cs + t * head_dim);
 }
@@ -495,7 +522,11 @@ void kern_softcap(float *x, int64_t n, float cap, int n_threads)
     int nt = threads_for(n * 8, n_threads);
     int64_t n_blk = (n + KERN_OPS_EW_BLOCK - 1) / KERN_OPS_EW_BLOCK;
     int isa = kern_isa();
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    if (nt == 1) {
+        softcap_range(x, n, cap, isa);
+        return;
+    }
+#pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t b = 0; b < n_blk; b++) {
         int64_t i0 = b * KERN_OPS_EW_BLOCK;
         int64_t m = n - i0 < KERN_OPS_EW_BLOCK ? n - i0 : KERN_OPS_EW_BLOCK;
@@ -522,7 +553,11 @@ void kern_geglu(float *gate, const float *up, int64_t n, int n_threads)
     int nt = threads_for(n * 8, n_threads);
     int64_t n_blk = (n + KERN_OPS_EW_BLOCK - 1) / KERN_OPS_EW_BLOCK;
     int isa = kern_isa();
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    if (nt == 1) {
+        geglu_range(gate, up, n, isa);
+        return;
+    }
+#pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t b = 0; b < n_blk; b++) {
         int64_t i0 = b * KERN_OPS_EW_BLOCK;
         int64_t m = n - i0 < KERN_OPS_EW_BLOCK ? n - i0 : KERN_OPS_EW_BLOCK;
@@ -533,7 +568,12 @@ void kern_geglu(float *gate, const float *up, int64_t n, int n_threads)
 void kern_add(float *y, const float *x, int64_t n, int n_threads)
 {
     int nt = threads_for(n, n_threads);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    if (nt == 1) {
+        for (int64_t i = 0; i < n; i++)
+            y[i] += x[i];
+        return;
+    }
+#pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t i = 0; i < n; i++)
         y[i] += x[i];
 }
@@ -608,13 +648,80 @@ static void attn_one(float *oh, const float *qh, const float *kt, const float *v
     }
 }
 
+#if KERN_OPS_X86
+/* Work item w of the grouped (prefill) path: query heads [h0, h0 + nq) of one token, at
+ * most qg of them, all reading one KV head. gbuf: their scores. */
+static void attn_group_item(float *out, const float *q, const float *const *k,
+                            const float *const *v, const int32_t *pos,
+                            const struct kern_attn_params *p, int isa, int qg, int64_t w,
+                            float *gbuf)
+{
+    int hd = p->head_dim;
+    int64_t q_stride = (int64_t)p->n_head * hd;
+    int64_t kv_stride = (int64_t)p->n_head_kv * hd;
+    int group = p->n_head / p->n_head_kv;
+    int64_t n_sub = (group + qg - 1) / qg;
+    int64_t t = w / (p->n_head_kv * n_sub);
+    int64_t r = w % (p->n_head_kv * n_sub);
+    int g = (int)(r / n_sub);
+    int h0 = g * group + (int)(r % n_sub) * qg;
+    int nq = group - (h0 - g * group) < qg ? group - (h0 - g * group) : qg;
+    int64_t lo = attn_lo(pos[t], p->window);
+    int64_t n_key = (int64_t)pos[t] + 1 - lo;
+    int64_t kvo = (int64_t)g * hd + lo * kv_stride;
+    float *oh = out + t * q_stride + (int64_t)h0 * hd;
+    const float *qh = q + t * q_stride + (int64_t)h0 * hd;
+    if (isa == KERN_ISA_AVX512) {
+        if (nq == 1)
+            attn_one_avx512(oh, qh, k[t] + kvo, v[t] + kvo, n_key, kv_stride, p, gbuf);
+        else
+            attn_group_avx512(oh, qh, k[t] + kvo, v[t] + kvo, n_key, kv_stride, p, gbuf, nq);
+    } else {
+        if (nq == 1)
+            attn_one_avx2(oh, qh, k[t] + kvo, v[t] + kvo, n_key, kv_stride, p, gbuf);
+        else
+            attn_group_avx2(oh, qh, k[t] + kvo, v[t] + kvo, n_key, kv_stride, p, gbuf, nq);
+    }
+}
+#endif
+
+/* Work item w of the one-head path: (token w / n_head, head w % n_head); sc: its scores. */
+static void attn_head_item(float *out, const float *q, const float *const *k,
+                           const float *const *v, const int32_t *pos,
+                           const struct kern_attn_params *p, int isa, int64_t w, float *sc)
+{
+    int hd = p->head_dim;
+    int64_t q_stride = (int64_t)p->n_head * hd;
+    int64_t kv_stride = (int64_t)p->n_head_kv * hd;
+    int group = p->n_head / p->n_head_kv;
+    int64_t t = w / p->n_head;
+    int h = (int)(w % p->n_head);
+    int64_t lo = attn_lo(pos[t], p->window);
+    int64_t n_key = (int64_t)pos[t] + 1 - lo;
+    int64_t kvo = (int64_t)(h / group) * hd;
+    float *oh = out + t * q_stride + (int64_t)h * hd;
+    const float *qh = q + t * q_stride + (int64_t)h * hd;
+#if KERN_OPS_X86
+    if (isa == KERN_ISA_AVX512 && hd % 16 == 0) {
+        attn_one_avx512(oh, qh, k[t] + kvo + lo * kv_stride, v[t] + kvo + lo * kv_stride, n_key,
+                        kv_stride, p, sc);
+        return;
+    }
+    if (isa == KERN_ISA_AVX2 && hd % 8 == 0) {
+        attn_one_avx2(oh, qh, k[t] + kvo + lo * kv_stride, v[t] + kvo + lo * kv_stride, n_key,
+                      kv_stride, p, sc);
+        return;
+    }
+#endif
+    (void)isa;
+    attn_one(oh, qh, k[t] + kvo, v[t] + kvo, lo, n_key, kv_stride, p, sc);
+}
+
 void kern_attention(float *out, const float *q, const float *const *k, const float *const *v,
                     const int32_t *pos, int64_t n_tok, const struct kern_attn_params *p,
                     float *scratch, int64_t scratch_stride, int n_threads)
 {
     int hd = p->head_dim;
-    int64_t q_stride = (int64_t)p->n_head * hd;
-    int64_t kv_stride = (int64_t)p->n_head_kv * hd;
     int group = p->n_head / p->n_head_kv;
     int64_t n_work = n_tok * p->n_head;
     if (hd > KERN_OPS_HEAD_DIM_MAX) {
@@ -644,46 +751,28 @@ void kern_attention(float *out, const float *q, const float *const *k, const flo
         n_tok >= 4) {
         int64_t n_sub = (group + qg - 1) / qg;
         int64_t n_gw = n_tok * p->n_head_kv * n_sub;
-#pragma omp parallel num_threads(nt) if (nt > 1)
+        if (nt == 1) {
+            float gbuf[4 * ATTN_GROUP_KEYS];
+            for (int64_t w = 0; w < n_gw; w++)
+                attn_group_item(out, q, k, v, pos, p, isa, qg, w, gbuf);
+            return;
+        }
+#pragma omp parallel num_threads(nt)
         {
-#ifdef _OPENMP
-            int tid = omp_get_thread_num();
-#else
-            int tid = 0;
-#endif
-            float *sc = scratch + (int64_t)tid * scratch_stride;
             float gbuf[4 * ATTN_GROUP_KEYS];
 #pragma omp for schedule(static)
-            for (int64_t w = 0; w < n_gw; w++) {
-                int64_t t = w / (p->n_head_kv * n_sub);
-                int64_t r = w % (p->n_head_kv * n_sub);
-                int g = (int)(r / n_sub);
-                int h0 = g * group + (int)(r % n_sub) * qg;
-                int nq = group - (h0 - g * group) < qg ? group - (h0 - g * group) : qg;
-                int64_t lo = attn_lo(pos[t], p->window);
-                int64_t n_key = (int64_t)pos[t] + 1 - lo;
-                int64_t kvo = (int64_t)g * hd + lo * kv_stride;
-                float *oh = out + t * q_stride + (int64_t)h0 * hd;
-                const float *qh = q + t * q_stride + (int64_t)h0 * hd;
-                if (isa == KERN_ISA_AVX512) {
-                    if (nq == 1)
-                        attn_one_avx512(oh, qh, k[t] + kvo, v[t] + kvo, n_key, kv_stride, p, sc);
-                    else
-                        attn_group_avx512(oh, qh, k[t] + kvo, v[t] + kvo, n_key, kv_stride, p, gbuf,
-                                          nq);
-                } else {
-                    if (nq == 1)
-                        attn_one_avx2(oh, qh, k[t] + kvo, v[t] + kvo, n_key, kv_stride, p, sc);
-                    else
-                        attn_group_avx2(oh, qh, k[t] + kvo, v[t] + kvo, n_key, kv_stride, p, gbuf,
-                                        nq);
-                }
-            }
+            for (int64_t w = 0; w < n_gw; w++)
+                attn_group_item(out, q, k, v, pos, p, isa, qg, w, gbuf);
         }
         return;
     }
 #endif
-#pragma omp parallel num_threads(nt) if (nt > 1)
+    if (nt == 1) {
+        for (int64_t w = 0; w < n_work; w++)
+            attn_head_item(out, q, k, v, pos, p, isa, w, scratch);
+        return;
+    }
+#pragma omp parallel num_threads(nt)
     {
 #ifdef _OPENMP
         int tid = omp_get_thread_num();
@@ -692,74 +781,65 @@ void kern_attention(float *out, const float *q, const float *const *k, const flo
 #endif
         float *sc = scratch + (int64_t)tid * scratch_stride;
 #pragma omp for schedule(static)
-        for (int64_t w = 0; w < n_work; w++) {
-            int64_t t = w / p->n_head;
-            int h = (int)(w % p->n_head);
-            int64_t lo = attn_lo(pos[t], p->window);
-            int64_t n_key = (int64_t)pos[t] + 1 - lo;
-            int64_t kvo = (int64_t)(h / group) * hd;
-            float *oh = out + t * q_stride + (int64_t)h * hd;
-            const float *qh = q + t * q_stride + (int64_t)h * hd;
-#if KERN_OPS_X86
-            if (isa == KERN_ISA_AVX512 && hd % 16 == 0) {
-                attn_one_avx512(oh, qh, k[t] + kvo + lo * kv_stride, v[t] + kvo + lo * kv_stride,
-                                n_key, kv_stride, p, sc);
-                continue;
-            }
-            if (isa == KERN_ISA_AVX2 && hd % 8 == 0) {
-                attn_one_avx2(oh, qh, k[t] + kvo + lo * kv_stride, v[t] + kvo + lo * kv_stride,
-                              n_key, kv_stride, p, sc);
-                continue;
-            }
-#endif
-            attn_one(oh, qh, k[t] + kvo, v[t] + kvo, lo, n_key, kv_stride, p, sc);
-        }
+        for (int64_t w = 0; w < n_work; w++)
+            attn_head_item(out, q, k, v, pos, p, isa, w, sc);
     }
 }
 
 /* ---- local attention over a ring of keys (RecurrentGemma) ------------------------------ */
 
-void kern_attention_ring(const struct kern_ring_attn *a)
+/* Pair pi = (token pi / n_head, head pi % n_head); sc: its scores (window + 1). */
+static void ring_pair(const struct kern_ring_attn *a, int64_t pi, float *sc)
 {
-    int64_t n_pairs = a->T * a->n_head;
     int64_t R = (int64_t)a->window + 1;
     int hd = a->head_dim, H = a->n_head, group = a->n_head / a->n_head_kv;
     int64_t kvd = (int64_t)a->n_head_kv * hd;
-#pragma omp parallel for num_threads(a->n_threads) schedule(static) if (a->n_threads > 1)
-    for (int64_t pi = 0; pi < n_pairs; pi++) {
-        int64_t t = pi / H;
-        int h = (int)(pi % H);
-        int kvh = h / group;
-        int64_t p = a->pos0 + t;
-        int64_t lo = p - a->window > 0 ? p - a->window : 0;
-        int64_t nk = p - lo + 1;
+    int64_t t = pi / H;
+    int h = (int)(pi % H);
+    int kvh = h / group;
+    int64_t p = a->pos0 + t;
+    int64_t lo = p - a->window > 0 ? p - a->window : 0;
+    int64_t nk = p - lo + 1;
+    float qs[4096];
+    const float *qrow = a->q + t * (int64_t)H * hd + (int64_t)h * hd;
+    for (int d = 0; d < hd; d++)
+        qs[d] = qrow[d] * a->scale;
+    for (int64_t j = 0; j < nk; j++) {
+        int64_t s = lo + j;
+        const float *kr = s >= a->pos0 ? a->kc + (s - a->pos0) * kvd : a->ring_k + (s % R) * kvd;
+        sc[j] = kern_dot(qs, kr + (int64_t)kvh * hd, hd);
+    }
+    kern_softmax(sc, nk);
+    float *o = a->out + t * (int64_t)H * hd + (int64_t)h * hd;
+    for (int d = 0; d < hd; d++)
+        o[d] = 0;
+    for (int64_t j = 0; j < nk; j++) {
+        int64_t s = lo + j;
+        const float *vr = s >= a->pos0 ? a->vc + (s - a->pos0) * kvd : a->ring_v + (s % R) * kvd;
+        vr += (int64_t)kvh * hd;
+        float pj = sc[j];
+        for (int d = 0; d < hd; d++)
+            o[d] += pj * vr[d];
+    }
+}
+
+void kern_attention_ring(const struct kern_ring_attn *a)
+{
+    int64_t n_pairs = a->T * a->n_head;
+    if (a->n_threads <= 1) {
+        for (int64_t pi = 0; pi < n_pairs; pi++)
+            ring_pair(a, pi, a->scratch);
+        return;
+    }
+#pragma omp parallel num_threads(a->n_threads)
+    {
 #ifdef _OPENMP
-        float *sc = a->scratch + (int64_t)omp_get_thread_num() * R;
+        float *sc = a->scratch + (int64_t)omp_get_thread_num() * ((int64_t)a->window + 1);
 #else
         float *sc = a->scratch;
 #endif
-        float qs[4096];
-        const float *qrow = a->q + t * (int64_t)H * hd + (int64_t)h * hd;
-        for (int d = 0; d < hd; d++)
-            qs[d] = qrow[d] * a->scale;
-        for (int64_t j = 0; j < nk; j++) {
-            int64_t s = lo + j;
-            const float *kr =
-                s >= a->pos0 ? a->kc + (s - a->pos0) * kvd : a->ring_k + (s % R) * kvd;
-            sc[j] = kern_dot(qs, kr + (int64_t)kvh * hd, hd);
-        }
-        kern_softmax(sc, nk);
-        float *o = a->out + t * (int64_t)H * hd + (int64_t)h * hd;
-        for (int d = 0; d < hd; d++)
-            o[d] = 0;
-        for (int64_t j = 0; j < nk; j++) {
-            int64_t s = lo + j;
-            const float *vr =
-                s >= a->pos0 ? a->vc + (s - a->pos0) * kvd : a->ring_v + (s % R) * kvd;
-            vr += (int64_t)kvh * hd;
-            float pj = sc[j];
-            for (int d = 0; d < hd; d++)
-                o[d] += pj * vr[d];
-        }
+#pragma omp for schedule(static)
+        for (int64_t pi = 0; pi < n_pairs; pi++)
+            ring_pair(a, pi, sc);
     }
 }
