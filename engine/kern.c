@@ -324,39 +324,78 @@ void kern_matmul(float *y, const void *w, int weight_type, const float *x, int64
     }
 }
 
-int kern_matmul_packed(float *y, const struct kern_packed *w, const float *x, int64_t n_tok,
-                       const struct kern_ctx *kc)
+/* Thread ith of nth's share of the rows of w[0..n): the runs of 16 rows (a matrix's last
+ * may be shorter) whose first byte, counted through all n matrices in order, falls in the
+ * thread's ith nth of their bytes. Each thread's rows are contiguous in the list, and in
+ * memory when the matrices lie one after the other. */
+static void run_packed_share(const struct kern_isa *isa, float *const *y,
+                             const struct kern_packed *const *w, int n, const float *x,
+                             const struct blk_a8 *act, int64_t n_tok, int ith, int nth)
 {
-    if (!w || !w->data || n_tok <= 0 || !kc)
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += w[i]->bytes;
+    size_t lo = total / (size_t)nth * (size_t)ith + total % (size_t)nth * (size_t)ith / (size_t)nth;
+    size_t hi = total / (size_t)nth * (size_t)(ith + 1) +
+                total % (size_t)nth * (size_t)(ith + 1) / (size_t)nth;
+    size_t off = 0;
+    for (int i = 0; i < n && off < hi; off += w[i]->bytes, i++) {
+        int64_t n_rows = w[i]->n_rows, n_units = (n_rows + 15) / 16;
+        size_t unit = w[i]->bytes / (size_t)n_rows * 16; /* bytes of 16 rows */
+        /* first unit starting at or after lo, first at or after hi */
+        int64_t u0 = lo <= off ? 0 : (int64_t)((lo - off + unit - 1) / unit);
+        int64_t u1 = (int64_t)((hi - off + unit - 1) / unit);
+        u0 = u0 < n_units ? u0 : n_units;
+        u1 = u1 < n_units ? u1 : n_units;
+        int64_t r0 = u0 * 16, r1 = u1 * 16 < n_rows ? u1 * 16 : n_rows;
+        if (r0 < r1)
+            isa->rows_packed(y[i], w[i], x, act, n_tok, r0, r1);
+    }
+}
+
+int kern_matmul_packed_n(float *const *y, const struct kern_packed *const *w, int n,
+                         const float *x, int64_t n_tok, const struct kern_ctx *kc)
+{
+    if (n < 1 || !y || !w || n_tok <= 0 || !kc)
         return -1;
     struct kern_isa isa = isa_for(kc->isa);
     if (!isa.rows_packed)
         return -1;
-    const int64_t n_rows = w->n_rows, n_cols = w->n_cols;
+    const int64_t n_cols = w[0] ? w[0]->n_cols : 0;
+    int quant_type = -1;
+    int64_t rows = 0;
+    for (int i = 0; i < n; i++) {
+        if (!w[i] || !w[i]->data || !y[i] || w[i]->n_cols != n_cols || w[i]->n_rows < 8)
+            return -1;
+        if (type_is_quantized(w[i]->type))
+            quant_type = w[i]->type;
+        rows += w[i]->n_rows;
+    }
     int n_threads = kc->n_threads > 0 ? kc->n_threads : 1;
     struct blk_a8 *act = NULL;
-    if (type_is_quantized(w->type)) { /* the integer path: activations to int8 first */
+    if (quant_type >= 0) { /* the integer path: activations to int8 first, once for all */
         if (kc->act == KERN_ACT_F32 || !kc->scratch || !isa.quant_a8)
             return -1;
-        size_t need = kern_matmul_scratch_bytes(w->type, n_cols, n_tok);
+        size_t need = kern_matmul_scratch_bytes(quant_type, n_cols, n_tok);
         if (need == 0 || need == SIZE_MAX || kc->scratch_bytes < need)
             return -1;
         act = (struct blk_a8 *)(((uintptr_t)kc->scratch + 63) & ~(uintptr_t)63);
         quant_acts(&isa, x, act, NULL, n_tok, n_cols, 0, n_threads);
     }
 
-    /* row groups of 8 in runs of 2: the same shares as kern_matmul */
-    int nt = rows_threads(n_rows, n_cols, n_tok, n_threads);
+    int nt = rows_threads(rows, n_cols, n_tok, n_threads); /* on the products together */
     if (nt == 1) {
-        isa.rows_packed(y, w, x, act, n_tok, 0, n_rows);
+        for (int i = 0; i < n; i++)
+            isa.rows_packed(y[i], w[i], x, act, n_tok, 0, w[i]->n_rows);
         return 0;
     }
 #pragma omp parallel num_threads(nt)
-    {
-        int64_t r0, r1;
-        thread_rows(n_rows, omp_get_thread_num(), omp_get_num_threads(), &r0, &r1);
-        if (r0 < r1)
-            isa.rows_packed(y, w, x, act, n_tok, r0, r1);
-    }
+    run_packed_share(&isa, y, w, n, x, act, n_tok, omp_get_thread_num(), omp_get_num_threads());
     return 0;
+}
+
+int kern_matmul_packed(float *y, const struct kern_packed *w, const float *x, int64_t n_tok,
+                       const struct kern_ctx *kc)
+{
+    return kern_matmul_packed_n(&y, &w, 1, x, n_tok, kc);
 }

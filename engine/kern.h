@@ -123,6 +123,14 @@ int kern_packed_row(const struct kern_packed *p, int64_t row, void *dst);
  * weights. */
 int kern_matmul_packed(float *y, const struct kern_packed *w, const float *x, int64_t n_tok,
                        const struct kern_ctx *kc);
+/* kern_matmul_packed for n matrices with the same n_cols and input: y[i] = x . w[i]^T.
+ * One call quantizes the activations once and shares all the rows out over the threads in
+ * one parallel region, by bytes: small products (a model's K and V projections) no longer
+ * run alone on one thread, and a thread's rows of consecutive matrices are one stream.
+ * Each output has exactly kern_matmul_packed's bits. -1 (nothing written) when any matrix
+ * is empty or of another width, or kern_matmul_packed would return -1 for one. */
+int kern_matmul_packed_n(float *const *y, const struct kern_packed *const *w, int n,
+                         const float *x, int64_t n_tok, const struct kern_ctx *kc);
 
 /* Memory read bandwidth in bytes/s: n_threads stream `bytes` of buf (32-byte aligned, much
  * larger than the caches), best of reps passes (kern_membw.c). */

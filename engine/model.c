@@ -762,6 +762,24 @@ static void mm(struct model_ctx *c, float *y, const struct model_weight *w, cons
         kern_matmul(y, w->data, w->type, x, w->n_rows, w->n_cols, n_tok, &c->kc);
 }
 
+/* y[i] = x . w[i]^T for products with one input (q, k, v; gate, up): one
+ * kern_matmul_packed_n call when all are packed, so they share one parallel region and the
+ * small ones are not left to one thread; else one mm each. Same bits either way. */
+static void mm_n(struct model_ctx *c, float *const *y, const struct model_weight *const *w,
+                 int n, const float *x, int64_t n_tok)
+{
+    const struct kern_packed *p[3];
+    bool packed = !c->p.matmul_ref && n <= 3;
+    for (int i = 0; i < n && packed; i++) {
+        p[i] = &w[i]->packed;
+        packed = p[i]->data != NULL;
+    }
+    if (packed && kern_matmul_packed_n(y, p, n, x, n_tok, &c->kc) == 0)
+        return;
+    for (int i = 0; i < n; i++)
+        mm(c, y[i], w[i], x, n_tok);
+}
+
 /* The cos / sin table of this batch's positions for inv_freq: one already computed in this
  * model_decode for the same frequencies (compared by value: each layer has its own copy),
  * else a new one. */
@@ -860,9 +878,9 @@ int model_decode(struct model_ctx *c, const struct model_batch *b, struct assay_
 
         /* Attention block. */
         kern_rmsnorm(c->xn, c->x, L->attn_norm, E, T, hp->rms_eps, nt);
-        mm(c, c->q, &L->wq, c->xn, T);
-        mm(c, c->k, &L->wk, c->xn, T);
-        mm(c, c->v, &L->wv, c->xn, T);
+        float *const qkv[3] = {c->q, c->k, c->v};
+        const struct model_weight *const wqkv[3] = {&L->wq, &L->wk, &L->wv};
+        mm_n(c, qkv, wqkv, 3, c->xn, T);
         if (hp->has_qk_norm) {
             kern_rmsnorm(c->q, c->q, L->attn_q_norm, hd, T * hp->n_head, hp->rms_eps, nt);
             kern_rmsnorm(c->k, c->k, L->attn_k_norm, hd, T * hp->n_head_kv, hp->rms_eps, nt);
@@ -918,8 +936,9 @@ int model_decode(struct model_ctx *c, const struct model_batch *b, struct assay_
 
         /* Feed-forward block (GeGLU). */
         kern_rmsnorm(c->xn, c->x, L->ffn_norm, E, T, hp->rms_eps, nt);
-        mm(c, c->gate, &L->gate, c->xn, T);
-        mm(c, c->up, &L->up, c->xn, T);
+        float *const gu[2] = {c->gate, c->up};
+        const struct model_weight *const wgu[2] = {&L->gate, &L->up};
+        mm_n(c, gu, wgu, 2, c->xn, T);
         kern_geglu(c->gate, c->up, T * hp->n_ff, nt);
         mm(c, c->o, &L->down, c->gate, T);
         if (hp->has_post_norms)

@@ -9,6 +9,8 @@
  *    AVX2 (maddubs) vs AVX-512 (VNNI);
  *  - F16 / BF16: bit-identical to kern_matmul on the file's layout (the same sums in the
  *    same order), whatever the thread count, batch split or ISA level;
+ *  - kern_matmul_packed_n: several matrices on one input give each one's
+ *    kern_matmul_packed bits, whatever the thread count and the mix of types;
  *  - what is not packed: other types, rows not a multiple of 8, float activations.
  */
 #include <setjmp.h>
@@ -289,6 +291,64 @@ static void test_packed_float(void **state)
     }
 }
 
+/* Several matrices on one input in one call (a layer's q, k, v; gate, up): each output
+ * has exactly its own kern_matmul_packed bits at 1, 2 and 3 threads, whichever way the
+ * threads' shares fall across the matrices (rows, types and so bytes per row differ). */
+static void test_packed_n(void **state)
+{
+    (void)state;
+    static const int sets[][3] = {
+        {QUANT_TYPE_Q4_K, QUANT_TYPE_Q6_K, QUANT_TYPE_Q4_0},
+        {QUANT_TYPE_Q4_0, QUANT_TYPE_Q4_0, QUANT_TYPE_Q4_0},
+        {QUANT_TYPE_F16, QUANT_TYPE_Q8_0, QUANT_TYPE_Q5_0},
+    };
+    static const int64_t rows[3] = {520, 64, 264}; /* 848 x 1024: two threads' worth */
+    static const int64_t toks[] = {1, 3};
+    if (!kern_pack_supported(QUANT_TYPE_Q4_0, 8, 32))
+        skip();
+    for (size_t si = 0; si < sizeof(sets) / sizeof(sets[0]); si++)
+        for (size_t k = 0; k < sizeof(toks) / sizeof(toks[0]); k++)
+            for (int n = 1; n <= 3; n++) {
+                struct pcase c[3];
+                float *want[3], *got[3];
+                const struct kern_packed *w[3];
+                size_t scratch = 0;
+                for (int i = 0; i < n; i++) {
+                    pcase_init(&c[i], sets[si][i], rows[i], 1024, toks[k]);
+                    w[i] = &c[i].p;
+                    size_t ny = sizeof(float) * (size_t)(toks[k] * rows[i]);
+                    want[i] = malloc(ny);
+                    got[i] = malloc(ny);
+                    assert_true(want[i] && got[i]);
+                    if (c[i].scratch_bytes > scratch)
+                        scratch = c[i].scratch_bytes;
+                }
+                void *sb = malloc(scratch ? scratch : 64);
+                assert_non_null(sb);
+                const float *x = c[0].x; /* one input for all */
+                for (int i = 0; i < n; i++) {
+                    struct kern_ctx kc = {1, sb, scratch, KERN_ACT_Q8, KERN_ISA_BEST};
+                    assert_int_equal(kern_matmul_packed(want[i], w[i], x, toks[k], &kc), 0);
+                }
+                for (int nt = 1; nt <= 3; nt++) {
+                    for (int i = 0; i < n; i++)
+                        for (int64_t j = 0; j < toks[k] * rows[i]; j++)
+                            got[i][j] = NAN; /* every output must be written */
+                    struct kern_ctx kc = {nt, sb, scratch, KERN_ACT_Q8, KERN_ISA_BEST};
+                    assert_int_equal(kern_matmul_packed_n(got, w, n, x, toks[k], &kc), 0);
+                    for (int i = 0; i < n; i++)
+                        assert_memory_equal(got[i], want[i],
+                                            sizeof(float) * (size_t)(toks[k] * rows[i]));
+                }
+                free(sb);
+                for (int i = 0; i < n; i++) {
+                    free(want[i]);
+                    free(got[i]);
+                    pcase_release(&c[i]);
+                }
+            }
+}
+
 static void test_not_packed(void **state)
 {
     (void)state;
@@ -317,8 +377,21 @@ static void test_not_packed(void **state)
     struct kern_ctx small = {1, c.scratch, c.scratch_bytes - 1, KERN_ACT_Q8, KERN_ISA_BEST};
     assert_int_equal(kern_matmul_packed(y, &c.p, c.x, 2, &small), -1);
     assert_int_equal(kern_matmul_packed(y, &c.p, c.x, 2, NULL), -1);
+    /* several at once: all of one width, none empty, at least one */
+    struct pcase d;
+    pcase_init(&d, QUANT_TYPE_Q4_0, 8, 32, 2);
+    float y2[16] = {0};
+    float *ys[2] = {y, y2};
+    const struct kern_packed *ws[2] = {&c.p, &d.p};
+    struct kern_ctx q8 = {2, c.scratch, c.scratch_bytes, KERN_ACT_Q8, KERN_ISA_BEST};
+    assert_int_equal(kern_matmul_packed_n(ys, ws, 2, c.x, 2, &q8), -1);
+    struct kern_packed empty = {0};
+    const struct kern_packed *we[2] = {&c.p, &empty};
+    assert_int_equal(kern_matmul_packed_n(ys, we, 2, c.x, 2, &q8), -1);
+    assert_int_equal(kern_matmul_packed_n(ys, ws, 0, c.x, 2, &q8), -1);
     for (int i = 0; i < 16; i++)
-        assert_true(y[i] == 0.0f); /* untouched */
+        assert_true(y[i] == 0.0f && y2[i] == 0.0f); /* untouched */
+    pcase_release(&d);
     pcase_release(&c);
 }
 
@@ -330,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_packed_batch_independent),
         cmocka_unit_test(test_packed_vs_ref),
         cmocka_unit_test(test_packed_float),
+        cmocka_unit_test(test_packed_n),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
