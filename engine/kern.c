@@ -23,6 +23,7 @@
 #include "base/mem.h"
 #include "engine/quant.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -272,13 +273,98 @@ static int rows_threads(int64_t n_rows, int64_t n_cols, int64_t n_tok, int n_thr
     return nt;
 }
 
-/* Thread ith of nth's rows [*r0, *r1) under rows_threads' sharing. */
-static void thread_rows(int64_t n_rows, int ith, int nth, int64_t *r0, int64_t *r1)
+/* One thread's share of a product's rows, in runs of 16 ("units"): [front, back) in one
+ * word, so that its owner, taking from the front, and a thread done with its own, taking
+ * from the back, claim disjoint runs with one compare-and-swap each. On its own cache
+ * line. */
+struct share {
+    _Alignas(64) _Atomic uint64_t fb;
+};
+
+#define KERN_SHARES_MAX 256
+
+/* Runs units [u0, u1) of a product. */
+typedef void (*units_fn)(const void *job, int64_t u0, int64_t u1);
+
+/* Units of s: its owner takes half of what is left from the front (at least want), so a
+ * share streams in a few long runs and the runs near its end are short; another thread
+ * takes want from the back. Runs are whole multiples of 2 units: the decode kernels work
+ * 32 rows at a time, and a shorter tail costs more per byte. */
+static bool claim(struct share *s, int64_t want, bool front, int64_t *u0, int64_t *u1)
 {
-    int64_t n_units = (n_rows + 15) / 16;
-    int64_t u0 = n_units * ith / nth, u1 = n_units * (ith + 1) / nth;
-    *r0 = u0 * 16;
-    *r1 = u1 * 16 < n_rows ? u1 * 16 : n_rows;
+    uint64_t v = atomic_load_explicit(&s->fb, memory_order_relaxed);
+    for (;;) {
+        int64_t f = (int64_t)(v >> 32), b = (int64_t)(v & 0xffffffffu);
+        if (f >= b)
+            return false;
+        int64_t n = front && (b - f) / 2 > want ? (b - f) / 2 : want;
+        n = (n + 1) & ~(int64_t)1;
+        int64_t nf = f, nb = b;
+        if (front)
+            nf = f + n < b ? f + n : b;
+        else
+            nb = b - n > f ? b - n : f;
+        uint64_t nv = (uint64_t)nf << 32 | (uint64_t)nb;
+        if (atomic_compare_exchange_weak_explicit(&s->fb, &v, nv, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            *u0 = front ? f : nb;
+            *u1 = front ? nf : b;
+            return true;
+        }
+    }
+}
+
+static void share_set(struct share *s, int64_t u0, int64_t u1)
+{
+    atomic_init(&s->fb, (uint64_t)u0 << 32 | (uint64_t)u1);
+}
+
+/* Thread ith: its own share of the n_sh front to back, one contiguous stream, then what is
+ * left of the others' from their backs, want units at a time (~64 KB of weights: one
+ * compare-and-swap against microseconds of streaming). A thread slowed by the machine
+ * (another process, a virtual CPU the host takes back) no longer leaves the other one
+ * waiting at the end of the product with the memory bus half idle; and if OpenMP gives
+ * fewer threads than there are shares, the others' shares still get done. Which thread
+ * computes a row changes none of its bits. */
+static void run_shares(struct share *sh, int n_sh, int64_t want, int ith, units_fn run,
+                       const void *job)
+{
+    int64_t u0, u1;
+    while (ith < n_sh && claim(&sh[ith], want, true, &u0, &u1))
+        run(job, u0, u1);
+    for (int k = 1; k <= n_sh; k++) {
+        struct share *o = &sh[(ith + k) % n_sh];
+        while (claim(o, want, false, &u0, &u1))
+            run(job, u0, u1);
+    }
+}
+
+/* Units of 16 rows of row_bytes each in a claim of ~64 KB. */
+static int64_t claim_units(size_t row_bytes)
+{
+    size_t u = ((size_t)64 << 10) / (16 * (row_bytes ? row_bytes : 1));
+    return u > 0 ? (int64_t)u : 1;
+}
+
+/* kern_matmul's product for run_shares. */
+struct rows_job {
+    const struct kern_isa *isa;
+    const struct quant_traits *t;
+    size_t row_bytes;
+    float *y;
+    const void *w;
+    int weight_type;
+    const float *x;
+    const struct blk_a8 *act;
+    int64_t n_rows, n_cols, n_tok;
+};
+
+static void rows_units(const void *job, int64_t u0, int64_t u1)
+{
+    const struct rows_job *j = job;
+    int64_t r1 = u1 * 16 < j->n_rows ? u1 * 16 : j->n_rows;
+    run_rows(j->isa, j->t, j->row_bytes, j->y, j->w, j->weight_type, j->x, j->act, j->n_rows,
+             j->n_cols, j->n_tok, u0 * 16, r1);
 }
 
 void kern_matmul(float *y, const void *w, int weight_type, const float *x, int64_t n_rows,
@@ -315,48 +401,50 @@ void kern_matmul(float *y, const void *w, int weight_type, const float *x, int64
         run_rows(&isa, t, row_bytes, y, w, weight_type, x, act, n_rows, n_cols, n_tok, 0, n_rows);
         return;
     }
+    struct rows_job job = {&isa, t, row_bytes, y, w, weight_type, x, act, n_rows, n_cols, n_tok};
+    struct share sh[KERN_SHARES_MAX];
+    nt = nt < KERN_SHARES_MAX ? nt : KERN_SHARES_MAX;
+    int64_t n_units = (n_rows + 15) / 16; /* even shares */
+    for (int i = 0; i < nt; i++)
+        share_set(&sh[i], n_units * i / nt, n_units * (i + 1) / nt);
+    int64_t want = claim_units(row_bytes);
 #pragma omp parallel num_threads(nt)
-    {
-        int64_t r0, r1;
-        thread_rows(n_rows, omp_get_thread_num(), omp_get_num_threads(), &r0, &r1);
-        if (r0 < r1)
-            run_rows(&isa, t, row_bytes, y, w, weight_type, x, act, n_rows, n_cols, n_tok, r0, r1);
-    }
+    run_shares(sh, nt, want, omp_get_thread_num(), rows_units, &job);
 }
 
-/* Thread ith of nth's share of the rows of w[0..n): the runs of 16 rows (a matrix's last
- * may be shorter) whose first byte, counted through all n matrices in order, falls in the
- * thread's ith nth of their bytes. Each thread's rows are contiguous in the list, and in
- * memory when the matrices lie one after the other. */
-static void run_packed_share(const struct kern_isa *isa, float *const *y,
-                             const struct kern_packed *const *w, int n, const float *x,
-                             const struct blk_a8 *act, int64_t n_tok, int ith, int nth)
+/* Products with one input, their rows in runs of 16 ("units") numbered through all the
+ * matrices in order. */
+struct packed_job {
+    const struct kern_isa *isa;
+    float *const *y;
+    const struct kern_packed *const *w;
+    int n;
+    const float *x;
+    const struct blk_a8 *act;
+    int64_t n_tok;
+    int64_t first[KERN_PACKED_N_MAX + 1]; /* matrix i's units: [first[i], first[i + 1]) */
+};
+
+/* Units [u0, u1) of the job, matrix by matrix. */
+static void packed_units(const void *job, int64_t u0, int64_t u1)
 {
-    size_t total = 0;
-    for (int i = 0; i < n; i++)
-        total += w[i]->bytes;
-    size_t lo = total / (size_t)nth * (size_t)ith + total % (size_t)nth * (size_t)ith / (size_t)nth;
-    size_t hi = total / (size_t)nth * (size_t)(ith + 1) +
-                total % (size_t)nth * (size_t)(ith + 1) / (size_t)nth;
-    size_t off = 0;
-    for (int i = 0; i < n && off < hi; off += w[i]->bytes, i++) {
-        int64_t n_rows = w[i]->n_rows, n_units = (n_rows + 15) / 16;
-        size_t unit = w[i]->bytes / (size_t)n_rows * 16; /* bytes of 16 rows */
-        /* first unit starting at or after lo, first at or after hi */
-        int64_t u0 = lo <= off ? 0 : (int64_t)((lo - off + unit - 1) / unit);
-        int64_t u1 = (int64_t)((hi - off + unit - 1) / unit);
-        u0 = u0 < n_units ? u0 : n_units;
-        u1 = u1 < n_units ? u1 : n_units;
-        int64_t r0 = u0 * 16, r1 = u1 * 16 < n_rows ? u1 * 16 : n_rows;
-        if (r0 < r1)
-            isa->rows_packed(y[i], w[i], x, act, n_tok, r0, r1);
+    const struct packed_job *j = job;
+    for (int i = 0; i < j->n && u0 < u1; i++) {
+        if (u0 >= j->first[i + 1])
+            continue;
+        int64_t e = u1 < j->first[i + 1] ? u1 : j->first[i + 1];
+        int64_t n_rows = j->w[i]->n_rows;
+        int64_t r0 = (u0 - j->first[i]) * 16, r1 = (e - j->first[i]) * 16;
+        j->isa->rows_packed(j->y[i], j->w[i], j->x, j->act, j->n_tok, r0,
+                            r1 < n_rows ? r1 : n_rows);
+        u0 = e;
     }
 }
 
 int kern_matmul_packed_n(float *const *y, const struct kern_packed *const *w, int n,
                          const float *x, int64_t n_tok, const struct kern_ctx *kc)
 {
-    if (n < 1 || !y || !w || n_tok <= 0 || !kc)
+    if (n < 1 || n > KERN_PACKED_N_MAX || !y || !w || n_tok <= 0 || !kc)
         return -1;
     struct kern_isa isa = isa_for(kc->isa);
     if (!isa.rows_packed)
@@ -389,8 +477,38 @@ int kern_matmul_packed_n(float *const *y, const struct kern_packed *const *w, in
             isa.rows_packed(y[i], w[i], x, act, n_tok, 0, w[i]->n_rows);
         return 0;
     }
+    struct packed_job job = {&isa, y, w, n, x, act, n_tok, {0}};
+    for (int i = 0; i < n; i++)
+        job.first[i + 1] = job.first[i] + (w[i]->n_rows + 15) / 16;
+    /* Shares by bytes (types differ in bytes per row), each thread's units contiguous
+     * in the list, and in memory when the matrices lie one after the other: thread t's
+     * begins with the first unit starting at or past the t/nt point of the bytes. */
+    struct share sh[KERN_SHARES_MAX];
+    nt = nt < KERN_SHARES_MAX ? nt : KERN_SHARES_MAX;
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += w[i]->bytes;
+    int64_t start = 0;
+    for (int t = 0; t < nt; t++) {
+        int64_t end = job.first[n];
+        if (t + 1 < nt) {
+            size_t at = total / (size_t)nt * (size_t)(t + 1) +
+                        total % (size_t)nt * (size_t)(t + 1) / (size_t)nt;
+            size_t off = 0;
+            int i = 0;
+            while (i < n - 1 && at >= off + w[i]->bytes)
+                off += w[i++]->bytes;
+            size_t unit = w[i]->bytes / (size_t)w[i]->n_rows * 16; /* bytes of 16 rows */
+            end = job.first[i] + (int64_t)((at - off + unit - 1) / unit);
+            end = end < job.first[i + 1] ? end : job.first[i + 1];
+            end = end > start ? end : start;
+        }
+        share_set(&sh[t], start, end);
+        start = end;
+    }
+    int64_t want = claim_units(total / (size_t)(rows > 0 ? rows : 1));
 #pragma omp parallel num_threads(nt)
-    run_packed_share(&isa, y, w, n, x, act, n_tok, omp_get_thread_num(), omp_get_num_threads());
+    run_shares(sh, nt, want, omp_get_thread_num(), packed_units, &job);
     return 0;
 }
 

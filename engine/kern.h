@@ -129,6 +129,7 @@ int kern_matmul_packed(float *y, const struct kern_packed *w, const float *x, in
  * run alone on one thread, and a thread's rows of consecutive matrices are one stream.
  * Each output has exactly kern_matmul_packed's bits. -1 (nothing written) when any matrix
  * is empty or of another width, or kern_matmul_packed would return -1 for one. */
+#define KERN_PACKED_N_MAX 4
 int kern_matmul_packed_n(float *const *y, const struct kern_packed *const *w, int n,
                          const float *x, int64_t n_tok, const struct kern_ctx *kc);
 

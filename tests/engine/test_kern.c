@@ -224,7 +224,8 @@ static void test_batch_independent(void **state)
 }
 
 /* Shapes big enough for kern_matmul to use several threads (small calls stay on one):
- * 1, 2 and 3 threads give identical bits, rows split at different places. */
+ * 1, 2, 3 and 8 threads give identical bits, rows split at different places (8 on a
+ * 2-core machine: threads get descheduled and others take their rows). */
 static void test_threads_identical(void **state)
 {
     static const int64_t toks[] = {1, 5};
@@ -238,12 +239,15 @@ static void test_threads_identical(void **state)
                 float *y1 = run(&c, KERN_ISA_BEST, act, 1);
                 float *y2 = run(&c, KERN_ISA_BEST, act, 2);
                 float *y3 = run(&c, KERN_ISA_BEST, act, 3);
+                float *y8 = run(&c, KERN_ISA_BEST, act, 8);
                 assert_memory_equal(y1, y2, ny);
                 assert_memory_equal(y1, y3, ny);
+                assert_memory_equal(y1, y8, ny);
                 check(&c, y1, path == 1 && !is_float_type(c.type), "threads");
                 free(y1);
                 free(y2);
                 free(y3);
+                free(y8);
             }
             case_release(&c);
         }

@@ -10,7 +10,8 @@
  *  - F16 / BF16: bit-identical to kern_matmul on the file's layout (the same sums in the
  *    same order), whatever the thread count, batch split or ISA level;
  *  - kern_matmul_packed_n: several matrices on one input give each one's
- *    kern_matmul_packed bits, whatever the thread count and the mix of types;
+ *    kern_matmul_packed bits, whatever the thread count, the mix of types and which
+ *    thread takes which rows;
  *  - what is not packed: other types, rows not a multiple of 8, float activations.
  */
 #include <setjmp.h>
@@ -25,6 +26,7 @@
 #include "engine/quant.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -292,8 +294,9 @@ static void test_packed_float(void **state)
 }
 
 /* Several matrices on one input in one call (a layer's q, k, v; gate, up): each output
- * has exactly its own kern_matmul_packed bits at 1, 2 and 3 threads, whichever way the
- * threads' shares fall across the matrices (rows, types and so bytes per row differ). */
+ * has exactly its own kern_matmul_packed bits at 1, 2, 3 and 8 threads, whichever way the
+ * threads' shares fall across the matrices (rows, types and so bytes per row differ) and
+ * whichever thread ends up computing a run of rows. */
 static void test_packed_n(void **state)
 {
     (void)state;
@@ -330,7 +333,11 @@ static void test_packed_n(void **state)
                     struct kern_ctx kc = {1, sb, scratch, KERN_ACT_Q8, KERN_ISA_BEST};
                     assert_int_equal(kern_matmul_packed(want[i], w[i], x, toks[k], &kc), 0);
                 }
-                for (int nt = 1; nt <= 3; nt++) {
+                /* 8 threads on this 2-core machine: some get descheduled, and the others
+                 * take their rows from the back of their shares (run_shares) */
+                static const int threads[] = {1, 2, 3, 8};
+                for (size_t ti = 0; ti < sizeof(threads) / sizeof(threads[0]); ti++) {
+                    int nt = threads[ti];
                     for (int i = 0; i < n; i++)
                         for (int64_t j = 0; j < toks[k] * rows[i]; j++)
                             got[i][j] = NAN; /* every output must be written */
@@ -340,6 +347,18 @@ static void test_packed_n(void **state)
                         assert_memory_equal(got[i], want[i],
                                             sizeof(float) * (size_t)(toks[k] * rows[i]));
                 }
+                /* OpenMP may give fewer threads than asked (OMP_THREAD_LIMIT, nesting):
+                 * here one, for two shares; the share nobody owns is still computed */
+                int levels = omp_get_max_active_levels();
+                omp_set_max_active_levels(0);
+                for (int i = 0; i < n; i++)
+                    for (int64_t j = 0; j < toks[k] * rows[i]; j++)
+                        got[i][j] = NAN;
+                struct kern_ctx kc2 = {2, sb, scratch, KERN_ACT_Q8, KERN_ISA_BEST};
+                assert_int_equal(kern_matmul_packed_n(got, w, n, x, toks[k], &kc2), 0);
+                omp_set_max_active_levels(levels);
+                for (int i = 0; i < n; i++)
+                    assert_memory_equal(got[i], want[i], sizeof(float) * (size_t)(toks[k] * rows[i]));
                 free(sb);
                 for (int i = 0; i < n; i++) {
                     free(want[i]);
