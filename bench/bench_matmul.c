@@ -1,20 +1,23 @@
 /*
- * bench/bench_matmul.c - kern_matmul throughput per weight type, path and shape, and a
- * streaming-read bandwidth figure for context. Not built by CMake; build by hand:
+ * bench/bench_matmul.c - matrix-product throughput per weight type, path and shape, and a
+ * streaming-read bandwidth figure for context. Built with the rest (build/bench/):
  *
- *   cc -O3 -std=c11 -fopenmp -I. bench/bench_matmul.c build-X/libassay.a \
- *      $(pkg-config --libs jansson sqlite3 libcrypto) -lm -o build-X/bench_matmul
- *   build-X/bench_matmul [n_threads]     (default 2; 1 thread is timed in CPU time)
+ *   build/bench/bench_matmul [n_threads]     (default 2; 1 thread is timed in CPU time)
  *
- * Prints, per (type, rows x cols, n_tok, path): ms per call (best of 5 samples of ~50 ms,
- * wall clock), GFLOP/s (2 * rows * cols * n_tok / time) and GB/s of weight bytes read
- * (weights once per call). Paths: f32 = float activations, int8 = activations rounded
- * to int8 blocks (quantized weights only).
+ * Prints, per (type, rows x cols, n_tok, path): ms per call (best of 5 samples of ~50 ms),
+ * GFLOP/s (2 * rows * cols * n_tok / time) and GB/s of weight bytes read (weights once per
+ * call). Paths: f32 = kern_matmul with float activations; int8 = kern_matmul with
+ * activations rounded to int8 blocks (quantized weights only); packed = the 8-row
+ * interleaved copy model_repack makes (kern_pack + kern_matmul_packed: int8 activations
+ * for quantized types, float for F16). Shapes: 2048 and 16384 rows of 2048 columns (a
+ * Gemma-2B attention projection, its FFN gate/up), which stay in a 32 MiB L3 between
+ * calls, and 131072 rows, one token only, which do not: that row is the DRAM figure.
  */
 #include "engine/kern.h"
 #include "engine/quant.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +72,35 @@ static double bandwidth(size_t bytes, int n_threads)
     return best;
 }
 
+/* One product: through the packed copy when p is given, else kern_matmul. */
+static void call(const struct kern_packed *p, const struct kern_ctx *kc, float *y, const void *w,
+                 int type, const float *x, int64_t n_rows, int64_t n_cols, int64_t n_tok)
+{
+    if (!p || kern_matmul_packed(y, p, x, n_tok, kc) != 0)
+        kern_matmul(y, w, type, x, n_rows, n_cols, n_tok, kc);
+}
+
+/* Seconds per call: ~50 ms per sample, best of 5 (the machine may be shared). */
+static double time_call(const struct kern_packed *p, const struct kern_ctx *kc, float *y,
+                        const void *w, int type, const float *x, int64_t n_rows, int64_t n_cols,
+                        int64_t n_tok)
+{
+    call(p, kc, y, w, type, x, n_rows, n_cols, n_tok); /* warm */
+    double t0 = now_s();
+    call(p, kc, y, w, type, x, n_rows, n_cols, n_tok);
+    double one = now_s() - t0;
+    int reps = (int)(0.05 / (one > 1e-6 ? one : 1e-6)) + 1;
+    double dt = 1e30;
+    for (int sample = 0; sample < 5; sample++) {
+        t0 = now_s();
+        for (int rep = 0; rep < reps; rep++)
+            call(p, kc, y, w, type, x, n_rows, n_cols, n_tok);
+        double d = (now_s() - t0) / reps;
+        dt = d < dt ? d : dt;
+    }
+    return dt;
+}
+
 int main(int argc, char **argv)
 {
     int n_threads = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 2;
@@ -78,63 +110,70 @@ int main(int argc, char **argv)
            bandwidth((size_t)1 << 30, n_threads), n_threads, bandwidth((size_t)1 << 30, 1));
     static const int types[] = {QUANT_TYPE_Q8_0, QUANT_TYPE_Q4_0, QUANT_TYPE_Q4_K, QUANT_TYPE_Q6_K,
                                 QUANT_TYPE_F16};
-    static const int64_t rows_list[] = {2048, 16384};
+    /* 131072 rows: past the L3 between calls (decode only: 512 tokens would take seconds) */
+    static const int64_t rows_list[] = {2048, 16384, 131072};
     static const int64_t toks[] = {1, 512};
-    const int64_t n_cols = 2048;
+    static const char *const path_name[] = {"f32", "int8", "packed"};
+    const int64_t n_cols = 2048, max_rows = 131072;
     struct kern_ctx probe = {n_threads, NULL, 0, KERN_ACT_DEFAULT, KERN_ISA_BEST};
     g_cpu_clock = n_threads == 1;
     printf("isa %s, %d threads, %s\n", kern_isa_name(&probe), n_threads,
            g_cpu_clock ? "process CPU time" : "wall clock");
-    printf("%-5s %6s %5s %5s %10s %9s %8s\n", "type", "rows", "n_tok", "path", "ms/call", "GFLOP/s",
-           "GB/s(w)");
+    printf("%-5s %6s %5s %6s %10s %9s %8s\n", "type", "rows", "n_tok", "path", "ms/call",
+           "GFLOP/s", "GB/s(w)");
     float *base = malloc(sizeof(float) * 2048 * n_cols);
+    float *x = malloc(sizeof(float) * 512 * n_cols);
+    float *y = malloc(sizeof(float) * 512 * 16384 > sizeof(float) * max_rows
+                          ? sizeof(float) * 512 * 16384
+                          : sizeof(float) * max_rows);
+    if (!base || !x || !y) {
+        fprintf(stderr, "bench_matmul: out of memory\n");
+        return 1;
+    }
     for (int64_t i = 0; i < 2048 * n_cols; i++)
         base[i] = rnd();
-    float *x = malloc(sizeof(float) * 512 * n_cols);
     for (int64_t i = 0; i < 512 * n_cols; i++)
         x[i] = rnd() * 20;
-    float *y = malloc(sizeof(float) * 512 * 16384);
     for (size_t ti = 0; ti < sizeof(types) / sizeof(types[0]); ti++) {
         int type = types[ti];
         const struct quant_traits *tr = quant_traits_of(type);
         size_t rb;
         quant_row_bytes(type, n_cols, &rb);
-        uint8_t *w = malloc(rb * 16384);
+        uint8_t *w = malloc(rb * (size_t)max_rows);
+        if (!w) {
+            fprintf(stderr, "bench_matmul: out of memory\n");
+            return 1;
+        }
         /* quantize 2048 rows once, repeat them: the kernels do not care */
         tr->quantize(base, w, 2048 * n_cols);
-        for (int k = 1; k < 8; k++)
+        for (int64_t k = 1; k < max_rows / 2048; k++)
             memcpy(w + (size_t)k * 2048 * rb, w, 2048 * rb);
         size_t sb = kern_matmul_scratch_bytes(type, n_cols, 512);
         void *scratch = sb ? malloc(sb) : NULL;
-        for (size_t ri = 0; ri < 2; ri++) {
+        for (size_t ri = 0; ri < sizeof(rows_list) / sizeof(rows_list[0]); ri++) {
+            int64_t n_rows = rows_list[ri];
+            struct kern_packed packed;
+            bool have_packed = kern_pack(&packed, w, type, n_rows, n_cols, false, n_threads) == 0;
             for (size_t k = 0; k < 2; k++) {
-                for (int path = 0; path < 2; path++) {
-                    if (path == 1 && type == QUANT_TYPE_F16)
+                int64_t n_tok = toks[k];
+                if (n_rows > 16384 && n_tok > 1)
+                    continue;
+                for (int path = 0; path < 3; path++) {
+                    if ((path == 1 && type == QUANT_TYPE_F16) || (path == 2 && !have_packed))
                         continue;
-                    int64_t n_rows = rows_list[ri], n_tok = toks[k];
                     struct kern_ctx kc = {n_threads, scratch, sb,
                                           path == 0 ? KERN_ACT_F32 : KERN_ACT_Q8, KERN_ISA_BEST};
-                    kern_matmul(y, w, type, x, n_rows, n_cols, n_tok, &kc); /* warm */
+                    double dt = time_call(path == 2 ? &packed : NULL, &kc, y, w, type, x, n_rows,
+                                          n_cols, n_tok);
                     double flop = 2.0 * (double)n_rows * (double)n_cols * (double)n_tok;
-                    /* ~50 ms per sample, best of 5 (the machine may be shared) */
-                    double t0 = now_s();
-                    kern_matmul(y, w, type, x, n_rows, n_cols, n_tok, &kc);
-                    double one = now_s() - t0;
-                    int reps = (int)(0.05 / (one > 1e-6 ? one : 1e-6)) + 1;
-                    double dt = 1e30;
-                    for (int sample = 0; sample < 5; sample++) {
-                        t0 = now_s();
-                        for (int rep = 0; rep < reps; rep++)
-                            kern_matmul(y, w, type, x, n_rows, n_cols, n_tok, &kc);
-                        double d = (now_s() - t0) / reps;
-                        dt = d < dt ? d : dt;
-                    }
-                    printf("%-5s %6lld %5lld %5s %10.3f %9.1f %8.1f\n", tr->name, (long long)n_rows,
-                           (long long)n_tok, path == 0 ? "f32" : "int8", dt * 1e3, flop / dt / 1e9,
-                           (double)rb * n_rows / dt / 1e9);
+                    printf("%-5s %6lld %5lld %6s %10.3f %9.1f %8.1f\n", tr->name,
+                           (long long)n_rows, (long long)n_tok, path_name[path], dt * 1e3,
+                           flop / dt / 1e9, (double)rb * (double)n_rows / dt / 1e9);
                     fflush(stdout);
                 }
             }
+            if (have_packed)
+                kern_packed_free(&packed);
         }
         free(scratch);
         free(w);
