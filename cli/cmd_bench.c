@@ -2,6 +2,7 @@
  * cli/cmd_bench.c - `assay bench`: prompt-processing and generation speed, with the
  * memory-bandwidth ceiling and FMA peak measured in the same run.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -22,6 +23,60 @@ const struct cli_opt cmd_bench_opts[] = {
     {"no-hw", 0, CLI_OPT_FLAG, NULL, NULL, "skip measuring memory bandwidth and the arithmetic peaks"},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
+
+static json_t *stat_json(const struct bench_stat *st, double scale, const char *median)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, median, json_real(st->median * scale));
+    json_object_set_new(o, "min", json_real(st->min * scale));
+    json_object_set_new(o, "max", json_real(st->max * scale));
+    return o;
+}
+
+/* jansson writes the path escaped (a quote in a file name made the hand-written JSON
+ * invalid), with ", " and ": " between items as before. */
+static void print_json(const char *path, const struct bench_params *p,
+                       const struct bench_result *r)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "model", json_string(path));
+    json_object_set_new(o, "threads", json_integer(p->n_threads));
+    json_object_set_new(o, "n_prompt", json_integer(p->n_prompt));
+    json_object_set_new(o, "n_gen", json_integer(p->n_gen));
+    json_object_set_new(o, "reps", json_integer(p->reps));
+    json_object_set_new(o, "pp", stat_json(&r->pp, 1, "tokens_per_s"));
+    json_object_set_new(o, "tg", stat_json(&r->tg, 1, "tokens_per_s"));
+    json_object_set_new(o, "bandwidth_gb_s", json_real(r->bandwidth_bytes_s / 1e9));
+    json_object_set_new(o, "bandwidth_min_gb_s", json_real(r->bandwidth.min / 1e9));
+    json_object_set_new(o, "bandwidth_max_gb_s", json_real(r->bandwidth.max / 1e9));
+    json_object_set_new(o, "bandwidth_samples", json_integer(r->n_bandwidth));
+    json_object_set_new(o, "weight_bytes_per_token", json_real(r->weight_bytes_per_token));
+    json_object_set_new(o, "tg_fraction_of_ceiling", json_real(r->tg_fraction_of_ceiling));
+    json_object_set_new(o, "tg_fraction_min", json_real(r->tg_fraction.min));
+    json_object_set_new(o, "tg_fraction_max", json_real(r->tg_fraction.max));
+    json_object_set_new(o, "bandwidth_moved_reps", json_integer(r->n_bw_moved));
+    /* each tg repetition with the bandwidth samples on either side of it */
+    json_t *reps = json_array();
+    for (int i = 0; i < r->n_tg && r->n_bandwidth == r->n_tg + 1; i++) {
+        json_t *e = json_object();
+        json_object_set_new(e, "tokens_per_s", json_real(r->tg_rep[i]));
+        json_object_set_new(e, "bandwidth_before_gb_s", json_real(r->bw_sample[i] / 1e9));
+        json_object_set_new(e, "bandwidth_after_gb_s", json_real(r->bw_sample[i + 1] / 1e9));
+        json_array_append_new(reps, e);
+    }
+    json_object_set_new(o, "tg_reps", reps);
+    json_object_set_new(o, "fma_peak_gflops", json_real(r->fma_peak_flops / 1e9));
+    json_object_set_new(o, "int8_peak_gops", json_real(r->int8_peak_ops / 1e9));
+    json_object_set_new(o, "pp_flops_per_token", json_real(r->pp_flops_per_token));
+    json_object_set_new(o, "pp_int8_ops_per_token", json_real(r->pp_int8_ops_per_token));
+    json_object_set_new(o, "pp_fraction_of_peak", json_real(r->pp_fraction_of_peak));
+    json_object_set_new(o, "load_s", json_real(r->load_s));
+    json_object_set_new(o, "peak_rss_bytes", json_integer(r->peak_rss_bytes));
+    json_object_set_new(o, "kv_bytes", json_integer(r->kv_bytes));
+    json_dumpf(o, stdout, JSON_ENSURE_ASCII);
+    fputc('\n', stdout);
+    json_decref(o);
+}
 
 int cmd_bench(struct cli_ctx *ctx, const struct cli_args *a)
 {
@@ -51,25 +106,8 @@ int cmd_bench(struct cli_ctx *ctx, const struct cli_args *a)
     if (rc)
         return rc;
     if (ctx->json) {
-        printf("{\"model\": \"%s\", \"threads\": %d, \"n_prompt\": %d, \"n_gen\": %d, "
-               "\"reps\": %d,\n"
-               " \"pp\": {\"tokens_per_s\": %.3f, \"min\": %.3f, \"max\": %.3f},\n"
-               " \"tg\": {\"tokens_per_s\": %.3f, \"min\": %.3f, \"max\": %.3f},\n"
-               " \"bandwidth_gb_s\": %.3f, \"bandwidth_min_gb_s\": %.3f, "
-               "\"bandwidth_max_gb_s\": %.3f, \"bandwidth_samples\": %d,\n"
-               " \"weight_bytes_per_token\": %.0f, "
-               "\"tg_fraction_of_ceiling\": %.4f,\n"
-               " \"fma_peak_gflops\": %.2f, \"int8_peak_gops\": %.2f, "
-               "\"pp_flops_per_token\": %.0f, \"pp_int8_ops_per_token\": %.0f, "
-               "\"pp_fraction_of_peak\": %.4f, \"load_s\": %.4f, "
-               "\"peak_rss_bytes\": %lld, \"kv_bytes\": %lld}\n",
-               path, p.n_threads, p.n_prompt, p.n_gen, p.reps, r.pp.median, r.pp.min, r.pp.max,
-               r.tg.median, r.tg.min, r.tg.max, r.bandwidth_bytes_s / 1e9,
-               r.bandwidth.min / 1e9, r.bandwidth.max / 1e9, r.n_bandwidth,
-               r.weight_bytes_per_token, r.tg_fraction_of_ceiling, r.fma_peak_flops / 1e9,
-               r.int8_peak_ops / 1e9, r.pp_flops_per_token, r.pp_int8_ops_per_token,
-               r.pp_fraction_of_peak, r.load_s, (long long)r.peak_rss_bytes,
-               (long long)r.kv_bytes);
+        print_json(path, &p, &r);
+        bench_result_free(&r);
         return 0;
     }
     printf("%s  (%d threads, %d reps)\n", path, p.n_threads, p.reps);
@@ -85,9 +123,15 @@ int cmd_bench(struct cli_ctx *ctx, const struct cli_args *a)
                "weights read per token %.1f MB\n",
                r.bandwidth_bytes_s / 1e9, r.n_bandwidth, r.bandwidth.min / 1e9,
                r.bandwidth.max / 1e9, r.weight_bytes_per_token / 1e6);
-        printf("  tg ceiling      %.2f tokens/s; achieved %.1f%%\n",
+        printf("  tg ceiling      %.2f tokens/s at the median bandwidth; achieved %.1f%% (each "
+               "repetition against the bandwidth just before and after it; min %.1f%%, max "
+               "%.1f%%)\n",
                r.weight_bytes_per_token > 0 ? r.bandwidth_bytes_s / r.weight_bytes_per_token : 0,
-               100 * r.tg_fraction_of_ceiling);
+               100 * r.tg_fraction_of_ceiling, 100 * r.tg_fraction.min, 100 * r.tg_fraction.max);
+        if (r.n_bw_moved > 0)
+            printf("  note            the bandwidth moved by more than 15%% during %d of %d tg "
+                   "repetitions: their fractions are uncertain\n",
+                   r.n_bw_moved, r.n_tg);
         printf("  peaks           %.1f GFLOP/s f32 FMA, %.1f GOP/s int8; %.0f%% of pp's "
                "products in int8\n",
                r.fma_peak_flops / 1e9, r.int8_peak_ops / 1e9,
@@ -98,5 +142,6 @@ int cmd_bench(struct cli_ctx *ctx, const struct cli_args *a)
     }
     printf("  peak RSS        %.1f MiB (KV cache %.1f MiB; the bandwidth buffer not counted)\n",
            (double)r.peak_rss_bytes / 1048576.0, (double)r.kv_bytes / 1048576.0);
+    bench_result_free(&r);
     return 0;
 }

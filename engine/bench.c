@@ -93,6 +93,14 @@ static int64_t current_rss(void)
     return n == 2 && page > 0 ? (int64_t)pages_res * page : 0;
 }
 
+void bench_result_free(struct bench_result *r)
+{
+    free(r->bw_sample);
+    free(r->tg_rep);
+    r->bw_sample = r->tg_rep = NULL;
+    r->n_bandwidth = r->n_tg = 0;
+}
+
 int bench_run(const char *path, const struct bench_params *p, struct bench_result *out,
               const struct progress *prog, struct assay_error *err)
 {
@@ -101,7 +109,7 @@ int bench_run(const char *path, const struct bench_params *p, struct bench_resul
     struct model_ctx *c = NULL;
     int32_t *tok = NULL, *pos = NULL, *seq = NULL;
     bool *want = NULL;
-    double *t_pp = NULL, *t_tg = NULL, *bw = NULL;
+    double *t_pp = NULL, *t_tg = NULL, *bw = NULL, *frac = NULL;
     int n_bw = 0;
     void *bw_buf = NULL;
     int reps = p->reps > 0 ? p->reps : 1;
@@ -136,7 +144,11 @@ int bench_run(const char *path, const struct bench_params *p, struct bench_resul
     t_pp = mem_alloc_array((size_t)reps, sizeof(double));
     t_tg = mem_alloc_array((size_t)reps, sizeof(double));
     bw = mem_alloc_array((size_t)reps + 3, sizeof(double));
-    if (!tok || !pos || !seq || !want || !t_pp || !t_tg || !bw) {
+    frac = mem_alloc_array((size_t)reps, sizeof(double));
+    out->bw_sample = mem_alloc_array((size_t)reps + 3, sizeof(double));
+    out->tg_rep = mem_alloc_array((size_t)reps, sizeof(double));
+    if (!tok || !pos || !seq || !want || !t_pp || !t_tg || !bw || !frac || !out->bw_sample ||
+        !out->tg_rep) {
         rc = err_set(err, ASSAY_ENOMEM, "out of memory");
         goto out;
     }
@@ -186,6 +198,8 @@ int bench_run(const char *path, const struct bench_params *p, struct bench_resul
         memset(bw_buf, 1, bw_bytes);
     }
     if (p->n_gen > 0) {
+        if (bw_buf) /* the ceiling just before the first repetition */
+            bw[n_bw++] = kern_read_bandwidth(bw_buf, bw_bytes, p->n_threads, 2);
         for (int r = 0; r < reps; r++) {
             model_seq_clear(c, 0, NULL);
             double s = clock_now_s();
@@ -202,10 +216,12 @@ int bench_run(const char *path, const struct bench_params *p, struct bench_resul
                 t = smp_argmax(model_logits(c, 0), (int32_t)hp->n_vocab);
             }
             t_tg[r] = (double)p->n_gen / (clock_now_s() - s);
-            if (bw_buf) /* the ceiling of this repetition's minutes */
+            if (bw_buf) /* the ceiling just after it */
                 bw[n_bw++] = kern_read_bandwidth(bw_buf, bw_bytes, p->n_threads, 2);
             progress_report(prog, ++step, steps, "bench");
         }
+        out->n_tg = reps;
+        memcpy(out->tg_rep, t_tg, (size_t)reps * sizeof(double));
         stat_of(t_tg, reps, &out->tg);
     }
     out->weight_bytes_per_token = weight_bytes_per_token(model_gguf(m));
@@ -215,14 +231,25 @@ int bench_run(const char *path, const struct bench_params *p, struct bench_resul
             bw[n_bw++] = kern_read_bandwidth(bw_buf, bw_bytes, p->n_threads, 2);
         free(bw_buf);
         bw_buf = NULL;
-        stat_of(bw, n_bw, &out->bandwidth);
+        memcpy(out->bw_sample, bw, (size_t)n_bw * sizeof(double));
         out->n_bandwidth = n_bw;
+        /* each repetition against the samples on either side of it: this kind of host
+         * moves between ~33 and ~60 GB/s from minute to minute, and the median tokens/s
+         * over the median sample mixed the two states */
+        for (int r = 0; r < out->n_tg && n_bw == out->n_tg + 1; r++) {
+            double before = out->bw_sample[r], after = out->bw_sample[r + 1];
+            double ceil = 0.5 * (before + after), hi = before > after ? before : after;
+            frac[r] = ceil > 0 ? out->tg_rep[r] * out->weight_bytes_per_token / ceil : 0;
+            out->n_bw_moved += hi - (before < after ? before : after) > 0.15 * hi;
+        }
+        if (out->n_tg > 0 && n_bw == out->n_tg + 1) {
+            stat_of(frac, out->n_tg, &out->tg_fraction);
+            out->tg_fraction_of_ceiling = out->tg_fraction.median;
+        }
+        stat_of(bw, n_bw, &out->bandwidth);
         out->bandwidth_bytes_s = out->bandwidth.median;
         out->fma_peak_flops = kern_fma_peak_flops(p->n_threads);
         out->int8_peak_ops = kern_int8_peak_ops(p->n_threads);
-        if (out->bandwidth_bytes_s > 0)
-            out->tg_fraction_of_ceiling =
-                out->tg.median * out->weight_bytes_per_token / out->bandwidth_bytes_s;
         /* each product against the peak of the arithmetic that makes it: the seconds per
          * token at both peaks, times the tokens per second achieved */
         double f32 = out->pp_flops_per_token - out->pp_int8_ops_per_token;
@@ -241,8 +268,11 @@ int bench_run(const char *path, const struct bench_params *p, struct bench_resul
         out->peak_rss_bytes = now > 0 ? (now > rss_model ? now : rss_model) : peak_rss();
     }
 out:
+    if (rc)
+        bench_result_free(out);
     free(bw_buf);
     free(bw);
+    free(frac);
     free(tok);
     free(pos);
     free(seq);

@@ -117,14 +117,29 @@ expect_exit 0 "quantize Q8_0" -- "$ASSAY" quantize "$G2" q.gguf --type Q8_0
 expect_exit 0 "bench --json" -- "$ASSAY" bench -m q.gguf -p 16 -n 4 -r 2 --no-hw --json
 expect_grep "$TMP/out" '"pp": \{"tokens_per_s": [0-9]' "bench pp field"
 expect_grep "$TMP/out" '"tg": \{"tokens_per_s": [0-9]' "bench tg field"
-# with the hardware figures: one bandwidth sample per tg repetition, and a peak RSS that
-# leaves out the 1 GiB buffer that measured it (the tiny model needs a few MiB)
+# with the hardware figures: a bandwidth sample before the first tg repetition and one
+# after each; each repetition's fraction against the mean of the samples on either side
+# of it, the median of those reported; a peak RSS that leaves out the 1 GiB buffer that
+# measured the bandwidth (the tiny model needs a few MiB)
 expect_exit 0 "bench --json with bandwidth" -- "$ASSAY" bench -m q.gguf -p 8 -n 2 -r 3 --json
-python3 - "$TMP/out" <<'PYEOF' && pass || fail "bench bandwidth samples or peak RSS"
-import json, sys
+python3 - "$TMP/out" <<'PYEOF' && pass || fail "bench bandwidth samples, fractions or peak RSS"
+import json, statistics, sys
 d = json.load(open(sys.argv[1]))
-assert d["bandwidth_samples"] == 3, d
+assert d["bandwidth_samples"] == 4, d
 assert 0 < d["bandwidth_min_gb_s"] <= d["bandwidth_gb_s"] <= d["bandwidth_max_gb_s"], d
+reps = d["tg_reps"]
+assert len(reps) == 3, d
+for a, b in zip(reps, reps[1:]):
+    assert a["bandwidth_after_gb_s"] == b["bandwidth_before_gb_s"], d
+fr = [r["tokens_per_s"] * d["weight_bytes_per_token"] /
+      (0.5 * (r["bandwidth_before_gb_s"] + r["bandwidth_after_gb_s"]) * 1e9) for r in reps]
+assert abs(statistics.median(fr) - d["tg_fraction_of_ceiling"]) <= 1e-9 * max(fr), (fr, d)
+assert abs(min(fr) - d["tg_fraction_min"]) <= 1e-9 * max(fr), (fr, d)
+assert abs(max(fr) - d["tg_fraction_max"]) <= 1e-9 * max(fr), (fr, d)
+moved = sum(abs(r["bandwidth_after_gb_s"] - r["bandwidth_before_gb_s"]) >
+            0.15 * max(r["bandwidth_after_gb_s"], r["bandwidth_before_gb_s"]) for r in reps)
+assert d["bandwidth_moved_reps"] == moved, d
+assert sorted(r["tokens_per_s"] for r in reps)[1] == d["tg"]["tokens_per_s"], d
 assert 0 < d["peak_rss_bytes"] < (1 << 30), d
 # Q8_0 weights: every product of pp is made in int8, so pp is measured against the int8
 # peak alone: the fraction is pp x ops per token / int8 peak
@@ -163,5 +178,7 @@ PYEOF
 cp "$G2" 'we"ird.gguf'
 expect_exit 0 "quantize --json with a quote in the path" -- "$ASSAY" quantize 'we"ird.gguf' 'o"ut.gguf' --type Q8_0 --json
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["output"]=="o\"ut.gguf" and d["type"]=="Q8_0"' "$TMP/out" && pass || fail "quantize --json is not valid JSON"
+expect_exit 0 "bench --json with a quote in the path" -- "$ASSAY" bench -m 'o"ut.gguf' -p 4 -n 1 -r 1 --no-hw --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["model"]=="o\"ut.gguf" and d["tg_reps"]==[]' "$TMP/out" && pass || fail "bench --json is not valid JSON"
 
 finish
