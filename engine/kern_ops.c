@@ -744,7 +744,9 @@ void kern_attention(float *out, const float *q, const float *const *k, const flo
     /* Prefill: the query heads sharing a KV head go together (up to 4), so each key and
      * value row is read once for all of them. Per head the arithmetic is the same as one
      * head at a time, so this choice does not change any result. Decode steps keep one head
-     * per work item to spread the heads over threads. */
+     * per work item to spread the heads over threads: all 4 of 270m's heads on one thread
+     * measured slower, and so did 2 items of 2 heads (attention 138-206 -> 154-217 us per
+     * token in 5 token-alternating runs; DESIGN.md, engine). */
     int vw = isa == KERN_ISA_AVX512 ? 16 : 8;
     int qg = group < 4 ? group : 4;
     if (isa != KERN_ISA_SCALAR && group >= 2 && hd % vw == 0 && max_keys <= ATTN_GROUP_KEYS &&
