@@ -1291,46 +1291,27 @@ KX_INLINE __m256 kp_acc(const int type, const struct kpw *w, const struct blk_a8
     return acc;
 }
 
-/* Groups [g0, g0 + NG) x tokens [t0, t0 + PT): per output, block by block, the exact
- * integer dot, converted, times (row scale * activation scale), added with one FMA: the
- * same sequence for every tile shape. */
-KX_INLINE void kp_tile(const int type, const int NG, const int PT, float *y, const uint8_t *w,
+/* Group g (8 rows) x tokens [t0, t0 + PT): per output, block by block, the exact integer
+ * dot, converted, times (row scale * activation scale), added with one FMA: the same
+ * sequence for every tile shape. */
+KX_INLINE void kp_tile(const int type, const int PT, float *y, const uint8_t *w,
                        size_t group_bytes, const struct blk_a8 *act, int64_t nb, int64_t n_rows,
-                       int64_t g0, int64_t t0)
+                       int64_t g, int64_t t0)
 {
-    __m256 acc[4][KP_PT];
+    __m256 acc[KP_PT];
     KP_UNROLL
-    for (int g = 0; g < NG; g++)
+    for (int t = 0; t < PT; t++)
+        acc[t] = _mm256_setzero_ps();
+    for (int64_t j = 0; j < nb; j++) {
+        struct kpw kw;
+        kp_unpack(type, w + (size_t)g * group_bytes, j, &kw);
         KP_UNROLL
         for (int t = 0; t < PT; t++)
-            acc[g][t] = _mm256_setzero_ps();
-    /* decoding streams the weights once: fetch the next tile's bytes (contiguous after
-     * this tile's) at the pace this tile consumes its own, into L2: prefetches to L1 are
-     * held to L1's few miss buffers, and one core then read DRAM at 17 GB/s where a
-     * plain stream reads 25-31 (T1: 28-30; Q4_0 131072 x 2048, one thread) */
-    const size_t pf_bytes = PT == 1 ? (size_t)NG * group_bytes / (size_t)nb : 0;
-    const size_t pf_end = (size_t)n_rows / 8 * group_bytes; /* offsets, never past it */
-    size_t pf = (size_t)(g0 + NG) * group_bytes;
-    for (int64_t j = 0; j < nb; j++) {
-        if (PT == 1) {
-            for (size_t o = pf; o < pf + pf_bytes && o < pf_end; o += 64)
-                _mm_prefetch((const char *)(w + o), _MM_HINT_T1);
-            pf += pf_bytes;
-        }
-        KP_UNROLL
-        for (int g = 0; g < NG; g++) {
-            struct kpw kw;
-            kp_unpack(type, w + (size_t)(g0 + g) * group_bytes, j, &kw);
-            KP_UNROLL
-            for (int t = 0; t < PT; t++)
-                acc[g][t] = kp_acc(type, &kw, act + (t0 + t) * nb + j, acc[g][t]);
-        }
+            acc[t] = kp_acc(type, &kw, act + (t0 + t) * nb + j, acc[t]);
     }
     KP_UNROLL
-    for (int g = 0; g < NG; g++)
-        KP_UNROLL
-        for (int t = 0; t < PT; t++)
-            _mm256_storeu_ps(y + (t0 + t) * n_rows + 8 * (g0 + g), acc[g][t]);
+    for (int t = 0; t < PT; t++)
+        _mm256_storeu_ps(y + (t0 + t) * n_rows + 8 * g, acc[t]);
 }
 
 KX_INLINE void kp_rows(const int type, float *y, const struct kern_packed *w,
@@ -1344,20 +1325,24 @@ KX_INLINE void kp_rows(const int type, float *y, const struct kern_packed *w,
                                                          : sizeof(struct blk_q6_kx8) * (size_t)(nb / 8);
     const uint8_t *wg = w->data;
     int64_t g = r0 / 8, g_end = r1 / 8;
-    if (n_tok == 1) { /* decoding: 4 groups share each activation block */
-        for (; g + 4 <= g_end; g += 4)
-            kp_tile(type, 4, 1, y, wg, group_bytes, act, nb, w->n_rows, g, 0);
+    if (n_tok == 1) {
+        /* decoding streams the weights once from DRAM: one group at a time reads the
+         * thread's rows as one sequential stream, which the hardware prefetchers follow
+         * at a plain stream's rate (one core, Q4_0 131072 x 2048: 30.1-30.7 GB/s). Four
+         * groups per tile (sharing each activation block) were four streams 9 KB apart,
+         * and needed software prefetches that held one core to 24.5-25.6 GB/s (17 without
+         * them); they computed faster from L3 (48.9 vs 42.0), where decoding never is */
         for (; g < g_end; g++)
-            kp_tile(type, 1, 1, y, wg, group_bytes, act, nb, w->n_rows, g, 0);
+            kp_tile(type, 1, y, wg, group_bytes, act, nb, w->n_rows, g, 0);
         return;
     }
     /* prompts: one group's weights (in L1/L2) against KP_PT tokens at a time */
     for (; g < g_end; g++) {
         int64_t t = 0;
         for (; t + KP_PT <= n_tok; t += KP_PT)
-            kp_tile(type, 1, KP_PT, y, wg, group_bytes, act, nb, w->n_rows, g, t);
+            kp_tile(type, KP_PT, y, wg, group_bytes, act, nb, w->n_rows, g, t);
         for (; t < n_tok; t++)
-            kp_tile(type, 1, 1, y, wg, group_bytes, act, nb, w->n_rows, g, t);
+            kp_tile(type, 1, y, wg, group_bytes, act, nb, w->n_rows, g, t);
     }
 }
 
