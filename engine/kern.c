@@ -331,9 +331,9 @@ static void run_shares(struct share *sh, int n_sh, int64_t want, int ith, units_
                        const void *job)
 {
     int64_t u0, u1;
-    while (ith < n_sh && claim(&sh[ith], want, true, &u0, &u1))
+    while (claim(&sh[ith], want, true, &u0, &u1))
         run(job, u0, u1);
-    for (int k = 1; k <= n_sh; k++) {
+    for (int k = 1; k < n_sh; k++) {
         struct share *o = &sh[(ith + k) % n_sh];
         while (claim(o, want, false, &u0, &u1))
             run(job, u0, u1);
