@@ -11,6 +11,7 @@
 #include "engine/kern_ops.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #ifdef _OPENMP
@@ -19,9 +20,12 @@
 
 #define KERN_OPS_HEAD_DIM_MAX 1024
 
-/* Keys per head that attn_group_* keeps scores for on its stack (4 heads: 32 KiB); longer
- * rows go one head at a time through the caller's scratch. */
-#define ATTN_GROUP_KEYS 2048
+/* Attention splits each query's visible keys into up to KERN_ATTN_PARTS chunks of at least
+ * KERN_ATTN_PART_MIN keys, more only to keep chunks to KERN_ATTN_CHUNK keys (see
+ * "attention"). */
+#define KERN_ATTN_PARTS    8
+#define KERN_ATTN_PART_MIN 32
+#define KERN_ATTN_CHUNK    2048
 
 /* Rows below this many values per thread are not worth a parallel region. Where a kernel
  * runs on one thread it makes no OpenMP call at all: libgomp builds a team even for a
@@ -624,106 +628,296 @@ void kern_attention_ref(float *out, const float *q, const float *const *k, const
     }
 }
 
-static void attn_one(float *oh, const float *qh, const float *kt, const float *vt, int64_t lo,
-                     int64_t n_key, int64_t kv_stride, const struct kern_attn_params *p, float *sc)
+/*
+ * The fast paths split each query's visible keys into attn_parts(n) chunks of near-equal
+ * size (a power of two of them, chunk c holding keys [n c / P, n (c + 1) / P)). A chunk
+ * gives a partial: its largest score m, e_j = exp(s_j - m), l = sum e_j and
+ * o = sum e_j v_j; the partials are merged in chunk order (attn_merge) and the sum divided
+ * out at the end. Decode steps spread one query's chunks over the threads, so that each
+ * key and value row is read by one thread only, and merge after; prefill takes them one
+ * after another on one thread. The merge sees the same partials in the same order either
+ * way: results depend neither on the thread count nor on the batch, and a query of fewer
+ * than 2 * KERN_ATTN_PART_MIN keys gets exactly the plain softmax.
+ */
+
+static int64_t attn_parts(int64_t n_key)
+{
+    int64_t p = 1;
+    while (p < KERN_ATTN_PARTS && n_key >= 2 * p * KERN_ATTN_PART_MIN)
+        p *= 2;
+    while (n_key > p * KERN_ATTN_CHUNK)
+        p *= 2;
+    return p;
+}
+
+/* A partial in the decode scratch: o (head_dim floats), then m and l. */
+#define ATTN_SLOT_EXTRA 16 /* keeps slots 64-byte multiples for head_dim % 16 == 0 */
+#define ATTN_SPLIT_TOK  3  /* decode steps: batches of up to this many queries */
+
+size_t kern_attention_scratch_floats(int n_head, int head_dim, int64_t n_ctx)
+{
+    if (n_head <= 0 || head_dim <= 0 || n_ctx <= 0)
+        return 0;
+    int64_t chunks = attn_parts(n_ctx);
+    size_t split = (size_t)ATTN_SPLIT_TOK * (size_t)n_head * (size_t)chunks *
+                   ((size_t)head_dim + ATTN_SLOT_EXTRA);
+    return split > (size_t)n_ctx ? split : (size_t)n_ctx; /* or kern_attention_ref's */
+}
+
+/* One chunk of one head, scalar (any head_dim); arguments as KO(attn_one_chunk)'s. */
+static void attn_one_chunk(float *o, float *m, double *l, const float *qs, const float *kt,
+                           const float *vt, int64_t n_key, int64_t kv_stride,
+                           const struct kern_attn_params *p)
 {
     int hd = p->head_dim;
-    float qs[KERN_OPS_HEAD_DIM_MAX];
-    for (int d = 0; d < hd; d++)
-        qs[d] = qh[d] * p->scale;
+    float sc[KERN_ATTN_CHUNK];
+    float mx = -INFINITY;
     for (int64_t j = 0; j < n_key; j++) {
-        float s = kern_dot(qs, kt + (lo + j) * kv_stride, hd);
+        float s = kern_dot(qs, kt + j * kv_stride, hd);
         if (p->softcap > 0.0f)
             s = tanhf(s / p->softcap) * p->softcap;
         sc[j] = s;
+        mx = s > mx ? s : mx;
     }
-    kern_softmax(sc, n_key);
-    for (int d = 0; d < hd; d++)
-        oh[d] = 0.0f;
+    double sum = 0.0;
     for (int64_t j = 0; j < n_key; j++) {
-        const float *vr = vt + (lo + j) * kv_stride;
-        float pj = sc[j];
+        sc[j] = expf(sc[j] - mx);
+        sum += sc[j];
+    }
+    for (int d = 0; d < hd; d++)
+        o[d] = 0.0f;
+    for (int64_t j = 0; j < n_key; j++) {
+        const float *vr = vt + j * kv_stride;
+        float e = sc[j];
         for (int d = 0; d < hd; d++)
-            oh[d] += pj * vr[d];
+            o[d] += e * vr[d];
     }
+    *m = mx;
+    *l = sum;
 }
 
-#if KERN_OPS_X86
-/* Work item w of the grouped (prefill) path: query heads [h0, h0 + nq) of one token, at
- * most qg of them, all reading one KV head. gbuf: their scores. */
-static void attn_group_item(float *out, const float *q, const float *const *k,
-                            const float *const *v, const int32_t *pos,
-                            const struct kern_attn_params *p, int isa, int qg, int64_t w,
-                            float *gbuf)
+/* The partials of one chunk for query heads h0 .. h0+nq-1 (nq <= 4), which read one KV
+ * head: qs their scaled queries and o their outputs (nq rows of head_dim), m and l nq
+ * each; kt / vt: the chunk's first key / value row of that KV head. */
+static void attn_chunk(int isa, float *o, float *m, double *l, const float *qs, const float *kt,
+                       const float *vt, int64_t n_key, int64_t kv_stride,
+                       const struct kern_attn_params *p, int nq)
 {
     int hd = p->head_dim;
-    int64_t q_stride = (int64_t)p->n_head * hd;
-    int64_t kv_stride = (int64_t)p->n_head_kv * hd;
-    int group = p->n_head / p->n_head_kv;
-    int64_t n_sub = (group + qg - 1) / qg;
-    int64_t t = w / (p->n_head_kv * n_sub);
-    int64_t r = w % (p->n_head_kv * n_sub);
-    int g = (int)(r / n_sub);
-    int h0 = g * group + (int)(r % n_sub) * qg;
-    int nq = group - (h0 - g * group) < qg ? group - (h0 - g * group) : qg;
-    int64_t lo = attn_lo(pos[t], p->window);
-    int64_t n_key = (int64_t)pos[t] + 1 - lo;
-    int64_t kvo = (int64_t)g * hd + lo * kv_stride;
-    float *oh = out + t * q_stride + (int64_t)h0 * hd;
-    const float *qh = q + t * q_stride + (int64_t)h0 * hd;
-    if (isa == KERN_ISA_AVX512) {
-        if (nq == 1)
-            attn_one_avx512(oh, qh, k[t] + kvo, v[t] + kvo, n_key, kv_stride, p, gbuf);
-        else
-            attn_group_avx512(oh, qh, k[t] + kvo, v[t] + kvo, n_key, kv_stride, p, gbuf, nq);
-    } else {
-        if (nq == 1)
-            attn_one_avx2(oh, qh, k[t] + kvo, v[t] + kvo, n_key, kv_stride, p, gbuf);
-        else
-            attn_group_avx2(oh, qh, k[t] + kvo, v[t] + kvo, n_key, kv_stride, p, gbuf, nq);
-    }
-}
-#endif
-
-/* Work item w of the one-head path: (token w / n_head, head w % n_head); sc: its scores. */
-static void attn_head_item(float *out, const float *q, const float *const *k,
-                           const float *const *v, const int32_t *pos,
-                           const struct kern_attn_params *p, int isa, int64_t w, float *sc)
-{
-    int hd = p->head_dim;
-    int64_t q_stride = (int64_t)p->n_head * hd;
-    int64_t kv_stride = (int64_t)p->n_head_kv * hd;
-    int group = p->n_head / p->n_head_kv;
-    int64_t t = w / p->n_head;
-    int h = (int)(w % p->n_head);
-    int64_t lo = attn_lo(pos[t], p->window);
-    int64_t n_key = (int64_t)pos[t] + 1 - lo;
-    int64_t kvo = (int64_t)(h / group) * hd;
-    float *oh = out + t * q_stride + (int64_t)h * hd;
-    const float *qh = q + t * q_stride + (int64_t)h * hd;
 #if KERN_OPS_X86
     if (isa == KERN_ISA_AVX512 && hd % 16 == 0) {
-        attn_one_avx512(oh, qh, k[t] + kvo + lo * kv_stride, v[t] + kvo + lo * kv_stride, n_key,
-                        kv_stride, p, sc);
+        if (nq == 1)
+            attn_one_chunk_avx512(o, m, l, qs, kt, vt, n_key, kv_stride, p);
+        else
+            attn_group_chunk_avx512(o, m, l, qs, kt, vt, n_key, kv_stride, p, nq);
         return;
     }
     if (isa == KERN_ISA_AVX2 && hd % 8 == 0) {
-        attn_one_avx2(oh, qh, k[t] + kvo + lo * kv_stride, v[t] + kvo + lo * kv_stride, n_key,
-                      kv_stride, p, sc);
+        if (nq == 1)
+            attn_one_chunk_avx2(o, m, l, qs, kt, vt, n_key, kv_stride, p);
+        else
+            attn_group_chunk_avx2(o, m, l, qs, kt, vt, n_key, kv_stride, p, nq);
         return;
     }
 #endif
     (void)isa;
-    attn_one(oh, qh, k[t] + kvo, v[t] + kvo, lo, n_key, kv_stride, p, sc);
+    for (int i = 0; i < nq; i++)
+        attn_one_chunk(o + (int64_t)i * hd, m + i, l + i, qs + (int64_t)i * hd, kt, vt, n_key,
+                       kv_stride, p);
+}
+
+/* Merges one chunk's partial (o, m, l) into a head's running (O, M, L); the query's first
+ * chunk is taken as it is. */
+static void attn_merge(float *O, float *M, double *L, const float *o, float m, double l, int hd,
+                       bool first)
+{
+    if (first) {
+        memcpy(O, o, (size_t)hd * sizeof(float));
+        *M = m;
+        *L = l;
+        return;
+    }
+    float mx = m > *M ? m : *M;
+    float a = expf(*M - mx), b = expf(m - mx);
+    for (int d = 0; d < hd; d++)
+        O[d] = O[d] * a + o[d] * b;
+    *L = *L * (double)a + l * (double)b;
+    *M = mx;
+}
+
+static void attn_finish(float *O, double L, int hd)
+{
+    float inv = (float)(1.0 / L);
+    for (int d = 0; d < hd; d++)
+        O[d] *= inv;
+}
+
+/* The query heads h0 .. h0+nq-1 of token t (one KV head): its scaled queries into qs. */
+static void attn_scale_q(float *qs, const float *q, int64_t t, int h0, int nq,
+                         const struct kern_attn_params *p)
+{
+    int64_t n = (int64_t)nq * p->head_dim;
+    const float *qh = q + t * p->n_head * (int64_t)p->head_dim + (int64_t)h0 * p->head_dim;
+    for (int64_t i = 0; i < n; i++)
+        qs[i] = qh[i] * p->scale;
+}
+
+/* Query heads h0 .. h0+nq-1 (nq <= 4, one KV head) of token t, every chunk in order on
+ * this thread. */
+static void attn_item(float *out, const float *q, const float *const *k, const float *const *v,
+                      const int32_t *pos, const struct kern_attn_params *p, int isa, int64_t t,
+                      int h0, int nq)
+{
+    int hd = p->head_dim;
+    int64_t kv_stride = (int64_t)p->n_head_kv * hd;
+    int64_t kvo = (int64_t)(h0 / (p->n_head / p->n_head_kv)) * hd;
+    int64_t lo = attn_lo(pos[t], p->window);
+    int64_t n_key = (int64_t)pos[t] + 1 - lo;
+    float qs[4 * KERN_OPS_HEAD_DIM_MAX], o[4 * KERN_OPS_HEAD_DIM_MAX];
+    float m[4], M[4];
+    double l[4], L[4];
+    attn_scale_q(qs, q, t, h0, nq, p);
+    float *oh = out + t * p->n_head * (int64_t)hd + (int64_t)h0 * hd;
+    int64_t parts = attn_parts(n_key);
+    for (int64_t c = 0; c < parts; c++) {
+        int64_t c0 = n_key * c / parts, n = n_key * (c + 1) / parts - c0;
+        const float *kt = k[t] + kvo + (lo + c0) * kv_stride;
+        const float *vt = v[t] + kvo + (lo + c0) * kv_stride;
+        attn_chunk(isa, o, m, l, qs, kt, vt, n, kv_stride, p, nq);
+        for (int i = 0; i < nq; i++)
+            attn_merge(oh + (int64_t)i * hd, &M[i], &L[i], o + (int64_t)i * hd, m[i], l[i], hd,
+                       c == 0);
+    }
+    for (int i = 0; i < nq; i++)
+        attn_finish(oh + (int64_t)i * hd, L[i], hd);
+}
+
+/* Work items of the one-thread-per-query path: (token, KV head, run of up to qg query
+ * heads of it). */
+struct attn_items {
+    int group, qg, n_sub;
+};
+
+static struct attn_items attn_items_of(const struct kern_attn_params *p, int qg)
+{
+    struct attn_items it;
+    it.group = p->n_head / p->n_head_kv;
+    it.qg = qg < it.group ? qg : it.group;
+    it.n_sub = (it.group + it.qg - 1) / it.qg;
+    return it;
+}
+
+static void attn_run_item(float *out, const float *q, const float *const *k,
+                          const float *const *v, const int32_t *pos,
+                          const struct kern_attn_params *p, int isa, struct attn_items it,
+                          int64_t w)
+{
+    int64_t per_tok = (int64_t)p->n_head_kv * it.n_sub;
+    int64_t t = w / per_tok, r = w % per_tok;
+    int g = (int)(r / it.n_sub);
+    int h0 = g * it.group + (int)(r % it.n_sub) * it.qg;
+    int nq = g * it.group + it.group - h0 < it.qg ? g * it.group + it.group - h0 : it.qg;
+    attn_item(out, q, k, v, pos, p, isa, t, h0, nq);
+}
+
+/* The decode split: chunk items (token, KV head run, chunk), partials into scratch, then
+ * merge items (token, head). */
+struct attn_split {
+    struct attn_items it;
+    int64_t n_tok;
+    int64_t n_ch[ATTN_SPLIT_TOK], first_item[ATTN_SPLIT_TOK + 1], first_slot[ATTN_SPLIT_TOK];
+    int64_t slot; /* floats per partial */
+    float *part;
+};
+
+static float *split_slot(const struct attn_split *s, int64_t t, int h, int64_t c)
+{
+    return s->part + (s->first_slot[t] + (int64_t)h * s->n_ch[t] + c) * s->slot;
+}
+
+static void split_chunk(const struct attn_split *s, const float *q,
+                        const float *const *k, const float *const *v, const int32_t *pos,
+                        const struct kern_attn_params *p, int isa, int64_t w)
+{
+    int64_t t = 0;
+    while (w >= s->first_item[t + 1])
+        t++;
+    int64_t r = w - s->first_item[t];
+    int64_t c = r % s->n_ch[t];
+    int64_t gs = r / s->n_ch[t]; /* (KV head, run) */
+    int g = (int)(gs / s->it.n_sub);
+    int h0 = g * s->it.group + (int)(gs % s->it.n_sub) * s->it.qg;
+    int nq = g * s->it.group + s->it.group - h0 < s->it.qg ? g * s->it.group + s->it.group - h0
+                                                          : s->it.qg;
+    int hd = p->head_dim;
+    int64_t kv_stride = (int64_t)p->n_head_kv * hd;
+    int64_t lo = attn_lo(pos[t], p->window);
+    int64_t n_key = (int64_t)pos[t] + 1 - lo;
+    int64_t c0 = n_key * c / s->n_ch[t], n = n_key * (c + 1) / s->n_ch[t] - c0;
+    const float *kt = k[t] + (int64_t)g * hd + (lo + c0) * kv_stride;
+    const float *vt = v[t] + (int64_t)g * hd + (lo + c0) * kv_stride;
+    float qs[4 * KERN_OPS_HEAD_DIM_MAX], o[4 * KERN_OPS_HEAD_DIM_MAX];
+    float m[4];
+    double l[4];
+    attn_scale_q(qs, q, t, h0, nq, p);
+    attn_chunk(isa, o, m, l, qs, kt, vt, n, kv_stride, p, nq);
+    for (int i = 0; i < nq; i++) {
+        float *sl = split_slot(s, t, h0 + i, c);
+        memcpy(sl, o + (int64_t)i * hd, (size_t)hd * sizeof(float));
+        memcpy(sl + hd, &m[i], sizeof(float));
+        memcpy(sl + hd + 2, &l[i], sizeof(double));
+    }
+}
+
+static void split_merge(const struct attn_split *s, float *out, const struct kern_attn_params *p,
+                        int64_t w)
+{
+    int64_t t = w / p->n_head;
+    int h = (int)(w % p->n_head);
+    int hd = p->head_dim;
+    float *oh = out + t * p->n_head * (int64_t)hd + (int64_t)h * hd;
+    float M = 0.0f;
+    double L = 0.0;
+    for (int64_t c = 0; c < s->n_ch[t]; c++) {
+        const float *sl = split_slot(s, t, h, c);
+        float m;
+        double l;
+        memcpy(&m, sl + hd, sizeof(float));
+        memcpy(&l, sl + hd + 2, sizeof(double));
+        attn_merge(oh, &M, &L, sl, m, l, hd, c == 0);
+    }
+    attn_finish(oh, L, hd);
+}
+
+/* Sets up the decode split; false where it does not apply (a query of one chunk, or the
+ * scratch too small). */
+static bool split_plan(struct attn_split *s, const int32_t *pos, int64_t n_tok,
+                       const struct kern_attn_params *p, float *scratch, int64_t scratch_floats)
+{
+    if (n_tok > ATTN_SPLIT_TOK || !scratch)
+        return false;
+    s->it = attn_items_of(p, 4);
+    s->n_tok = n_tok;
+    s->slot = (int64_t)p->head_dim + ATTN_SLOT_EXTRA;
+    s->part = scratch;
+    s->first_item[0] = 0;
+    int64_t slots = 0, max_ch = 0;
+    for (int64_t t = 0; t < n_tok; t++) {
+        int64_t n_key = (int64_t)pos[t] + 1 - attn_lo(pos[t], p->window);
+        s->n_ch[t] = attn_parts(n_key);
+        max_ch = s->n_ch[t] > max_ch ? s->n_ch[t] : max_ch;
+        s->first_slot[t] = slots;
+        slots += (int64_t)p->n_head * s->n_ch[t];
+        s->first_item[t + 1] = s->first_item[t] + (int64_t)p->n_head_kv * s->it.n_sub * s->n_ch[t];
+    }
+    return max_ch >= 2 && slots * s->slot <= scratch_floats;
 }
 
 void kern_attention(float *out, const float *q, const float *const *k, const float *const *v,
                     const int32_t *pos, int64_t n_tok, const struct kern_attn_params *p,
-                    float *scratch, int64_t scratch_stride, int n_threads)
+                    float *scratch, int64_t scratch_floats, int n_threads)
 {
     int hd = p->head_dim;
-    int group = p->n_head / p->n_head_kv;
-    int64_t n_work = n_tok * p->n_head;
     if (hd > KERN_OPS_HEAD_DIM_MAX) {
         kern_attention_ref(out, q, k, v, pos, n_tok, p, scratch);
         return;
@@ -731,61 +925,40 @@ void kern_attention(float *out, const float *q, const float *const *k, const flo
     /* Work ~ multiply-adds over every (token, head, visible key); small decode steps stay
      * on one thread, where a parallel region would cost more than it saves. */
     int64_t max_keys = 0;
-    for (int64_t t = 0; t < n_tok; t++)
-        max_keys = pos[t] + 1 > max_keys ? pos[t] + 1 : max_keys;
-    if (p->window > 0 && max_keys > p->window)
-        max_keys = p->window;
-    int nt = threads_for(n_work * max_keys * hd / 8, n_threads);
+    for (int64_t t = 0; t < n_tok; t++) {
+        int64_t nk = (int64_t)pos[t] + 1 - attn_lo(pos[t], p->window);
+        max_keys = nk > max_keys ? nk : max_keys;
+    }
+    int nt = threads_for(n_tok * p->n_head * max_keys * hd / 8, n_threads);
     int isa = kern_isa();
-    (void)isa; /* unused off x86 */
+    struct attn_split s;
+    if (nt > 1 && split_plan(&s, pos, n_tok, p, scratch, scratch_floats)) {
+        int64_t n_items = s.first_item[n_tok], n_merge = n_tok * p->n_head;
+        /* The merge is a few hundred multiply-adds per head: on this thread, after the join,
+         * rather than behind one more barrier. */
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (int64_t w = 0; w < n_items; w++)
+            split_chunk(&s, q, k, v, pos, p, isa, w);
+        for (int64_t w = 0; w < n_merge; w++)
+            split_merge(&s, out, p, w);
+        return;
+    }
+    /* Prefill: the query heads sharing a KV head go together (up to 4), so each key and
+     * value row is read once for all of them; decode steps that do not split keep one
+     * head per item to spread the heads over threads. Per head the arithmetic is the same
+     * either way. */
+    struct attn_items it = attn_items_of(p, n_tok >= 4 ? 4 : 1);
+    int64_t n_work = n_tok * p->n_head_kv * it.n_sub;
     if (n_work < 2)
         nt = 1;
-#if KERN_OPS_X86
-    /* Prefill: the query heads sharing a KV head go together (up to 4), so each key and
-     * value row is read once for all of them. Per head the arithmetic is the same as one
-     * head at a time, so this choice does not change any result. Decode steps keep one head
-     * per work item to spread the heads over threads: all 4 of 270m's heads on one thread
-     * measured slower, and so did 2 items of 2 heads (attention 138-206 -> 154-217 us per
-     * token in 5 token-alternating runs; DESIGN.md, engine). */
-    int vw = isa == KERN_ISA_AVX512 ? 16 : 8;
-    int qg = group < 4 ? group : 4;
-    if (isa != KERN_ISA_SCALAR && group >= 2 && hd % vw == 0 && max_keys <= ATTN_GROUP_KEYS &&
-        n_tok >= 4) {
-        int64_t n_sub = (group + qg - 1) / qg;
-        int64_t n_gw = n_tok * p->n_head_kv * n_sub;
-        if (nt == 1) {
-            float gbuf[4 * ATTN_GROUP_KEYS];
-            for (int64_t w = 0; w < n_gw; w++)
-                attn_group_item(out, q, k, v, pos, p, isa, qg, w, gbuf);
-            return;
-        }
-#pragma omp parallel num_threads(nt)
-        {
-            float gbuf[4 * ATTN_GROUP_KEYS];
-#pragma omp for schedule(static)
-            for (int64_t w = 0; w < n_gw; w++)
-                attn_group_item(out, q, k, v, pos, p, isa, qg, w, gbuf);
-        }
-        return;
-    }
-#endif
     if (nt == 1) {
         for (int64_t w = 0; w < n_work; w++)
-            attn_head_item(out, q, k, v, pos, p, isa, w, scratch);
+            attn_run_item(out, q, k, v, pos, p, isa, it, w);
         return;
     }
-#pragma omp parallel num_threads(nt)
-    {
-#ifdef _OPENMP
-        int tid = omp_get_thread_num();
-#else
-        int tid = 0;
-#endif
-        float *sc = scratch + (int64_t)tid * scratch_stride;
-#pragma omp for schedule(static)
-        for (int64_t w = 0; w < n_work; w++)
-            attn_head_item(out, q, k, v, pos, p, isa, w, sc);
-    }
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t w = 0; w < n_work; w++)
+        attn_run_item(out, q, k, v, pos, p, isa, it, w);
 }
 
 /* ---- local attention over a ring of keys (RecurrentGemma) ------------------------------ */

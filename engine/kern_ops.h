@@ -97,7 +97,14 @@ float kern_dot_ref(const float *a, const float *b, int64_t n);
  * score = softcap(scale * q . k), softmax over the visible keys, out = sum p_j v_j. The
  * query is multiplied by scale before the dot product, as gemma_pytorch does.
  *
- * scratch: n_threads * scratch_stride floats, scratch_stride >= max(pos)+1.
+ * The keys are taken in up to 8 chunks (more past 16384 keys) whose softmax partials are
+ * merged in order (see kern_ops.c): the results depend neither on n_threads nor on the
+ * other queries of the batch.
+ * scratch: scratch_floats floats where decode steps (up to 3 queries) spread each query's
+ * chunks over the threads; kern_attention_scratch_floats(n_head, head_dim, n_ctx) is
+ * enough for any batch of queries at positions below n_ctx. With less those steps run one
+ * thread per head instead, with the same results. Heads wider than 1024 values go to
+ * kern_attention_ref, which needs max(pos)+1 floats of scratch.
  */
 struct kern_attn_params {
     int n_head;
@@ -110,9 +117,10 @@ struct kern_attn_params {
 
 void kern_attention(float *out, const float *q, const float *const *k, const float *const *v,
                     const int32_t *pos, int64_t n_tok, const struct kern_attn_params *p,
-                    float *scratch, int64_t scratch_stride, int n_threads);
-/* The scalar reference: one query and head at a time, plain loops; scratch as above for
- * one thread (scratch_stride floats). */
+                    float *scratch, int64_t scratch_floats, int n_threads);
+size_t kern_attention_scratch_floats(int n_head, int head_dim, int64_t n_ctx);
+/* The scalar reference: one query and head at a time, plain loops, one softmax over all
+ * visible keys; scratch: max(pos)+1 floats. */
 void kern_attention_ref(float *out, const float *q, const float *const *k, const float *const *v,
                         const int32_t *pos, int64_t n_tok, const struct kern_attn_params *p,
                         float *scratch);

@@ -132,9 +132,9 @@ KO_TARGET static void KO(attn_scores)(float *sc, const float *qs,
     }
 }
 
-/* sc[j] = exp(sc[j] - max) in place; returns 1 / sum (the sum in double, lane-wise in a
- * fixed order). */
-KO_TARGET static float KO(attn_softmax)(float *sc, int64_t n)
+/* *m = max of sc[0 .. n), sc[j] = exp(sc[j] - *m) in place; returns their sum (in double,
+ * lane-wise in a fixed order). */
+KO_TARGET static double KO(attn_exp)(float *sc, int64_t n, float *m_out)
 {
     vf mv = V_SET1(-INFINITY);
     int64_t j = 0;
@@ -142,7 +142,8 @@ KO_TARGET static float KO(attn_softmax)(float *sc, int64_t n)
         mv = V_MAX(mv, V_LOAD(sc + j));
     if (j < n)
         mv = V_MAX(mv, VP(load_part)(sc + j, n - j, -INFINITY));
-    vf m = V_SET1(VP(hmax)(mv));
+    *m_out = VP(hmax)(mv);
+    vf m = V_SET1(*m_out);
     vd acc[2] = {VD_ZERO(), VD_ZERO()};
     for (j = 0; j + KO_W <= n; j += KO_W) {
         vf e = VP(exp)(V_SUB(V_LOAD(sc + j), m));
@@ -157,40 +158,40 @@ KO_TARGET static float KO(attn_softmax)(float *sc, int64_t n)
         VP(store_part)(tmp, e, n - j);
         VP(acc_pd)(acc, V_LOAD(tmp));
     }
-    return (float)(1.0 / VP(sum_pd)(acc));
+    return VP(sum_pd)(acc);
 }
 
-/* out[0 .. NB*VW) = inv * sum_j sc[j] v_j over the keys in order, NB accumulators. */
-#define KO_VSUM(NB)                                                                       \
+/* o[0 .. NB*VW) = sum_j sc[j] v_j over the chunk's keys in order, NB accumulators. */
+#define KO_VSUM(NB)                                                                                \
     do {                                                                                           \
-        vf acc[NB];                                                                            \
+        vf acc[NB];                                                                                \
         for (int b = 0; b < (NB); b++)                                                             \
-            acc[b] = V_ZERO();                                                          \
+            acc[b] = V_ZERO();                                                                     \
         for (int64_t j = 0; j < n_key; j++) {                                                      \
-            vf pj = V_SET1(sc[j]);                                                     \
+            vf pj = V_SET1(sc[j]);                                                                 \
             const float *vr = vt + j * kv_stride + d;                                              \
             for (int b = 0; b < (NB); b++)                                                         \
-                acc[b] = V_FMADD(pj, V_LOAD(vr + b * KO_W), acc[b]);                \
+                acc[b] = V_FMADD(pj, V_LOAD(vr + b * KO_W), acc[b]);                               \
         }                                                                                          \
         for (int b = 0; b < (NB); b++)                                                             \
-            V_STORE(oh + d + b * KO_W, V_MUL(acc[b], iv));                          \
-        d += (NB)*KO_W;                                                                              \
+            V_STORE(o + d + b * KO_W, acc[b]);                                                     \
+        d += (NB) * KO_W;                                                                          \
     } while (0)
 
-/* One (token, head): kt / vt point at the first visible key / value row of this KV head;
- * head_dim is a multiple of VW. Same formulas as attn_one. */
-KO_TARGET static void
-KO(attn_one)(float *oh, const float *qh, const float *kt, const float *vt, int64_t n_key,
-                int64_t kv_stride, const struct kern_attn_params *p, float *sc)
+/* One chunk (n_key <= KERN_ATTN_CHUNK keys) of one head, its partial (kern_ops.c):
+ * o = sum_j e_j v_j, e_j = exp(s_j - m), m the chunk's largest score s_j, l = sum_j e_j.
+ * qs: the query times scale; kt / vt: the chunk's first key / value row of this KV head;
+ * head_dim is a multiple of VW. */
+KO_TARGET static void KO(attn_one_chunk)(float *o, float *m, double *l, const float *qs,
+                                          const float *kt, const float *vt, int64_t n_key,
+                                          int64_t kv_stride, const struct kern_attn_params *p)
 {
     int hd = p->head_dim;
-    float qs[KERN_OPS_HEAD_DIM_MAX];
-    for (int d = 0; d < hd; d++)
-        qs[d] = qh[d] * p->scale;
+    float sc[KERN_ATTN_CHUNK];
     KO(attn_scores)(sc, qs, kt, n_key, kv_stride, hd);
     if (p->softcap > 0.0f)
         KO(softcap)(sc, n_key, p->softcap);
-    vf iv = V_SET1(KO(attn_softmax)(sc, n_key));
+    *l = KO(attn_exp)(sc, n_key, m);
     int d = 0;
     while (d + 8 * KO_W <= hd)
         KO_VSUM(8);
@@ -203,19 +204,17 @@ KO(attn_one)(float *oh, const float *qh, const float *kt, const float *vt, int64
 }
 #undef KO_VSUM
 
-/* nq (<= 4) query heads of one token that read the same KV head, together, so each key
- * and value row is loaded once for all of them (GQA). qh / oh: the first head's q / out,
- * heads hd apart; sc: nq rows of n_key scores, ATTN_GROUP_KEYS apart. Per head the
- * arithmetic is exactly KO(attn_one)'s (same accumulation order per element). */
-KO_TARGET_INLINE void
-KO(attn_group_n)(float *oh, const float *qh, const float *kt, const float *vt, int64_t n_key,
-                    int64_t kv_stride, const struct kern_attn_params *p, float *sc, const int nq)
+/* One chunk of nq (<= 4) query heads that read the same KV head, together, so each key
+ * and value row is loaded once for all of them (GQA). qs: the nq scaled queries, hd
+ * apart; o: nq rows of hd; m, l: nq each. Per head the arithmetic is exactly
+ * KO(attn_one_chunk)'s (same accumulation order per element). */
+KO_TARGET_INLINE void KO(attn_group_chunk_n)(float *o, float *m, double *l, const float *qs,
+                                             const float *kt, const float *vt, int64_t n_key,
+                                             int64_t kv_stride,
+                                             const struct kern_attn_params *p, const int nq)
 {
     int hd = p->head_dim;
-    float qs[4][KERN_OPS_HEAD_DIM_MAX];
-    for (int i = 0; i < nq; i++)
-        for (int d = 0; d < hd; d++)
-            qs[i][d] = qh[(int64_t)i * hd + d] * p->scale;
+    float sc[4][KERN_ATTN_CHUNK];
     int64_t j = 0;
     for (; j + 2 <= n_key; j += 2) {
         const float *k0 = kt + j * kv_stride;
@@ -229,14 +228,14 @@ KO(attn_group_n)(float *oh, const float *qh, const float *kt, const float *vt, i
             vf kv0 = V_LOAD(k0 + d);
             vf kv1 = V_LOAD(k1 + d);
             for (int i = 0; i < nq; i++) {
-                vf qv = V_LOAD(qs[i] + d);
+                vf qv = V_LOAD(qs + (int64_t)i * hd + d);
                 a0[i] = V_FMADD(qv, kv0, a0[i]);
                 a1[i] = V_FMADD(qv, kv1, a1[i]);
             }
         }
         for (int i = 0; i < nq; i++) {
-            sc[i * ATTN_GROUP_KEYS + j] = VP(hsum)(a0[i]);
-            sc[i * ATTN_GROUP_KEYS + j + 1] = VP(hsum)(a1[i]);
+            sc[i][j] = VP(hsum)(a0[i]);
+            sc[i][j + 1] = VP(hsum)(a1[i]);
         }
     }
     for (; j < n_key; j++) {
@@ -244,16 +243,14 @@ KO(attn_group_n)(float *oh, const float *qh, const float *kt, const float *vt, i
         for (int i = 0; i < nq; i++) {
             vf a0 = V_ZERO();
             for (int d = 0; d < hd; d += KO_W)
-                a0 = V_FMADD(V_LOAD(qs[i] + d), V_LOAD(k0 + d), a0);
-            sc[i * ATTN_GROUP_KEYS + j] = VP(hsum)(a0);
+                a0 = V_FMADD(V_LOAD(qs + (int64_t)i * hd + d), V_LOAD(k0 + d), a0);
+            sc[i][j] = VP(hsum)(a0);
         }
     }
-    vf iv[4];
     for (int i = 0; i < nq; i++) {
-        float *si = sc + i * ATTN_GROUP_KEYS;
         if (p->softcap > 0.0f)
-            KO(softcap)(si, n_key, p->softcap);
-        iv[i] = V_SET1(KO(attn_softmax)(si, n_key));
+            KO(softcap)(sc[i], n_key, p->softcap);
+        l[i] = KO(attn_exp)(sc[i], n_key, &m[i]);
     }
     int d = 0;
     for (; d + KO_GB * KO_W <= hd; d += KO_GB * KO_W) {
@@ -267,14 +264,14 @@ KO(attn_group_n)(float *oh, const float *qh, const float *kt, const float *vt, i
             for (int b = 0; b < KO_GB; b++)
                 vv[b] = V_LOAD(vr + b * KO_W);
             for (int i = 0; i < nq; i++) {
-                vf pj = V_SET1(sc[i * ATTN_GROUP_KEYS + jj]);
+                vf pj = V_SET1(sc[i][jj]);
                 for (int b = 0; b < KO_GB; b++)
                     acc[i][b] = V_FMADD(pj, vv[b], acc[i][b]);
             }
         }
         for (int i = 0; i < nq; i++)
             for (int b = 0; b < KO_GB; b++)
-                V_STORE(oh + (int64_t)i * hd + d + b * KO_W, V_MUL(acc[i][b], iv[i]));
+                V_STORE(o + (int64_t)i * hd + d + b * KO_W, acc[i][b]);
     }
     for (; d < hd; d += KO_W) {
         vf acc[4];
@@ -283,26 +280,27 @@ KO(attn_group_n)(float *oh, const float *qh, const float *kt, const float *vt, i
         for (int64_t jj = 0; jj < n_key; jj++) {
             vf vv = V_LOAD(vt + jj * kv_stride + d);
             for (int i = 0; i < nq; i++)
-                acc[i] = V_FMADD(V_SET1(sc[i * ATTN_GROUP_KEYS + jj]), vv, acc[i]);
+                acc[i] = V_FMADD(V_SET1(sc[i][jj]), vv, acc[i]);
         }
         for (int i = 0; i < nq; i++)
-            V_STORE(oh + (int64_t)i * hd + d, V_MUL(acc[i], iv[i]));
+            V_STORE(o + (int64_t)i * hd + d, acc[i]);
     }
 }
 
-KO_TARGET static void
-KO(attn_group)(float *oh, const float *qh, const float *kt, const float *vt, int64_t n_key,
-                  int64_t kv_stride, const struct kern_attn_params *p, float *sc, int nq)
+KO_TARGET static void KO(attn_group_chunk)(float *o, float *m, double *l, const float *qs,
+                                            const float *kt, const float *vt, int64_t n_key,
+                                            int64_t kv_stride, const struct kern_attn_params *p,
+                                            int nq)
 {
     switch (nq) {
     case 2:
-        KO(attn_group_n)(oh, qh, kt, vt, n_key, kv_stride, p, sc, 2);
+        KO(attn_group_chunk_n)(o, m, l, qs, kt, vt, n_key, kv_stride, p, 2);
         break;
     case 3:
-        KO(attn_group_n)(oh, qh, kt, vt, n_key, kv_stride, p, sc, 3);
+        KO(attn_group_chunk_n)(o, m, l, qs, kt, vt, n_key, kv_stride, p, 3);
         break;
     default:
-        KO(attn_group_n)(oh, qh, kt, vt, n_key, kv_stride, p, sc, 4);
+        KO(attn_group_chunk_n)(o, m, l, qs, kt, vt, n_key, kv_stride, p, 4);
         break;
     }
 }

@@ -110,7 +110,8 @@ struct model_ctx {
     int32_t *pos_out; /* (n_batch_max) positions of the rows kept in the last layer */
     const float **kp; /* (n_batch_max) each token's K cache for the current layer */
     const float **vp;
-    float *attn_scratch; /* (n_threads, n_ctx) */
+    float *attn_scratch; /* attn_scratch_floats: kern_attention's decode partials */
+    size_t attn_scratch_floats;
     /* RoPE cos / sin for the batch's positions, (n_batch_max, head_dim) each: layers share
      * two sets of frequencies (gemma3: local and global), so one model_decode computes at
      * most two tables instead of one per layer and projection (270m pp512: 36 -> 2). */
@@ -646,7 +647,9 @@ int model_ctx_new(struct model_ctx **out, const struct model *m, const struct mo
     c->pos_out = mem_alloc_array((size_t)B, sizeof(int32_t));
     c->kp = mem_alloc_array((size_t)B, sizeof(*c->kp));
     c->vp = mem_alloc_array((size_t)B, sizeof(*c->vp));
-    c->attn_scratch = alloc_f(q.n_threads, q.n_ctx);
+    c->attn_scratch_floats =
+        kern_attention_scratch_floats((int)hp->n_head, (int)hp->head_dim, q.n_ctx);
+    c->attn_scratch = alloc_f(1, (int64_t)c->attn_scratch_floats);
     c->rope_cs[0] = alloc_f(B, hp->head_dim);
     c->rope_cs[1] = alloc_f(B, hp->head_dim);
     if (!c->k_cache || !c->v_cache || !c->seq_len || !c->seq_tmp || !c->x || !c->xn ||
@@ -928,7 +931,8 @@ int model_decode(struct model_ctx *c, const struct model_batch *b, struct assay_
             if (T == 0)
                 break;
         }
-        kern_attention(c->att, c->q, c->kp, c->vp, pos, T, &ap, c->attn_scratch, c->p.n_ctx, nt);
+        kern_attention(c->att, c->q, c->kp, c->vp, pos, T, &ap, c->attn_scratch,
+                       (int64_t)c->attn_scratch_floats, nt);
         mm(c, c->o, &L->wo, c->att, T);
         if (hp->has_post_norms)
             kern_rmsnorm(c->o, c->o, L->post_attn_norm, E, T, hp->rms_eps, nt);

@@ -249,7 +249,8 @@ static void run_attention_case(int n_head, int n_head_kv, int hd, int32_t window
     float *q = malloc(sizeof(float) * NT * qs);
     float *o1 = malloc(sizeof(float) * NT * qs), *o2 = malloc(sizeof(float) * NT * qs),
           *o3 = malloc(sizeof(float) * NT * qs);
-    float *scratch = malloc(sizeof(float) * NCTX * 2);
+    size_t n_scr = kern_attention_scratch_floats(n_head, hd, NCTX);
+    float *scratch = malloc(sizeof(float) * n_scr);
     assert_non_null(kc);
     assert_non_null(scratch);
     fill(kc, NCTX * kvs * 2, 2.0f);
@@ -264,8 +265,8 @@ static void run_attention_case(int n_head, int n_head_kv, int hd, int32_t window
     }
     struct kern_attn_params p = {n_head, n_head_kv, hd, 1.0f / sqrtf((float)hd), cap, window};
     kern_attention_ref(o1, q, kp, vp, pos, NT, &p, scratch);
-    kern_attention(o2, q, kp, vp, pos, NT, &p, scratch, NCTX, 1);
-    kern_attention(o3, q, kp, vp, pos, NT, &p, scratch, NCTX, 2);
+    kern_attention(o2, q, kp, vp, pos, NT, &p, scratch, (int64_t)n_scr, 1);
+    kern_attention(o3, q, kp, vp, pos, NT, &p, scratch, (int64_t)n_scr, 2);
     assert_true(max_abs_diff(o1, o2, NT * qs) < 1e-5f);
     assert_true(max_abs_diff(o2, o3, NT * qs) == 0.0f);
 
@@ -309,7 +310,8 @@ static void run_attention_long(int n_head, int n_head_kv, int hd, int32_t window
     float *q = malloc(sizeof(float) * NT * qs);
     float *o1 = malloc(sizeof(float) * NT * qs), *o2 = malloc(sizeof(float) * NT * qs),
           *o3 = malloc(sizeof(float) * NT * qs);
-    float *scratch = malloc(sizeof(float) * NCTX * 2);
+    size_t n_scr = kern_attention_scratch_floats(n_head, hd, NCTX);
+    float *scratch = malloc(sizeof(float) * n_scr);
     assert_true(kc && vc && q && o1 && o2 && o3 && scratch);
     fill(kc, NCTX * kvs, 2.0f);
     fill(vc, NCTX * kvs, 1.0f);
@@ -325,19 +327,30 @@ static void run_attention_long(int n_head, int n_head_kv, int hd, int32_t window
     int top = max_simd_level();
     for (int lvl = 0; lvl <= top; lvl++) {
         kern_ops_simd_level(lvl);
-        kern_attention(o2, q, kp, vp, pos, NT, &p, scratch, NCTX, 1);
-        kern_attention(o3, q, kp, vp, pos, NT, &p, scratch, NCTX, 2);
+        kern_attention(o2, q, kp, vp, pos, NT, &p, scratch, (int64_t)n_scr, 1);
+        kern_attention(o3, q, kp, vp, pos, NT, &p, scratch, (int64_t)n_scr, 2);
         float d = max_abs_diff(o1, o2, NT * qs);
         if (!(d < 2e-5f))
             fail_msg("level %d hd %d heads %d/%d window %d cap %g: max diff %g", lvl, hd, n_head,
                      n_head_kv, (int)window, (double)cap, (double)d);
         assert_true(max_abs_diff(o2, o3, NT * qs) == 0.0f);
-        /* One token at a time (decode: one head per work item) gives the same bits as the
-         * batch (prefill: GQA heads sharing a KV head together). */
-        for (int t = 0; t < NT; t++) {
-            kern_attention(o3 + t * qs, q + t * qs, &kp[t], &vp[t], &pos[t], 1, &p, scratch, NCTX,
+        /* One token at a time (decode: each query's key chunks spread over the threads, then
+         * merged) gives the same bits as the batch (prefill: one thread per query, GQA heads
+         * sharing a KV head together); so does decode without room for the split (one head
+         * per thread), and decode in pairs of tokens. */
+        for (int t = 0; t < NT; t++)
+            kern_attention(o3 + t * qs, q + t * qs, &kp[t], &vp[t], &pos[t], 1, &p, scratch,
+                           (int64_t)n_scr, 2);
+        assert_memory_equal(o2, o3, sizeof(float) * NT * qs);
+        memset(o3, 0, sizeof(float) * NT * qs);
+        for (int t = 0; t < NT; t++)
+            kern_attention(o3 + t * qs, q + t * qs, &kp[t], &vp[t], &pos[t], 1, &p, scratch, 0,
                            2);
-        }
+        assert_memory_equal(o2, o3, sizeof(float) * NT * qs);
+        memset(o3, 0, sizeof(float) * NT * qs);
+        for (int t = 0; t < NT; t += 2)
+            kern_attention(o3 + t * qs, q + t * qs, &kp[t], &vp[t], &pos[t], 2, &p, scratch,
+                           (int64_t)n_scr, 2);
         assert_memory_equal(o2, o3, sizeof(float) * NT * qs);
     }
     kern_ops_simd_level(-1);
