@@ -115,7 +115,11 @@ int main(int argc, char **argv)
     static const int64_t toks[] = {1, 512};
     static const char *const path_name[] = {"f32", "int8", "packed"};
     const int64_t n_cols = 2048, max_rows = 131072;
-    struct kern_ctx probe = {n_threads, NULL, 0, KERN_ACT_DEFAULT, KERN_ISA_BEST};
+    struct kern_ctx probe = {.n_threads = n_threads,
+                             .scratch = NULL,
+                             .scratch_bytes = 0,
+                             .act = KERN_ACT_DEFAULT,
+                             .isa = KERN_ISA_BEST};
     g_cpu_clock = n_threads == 1;
     printf("isa %s, %d threads, %s\n", kern_isa_name(&probe), n_threads,
            g_cpu_clock ? "process CPU time" : "wall clock");
@@ -161,8 +165,11 @@ int main(int argc, char **argv)
                 for (int path = 0; path < 3; path++) {
                     if ((path == 1 && type == QUANT_TYPE_F16) || (path == 2 && !have_packed))
                         continue;
-                    struct kern_ctx kc = {n_threads, scratch, sb,
-                                          path == 0 ? KERN_ACT_F32 : KERN_ACT_Q8, KERN_ISA_BEST};
+                    struct kern_ctx kc = {.n_threads = n_threads,
+                                          .scratch = scratch,
+                                          .scratch_bytes = sb,
+                                          .act = path == 0 ? KERN_ACT_F32 : KERN_ACT_Q8,
+                                          .isa = KERN_ISA_BEST};
                     double dt = time_call(path == 2 ? &packed : NULL, &kc, y, w, type, x, n_rows,
                                           n_cols, n_tok);
                     double flop = 2.0 * (double)n_rows * (double)n_cols * (double)n_tok;

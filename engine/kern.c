@@ -340,6 +340,21 @@ static void run_shares(struct share *sh, int n_sh, int64_t want, int ith, units_
     }
 }
 
+/* Thread ith of nt: its slice of kc->after into its caches (L2). */
+static void prefetch_after(const struct kern_ctx *kc, int ith, int nt)
+{
+    const struct kern_prefetch *pf = kc->after;
+    if (!pf || nt < 1)
+        return;
+    size_t a = pf->bytes / (size_t)nt * (size_t)ith, e = pf->bytes / (size_t)nt * (size_t)(ith + 1);
+    if (ith == nt - 1)
+        e = pf->bytes;
+    for (int r = 0; r < 2; r++)
+        if (pf->p[r])
+            for (size_t o = a & ~(size_t)63; o < e; o += 64)
+                __builtin_prefetch((const char *)pf->p[r] + o, 0, 2);
+}
+
 /* Units of 16 rows of row_bytes each in a claim of ~64 KB. */
 static int64_t claim_units(size_t row_bytes)
 {
@@ -410,7 +425,11 @@ void kern_matmul(float *y, const void *w, int weight_type, const float *x, int64
         share_set(&sh[i], n_units * i / nt, n_units * (i + 1) / nt);
     int64_t want = claim_units(row_bytes);
 #pragma omp parallel num_threads(nt)
-    run_shares(sh, nt, want, omp_get_thread_num(), rows_units, &job);
+    {
+        int ith = omp_get_thread_num();
+        run_shares(sh, nt, want, ith, rows_units, &job);
+        prefetch_after(kc, ith, nt);
+    }
 }
 
 /* Products with one input, their rows in runs of 16 ("units") numbered through all the
@@ -509,7 +528,11 @@ int kern_matmul_packed_n(float *const *y, const struct kern_packed *const *w, in
     }
     int64_t want = claim_units(total / (size_t)(rows > 0 ? rows : 1));
 #pragma omp parallel num_threads(nt)
-    run_shares(sh, nt, want, omp_get_thread_num(), packed_units, &job);
+    {
+        int ith = omp_get_thread_num();
+        run_shares(sh, nt, want, ith, packed_units, &job);
+        prefetch_after(kc, ith, nt);
+    }
     return 0;
 }
 

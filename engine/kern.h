@@ -39,12 +39,24 @@ enum kern_isa_level {
     KERN_ISA_AVX2 = 2, /* at most AVX2+FMA (x86 only; elsewhere same as BEST) */
 };
 
+/* Memory the step after a product reads: up to two ranges of `bytes` each (NULL: none). */
+struct kern_prefetch {
+    const void *p[2];
+    size_t bytes;
+};
+
 struct kern_ctx {
     int n_threads;       /* OpenMP threads for the kernels (>= 1) */
     void *scratch;       /* per-call scratch (e.g. activations quantized to Q8), owned by caller */
     size_t scratch_bytes;
     enum kern_act act;       /* zero-initialised: KERN_ACT_DEFAULT */
     enum kern_isa_level isa; /* zero-initialised: KERN_ISA_BEST */
+    /* Optional (NULL: none). The threads of a parallel product prefetch this into their
+     * caches once their share of the product is done, while they would otherwise wait for
+     * each other at its end; thread t of n takes the t-th n-th of each range, what it
+     * reads itself when the next step splits the same way (decode attention's key chunks:
+     * the model passes the layer's KV rows with its q/k/v product). No effect on results. */
+    const struct kern_prefetch *after;
 };
 
 /* Name of the instruction set kern_matmul uses under kc ("avx512", "avx2", "neon",

@@ -883,7 +883,21 @@ int model_decode(struct model_ctx *c, const struct model_batch *b, struct assay_
         kern_rmsnorm(c->xn, c->x, L->attn_norm, E, T, hp->rms_eps, nt);
         float *const qkv[3] = {c->q, c->k, c->v};
         const struct model_weight *const wqkv[3] = {&L->wq, &L->wk, &L->wv};
+        /* A decode step's attention splits the keys over the threads (kern_attention):
+         * each thread fetches its part of this layer's KV rows while waiting at the end
+         * of the q/k/v product, rather than from DRAM inside the attention. */
+        struct kern_prefetch kv_pf = {{NULL, NULL}, 0};
+        if (b->n_tok == 1 && b->pos[0] > 0) {
+            int64_t lo = AL->is_local && AL->window > 0 && b->pos[0] >= AL->window
+                             ? b->pos[0] - AL->window + 1
+                             : 0;
+            kv_pf.p[0] = cache_at(c->k_cache, c, b->seq_id[0], il, lo);
+            kv_pf.p[1] = cache_at(c->v_cache, c, b->seq_id[0], il, lo);
+            kv_pf.bytes = (size_t)(b->pos[0] - lo) * (size_t)kvd * sizeof(float);
+            c->kc.after = &kv_pf;
+        }
         mm_n(c, qkv, wqkv, 3, c->xn, T);
+        c->kc.after = NULL;
         if (hp->has_qk_norm) {
             kern_rmsnorm(c->q, c->q, L->attn_q_norm, hd, T * hp->n_head, hp->rms_eps, nt);
             kern_rmsnorm(c->k, c->k, L->attn_k_norm, hd, T * hp->n_head_kv, hp->rms_eps, nt);

@@ -93,7 +93,11 @@ static float *run(const struct kcase *c, enum kern_isa_level isa, enum kern_act 
     assert_non_null(y);
     for (int64_t i = 0; i < c->n_tok * c->n_rows; i++)
         y[i] = NAN; /* every output must be written */
-    struct kern_ctx kc = {n_threads, c->scratch, c->scratch_bytes, act, isa};
+    struct kern_ctx kc = {.n_threads = n_threads,
+                          .scratch = c->scratch,
+                          .scratch_bytes = c->scratch_bytes,
+                          .act = act,
+                          .isa = isa};
     kern_matmul(y, c->w, c->type, c->x, c->n_rows, c->n_cols, c->n_tok, &kc);
     return y;
 }
@@ -145,7 +149,11 @@ static void test_matmul_vs_ref(void **state)
     static const struct shape shapes32[] = {{5, 64}, {18, 96}}; /* block-32 types only */
     static const struct shape shapes1[] = {{3, 37}, {9, 8}};    /* float types only */
     static const int64_t toks[] = {1, 3, 17, 64};
-    struct kern_ctx probe = {1, NULL, 0, KERN_ACT_DEFAULT, KERN_ISA_BEST};
+    struct kern_ctx probe = {.n_threads = 1,
+                             .scratch = NULL,
+                             .scratch_bytes = 0,
+                             .act = KERN_ACT_DEFAULT,
+                             .isa = KERN_ISA_BEST};
     print_message("best instruction set: %s\n", kern_isa_name(&probe));
     for (size_t ti = 0; ti < sizeof(k_types) / sizeof(k_types[0]); ti++) {
         int type = k_types[ti];
@@ -213,7 +221,11 @@ static void test_batch_independent(void **state)
             float *yb = run(&c, KERN_ISA_BEST, act, 2);
             for (int64_t t = 0; t < c.n_tok; t++) {
                 float y1[37];
-                struct kern_ctx kc = {1, c.scratch, c.scratch_bytes, act, KERN_ISA_BEST};
+                struct kern_ctx kc = {.n_threads = 1,
+                                      .scratch = c.scratch,
+                                      .scratch_bytes = c.scratch_bytes,
+                                      .act = act,
+                                      .isa = KERN_ISA_BEST};
                 kern_matmul(y1, c.w, c.type, c.x + t * c.n_cols, c.n_rows, c.n_cols, 1, &kc);
                 assert_memory_equal(y1, yb + t * c.n_rows, sizeof(y1));
             }

@@ -107,7 +107,11 @@ static float *run_packed(const struct pcase *c, enum kern_isa_level isa, int n_t
     assert_non_null(y);
     for (int64_t i = 0; i < n_tok * c->n_rows; i++)
         y[i] = NAN; /* every output must be written */
-    struct kern_ctx kc = {n_threads, c->scratch, c->scratch_bytes, KERN_ACT_Q8, isa};
+    struct kern_ctx kc = {.n_threads = n_threads,
+                          .scratch = c->scratch,
+                          .scratch_bytes = c->scratch_bytes,
+                          .act = KERN_ACT_Q8,
+                          .isa = isa};
     assert_int_equal(kern_matmul_packed(y, &c->p, c->x + t0 * c->n_cols, n_tok, &kc), 0);
     return y;
 }
@@ -116,7 +120,11 @@ static float *run_rows(const struct pcase *c)
 {
     float *y = malloc(sizeof(float) * (size_t)(c->n_tok * c->n_rows));
     assert_non_null(y);
-    struct kern_ctx kc = {1, c->scratch, c->scratch_bytes, KERN_ACT_Q8, KERN_ISA_BEST};
+    struct kern_ctx kc = {.n_threads = 1,
+                          .scratch = c->scratch,
+                          .scratch_bytes = c->scratch_bytes,
+                          .act = KERN_ACT_Q8,
+                          .isa = KERN_ISA_BEST};
     kern_matmul(y, c->w, c->type, c->x, c->n_rows, c->n_cols, c->n_tok, &kc);
     return y;
 }
@@ -277,7 +285,11 @@ static void test_packed_float(void **state)
                 assert_memory_equal(yt3, yr, ny);
                 worst = fmax(worst, check(&c, yb, c.ref, false, "packed vs ref"));
                 /* float activations ask for nothing the float path does not do */
-                struct kern_ctx f32 = {2, NULL, 0, KERN_ACT_F32, KERN_ISA_BEST};
+                struct kern_ctx f32 = {.n_threads = 2,
+                                       .scratch = NULL,
+                                       .scratch_bytes = 0,
+                                       .act = KERN_ACT_F32,
+                                       .isa = KERN_ISA_BEST};
                 assert_int_equal(kern_matmul_packed(yb, &c.p, c.x, c.n_tok, &f32), 0);
                 assert_memory_equal(yb, yr, ny);
                 free(yr);
@@ -330,7 +342,11 @@ static void test_packed_n(void **state)
                 assert_non_null(sb);
                 const float *x = c[0].x; /* one input for all */
                 for (int i = 0; i < n; i++) {
-                    struct kern_ctx kc = {1, sb, scratch, KERN_ACT_Q8, KERN_ISA_BEST};
+                    struct kern_ctx kc = {.n_threads = 1,
+                                          .scratch = sb,
+                                          .scratch_bytes = scratch,
+                                          .act = KERN_ACT_Q8,
+                                          .isa = KERN_ISA_BEST};
                     assert_int_equal(kern_matmul_packed(want[i], w[i], x, toks[k], &kc), 0);
                 }
                 /* 8 threads on this 2-core machine: some get descheduled, and the others
@@ -341,7 +357,15 @@ static void test_packed_n(void **state)
                     for (int i = 0; i < n; i++)
                         for (int64_t j = 0; j < toks[k] * rows[i]; j++)
                             got[i][j] = NAN; /* every output must be written */
-                    struct kern_ctx kc = {nt, sb, scratch, KERN_ACT_Q8, KERN_ISA_BEST};
+                    /* with a prefetch of what a next step would read (one range, a
+                     * length no thread count divides evenly): no effect on the bits */
+                    struct kern_prefetch pf = {{x, NULL}, sizeof(float) * 1024 - 4};
+                    struct kern_ctx kc = {.n_threads = nt,
+                                          .scratch = sb,
+                                          .scratch_bytes = scratch,
+                                          .act = KERN_ACT_Q8,
+                                          .isa = KERN_ISA_BEST,
+                                          .after = ti % 2 ? &pf : NULL};
                     assert_int_equal(kern_matmul_packed_n(got, w, n, x, toks[k], &kc), 0);
                     for (int i = 0; i < n; i++)
                         assert_memory_equal(got[i], want[i],
@@ -354,7 +378,11 @@ static void test_packed_n(void **state)
                 for (int i = 0; i < n; i++)
                     for (int64_t j = 0; j < toks[k] * rows[i]; j++)
                         got[i][j] = NAN;
-                struct kern_ctx kc2 = {2, sb, scratch, KERN_ACT_Q8, KERN_ISA_BEST};
+                struct kern_ctx kc2 = {.n_threads = 2,
+                                       .scratch = sb,
+                                       .scratch_bytes = scratch,
+                                       .act = KERN_ACT_Q8,
+                                       .isa = KERN_ISA_BEST};
                 assert_int_equal(kern_matmul_packed_n(got, w, n, x, toks[k], &kc2), 0);
                 omp_set_max_active_levels(levels);
                 for (int i = 0; i < n; i++)
@@ -389,11 +417,23 @@ static void test_not_packed(void **state)
     struct pcase c;
     pcase_init(&c, QUANT_TYPE_Q4_0, 8, 64, 2);
     float y[16] = {0};
-    struct kern_ctx f32 = {1, c.scratch, c.scratch_bytes, KERN_ACT_F32, KERN_ISA_BEST};
+    struct kern_ctx f32 = {.n_threads = 1,
+                           .scratch = c.scratch,
+                           .scratch_bytes = c.scratch_bytes,
+                           .act = KERN_ACT_F32,
+                           .isa = KERN_ISA_BEST};
     assert_int_equal(kern_matmul_packed(y, &c.p, c.x, 2, &f32), -1);
-    struct kern_ctx sc = {1, c.scratch, c.scratch_bytes, KERN_ACT_Q8, KERN_ISA_SCALAR};
+    struct kern_ctx sc = {.n_threads = 1,
+                          .scratch = c.scratch,
+                          .scratch_bytes = c.scratch_bytes,
+                          .act = KERN_ACT_Q8,
+                          .isa = KERN_ISA_SCALAR};
     assert_int_equal(kern_matmul_packed(y, &c.p, c.x, 2, &sc), -1);
-    struct kern_ctx small = {1, c.scratch, c.scratch_bytes - 1, KERN_ACT_Q8, KERN_ISA_BEST};
+    struct kern_ctx small = {.n_threads = 1,
+                             .scratch = c.scratch,
+                             .scratch_bytes = c.scratch_bytes - 1,
+                             .act = KERN_ACT_Q8,
+                             .isa = KERN_ISA_BEST};
     assert_int_equal(kern_matmul_packed(y, &c.p, c.x, 2, &small), -1);
     assert_int_equal(kern_matmul_packed(y, &c.p, c.x, 2, NULL), -1);
     /* several at once: all of one width, none empty, at least one */
@@ -402,7 +442,11 @@ static void test_not_packed(void **state)
     float y2[16] = {0};
     float *ys[2] = {y, y2};
     const struct kern_packed *ws[2] = {&c.p, &d.p};
-    struct kern_ctx q8 = {2, c.scratch, c.scratch_bytes, KERN_ACT_Q8, KERN_ISA_BEST};
+    struct kern_ctx q8 = {.n_threads = 2,
+                          .scratch = c.scratch,
+                          .scratch_bytes = c.scratch_bytes,
+                          .act = KERN_ACT_Q8,
+                          .isa = KERN_ISA_BEST};
     assert_int_equal(kern_matmul_packed_n(ys, ws, 2, c.x, 2, &q8), -1);
     struct kern_packed empty = {0};
     const struct kern_packed *we[2] = {&c.p, &empty};
