@@ -297,12 +297,20 @@ static int bind_tensors(struct model *m, struct assay_error *err)
     if (!m->output.data)
         m->output = m->token_embd; /* tied embeddings */
 
+    /* Layers with the same frequencies share one array (gemma3: one for the local layers,
+     * one for the global ones), so that a decode step tells the sets apart by address
+     * (rope_table) rather than by comparing arrays that the weight stream has evicted. */
     int64_t half = hp->head_dim / 2;
     for (int64_t il = 0; il < hp->n_layer; il++) {
         float *f = m->rope + il * half;
         kern_rope_freqs(f, (int)hp->head_dim, hp->layer[il].rope_base,
                         hp->layer[il].rope_freq_scale);
         m->layers[il].rope_inv_freq = f;
+        for (int64_t j = 0; j < il; j++)
+            if (memcmp(m->layers[j].rope_inv_freq, f, (size_t)half * sizeof(float)) == 0) {
+                m->layers[il].rope_inv_freq = m->layers[j].rope_inv_freq;
+                break;
+            }
     }
     return 0;
 }
@@ -784,16 +792,15 @@ static void mm_n(struct model_ctx *c, float *const *y, const struct model_weight
 }
 
 /* The cos / sin table of this batch's positions for inv_freq: one already computed in this
- * model_decode for the same frequencies (compared by value: each layer has its own copy),
- * else a new one. */
+ * model_decode for the same frequencies (the same array: layers with equal frequencies
+ * share one), else a new one. */
 static const float *rope_table(struct model_ctx *c, const float *inv_freq, const int32_t *pos,
                                int64_t n_tok)
 {
     int hd = (int)c->m->hp.head_dim;
-    size_t bytes = (size_t)(hd / 2) * sizeof(float);
     int s = 0;
     for (; s < 2 && c->rope_src[s]; s++)
-        if (c->rope_src[s] == inv_freq || memcmp(c->rope_src[s], inv_freq, bytes) == 0)
+        if (c->rope_src[s] == inv_freq) /* equal sets share one array (bind_tensors) */
             return c->rope_cs[s];
     if (s == 2) /* a third set (no Gemma has one): recompute in the second table */
         s = 1;
