@@ -1135,6 +1135,19 @@ KX_INLINE __m256i kp_nib_hi(__m256i b)
     return _mm256_and_si256(_mm256_srli_epi16(b, 4), _mm256_set1_epi8(0x0F));
 }
 
+/* Block g (0..7) of a Q4_K super-block: its scales, mins and levels (not d, dmin). */
+KX_INLINE void kp_unpack_q4_k(const struct blk_q4_kx8 *b, int g, struct kpw *o)
+{
+    o->sc0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)b->sc[g]));
+    o->sc1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)b->m[g]));
+    KP_UNROLL
+    for (int c = 0; c < 4; c++) {
+        __m256i q = _mm256_loadu_si256((const __m256i *)(b->qs[g] + 32 * c));
+        o->v[c] = kp_nib_lo(q);
+        o->v[c + 4] = kp_nib_hi(q);
+    }
+}
+
 /* Block j of the group whose packed data starts at wg. */
 KX_INLINE void kp_unpack(const int type, const uint8_t *wg, int64_t j, struct kpw *o)
 {
@@ -1172,17 +1185,9 @@ KX_INLINE void kp_unpack(const int type, const uint8_t *wg, int64_t j, struct kp
         }
     } else if (type == QUANT_TYPE_Q4_K) {
         const struct blk_q4_kx8 *b = (const struct blk_q4_kx8 *)wg + (j >> 3);
-        const int g = (int)(j & 7);
         o->ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
         o->dm = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->dmin));
-        o->sc0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)b->sc[g]));
-        o->sc1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)b->m[g]));
-        KP_UNROLL
-        for (int c = 0; c < 4; c++) {
-            __m256i q = _mm256_loadu_si256((const __m256i *)(b->qs[g] + 32 * c));
-            o->v[c] = kp_nib_lo(q);
-            o->v[c + 4] = kp_nib_hi(q);
-        }
+        kp_unpack_q4_k(b, (int)(j & 7), o);
     } else { /* Q6_K */
         const struct blk_q6_kx8 *b = (const struct blk_q6_kx8 *)wg + (j >> 3);
         const int g = (int)(j & 7);
@@ -1302,12 +1307,29 @@ KX_INLINE void kp_tile(const int type, const int PT, float *y, const uint8_t *w,
     KP_UNROLL
     for (int t = 0; t < PT; t++)
         acc[t] = _mm256_setzero_ps();
-    for (int64_t j = 0; j < nb; j++) {
-        struct kpw kw;
-        kp_unpack(type, w + (size_t)g * group_bytes, j, &kw);
-        KP_UNROLL
-        for (int t = 0; t < PT; t++)
-            acc[t] = kp_acc(type, &kw, act + (t0 + t) * nb + j, acc[t]);
+    if (type == QUANT_TYPE_Q4_K) {
+        /* the super-block's d and dmin converted once for its 8 blocks, not per block
+         * (same arithmetic) */
+        const struct blk_q4_kx8 *sb = (const struct blk_q4_kx8 *)(w + (size_t)g * group_bytes);
+        for (int64_t j = 0; j < nb; j += 8, sb++) {
+            struct kpw kw;
+            kw.ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)sb->d));
+            kw.dm = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)sb->dmin));
+            for (int k = 0; k < 8; k++) {
+                kp_unpack_q4_k(sb, k, &kw);
+                KP_UNROLL
+                for (int t = 0; t < PT; t++)
+                    acc[t] = kp_acc(type, &kw, act + (t0 + t) * nb + j + k, acc[t]);
+            }
+        }
+    } else {
+        for (int64_t j = 0; j < nb; j++) {
+            struct kpw kw;
+            kp_unpack(type, w + (size_t)g * group_bytes, j, &kw);
+            KP_UNROLL
+            for (int t = 0; t < PT; t++)
+                acc[t] = kp_acc(type, &kw, act + (t0 + t) * nb + j, acc[t]);
+        }
     }
     KP_UNROLL
     for (int t = 0; t < PT; t++)
