@@ -1148,7 +1148,29 @@ KX_INLINE void kp_unpack_q4_k(const struct blk_q4_kx8 *b, int g, struct kpw *o)
     }
 }
 
-/* Block j of the group whose packed data starts at wg. */
+/* Block g (0..7) of a Q6_K super-block: its scales and levels (not d). */
+KX_INLINE void kp_unpack_q6_k(const struct blk_q6_kx8 *b, int g, struct kpw *o)
+{
+    o->sc0 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(b->sc + 16 * g)));
+    o->sc1 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(b->sc + 16 * g + 8)));
+    const __m256i m = _mm256_set1_epi8(0x30);
+    KP_UNROLL
+    for (int v = 0; v < 2; v++) {
+        /* bits 2c..2c+1 of each byte -> bits 4..5 */
+        __m256i h = _mm256_loadu_si256((const __m256i *)(b->g[g].qh + 32 * v));
+        __m256i hb[4] = {_mm256_and_si256(_mm256_slli_epi16(h, 4), m),
+                         _mm256_and_si256(_mm256_slli_epi16(h, 2), m), _mm256_and_si256(h, m),
+                         _mm256_and_si256(_mm256_srli_epi16(h, 2), m)};
+        KP_UNROLL
+        for (int c = 0; c < 4; c++) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)(b->g[g].ql + 32 * c));
+            o->v[4 * v + c] = _mm256_or_si256(v ? kp_nib_hi(q) : kp_nib_lo(q), hb[c]);
+        }
+    }
+}
+
+/* Block j of the group whose packed data starts at wg: Q4_0, Q5_0, Q8_0 (the super-block
+ * types go through kp_unpack_q4_k / kp_unpack_q6_k, see kp_tile). */
 KX_INLINE void kp_unpack(const int type, const uint8_t *wg, int64_t j, struct kpw *o)
 {
     if (type == QUANT_TYPE_Q4_0) {
@@ -1173,7 +1195,7 @@ KX_INLINE void kp_unpack(const int type, const uint8_t *wg, int64_t j, struct kp
             o->v[c] = _mm256_or_si256(kp_nib_lo(q), _mm256_and_si256(hl, m));
             o->v[c + 4] = _mm256_or_si256(kp_nib_hi(q), _mm256_and_si256(hh, m));
         }
-    } else if (type == QUANT_TYPE_Q8_0) {
+    } else { /* Q8_0 */
         const struct blk_q8_0x8 *b = (const struct blk_q8_0x8 *)wg + j;
         o->ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
         KP_UNROLL
@@ -1182,31 +1204,6 @@ KX_INLINE void kp_unpack(const int type, const uint8_t *wg, int64_t j, struct kp
 #if KX_LEVEL == 512
             o->v[c] = _mm256_xor_si256(o->v[c], _mm256_set1_epi8((char)0x80));
 #endif
-        }
-    } else if (type == QUANT_TYPE_Q4_K) {
-        const struct blk_q4_kx8 *b = (const struct blk_q4_kx8 *)wg + (j >> 3);
-        o->ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
-        o->dm = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->dmin));
-        kp_unpack_q4_k(b, (int)(j & 7), o);
-    } else { /* Q6_K */
-        const struct blk_q6_kx8 *b = (const struct blk_q6_kx8 *)wg + (j >> 3);
-        const int g = (int)(j & 7);
-        o->ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
-        o->sc0 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(b->sc + 16 * g)));
-        o->sc1 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(b->sc + 16 * g + 8)));
-        const __m256i m = _mm256_set1_epi8(0x30);
-        KP_UNROLL
-        for (int v = 0; v < 2; v++) {
-            /* bits 2c..2c+1 of each byte -> bits 4..5 */
-            __m256i h = _mm256_loadu_si256((const __m256i *)(b->g[g].qh + 32 * v));
-            __m256i hb[4] = {_mm256_and_si256(_mm256_slli_epi16(h, 4), m),
-                             _mm256_and_si256(_mm256_slli_epi16(h, 2), m), _mm256_and_si256(h, m),
-                             _mm256_and_si256(_mm256_srli_epi16(h, 2), m)};
-            KP_UNROLL
-            for (int c = 0; c < 4; c++) {
-                __m256i q = _mm256_loadu_si256((const __m256i *)(b->g[g].ql + 32 * c));
-                o->v[4 * v + c] = _mm256_or_si256(v ? kp_nib_hi(q) : kp_nib_lo(q), hb[c]);
-            }
         }
     }
 }
@@ -1317,6 +1314,18 @@ KX_INLINE void kp_tile(const int type, const int PT, float *y, const uint8_t *w,
             kw.dm = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)sb->dmin));
             for (int k = 0; k < 8; k++) {
                 kp_unpack_q4_k(sb, k, &kw);
+                KP_UNROLL
+                for (int t = 0; t < PT; t++)
+                    acc[t] = kp_acc(type, &kw, act + (t0 + t) * nb + j + k, acc[t]);
+            }
+        }
+    } else if (type == QUANT_TYPE_Q6_K) { /* d once per super-block, likewise */
+        const struct blk_q6_kx8 *sb = (const struct blk_q6_kx8 *)(w + (size_t)g * group_bytes);
+        for (int64_t j = 0; j < nb; j += 8, sb++) {
+            struct kpw kw;
+            kw.ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)sb->d));
+            for (int k = 0; k < 8; k++) {
+                kp_unpack_q6_k(sb, k, &kw);
                 KP_UNROLL
                 for (int t = 0; t < PT; t++)
                     acc[t] = kp_acc(type, &kw, act + (t0 + t) * nb + j + k, acc[t]);
