@@ -4,8 +4,8 @@
  *
  * Not here: matrix multiplies over quantized weights (engine/kern.c). Nothing here
  * allocates; scratch belongs to the caller. OpenMP is used over independent rows,
- * tokens or (token, head) pairs only, so a value's arithmetic never depends on the thread
- * count. Loops are written so that -O3 vectorizes them without -ffast-math: independent
+ * tokens, (token, head) pairs or attention's fixed key chunks only, so a value's
+ * arithmetic never depends on the thread count. Loops are written so that -O3 vectorizes them without -ffast-math: independent
  * accumulators with a fixed combination order instead of a single running sum.
  */
 #include "engine/kern_ops.h"

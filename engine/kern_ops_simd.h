@@ -8,7 +8,7 @@
  *  KO(name)        the function name for this width (name_avx512, name_avx2)
  *  VP(name)        the width's primitives (v16_name, v8_name): hsum, hmax, load_part,
  *                  store_part, acc_pd, sum_pd; exp, tanh and gelu are defined here as VP()
- *  KO_W, KO_GB     lanes per vector; value blocks per head in attn_group (register budget)
+ *  KO_W, KO_GB     lanes per vector; value blocks per head in attn_group_chunk (registers)
  *  KO_TARGET, KO_TARGET_INLINE   function attributes
  *  vf, vd          float and double vector types
  *  V_*             one intrinsic each: LOAD STORE SET1 ZERO ADD SUB MUL DIV FMADD FNMADD MAX
