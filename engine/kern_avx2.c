@@ -1169,6 +1169,19 @@ KX_INLINE void kp_unpack_q6_k(const struct blk_q6_kx8 *b, int g, struct kpw *o)
     }
 }
 
+/* A Q4_K / Q6_K super-block's row scales d (and Q4_K's dmin), shared by its 8 blocks. */
+KX_INLINE void kp_unpack_sb_scales(const int type, const uint8_t *sb, struct kpw *o)
+{
+    if (type == QUANT_TYPE_Q4_K) {
+        const struct blk_q4_kx8 *b = (const struct blk_q4_kx8 *)sb;
+        o->ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
+        o->dm = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->dmin));
+    } else {
+        o->ds =
+            _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const struct blk_q6_kx8 *)sb)->d));
+    }
+}
+
 /* Block j of the group whose packed data starts at wg: Q4_0, Q5_0, Q8_0 (the super-block
  * types go through kp_unpack_q4_k / kp_unpack_q6_k, see kp_tile). */
 KX_INLINE void kp_unpack(const int type, const uint8_t *wg, int64_t j, struct kpw *o)
@@ -1304,28 +1317,20 @@ KX_INLINE void kp_tile(const int type, const int PT, float *y, const uint8_t *w,
     KP_UNROLL
     for (int t = 0; t < PT; t++)
         acc[t] = _mm256_setzero_ps();
-    if (type == QUANT_TYPE_Q4_K) {
-        /* the super-block's d and dmin converted once for its 8 blocks, not per block
-         * (same arithmetic) */
-        const struct blk_q4_kx8 *sb = (const struct blk_q4_kx8 *)(w + (size_t)g * group_bytes);
-        for (int64_t j = 0; j < nb; j += 8, sb++) {
+    if (type == QUANT_TYPE_Q4_K || type == QUANT_TYPE_Q6_K) {
+        /* super-block by super-block: its d (and dmin) converted once for its 8 blocks,
+         * not per block (same arithmetic) */
+        const uint8_t *sb = w + (size_t)g * group_bytes;
+        const size_t sb_bytes =
+            type == QUANT_TYPE_Q4_K ? sizeof(struct blk_q4_kx8) : sizeof(struct blk_q6_kx8);
+        for (int64_t j = 0; j < nb; j += 8, sb += sb_bytes) {
             struct kpw kw;
-            kw.ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)sb->d));
-            kw.dm = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)sb->dmin));
+            kp_unpack_sb_scales(type, sb, &kw);
             for (int k = 0; k < 8; k++) {
-                kp_unpack_q4_k(sb, k, &kw);
-                KP_UNROLL
-                for (int t = 0; t < PT; t++)
-                    acc[t] = kp_acc(type, &kw, act + (t0 + t) * nb + j + k, acc[t]);
-            }
-        }
-    } else if (type == QUANT_TYPE_Q6_K) { /* d once per super-block, likewise */
-        const struct blk_q6_kx8 *sb = (const struct blk_q6_kx8 *)(w + (size_t)g * group_bytes);
-        for (int64_t j = 0; j < nb; j += 8, sb++) {
-            struct kpw kw;
-            kw.ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)sb->d));
-            for (int k = 0; k < 8; k++) {
-                kp_unpack_q6_k(sb, k, &kw);
+                if (type == QUANT_TYPE_Q4_K)
+                    kp_unpack_q4_k((const struct blk_q4_kx8 *)sb, k, &kw);
+                else
+                    kp_unpack_q6_k((const struct blk_q6_kx8 *)sb, k, &kw);
                 KP_UNROLL
                 for (int t = 0; t < PT; t++)
                     acc[t] = kp_acc(type, &kw, act + (t0 + t) * nb + j + k, acc[t]);
