@@ -8,9 +8,12 @@
  * root), sets rlimits and no_new_privs, and execs the interpreter (directly, through
  * bubblewrap, or after unshare as root). The interpreter runs RUNNER below: it reads
  * and deletes the token, installs an audit hook, execs prog.py, and writes
- * "@@assay-done-<token>@@" only if the program returned. One event loop in the parent
- * reads every pipe, enforces deadlines, reaps children (pidfds where the kernel has
- * them) and classifies each end.
+ * "@@assay-done-<token>@@" only if the program returned. When the program raises, its
+ * main process writes the exception as one line after "@@assay-exception-<token>@@" in a
+ * single write (atomic on a pipe), so a fork bomb's interleaved tracebacks cannot garble
+ * it; the output's last exception-like line is only the fallback. One event loop in the
+ * parent reads every pipe, enforces deadlines, reaps children (pidfds where the kernel
+ * has them) and classifies each end.
  *
  * What it does not do: decide what a program is (evals/codeexec.c builds programs), or
  * hold any knowledge of tasks. It never uses threads: the pool is processes.
@@ -45,6 +48,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/mem.h"
+#include "base/utf8.h"
 
 /* When assay is root, each run gets a random uid/gid in [BASE, BASE + RANGE): RLIMIT_NPROC
  * counts processes per uid, a run's processes (a fork bomb's included) take a moment to be
@@ -77,6 +81,8 @@ static const char RUNNER[] =
     "        src = f.read()\n"
     "    vtag = b'\\n@@assay-violation-' + tok + b'@@ '\n"
     "    done = b'@@assay-done-' + tok + b'@@'\n"
+    "    etag = b'@@assay-exception-' + tok + b'@@ '\n"
+    "    main_pid = getpid()\n"
     "    WR = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND\n"
     "    NET = ('socket.connect', 'socket.bind', 'socket.sendto', 'socket.sendmsg')\n"
     "    PROC = ('os.system', 'os.exec', 'os.posix_spawn', 'os.spawn', 'subprocess.Popen',\n"
@@ -100,6 +106,14 @@ static const char RUNNER[] =
     "        except Exception:\n"
     "            pass\n"
     "        raise PermissionError('blocked by the assay sandbox: ' + what)\n"
+    "    def describe(e, type=type, str=str, isinstance=isinstance, SyntaxError=SyntaxError):\n"
+    "        t = type(e)\n"
+    "        n = t.__qualname__\n"
+    "        if t.__module__ not in ('builtins', '__main__'):\n"
+    "            n = t.__module__ + '.' + n\n"
+    "        m = e.msg if isinstance(e, SyntaxError) else str(e)\n"
+    "        line = n + ': ' + m if m else n\n"
+    "        return line[:300].encode('utf-8', 'backslashreplace').replace(b'\\n', b' ')\n"
     "    def hook(ev, args):\n"
     "        if ev == 'open':\n"
     "            fl = args[2]\n"
@@ -122,8 +136,15 @@ static const char RUNNER[] =
     "        elif ev == 'ctypes.dlopen' and args[0] is not None:\n"
     "            bad('loaded native code: ctypes %r' % (args[0],))\n"
     "    sys.addaudithook(hook)\n"
-    "    code = compile(src, d + '/prog.py', 'exec')\n"
-    "    exec(code, {})\n"
+    "    try:\n"
+    "        exec(compile(src, d + '/prog.py', 'exec'), {})\n"
+    "    except Exception as e:\n"
+    "        if getpid() == main_pid:\n"
+    "            try:\n"
+    "                w(2, etag + describe(e) + b'\\n')\n"
+    "            except BaseException:\n"
+    "                pass\n"
+    "        raise\n"
     "    try:\n"
     "        sys.stdout.flush()\n"
     "    except Exception:\n"
@@ -222,6 +243,17 @@ struct launch {
     const struct sandbox_limits *lim;
 };
 
+/* A line the runner writes after a tag: "<tag><text>\n". The text is taken from the first
+ * occurrence, across reads. */
+struct tag_line {
+    char tag[96];
+    size_t tag_len;
+    char text[256];
+    size_t len;
+    bool found; /* the tag was seen */
+    bool open;  /* ... and its line has not ended yet */
+};
+
 struct slot {
     bool busy;
     size_t job;
@@ -235,10 +267,10 @@ struct slot {
     char dir[600];
     char token[SANDBOX_TOKEN_HEX + 1];
     char done_tag[80];
-    char vtag[96];
-    size_t done_len, vtag_len;
+    size_t done_len;
     bool saw_done;
-    char violation[256];
+    struct tag_line violation; /* what the audit hook blocked first */
+    struct tag_line exception; /* the main process's exception, one line */
     struct buf out;  /* the kept output */
     uint64_t total;  /* bytes read */
     char carry[128]; /* the last bytes of the stream, for tags split over reads */
@@ -584,7 +616,10 @@ static void slot_start(struct sandbox *sb, struct slot *s, const struct sandbox_
     for (size_t i = 0; i < SANDBOX_TOKEN_HEX / 2; i++)
         snprintf(s->token + 2 * i, 3, "%02x", rnd[i]);
     s->done_len = (size_t)snprintf(s->done_tag, sizeof(s->done_tag), "@@assay-done-%s@@", s->token);
-    s->vtag_len = (size_t)snprintf(s->vtag, sizeof(s->vtag), "\n@@assay-violation-%s@@ ", s->token);
+    s->violation.tag_len = (size_t)snprintf(s->violation.tag, sizeof(s->violation.tag),
+                                            "\n@@assay-violation-%s@@ ", s->token);
+    s->exception.tag_len = (size_t)snprintf(s->exception.tag, sizeof(s->exception.tag),
+                                            "@@assay-exception-%s@@ ", s->token);
     snprintf(s->dir, sizeof(s->dir), "%s/assay-sbx.XXXXXX", sb->tmp_root);
     if (!mkdtemp(s->dir)) {
         set_error(s, "cannot create a run directory", strerror(errno));
@@ -658,6 +693,36 @@ fail:
     s->status = -1;
 }
 
+/* Look for t's tag in the window (the carried bytes, then data), or go on with the line
+ * the tag began in an earlier read. */
+static void tag_line_scan(struct tag_line *t, const char *win, size_t wn, const char *data,
+                          size_t n)
+{
+    const char *p, *e;
+    if (t->open) {
+        p = data;
+        e = data + n;
+    } else if (!t->found) {
+        const char *hit = memmem(win, wn, t->tag, t->tag_len);
+        if (!hit)
+            return;
+        t->found = true;
+        t->open = true;
+        p = hit + t->tag_len;
+        e = win + wn;
+    } else {
+        return;
+    }
+    while (p < e && *p != '\n') {
+        if (t->len < sizeof(t->text) - 1)
+            t->text[t->len++] = *p;
+        p++;
+    }
+    t->text[t->len] = '\0';
+    if (p < e)
+        t->open = false;
+}
+
 /* Append n bytes read from the pipe: keep up to the cap, look for the tags across reads. */
 static void slot_take(struct sandbox *sb, struct slot *s, const char *data, size_t n)
 {
@@ -667,25 +732,15 @@ static void slot_take(struct sandbox *sb, struct slot *s, const char *data, size
         buf_add(&s->out, data, n < room ? n : room);
     if (n > room)
         s->res.output_truncated = true;
-    /* the window carry + data, searched for both tags */
+    /* the window carry + data, searched for the tags */
     char win[sizeof(s->carry) + SANDBOX_READ_CHUNK];
     memcpy(win, s->carry, s->carry_len);
     memcpy(win + s->carry_len, data, n);
     size_t wn = s->carry_len + n;
     if (!s->saw_done && memmem(win, wn, s->done_tag, s->done_len))
         s->saw_done = true;
-    if (!s->violation[0]) {
-        const char *v = memmem(win, wn, s->vtag, s->vtag_len);
-        if (v) {
-            const char *t = v + s->vtag_len, *e = win + wn;
-            size_t k = 0;
-            while (t < e && *t != '\n' && k < sizeof(s->violation) - 1)
-                s->violation[k++] = *t++;
-            s->violation[k] = '\0';
-            if (!k)
-                snprintf(s->violation, sizeof(s->violation), "%s", "blocked operation");
-        }
-    }
+    tag_line_scan(&s->violation, win, wn, data, n);
+    tag_line_scan(&s->exception, win, wn, data, n);
     size_t keep = wn < sizeof(s->carry) ? wn : sizeof(s->carry);
     memcpy(s->carry, win + wn - keep, keep);
     s->carry_len = keep;
@@ -762,6 +817,42 @@ static void strip_tag(struct buf *b, const char *needle, size_t nlen, const char
     }
 }
 
+/* Remove every line the runner began with needle, its newline included. */
+static void strip_tag_line(struct buf *b, const char *needle, size_t nlen)
+{
+    if (!b->data || nlen == 0)
+        return;
+    char *hit;
+    size_t from = 0;
+    while ((hit = memmem(b->data + from, b->len - from, needle, nlen)) != NULL) {
+        char *end = hit + nlen, *stop = b->data + b->len;
+        while (end < stop && *end != '\n')
+            end++;
+        if (end < stop)
+            end++;
+        memmove(hit, end, (size_t)(stop - end));
+        b->len -= (size_t)(end - hit);
+        b->data[b->len] = '\0';
+        from = (size_t)(hit - b->data);
+    }
+}
+
+/* Replace each byte of s that is not valid UTF-8 with '?' (a reason cut at its cap can end
+ * inside a character, and a program's message can hold anything). */
+static void utf8_patch(char *s)
+{
+    size_t n = strlen(s), i = 0;
+    while (i < n) {
+        uint32_t cp;
+        size_t k = utf8_decode((const uint8_t *)s + i, n - i, &cp);
+        if (k == 0) {
+            s[i] = '?';
+            k = 1;
+        }
+        i += k;
+    }
+}
+
 /* The last line of text that looks like "SomeError: message" (a traceback's end). */
 static void last_exception(const char *text, size_t n, char *out, size_t cap)
 {
@@ -815,9 +906,16 @@ static void classify(struct sandbox *sb, struct slot *s)
     }
     r->exit_status = code;
     r->term_signal = sig;
-    /* text to judge by: the tail (it holds the end even when the kept part is cut) */
+    /* the exception to judge by: the main process's own line, else the last one in the
+     * tail (it holds the end even when the kept part is cut) */
     char exc[200];
-    last_exception(s->tail, s->tail_len, exc, sizeof(exc));
+    if (s->exception.len) {
+        size_t k = s->exception.len < sizeof(exc) - 1 ? s->exception.len : sizeof(exc) - 1;
+        memcpy(exc, s->exception.text, k);
+        exc[k] = '\0';
+    } else {
+        last_exception(s->tail, s->tail_len, exc, sizeof(exc));
+    }
     const char *text = s->out.data ? s->out.data : "";
     /* the child's own failures and bwrap's come before anything the program prints */
     bool started_ok = strncmp(text, "assay-sandbox: ", 15) != 0 && strncmp(text, "bwrap: ", 7) != 0;
@@ -825,9 +923,10 @@ static void classify(struct sandbox *sb, struct slot *s)
     if (s->timed_out) {
         r->outcome = SANDBOX_TIMED_OUT;
         snprintf(r->reason, sizeof(r->reason), "timed out after %.1f s", sb->lim.timeout_s);
-    } else if (s->violation[0]) {
+    } else if (s->violation.found) {
         r->outcome = SANDBOX_VIOLATION;
-        snprintf(r->reason, sizeof(r->reason), "%s", s->violation);
+        snprintf(r->reason, sizeof(r->reason), "%s",
+                 s->violation.len ? s->violation.text : "blocked operation");
     } else if (s->output_killed) {
         r->outcome = SANDBOX_RESOURCE_LIMIT;
         snprintf(r->reason, sizeof(r->reason), "output limit: printed more than %llu bytes",
@@ -874,8 +973,10 @@ static void classify(struct sandbox *sb, struct slot *s)
         else
             snprintf(r->reason, sizeof(r->reason), "exited with status %d", code);
     }
+    utf8_patch(r->reason);
     strip_tag(&s->out, s->done_tag, s->done_len, "");
-    strip_tag(&s->out, s->vtag, s->vtag_len, "\nassay sandbox: ");
+    strip_tag(&s->out, s->violation.tag, s->violation.tag_len, "\nassay sandbox: ");
+    strip_tag_line(&s->out, s->exception.tag, s->exception.tag_len);
 }
 
 /* Move the finished slot's result to the caller and free the slot. */

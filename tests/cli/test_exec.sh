@@ -82,7 +82,8 @@ done <"$HOSTILE/expected.tsv"
 line=$(sed -n "$((i + 1))p" hostile.out)
 [ "$line" = "{\"task_id\":\"HumanEval/0\",\"index\":$i,\"passed\":true,\"result\":\"passed\"}" ] &&
     pass || fail "the run went on: the right completion after the hostile ones: $line"
-expect_grep hostile.out "^\{\"pass@1\":0\.05[0-9]*,\"n\":1,\"samples\":$((i + 1))," \
+p1=$($PY -c "print(str(1 / $((i + 1)))[:6].replace('.', '\\\\.'))")
+expect_grep hostile.out "^\{\"pass@1\":$p1[0-9]*,\"n\":1,\"samples\":$((i + 1))," \
     "hostile pass@1: 1 right of $((i + 1)) samples of 1 problem"
 [ ! -e /tmp/assay_escape_test ] && pass || fail "/tmp/assay_escape_test was written"
 [ ! -e "$ASSAY_SOURCE_DIR/assay_escape_test" ] && pass || fail "project dir was written"

@@ -15,6 +15,7 @@
 
 #include "base/buf.h"
 #include "base/file.h"
+#include "base/utf8.h"
 #include "evals/sandbox.h"
 
 static struct sandbox *open_level(int cap, enum sandbox_isolation level)
@@ -77,6 +78,33 @@ static void test_basic(void **state)
     /* stdin is /dev/null */
     run_one(sb, "import sys\nassert sys.stdin.read() == ''\n", &r);
     assert_int_equal(r.outcome, SANDBOX_PASSED);
+    sandbox_result_release(&r);
+
+    /* the reason is the program's own exception, one line, as its traceback ends; the
+     * line the runner tags it with is not kept in the output */
+    run_one(sb, "print('before')\nraise ValueError('two\\nlines')\n", &r);
+    assert_int_equal(r.outcome, SANDBOX_FAILED);
+    assert_string_equal(r.reason, "ValueError: two lines");
+    assert_true(strncmp(r.output, "before\nTraceback (most recent call last):\n", 42) == 0);
+    assert_null(strstr(r.output, "@@assay"));
+    assert_non_null(strstr(r.output, "\nValueError: two\nlines\n"));
+    sandbox_result_release(&r);
+
+    run_one(sb, "import json\njson.loads('{')\n", &r);
+    assert_int_equal(r.outcome, SANDBOX_FAILED);
+    assert_non_null(strstr(r.reason, "json.decoder.JSONDecodeError: Expecting property name"));
+    sandbox_result_release(&r);
+
+    run_one(sb, "def f(:\n    pass\n", &r);
+    assert_string_equal(r.reason, "SyntaxError: invalid syntax");
+    sandbox_result_release(&r);
+
+    /* a message cut at the reason's cap inside a character still leaves valid UTF-8 */
+    run_one(sb, "raise KeyError('\\u00e9' * 400)\n", &r);
+    assert_int_equal(r.outcome, SANDBOX_FAILED);
+    assert_true(strncmp(r.reason, "KeyError: ", 10) == 0);
+    assert_true(utf8_valid(r.reason, strlen(r.reason), NULL));
+    assert_true(strlen(r.reason) >= 150);
     sandbox_result_release(&r);
 
     /* the working directory is fresh, writable, and removed afterwards */
