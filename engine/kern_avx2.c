@@ -1115,15 +1115,15 @@ int KX(kern_rows)(float *y, const void *w, int type, const float *x, const struc
 /* One packed block of 8 rows x 32 values, ready for any number of tokens: vector k (lane
  * r = row r) meets activation chunk k (bytes 4k .. 4k+3). Levels are unsigned with the
  * type's offset taken out by the correction of kp_dot (Q4_0: 0..15, offset 8; Q5_0: 0..31,
- * offset 16; Q6_K:
- * 0..63, offset 32; Q8_0 on VNNI: q + 128, offset 128), except Q8_0 on AVX2 (signed, no
- * offset). */
+ * offset 16; Q6_K: 0..63, offset 32; Q8_0 on VNNI: q + 128, offset 128), except Q8_0 on
+ * AVX2 (signed, no offset) and Q4_K / Q5_K (0..15 / 0..31, no offset: kp_acc subtracts
+ * their mins). */
 struct kpw {
     __m256i v[8];
     __m256 ds;        /* the rows' scales d */
-    __m256 dm;        /* Q4_K: the rows' dmin */
+    __m256 dm;        /* Q4_K, Q5_K: the rows' dmin */
     __m256i sc0, sc1; /* Q6_K: the rows' int8 scales of values 0..15 and 16..31;
-                       * Q4_K: the rows' 6-bit scale and min of this group */
+                       * Q4_K, Q5_K: the rows' 6-bit scale and min of this group */
 };
 
 KX_INLINE __m256i kp_nib_lo(__m256i b)
@@ -1148,6 +1148,29 @@ KX_INLINE void kp_unpack_q4_k(const struct blk_q4_kx8 *b, int g, struct kpw *o)
     }
 }
 
+/* The levels of 8 rows x 32 values (0..31) from Q4_0 x8's nibbles and Q5_0 x8's 5th bits:
+ * vector k takes bit k of each qh byte to bit 4. */
+KX_INLINE void kp_levels5(const uint8_t *qs, const uint8_t *qh, struct kpw *o)
+{
+    const __m256i h = _mm256_loadu_si256((const __m256i *)qh), m = _mm256_set1_epi8(0x10);
+    KP_UNROLL
+    for (int c = 0; c < 4; c++) {
+        __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+        __m256i hl = c == 0 ? _mm256_slli_epi16(h, 4) : _mm256_slli_epi16(h, 4 - c);
+        __m256i hh = c == 0 ? h : _mm256_srli_epi16(h, c);
+        o->v[c] = _mm256_or_si256(kp_nib_lo(q), _mm256_and_si256(hl, m));
+        o->v[c + 4] = _mm256_or_si256(kp_nib_hi(q), _mm256_and_si256(hh, m));
+    }
+}
+
+/* Block g (0..7) of a Q5_K super-block: its scales, mins and levels (not d, dmin). */
+KX_INLINE void kp_unpack_q5_k(const struct blk_q5_kx8 *b, int g, struct kpw *o)
+{
+    o->sc0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)b->sc[g]));
+    o->sc1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)b->m[g]));
+    kp_levels5(b->g[g].qs, b->g[g].qh, o);
+}
+
 /* Block g (0..7) of a Q6_K super-block: its scales and levels (not d). */
 KX_INLINE void kp_unpack_q6_k(const struct blk_q6_kx8 *b, int g, struct kpw *o)
 {
@@ -1169,10 +1192,11 @@ KX_INLINE void kp_unpack_q6_k(const struct blk_q6_kx8 *b, int g, struct kpw *o)
     }
 }
 
-/* A Q4_K / Q6_K super-block's row scales d (and Q4_K's dmin), shared by its 8 blocks. */
+/* A Q4_K / Q5_K / Q6_K super-block's row scales d (and dmin), shared by its 8 blocks. */
 KX_INLINE void kp_unpack_sb_scales(const int type, const uint8_t *sb, struct kpw *o)
 {
-    if (type == QUANT_TYPE_Q4_K) {
+    if (type == QUANT_TYPE_Q4_K || type == QUANT_TYPE_Q5_K) {
+        /* Q5_K x8 begins as Q4_K x8 does */
         const struct blk_q4_kx8 *b = (const struct blk_q4_kx8 *)sb;
         o->ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
         o->dm = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->dmin));
@@ -1198,16 +1222,7 @@ KX_INLINE void kp_unpack(const int type, const uint8_t *wg, int64_t j, struct kp
     } else if (type == QUANT_TYPE_Q5_0) { /* levels 0..31: the nibble, bit 4 from qh */
         const struct blk_q5_0x8 *b = (const struct blk_q5_0x8 *)wg + j;
         o->ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
-        const __m256i h = _mm256_loadu_si256((const __m256i *)b->qh), m = _mm256_set1_epi8(0x10);
-        KP_UNROLL
-        for (int c = 0; c < 4; c++) {
-            __m256i q = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * c));
-            /* vector k takes bit k of each qh byte to bit 4 */
-            __m256i hl = c == 0 ? _mm256_slli_epi16(h, 4) : _mm256_slli_epi16(h, 4 - c);
-            __m256i hh = c == 0 ? h : _mm256_srli_epi16(h, c);
-            o->v[c] = _mm256_or_si256(kp_nib_lo(q), _mm256_and_si256(hl, m));
-            o->v[c + 4] = _mm256_or_si256(kp_nib_hi(q), _mm256_and_si256(hh, m));
-        }
+        kp_levels5(b->qs, b->qh, o);
     } else { /* Q8_0 */
         const struct blk_q8_0x8 *b = (const struct blk_q8_0x8 *)wg + j;
         o->ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
@@ -1281,7 +1296,8 @@ KX_INLINE __m256i kp_dot(const int type, const struct kpw *w, const struct blk_a
             type, w, x4, 4, 4, _mm256_set1_epi32(-(int32_t)((uint32_t)(a->isum - a->isum_lo) << 5)));
         return _mm256_add_epi32(_mm256_mullo_epi32(h0, w->sc0), _mm256_mullo_epi32(h1, w->sc1));
     }
-    if (type == QUANT_TYPE_Q4_K) /* levels 0..15 with no offset; the min is kp_acc's */
+    if (type == QUANT_TYPE_Q4_K || type == QUANT_TYPE_Q5_K) /* levels with no offset; the
+                                                             * min is kp_acc's */
         return _mm256_mullo_epi32(kp_dot_part(type, w, x4, 0, 8, _mm256_setzero_si256()), w->sc0);
 #if KX_LEVEL == 512
     const int sh = type == QUANT_TYPE_Q4_0 ? 3 : type == QUANT_TYPE_Q5_0 ? 4 : 7;
@@ -1294,12 +1310,12 @@ KX_INLINE __m256i kp_dot(const int type, const struct kpw *w, const struct blk_a
 }
 
 /* acc + the block's contribution: the integer dot converted, times (d * a.d), with one
- * FMA; Q4_K then subtracts dmin * m * sum(x) * a.d (exact integer m * sum(x)). */
+ * FMA; Q4_K and Q5_K then subtract dmin * m * sum(x) * a.d (exact integer m * sum(x)). */
 KX_INLINE __m256 kp_acc(const int type, const struct kpw *w, const struct blk_a8 *a, __m256 acc)
 {
     __m256 dx = _mm256_broadcast_ss(&a->d);
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(kp_dot(type, w, a)), _mm256_mul_ps(w->ds, dx), acc);
-    if (type == QUANT_TYPE_Q4_K) {
+    if (type == QUANT_TYPE_Q4_K || type == QUANT_TYPE_Q5_K) {
         __m256i ms = _mm256_mullo_epi32(w->sc1, _mm256_set1_epi32(a->isum));
         acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(ms), _mm256_mul_ps(w->dm, dx), acc);
     }
@@ -1317,18 +1333,21 @@ KX_INLINE void kp_tile(const int type, const int PT, float *y, const uint8_t *w,
     KP_UNROLL
     for (int t = 0; t < PT; t++)
         acc[t] = _mm256_setzero_ps();
-    if (type == QUANT_TYPE_Q4_K || type == QUANT_TYPE_Q6_K) {
+    if (type == QUANT_TYPE_Q4_K || type == QUANT_TYPE_Q5_K || type == QUANT_TYPE_Q6_K) {
         /* super-block by super-block: its d (and dmin) converted once for its 8 blocks,
          * not per block (same arithmetic) */
         const uint8_t *sb = w + (size_t)g * group_bytes;
-        const size_t sb_bytes =
-            type == QUANT_TYPE_Q4_K ? sizeof(struct blk_q4_kx8) : sizeof(struct blk_q6_kx8);
+        const size_t sb_bytes = type == QUANT_TYPE_Q4_K   ? sizeof(struct blk_q4_kx8)
+                                : type == QUANT_TYPE_Q5_K ? sizeof(struct blk_q5_kx8)
+                                                          : sizeof(struct blk_q6_kx8);
         for (int64_t j = 0; j < nb; j += 8, sb += sb_bytes) {
             struct kpw kw;
             kp_unpack_sb_scales(type, sb, &kw);
             for (int k = 0; k < 8; k++) {
                 if (type == QUANT_TYPE_Q4_K)
                     kp_unpack_q4_k((const struct blk_q4_kx8 *)sb, k, &kw);
+                else if (type == QUANT_TYPE_Q5_K)
+                    kp_unpack_q5_k((const struct blk_q5_kx8 *)sb, k, &kw);
                 else
                     kp_unpack_q6_k((const struct blk_q6_kx8 *)sb, k, &kw);
                 KP_UNROLL
@@ -1354,11 +1373,13 @@ KX_INLINE void kp_rows(const int type, float *y, const struct kern_packed *w,
                        const struct blk_a8 *act, int64_t n_tok, int64_t r0, int64_t r1)
 {
     const int64_t nb = w->n_cols / 32; /* activation blocks */
-    const size_t group_bytes = type == QUANT_TYPE_Q4_0   ? sizeof(struct blk_q4_0x8) * (size_t)nb
-                               : type == QUANT_TYPE_Q5_0 ? sizeof(struct blk_q5_0x8) * (size_t)nb
-                               : type == QUANT_TYPE_Q8_0 ? sizeof(struct blk_q8_0x8) * (size_t)nb
-                               : type == QUANT_TYPE_Q4_K ? sizeof(struct blk_q4_kx8) * (size_t)(nb / 8)
-                                                         : sizeof(struct blk_q6_kx8) * (size_t)(nb / 8);
+    const size_t group_bytes =
+        type == QUANT_TYPE_Q4_0   ? sizeof(struct blk_q4_0x8) * (size_t)nb
+        : type == QUANT_TYPE_Q5_0 ? sizeof(struct blk_q5_0x8) * (size_t)nb
+        : type == QUANT_TYPE_Q8_0 ? sizeof(struct blk_q8_0x8) * (size_t)nb
+        : type == QUANT_TYPE_Q4_K ? sizeof(struct blk_q4_kx8) * (size_t)(nb / 8)
+        : type == QUANT_TYPE_Q5_K ? sizeof(struct blk_q5_kx8) * (size_t)(nb / 8)
+                                  : sizeof(struct blk_q6_kx8) * (size_t)(nb / 8);
     const uint8_t *wg = w->data;
     int64_t g = r0 / 8, g_end = r1 / 8;
     if (n_tok == 1) {
@@ -1431,6 +1452,8 @@ void KX(kern_rows_packed)(float *y, const struct kern_packed *w, const float *x,
         kp_rows(QUANT_TYPE_Q8_0, y, w, act, n_tok, r0, r1);
     else if (w->type == QUANT_TYPE_Q4_K)
         kp_rows(QUANT_TYPE_Q4_K, y, w, act, n_tok, r0, r1);
+    else if (w->type == QUANT_TYPE_Q5_K)
+        kp_rows(QUANT_TYPE_Q5_K, y, w, act, n_tok, r0, r1);
     else
         kp_rows(QUANT_TYPE_Q6_K, y, w, act, n_tok, r0, r1);
 }

@@ -138,6 +138,17 @@ struct blk_q4_kx8 {
     uint8_t m[8][8];
     uint8_t qs[8][128];
 };
+/* Q5_K x8: as Q4_K x8, but each group's levels (0..31) as Q5_0 x8's qs and qh, one after
+ * the other. 1440 bytes for 8 rows' 1408. */
+struct blk_q5_kx8 {
+    uint16_t d[8], dmin[8];
+    uint8_t sc[8][8];
+    uint8_t m[8][8];
+    struct {
+        uint8_t qs[128];
+        uint8_t qh[32];
+    } g[8];
+};
 struct blk_q6_kx8 {
     uint16_t d[8];
     int8_t sc[16 * 8];

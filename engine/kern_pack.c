@@ -45,6 +45,8 @@ static size_t group_block_bytes(int type)
         return sizeof(struct blk_q6_kx8);
     case QUANT_TYPE_Q4_K:
         return sizeof(struct blk_q4_kx8);
+    case QUANT_TYPE_Q5_K:
+        return sizeof(struct blk_q5_kx8);
     case QUANT_TYPE_F16:
     case QUANT_TYPE_BF16:
         return KERN_PACK_F_BLOCK;
@@ -55,7 +57,8 @@ static size_t group_block_bytes(int type)
 
 static int64_t block_elems(int type)
 {
-    return type == QUANT_TYPE_Q6_K || type == QUANT_TYPE_Q4_K ? QK_K : 32;
+    return type == QUANT_TYPE_Q6_K || type == QUANT_TYPE_Q4_K || type == QUANT_TYPE_Q5_K ? QK_K
+                                                                                         : 32;
 }
 
 bool kern_pack_supported(int weight_type, int64_t n_rows, int64_t n_cols)
@@ -102,6 +105,40 @@ static void pack_q4_k(struct blk_q4_kx8 *o, const uint8_t *const rows[8], int64_
             for (int l = 0; l < 32; l++)
                 e[l] = (uint8_t)(g & 1 ? q[l] >> 4 : q[l] & 0xF);
             put_nibbles(o->qs[g], r, e);
+        }
+    }
+}
+
+/* The 5th bits of 32 levels (0..31) of a group -> Q5_0 x8's qh for row r: byte 4r + b,
+ * bit k, holds value 4k + b's. */
+static void put_high_bits(uint8_t qh[32], int r, const uint8_t e[32])
+{
+    for (int k = 0; k < 8; k++)
+        for (int b = 0; b < 4; b++)
+            qh[4 * r + b] |= (uint8_t)(((e[4 * k + b] >> 4) & 1) << k);
+}
+
+static uint8_t get_high_bit(const uint8_t qh[32], int r, int i)
+{
+    return (uint8_t)((qh[4 * r + (i & 3)] >> (i >> 2)) & 1);
+}
+
+static void pack_q5_k(struct blk_q5_kx8 *o, const uint8_t *const rows[8], int64_t sb)
+{
+    uint8_t e[32];
+    memset(o->g, 0, sizeof(o->g));
+    for (int r = 0; r < 8; r++) {
+        const struct blk_q5_k *b = (const struct blk_q5_k *)rows[r] + sb;
+        o->d[r] = b->d;
+        o->dmin[r] = b->dmin;
+        for (int g = 0; g < 8; g++) {
+            kq_scale_min(g, b->scales, &o->sc[g][r], &o->m[g][r]);
+            /* group g: nibbles as Q4_K's, the 5th bit is bit g of qh[l] */
+            const uint8_t *q = b->qs + 32 * (g / 2);
+            for (int l = 0; l < 32; l++)
+                e[l] = (uint8_t)((g & 1 ? q[l] >> 4 : q[l] & 0xF) | (((b->qh[l] >> g) & 1) << 4));
+            put_nibbles(o->g[g].qs, r, e);
+            put_high_bits(o->g[g].qh, r, e);
         }
     }
 }
@@ -183,6 +220,10 @@ static void pack_group(uint8_t *dst, const uint8_t *w, int type, size_t row_byte
         struct blk_q4_kx8 *o = (struct blk_q4_kx8 *)dst;
         for (int64_t sb = 0; sb < nb; sb++, o++)
             pack_q4_k(o, rows, sb);
+    } else if (type == QUANT_TYPE_Q5_K) {
+        struct blk_q5_kx8 *o = (struct blk_q5_kx8 *)dst;
+        for (int64_t sb = 0; sb < nb; sb++, o++)
+            pack_q5_k(o, rows, sb);
     } else if (type == QUANT_TYPE_Q6_K) {
         struct blk_q6_kx8 *o = (struct blk_q6_kx8 *)dst;
         for (int64_t sb = 0; sb < nb; sb++, o++)
@@ -207,7 +248,8 @@ size_t kern_packed_bytes(int weight_type, int64_t n_rows, int64_t n_cols)
         !ck_mul(&bytes, group_block_bytes(weight_type), (size_t)(n_cols / block_elems(weight_type))) ||
         !ck_mul(&bytes, bytes, (size_t)(n_rows / 8)))
         return 0;
-    /* the same size as the 8 rows' blocks, except Q4_K's bytes of scales (+2.8%) */
+    /* the same size as the 8 rows' blocks, except the bytes of scales of Q4_K (+2.8%) and
+     * Q5_K (+2.3%) */
     return bytes;
 }
 
@@ -279,6 +321,28 @@ static uint8_t get_nibble(const uint8_t qs[128], int r, int i)
     return (uint8_t)(i < 16 ? b & 0xF : b >> 4);
 }
 
+/* A Q4_K / Q5_K block's 12 bytes of scales and mins from the x8 layout's row r
+ * (kq_scale_min's packing, inverted). */
+static void k_scales_from_lanes(uint8_t scales[K_SCALE_SIZE], const uint8_t sc[8][8],
+                                const uint8_t mn[8][8], int r)
+{
+    for (int k = 0; k < 4; k++) {
+        uint8_t s0 = sc[k][r], m0 = mn[k][r], s4 = sc[k + 4][r], m4 = mn[k + 4][r];
+        scales[k] = (uint8_t)(s0 | ((s4 >> 4) << 6));
+        scales[k + 4] = (uint8_t)(m0 | ((m4 >> 4) << 6));
+        scales[k + 8] = (uint8_t)((s4 & 0xF) | ((m4 & 0xF) << 4));
+    }
+}
+
+/* A Q4_K / Q5_K block's qs (the low 4 bits of its levels) from the x8 layout's row r. */
+static void k_nibbles_from_lanes(uint8_t qs[QK_K / 2], const uint8_t x8[8][128], int r)
+{
+    for (int ch = 0; ch < 4; ch++)
+        for (int l = 0; l < 32; l++)
+            qs[32 * ch + l] =
+                (uint8_t)(get_nibble(x8[2 * ch], r, l) | (get_nibble(x8[2 * ch + 1], r, l) << 4));
+}
+
 int kern_packed_row(const struct kern_packed *p, int64_t row, void *dst)
 {
     if (!p || !p->data || row < 0 || row >= p->n_rows)
@@ -316,16 +380,24 @@ int kern_packed_row(const struct kern_packed *p, int64_t row, void *dst)
             struct blk_q4_k *b = (struct blk_q4_k *)dst + j;
             b->d = o->d[r];
             b->dmin = o->dmin[r];
-            for (int k = 0; k < 4; k++) { /* kq_scale_min's packing, inverted */
-                uint8_t sc = o->sc[k][r], m = o->m[k][r], sc4 = o->sc[k + 4][r], m4 = o->m[k + 4][r];
-                b->scales[k] = (uint8_t)(sc | ((sc4 >> 4) << 6));
-                b->scales[k + 4] = (uint8_t)(m | ((m4 >> 4) << 6));
-                b->scales[k + 8] = (uint8_t)((sc4 & 0xF) | ((m4 & 0xF) << 4));
+            k_scales_from_lanes(b->scales, o->sc, o->m, r);
+            k_nibbles_from_lanes(b->qs, o->qs, r);
+        } else if (p->type == QUANT_TYPE_Q5_K) {
+            const struct blk_q5_kx8 *o = (const struct blk_q5_kx8 *)src + j;
+            struct blk_q5_k *b = (struct blk_q5_k *)dst + j;
+            b->d = o->d[r];
+            b->dmin = o->dmin[r];
+            k_scales_from_lanes(b->scales, o->sc, o->m, r);
+            for (int l = 0; l < 32; l++) {
+                uint8_t h = 0;
+                for (int gi = 0; gi < 8; gi++)
+                    h |= (uint8_t)(get_high_bit(o->g[gi].qh, r, l) << gi);
+                b->qh[l] = h;
             }
             for (int ch = 0; ch < 4; ch++)
                 for (int l = 0; l < 32; l++)
-                    b->qs[32 * ch + l] = (uint8_t)(get_nibble(o->qs[2 * ch], r, l) |
-                                                   (get_nibble(o->qs[2 * ch + 1], r, l) << 4));
+                    b->qs[32 * ch + l] = (uint8_t)(get_nibble(o->g[2 * ch].qs, r, l) |
+                                                   (get_nibble(o->g[2 * ch + 1].qs, r, l) << 4));
         } else { /* Q6_K */
             const struct blk_q6_kx8 *o = (const struct blk_q6_kx8 *)src + j;
             struct blk_q6_k *b = (struct blk_q6_k *)dst + j;
