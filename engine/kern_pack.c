@@ -67,57 +67,60 @@ bool kern_pack_supported(int weight_type, int64_t n_rows, int64_t n_cols)
            n_cols % block_elems(weight_type) == 0 && cpu_packed_ok();
 }
 
-/* The 256 levels (0..63, value = d * sc[e/16] * (level - 32)) of a Q6_K block. */
-static void q6k_levels(const struct blk_q6_k *b, uint8_t lv[QK_K])
+/* 32 levels' low 4 bits -> Q4_0 x8's layout for row r: chunk c lane r byte k holds value
+ * 4c + k (low nibble) and 16 + 4c + k (high). Value i is the low (hi = 0) or high nibble
+ * of q[i]. Eight bytes at a time. */
+static void put_nibbles(uint8_t x8[128], int r, const uint8_t *q, int hi)
 {
-    for (int h = 0; h < 2; h++) {
-        const uint8_t *ql = b->ql + 64 * h, *qh = b->qh + 32 * h;
-        uint8_t *o = lv + 128 * h;
-        for (int l = 0; l < 32; l++) {
-            o[l] = (uint8_t)((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4));
-            o[l + 32] = (uint8_t)((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
-            o[l + 64] = (uint8_t)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
-            o[l + 96] = (uint8_t)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
-        }
+    const uint64_t lo4 = 0x0F0F0F0F0F0F0F0Full;
+    for (int h = 0; h < 2; h++) { /* values 8h .. 8h+7 and 16 + 8h .. */
+        uint64_t a, b, v;
+        memcpy(&a, q + 8 * h, 8);
+        memcpy(&b, q + 16 + 8 * h, 8);
+        if (hi)
+            v = ((a >> 4) & lo4) | (b & ~lo4);
+        else
+            v = (a & lo4) | ((b & lo4) << 4);
+        memcpy(x8 + 64 * h + 4 * r, &v, 4); /* chunk 2h */
+        memcpy(x8 + 64 * h + 32 + 4 * r, (const uint8_t *)&v + 4, 4);
     }
 }
 
-/* 32 levels (0..15) of group g -> Q4_0 x8's layout for row r: chunk c lane r byte k
- * holds value 4c + k (low nibble) and 16 + 4c + k (high). */
-static void put_nibbles(uint8_t qs[128], int r, const uint8_t e[32])
+/* Group g of a Q4_K / Q5_K block: values 32g .. 32g+31, the low nibbles of
+ * qs[32 * (g/2) ..] for even g, the high ones for odd g. */
+static void put_k_nibbles(uint8_t x8[128], int r, const uint8_t *qs, int g)
 {
-    for (int c = 0; c < 4; c++)
-        for (int k = 0; k < 4; k++)
-            qs[32 * c + 4 * r + k] = (uint8_t)((e[4 * c + k] & 0xF) | ((e[16 + 4 * c + k] & 0xF) << 4));
+    put_nibbles(x8, r, qs + 32 * (g / 2), g & 1);
+}
+
+/* The 8x8 bit matrix in x (bit j of byte i) transposed (to bit i of byte j). */
+static uint64_t transpose_bits8(uint64_t x)
+{
+    uint64_t t;
+    t = (x ^ (x >> 7)) & 0x00AA00AA00AA00AAull;
+    x ^= t ^ (t << 7);
+    t = (x ^ (x >> 14)) & 0x0000CCCC0000CCCCull;
+    x ^= t ^ (t << 14);
+    t = (x ^ (x >> 28)) & 0x00000000F0F0F0F0ull;
+    x ^= t ^ (t << 28);
+    return x;
 }
 
 static void pack_q4_k(struct blk_q4_kx8 *o, const uint8_t *const rows[8], int64_t sb)
 {
-    uint8_t e[32];
     for (int r = 0; r < 8; r++) {
         const struct blk_q4_k *b = (const struct blk_q4_k *)rows[r] + sb;
         o->d[r] = b->d;
         o->dmin[r] = b->dmin;
         for (int g = 0; g < 8; g++) {
             kq_scale_min(g, b->scales, &o->sc[g][r], &o->m[g][r]);
-            /* group g: 64-value chunk g/2, low nibbles for even g, high for odd */
-            const uint8_t *q = b->qs + 32 * (g / 2);
-            for (int l = 0; l < 32; l++)
-                e[l] = (uint8_t)(g & 1 ? q[l] >> 4 : q[l] & 0xF);
-            put_nibbles(o->qs[g], r, e);
+            put_k_nibbles(o->qs[g], r, b->qs, g);
         }
     }
 }
 
-/* The 5th bits of 32 levels (0..31) of a group -> Q5_0 x8's qh for row r: byte 4r + b,
- * bit k, holds value 4k + b's. */
-static void put_high_bits(uint8_t qh[32], int r, const uint8_t e[32])
-{
-    for (int k = 0; k < 8; k++)
-        for (int b = 0; b < 4; b++)
-            qh[4 * r + b] |= (uint8_t)(((e[4 * k + b] >> 4) & 1) << k);
-}
-
+/* Q5_0 x8's qh bit k of byte 4r + b is the 5th bit of value 4k + b; a Q5_K block keeps
+ * group g's 5th bits as bit g of qh[0..31]. */
 static uint8_t get_high_bit(const uint8_t qh[32], int r, int i)
 {
     return (uint8_t)((qh[4 * r + (i & 3)] >> (i >> 2)) & 1);
@@ -125,45 +128,51 @@ static uint8_t get_high_bit(const uint8_t qh[32], int r, int i)
 
 static void pack_q5_k(struct blk_q5_kx8 *o, const uint8_t *const rows[8], int64_t sb)
 {
-    uint8_t e[32];
-    memset(o->g, 0, sizeof(o->g));
     for (int r = 0; r < 8; r++) {
         const struct blk_q5_k *b = (const struct blk_q5_k *)rows[r] + sb;
         o->d[r] = b->d;
         o->dmin[r] = b->dmin;
         for (int g = 0; g < 8; g++) {
             kq_scale_min(g, b->scales, &o->sc[g][r], &o->m[g][r]);
-            /* group g: nibbles as Q4_K's, the 5th bit is bit g of qh[l] */
-            const uint8_t *q = b->qs + 32 * (g / 2);
-            for (int l = 0; l < 32; l++)
-                e[l] = (uint8_t)((g & 1 ? q[l] >> 4 : q[l] & 0xF) | (((b->qh[l] >> g) & 1) << 4));
-            put_nibbles(o->g[g].qs, r, e);
-            put_high_bits(o->g[g].qh, r, e);
+            put_k_nibbles(o->g[g].qs, r, b->qs, g);
+        }
+        /* byte b: bit g of qh[4k + b] (k = 0..7) -> bit k of group g's byte 4r + b */
+        for (int bi = 0; bi < 4; bi++) {
+            uint64_t x = 0;
+            for (int k = 0; k < 8; k++)
+                x |= (uint64_t)b->qh[4 * k + bi] << (8 * k);
+            x = transpose_bits8(x);
+            for (int g = 0; g < 8; g++)
+                o->g[g].qh[4 * r + bi] = (uint8_t)(x >> (8 * g));
         }
     }
 }
 
 static void pack_q6_k(struct blk_q6_kx8 *o, const uint8_t *const rows[8], int64_t sb)
 {
-    uint8_t lv[QK_K];
-    memset(o, 0, sizeof(*o));
+    const uint64_t m2 = 0x0303030303030303ull;
     for (int r = 0; r < 8; r++) {
         const struct blk_q6_k *b = (const struct blk_q6_k *)rows[r] + sb;
         o->d[r] = b->d;
         for (int s = 0; s < 16; s++)
             o->sc[8 * s + r] = b->scales[s];
-        q6k_levels(b, lv);
         for (int g = 0; g < 8; g++) {
-            const uint8_t *e = lv + 32 * g;
-            for (int c = 0; c < 4; c++)
-                for (int k = 0; k < 4; k++) {
-                    int i = 4 * c + k; /* value i and 16 + i of the group */
-                    o->g[g].ql[32 * c + 4 * r + k] =
-                        (uint8_t)((e[i] & 0xF) | ((e[16 + i] & 0xF) << 4));
-                    for (int v = 0; v < 2; v++)
-                        o->g[g].qh[32 * v + 4 * r + k] |=
-                            (uint8_t)(((e[16 * v + i] >> 4) & 3) << (2 * c));
-                }
+            /* group g = values 128h + 32p + l (h = g/4, p = g%4): the low 4 bits in
+             * ql[64h + 32(p & 1) + l] (high nibble for p >= 2), the top 2 at bits 2p of
+             * qh[32h + l] */
+            int h = g / 4, p = g % 4;
+            put_nibbles(o->g[g].ql, r, b->ql + 64 * h + 32 * (p & 1), p >= 2);
+            for (int v = 0; v < 2; v++) {
+                /* lane r byte k of vector v: at bits 2c the top bits of value 16v + 4c + k */
+                uint64_t a, c;
+                memcpy(&a, b->qh + 32 * h + 16 * v, 8);
+                memcpy(&c, b->qh + 32 * h + 16 * v + 8, 8);
+                a = (a >> (2 * p)) & m2;
+                c = (c >> (2 * p)) & m2;
+                uint32_t out = (uint32_t)a | (uint32_t)(a >> 32) << 2 | (uint32_t)c << 4 |
+                               (uint32_t)(c >> 32) << 6;
+                memcpy(o->g[g].qh + 32 * v + 4 * r, &out, 4);
+            }
         }
     }
 }
