@@ -108,8 +108,8 @@ int main(int argc, char **argv)
         n_threads = 1;
     printf("streaming read 1 GiB: %.1f GB/s (%d threads), %.1f GB/s (1 thread)\n",
            bandwidth((size_t)1 << 30, n_threads), n_threads, bandwidth((size_t)1 << 30, 1));
-    static const int types[] = {QUANT_TYPE_Q8_0, QUANT_TYPE_Q4_0, QUANT_TYPE_Q4_K,
-                                QUANT_TYPE_Q5_K, QUANT_TYPE_Q6_K, QUANT_TYPE_F16};
+    static const int types[] = {QUANT_TYPE_Q8_0, QUANT_TYPE_Q4_0, QUANT_TYPE_Q4_1, QUANT_TYPE_Q5_1,
+                                QUANT_TYPE_Q4_K, QUANT_TYPE_Q5_K, QUANT_TYPE_Q6_K, QUANT_TYPE_F16};
     /* 131072 rows: past the L3 between calls (decode only: 512 tokens would take seconds) */
     static const int64_t rows_list[] = {2048, 16384, 131072};
     static const int64_t toks[] = {1, 512};

@@ -19,7 +19,8 @@ const struct cli_opt cmd_bench_opts[] = {
     {"reference", 0, CLI_OPT_FLAG, NULL, NULL, "use the scalar float32 reference kernels"},
     {"no-repack", 0, CLI_OPT_FLAG, NULL, NULL,
      "keep the weights in the file's row layout instead of the packed 8-row layout "
-     "(Q4_0, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K; F16/BF16 with short rows), for comparing the two"},
+     "(Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K; F16/BF16 with short rows), for comparing "
+     "the two"},
     {"no-hw", 0, CLI_OPT_FLAG, NULL, NULL,
      "skip measuring memory bandwidth and the arithmetic peaks"},
     {NULL, 0, 0, NULL, NULL, NULL},

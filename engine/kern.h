@@ -85,9 +85,9 @@ void kern_matmul_ref(float *y, const void *w, int weight_type, const float *x, i
  * Repacked weights (kern_pack.c): 8 consecutive rows interleaved block by block, so that
  * one vector lane holds one row and a block of 8 rows is dotted with one activation block
  * by whole-register integer products, with no shuffles and one scale conversion and one
- * float FMA per 8 row-blocks (the per-row layout needs them per row). For Q4_0, Q5_0,
- * Q8_0, Q4_K, Q5_K and Q6_K weights with a multiple of 8 rows, on x86 with AVX2 (AVX-512
- * VNNI when present).
+ * float FMA per 8 row-blocks (the per-row layout needs them per row). For Q4_0, Q4_1,
+ * Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K weights with a multiple of 8 rows, on x86 with AVX2
+ * (AVX-512 VNNI when present).
  *
  * Each output is the exact integer dot product of every 32-value block, scaled and added
  * in block order with one float FMA per block: the same operations for any token count,

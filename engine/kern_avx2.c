@@ -1116,12 +1116,12 @@ int KX(kern_rows)(float *y, const void *w, int type, const float *x, const struc
  * r = row r) meets activation chunk k (bytes 4k .. 4k+3). Levels are unsigned with the
  * type's offset taken out by the correction of kp_dot (Q4_0: 0..15, offset 8; Q5_0: 0..31,
  * offset 16; Q6_K: 0..63, offset 32; Q8_0 on VNNI: q + 128, offset 128), except Q8_0 on
- * AVX2 (signed, no offset) and Q4_K / Q5_K (0..15 / 0..31, no offset: kp_acc subtracts
- * their mins). */
+ * AVX2 (signed, no offset) and Q4_K, Q4_1 / Q5_K, Q5_1 (0..15 / 0..31, no offset: kp_acc
+ * applies their mins and offsets). */
 struct kpw {
     __m256i v[8];
     __m256 ds;        /* the rows' scales d */
-    __m256 dm;        /* Q4_K, Q5_K: the rows' dmin */
+    __m256 dm;        /* Q4_K, Q5_K: the rows' dmin; Q4_1, Q5_1: their offsets m */
     __m256i sc0, sc1; /* Q6_K: the rows' int8 scales of values 0..15 and 16..31;
                        * Q4_K, Q5_K: the rows' 6-bit scale and min of this group */
 };
@@ -1206,22 +1206,38 @@ KX_INLINE void kp_unpack_sb_scales(const int type, const uint8_t *sb, struct kpw
     }
 }
 
-/* Block j of the group whose packed data starts at wg: Q4_0, Q5_0, Q8_0 (the super-block
- * types go through kp_unpack_q4_k / kp_unpack_q6_k, see kp_tile). */
+/* The levels of 8 rows x 32 values (0..15) from Q4_0 x8's nibbles. */
+KX_INLINE void kp_levels4(const uint8_t *qs, struct kpw *o)
+{
+    KP_UNROLL
+    for (int c = 0; c < 4; c++) {
+        __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+        o->v[c] = kp_nib_lo(q);
+        o->v[c + 4] = kp_nib_hi(q);
+    }
+}
+
+/* Block j of the group whose packed data starts at wg: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (the
+ * super-block types go through kp_unpack_q4_k / q5_k / q6_k, see kp_tile). */
 KX_INLINE void kp_unpack(const int type, const uint8_t *wg, int64_t j, struct kpw *o)
 {
     if (type == QUANT_TYPE_Q4_0) {
         const struct blk_q4_0x8 *b = (const struct blk_q4_0x8 *)wg + j;
         o->ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
-        KP_UNROLL
-        for (int c = 0; c < 4; c++) {
-            __m256i q = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * c));
-            o->v[c] = kp_nib_lo(q);
-            o->v[c + 4] = kp_nib_hi(q);
-        }
+        kp_levels4(b->qs, o);
+    } else if (type == QUANT_TYPE_Q4_1) {
+        const struct blk_q4_1x8 *b = (const struct blk_q4_1x8 *)wg + j;
+        o->ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
+        o->dm = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->m));
+        kp_levels4(b->qs, o);
     } else if (type == QUANT_TYPE_Q5_0) { /* levels 0..31: the nibble, bit 4 from qh */
         const struct blk_q5_0x8 *b = (const struct blk_q5_0x8 *)wg + j;
         o->ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
+        kp_levels5(b->qs, b->qh, o);
+    } else if (type == QUANT_TYPE_Q5_1) {
+        const struct blk_q5_1x8 *b = (const struct blk_q5_1x8 *)wg + j;
+        o->ds = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
+        o->dm = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->m));
         kp_levels5(b->qs, b->qh, o);
     } else { /* Q8_0 */
         const struct blk_q8_0x8 *b = (const struct blk_q8_0x8 *)wg + j;
@@ -1296,9 +1312,11 @@ KX_INLINE __m256i kp_dot(const int type, const struct kpw *w, const struct blk_a
             type, w, x4, 4, 4, _mm256_set1_epi32(-(int32_t)((uint32_t)(a->isum - a->isum_lo) << 5)));
         return _mm256_add_epi32(_mm256_mullo_epi32(h0, w->sc0), _mm256_mullo_epi32(h1, w->sc1));
     }
-    if (type == QUANT_TYPE_Q4_K || type == QUANT_TYPE_Q5_K) /* levels with no offset; the
-                                                             * min is kp_acc's */
+    /* levels with no offset: the min (Q4_K, Q5_K) or offset m (Q4_1, Q5_1) is kp_acc's */
+    if (type == QUANT_TYPE_Q4_K || type == QUANT_TYPE_Q5_K)
         return _mm256_mullo_epi32(kp_dot_part(type, w, x4, 0, 8, _mm256_setzero_si256()), w->sc0);
+    if (type == QUANT_TYPE_Q4_1 || type == QUANT_TYPE_Q5_1)
+        return kp_dot_part(type, w, x4, 0, 8, _mm256_setzero_si256());
 #if KX_LEVEL == 512
     const int sh = type == QUANT_TYPE_Q4_0 ? 3 : type == QUANT_TYPE_Q5_0 ? 4 : 7;
 #else /* AVX2 keeps Q8_0 signed */
@@ -1310,11 +1328,14 @@ KX_INLINE __m256i kp_dot(const int type, const struct kpw *w, const struct blk_a
 }
 
 /* acc + the block's contribution: the integer dot converted, times (d * a.d), with one
- * FMA; Q4_K and Q5_K then subtract dmin * m * sum(x) * a.d (exact integer m * sum(x)). */
+ * FMA; Q4_K and Q5_K then subtract dmin * m * sum(x) * a.d (exact integer m * sum(x)),
+ * Q4_1 and Q5_1 add m * a.s (a.s = a.d * sum(x), as the row layout's kernels use it). */
 KX_INLINE __m256 kp_acc(const int type, const struct kpw *w, const struct blk_a8 *a, __m256 acc)
 {
     __m256 dx = _mm256_broadcast_ss(&a->d);
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(kp_dot(type, w, a)), _mm256_mul_ps(w->ds, dx), acc);
+    if (type == QUANT_TYPE_Q4_1 || type == QUANT_TYPE_Q5_1)
+        acc = _mm256_fmadd_ps(w->dm, _mm256_broadcast_ss(&a->s), acc);
     if (type == QUANT_TYPE_Q4_K || type == QUANT_TYPE_Q5_K) {
         __m256i ms = _mm256_mullo_epi32(w->sc1, _mm256_set1_epi32(a->isum));
         acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(ms), _mm256_mul_ps(w->dm, dx), acc);
@@ -1375,7 +1396,9 @@ KX_INLINE void kp_rows(const int type, float *y, const struct kern_packed *w,
     const int64_t nb = w->n_cols / 32; /* activation blocks */
     const size_t group_bytes =
         type == QUANT_TYPE_Q4_0   ? sizeof(struct blk_q4_0x8) * (size_t)nb
+        : type == QUANT_TYPE_Q4_1 ? sizeof(struct blk_q4_1x8) * (size_t)nb
         : type == QUANT_TYPE_Q5_0 ? sizeof(struct blk_q5_0x8) * (size_t)nb
+        : type == QUANT_TYPE_Q5_1 ? sizeof(struct blk_q5_1x8) * (size_t)nb
         : type == QUANT_TYPE_Q8_0 ? sizeof(struct blk_q8_0x8) * (size_t)nb
         : type == QUANT_TYPE_Q4_K ? sizeof(struct blk_q4_kx8) * (size_t)(nb / 8)
         : type == QUANT_TYPE_Q5_K ? sizeof(struct blk_q5_kx8) * (size_t)(nb / 8)
@@ -1448,6 +1471,10 @@ void KX(kern_rows_packed)(float *y, const struct kern_packed *w, const float *x,
         kp_rows(QUANT_TYPE_Q4_0, y, w, act, n_tok, r0, r1);
     else if (w->type == QUANT_TYPE_Q5_0)
         kp_rows(QUANT_TYPE_Q5_0, y, w, act, n_tok, r0, r1);
+    else if (w->type == QUANT_TYPE_Q4_1)
+        kp_rows(QUANT_TYPE_Q4_1, y, w, act, n_tok, r0, r1);
+    else if (w->type == QUANT_TYPE_Q5_1)
+        kp_rows(QUANT_TYPE_Q5_1, y, w, act, n_tok, r0, r1);
     else if (w->type == QUANT_TYPE_Q8_0)
         kp_rows(QUANT_TYPE_Q8_0, y, w, act, n_tok, r0, r1);
     else if (w->type == QUANT_TYPE_Q4_K)

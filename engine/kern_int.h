@@ -129,6 +129,17 @@ struct blk_q5_0x8 {
     uint8_t qs[128];
     uint8_t qh[32];
 };
+/* Q4_1 x8 and Q5_1 x8: Q4_0 x8 and Q5_0 x8 with the rows' offsets m after their scales.
+ * 160 and 192 bytes, the same as the 8 rows' blocks. */
+struct blk_q4_1x8 {
+    uint16_t d[8], m[8];
+    uint8_t qs[128];
+};
+struct blk_q5_1x8 {
+    uint16_t d[8], m[8];
+    uint8_t qs[128];
+    uint8_t qh[32];
+};
 /* Q4_K x8: per super-block d[8], dmin[8], the 6-bit scales and mins unpacked to bytes as
  * [group][row], then each group's 32 levels (0..15) laid out as Q4_0 x8's qs. 1184
  * bytes for 8 rows' 1152. */

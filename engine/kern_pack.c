@@ -39,6 +39,10 @@ static size_t group_block_bytes(int type)
         return sizeof(struct blk_q4_0x8);
     case QUANT_TYPE_Q5_0:
         return sizeof(struct blk_q5_0x8);
+    case QUANT_TYPE_Q4_1:
+        return sizeof(struct blk_q4_1x8);
+    case QUANT_TYPE_Q5_1:
+        return sizeof(struct blk_q5_1x8);
     case QUANT_TYPE_Q8_0:
         return sizeof(struct blk_q8_0x8);
     case QUANT_TYPE_Q6_K:
@@ -191,6 +195,31 @@ static void chunks_from_lanes(uint8_t *row, const uint8_t *x8, int r, int n_chun
         memcpy(row + 4 * c, x8 + 32 * c + 4 * r, 4);
 }
 
+/* A Q5_0 / Q5_1 block's 5th bits (bit i of qh, little-endian, is value i's) -> Q5_0
+ * x8's qh for row r: byte 4r + b, bit k, holds value 4k + b's. */
+static void put_q5_high_bits(uint8_t x8[32], int r, const uint8_t qh[4])
+{
+    /* byte k of the word holds bits 4k..4k+3: values 4k + b at bit b */
+    uint32_t w =
+        (uint32_t)qh[0] | (uint32_t)qh[1] << 8 | (uint32_t)qh[2] << 16 | (uint32_t)qh[3] << 24;
+    uint64_t x = 0;
+    for (int k = 0; k < 8; k++)
+        x |= (uint64_t)((w >> (4 * k)) & 0xF) << (8 * k);
+    x = transpose_bits8(x); /* byte b, bit k: value 4k + b */
+    for (int b = 0; b < 4; b++)
+        x8[4 * r + b] = (uint8_t)(x >> (8 * b));
+}
+
+static void get_q5_high_bits(uint8_t qh[4], const uint8_t x8[32], int r)
+{
+    uint32_t w = 0;
+    for (int k = 0; k < 8; k++)
+        for (int b = 0; b < 4; b++)
+            w |= (uint32_t)((x8[4 * r + b] >> k) & 1) << (4 * k + b);
+    for (int i = 0; i < 4; i++)
+        qh[i] = (uint8_t)(w >> (8 * i));
+}
+
 /* Group g (rows 8g .. 8g+7) of w into dst (nb packed blocks). */
 static void pack_group(uint8_t *dst, const uint8_t *w, int type, size_t row_bytes, int64_t g,
                        int64_t nb)
@@ -212,19 +241,32 @@ static void pack_group(uint8_t *dst, const uint8_t *w, int type, size_t row_byte
             }
     } else if (type == QUANT_TYPE_Q5_0) {
         struct blk_q5_0x8 *o = (struct blk_q5_0x8 *)dst;
-        for (int64_t j = 0; j < nb; j++, o++) {
-            memset(o->qh, 0, sizeof(o->qh));
+        for (int64_t j = 0; j < nb; j++, o++)
             for (int r = 0; r < 8; r++) {
                 const struct blk_q5_0 *b = (const struct blk_q5_0 *)rows[r] + j;
-                uint32_t qh = (uint32_t)b->qh[0] | (uint32_t)b->qh[1] << 8 |
-                              (uint32_t)b->qh[2] << 16 | (uint32_t)b->qh[3] << 24;
                 o->d[r] = b->d;
                 chunks_to_lanes(o->qs, b->qs, r, 4);
-                for (int k = 0; k < 8; k++)
-                    for (int bi = 0; bi < 4; bi++)
-                        o->qh[4 * r + bi] |= (uint8_t)(((qh >> (4 * k + bi)) & 1) << k);
+                put_q5_high_bits(o->qh, r, b->qh);
             }
-        }
+    } else if (type == QUANT_TYPE_Q4_1) {
+        struct blk_q4_1x8 *o = (struct blk_q4_1x8 *)dst;
+        for (int64_t j = 0; j < nb; j++, o++)
+            for (int r = 0; r < 8; r++) {
+                const struct blk_q4_1 *b = (const struct blk_q4_1 *)rows[r] + j;
+                o->d[r] = b->d;
+                o->m[r] = b->m;
+                chunks_to_lanes(o->qs, b->qs, r, 4);
+            }
+    } else if (type == QUANT_TYPE_Q5_1) {
+        struct blk_q5_1x8 *o = (struct blk_q5_1x8 *)dst;
+        for (int64_t j = 0; j < nb; j++, o++)
+            for (int r = 0; r < 8; r++) {
+                const struct blk_q5_1 *b = (const struct blk_q5_1 *)rows[r] + j;
+                o->d[r] = b->d;
+                o->m[r] = b->m;
+                chunks_to_lanes(o->qs, b->qs, r, 4);
+                put_q5_high_bits(o->qh, r, b->qh);
+            }
     } else if (type == QUANT_TYPE_Q4_K) {
         struct blk_q4_kx8 *o = (struct blk_q4_kx8 *)dst;
         for (int64_t sb = 0; sb < nb; sb++, o++)
@@ -373,12 +415,20 @@ int kern_packed_row(const struct kern_packed *p, int64_t row, void *dst)
             struct blk_q5_0 *b = (struct blk_q5_0 *)dst + j;
             b->d = o->d[r];
             chunks_from_lanes(b->qs, o->qs, r, 4);
-            uint32_t qh = 0;
-            for (int k = 0; k < 8; k++)
-                for (int bi = 0; bi < 4; bi++)
-                    qh |= (uint32_t)((o->qh[4 * r + bi] >> k) & 1) << (4 * k + bi);
-            for (int i = 0; i < 4; i++)
-                b->qh[i] = (uint8_t)(qh >> (8 * i));
+            get_q5_high_bits(b->qh, o->qh, r);
+        } else if (p->type == QUANT_TYPE_Q4_1) {
+            const struct blk_q4_1x8 *o = (const struct blk_q4_1x8 *)src + j;
+            struct blk_q4_1 *b = (struct blk_q4_1 *)dst + j;
+            b->d = o->d[r];
+            b->m = o->m[r];
+            chunks_from_lanes(b->qs, o->qs, r, 4);
+        } else if (p->type == QUANT_TYPE_Q5_1) {
+            const struct blk_q5_1x8 *o = (const struct blk_q5_1x8 *)src + j;
+            struct blk_q5_1 *b = (struct blk_q5_1 *)dst + j;
+            b->d = o->d[r];
+            b->m = o->m[r];
+            chunks_from_lanes(b->qs, o->qs, r, 4);
+            get_q5_high_bits(b->qh, o->qh, r);
         } else if (p->type == QUANT_TYPE_Q8_0) {
             const struct blk_q8_0x8 *o = (const struct blk_q8_0x8 *)src + j;
             struct blk_q8_0 *b = (struct blk_q8_0 *)dst + j;

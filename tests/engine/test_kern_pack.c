@@ -1,7 +1,7 @@
 /*
  * tests/engine/test_kern_pack.c - the packed 8-row kernels (engine/kern_pack.c,
- * kern_matmul_packed) for Q4_0, Q5_0, Q8_0, Q6_K, Q4_K and Q5_K, and the grouped F16 / BF16
- * layout:
+ * kern_matmul_packed) for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K, and the grouped
+ * F16 / BF16 layout:
  *  - against kern_matmul_ref within the int8 path's budget (each activation rounded to
  *    its int8 level: sum_k |w_k| * amax(block) / 254, plus 3e-6 * sum_k |w_k x_k|);
  *  - against kern_matmul's row layout on the same int8 activations within the float
@@ -168,12 +168,13 @@ static double check(const struct pcase *c, const float *y, const float *want, bo
     return worst;
 }
 
-static const int k_types[] = {QUANT_TYPE_Q4_0, QUANT_TYPE_Q5_0, QUANT_TYPE_Q8_0,
-                              QUANT_TYPE_Q6_K, QUANT_TYPE_Q4_K, QUANT_TYPE_Q5_K};
+static const int k_types[] = {QUANT_TYPE_Q4_0, QUANT_TYPE_Q5_0, QUANT_TYPE_Q8_0, QUANT_TYPE_Q6_K,
+                              QUANT_TYPE_Q4_K, QUANT_TYPE_Q5_K, QUANT_TYPE_Q4_1, QUANT_TYPE_Q5_1};
 #define N_TYPES (sizeof(k_types) / sizeof(k_types[0]))
 /* every packed type: the integer ones, then the float ones */
 static const int k_all[] = {QUANT_TYPE_Q4_0, QUANT_TYPE_Q5_0, QUANT_TYPE_Q8_0, QUANT_TYPE_Q6_K,
-                            QUANT_TYPE_Q4_K, QUANT_TYPE_Q5_K, QUANT_TYPE_F16,  QUANT_TYPE_BF16};
+                            QUANT_TYPE_Q4_K, QUANT_TYPE_Q5_K, QUANT_TYPE_Q4_1, QUANT_TYPE_Q5_1,
+                            QUANT_TYPE_F16,  QUANT_TYPE_BF16};
 #define N_ALL (sizeof(k_all) / sizeof(k_all[0]))
 
 static void test_packed_vs_ref(void **state)
@@ -320,6 +321,7 @@ static void test_packed_n(void **state)
         {QUANT_TYPE_Q4_0, QUANT_TYPE_Q4_0, QUANT_TYPE_Q4_0},
         {QUANT_TYPE_F16, QUANT_TYPE_Q8_0, QUANT_TYPE_Q5_0},
         {QUANT_TYPE_Q5_K, QUANT_TYPE_Q4_K, QUANT_TYPE_Q5_K},
+        {QUANT_TYPE_Q5_1, QUANT_TYPE_Q4_1, QUANT_TYPE_Q8_0},
     };
     static const int64_t rows[3] = {520, 64, 264}; /* 848 x 1024: two threads' worth */
     static const int64_t toks[] = {1, 3};
@@ -403,7 +405,7 @@ static void test_packed_n(void **state)
 static void test_not_packed(void **state)
 {
     (void)state;
-    assert_false(kern_pack_supported(QUANT_TYPE_Q4_1, 8, 256));
+    assert_false(kern_pack_supported(QUANT_TYPE_Q8_K, 8, 256)); /* activations only */
     assert_false(kern_pack_supported(QUANT_TYPE_F32, 8, 256));
     assert_false(kern_pack_supported(QUANT_TYPE_Q5_K, 8, 640)); /* not whole super-blocks */
     assert_false(kern_pack_supported(QUANT_TYPE_F16, 12, 256)); /* rows not a multiple of 8 */
@@ -412,9 +414,9 @@ static void test_not_packed(void **state)
     assert_false(kern_pack_supported(QUANT_TYPE_Q8_0, 8, 48));   /* not whole blocks */
     assert_false(kern_pack_supported(QUANT_TYPE_Q6_K, 8, 96));   /* not whole super-blocks */
     struct kern_packed p;
-    assert_int_equal(kern_pack(&p, NULL, QUANT_TYPE_Q4_1, 8, 256, false, 1), -1);
+    assert_int_equal(kern_pack(&p, NULL, QUANT_TYPE_F32, 8, 256, false, 1), -1);
     assert_null(p.data);
-    assert_int_equal(kern_packed_bytes(QUANT_TYPE_Q4_1, 8, 256), 0);
+    assert_int_equal(kern_packed_bytes(QUANT_TYPE_F32, 8, 256), 0);
     assert_int_equal(kern_packed_bytes(QUANT_TYPE_Q4_0, 12, 256), 0);
     assert_null(kern_pack_alloc(0));
     if (!kern_pack_supported(QUANT_TYPE_Q4_0, 8, 32))
