@@ -73,7 +73,8 @@ bool kern_pack_supported(int weight_type, int64_t n_rows, int64_t n_cols)
 
 /* 32 levels' low 4 bits -> Q4_0 x8's layout for row r: chunk c lane r byte k holds value
  * 4c + k (low nibble) and 16 + 4c + k (high). Value i is the low (hi = 0) or high nibble
- * of q[i]. Eight bytes at a time. */
+ * of q[i]. Eight bytes at a time, in little-endian words (packing runs only where the
+ * packed kernels do: x86). */
 static void put_nibbles(uint8_t x8[128], int r, const uint8_t *q, int hi)
 {
     const uint64_t lo4 = 0x0F0F0F0F0F0F0F0Full;
